@@ -1,0 +1,27 @@
+/* Allocation wrappers. All engine memory goes through these, so tests and
+ * fuzzers can make allocations fail (cp_mem_fail_after) and check that every
+ * out-of-memory path returns CP_ENOMEM cleanly. */
+#ifndef CLICKPULSE_MEM_H
+#define CLICKPULSE_MEM_H
+
+#include <stddef.h>
+
+/* malloc/calloc/realloc/free with the same contracts as the C library's;
+ * they return NULL when the allocation fails or a failure is injected.
+ * cp_calloc and cp_reallocarray check n * size for overflow. Thread-safe. */
+void *cp_malloc(size_t size);
+void *cp_calloc(size_t n, size_t size);
+void *cp_realloc(void *ptr, size_t size);
+void *cp_reallocarray(void *ptr, size_t n, size_t size);
+void cp_free(void *ptr);
+
+/* Returns a NUL-terminated copy of the first len bytes of s, or NULL. */
+char *cp_strndup(const char *s, size_t len);
+/* Returns a copy of the NUL-terminated s, or NULL (also for s == NULL). */
+char *cp_strdup(const char *s);
+
+/* Test hook: the next n allocations succeed and every later one fails,
+ * until called again; n < 0 turns injection off (the default). Process-wide. */
+void cp_mem_fail_after(long n);
+
+#endif

@@ -1,0 +1,48 @@
+/* Private to the CLI: commands, option tables and configuration loading.
+ * The CLI is the only place that calls exit(); commands return exit codes. */
+#ifndef CP_CLI_H
+#define CP_CLI_H
+
+#include "clickpulse/config.h"
+
+enum { CLI_OK = 0, CLI_FAILURE = 1, CLI_USAGE = 2 };
+
+typedef struct cli_opt {
+    const char *name;    /* long name without "--" */
+    const char *key;     /* configuration key it sets, or NULL for a command's own option */
+    const char *metavar; /* NULL: a flag without a value */
+    const char *help;
+    int id;              /* passed to the command's handler when key is NULL */
+} cli_opt;
+
+typedef struct cli_cmd {
+    const char *name;
+    const char *summary;
+    const char *usage;   /* "clickpulse simulate [options]" */
+    const char *details; /* paragraph after the usage line, or NULL */
+    const cli_opt *opts; /* terminated by {0} */
+    int (*run)(struct cli_cmd const *cmd, cp_config *cfg, int argc, char **argv,
+               void *parsed);
+} cli_cmd;
+
+/* What cli_parse found besides configuration. */
+typedef struct cli_args {
+    char **positional;
+    int n_positional;
+    const char *flags[32]; /* value of each own option by id ("" for flags), or NULL */
+} cli_args;
+
+/* Parses argv (after the command name): options of cmd, plus the common --config FILE,
+ * --set KEY=VALUE and --help. Loads the configuration (defaults, file, environment,
+ * then option keys and --set in the order given). Returns CLI_OK, CLI_USAGE (message
+ * printed), or -1 when --help was printed. */
+int cli_parse(const cli_cmd *cmd, int argc, char **argv, cp_config *cfg, cli_args *args);
+void cli_print_help(const cli_cmd *cmd, FILE *out);
+/* Prints "clickpulse <cmd>: message" to stderr. */
+void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+extern const cli_cmd cli_cmd_simulate;
+extern const cli_cmd cli_cmd_config;
+extern const cli_cmd cli_cmd_version;
+
+#endif

@@ -1,0 +1,431 @@
+/* Documents and streams: single messages, batch envelopes (with the batch's
+ * context, integrations and sentAt merged into each event), JSON Lines fed in
+ * pieces; the checks that make a decoded object an event (type, name,
+ * identity, time) and the clock-skew correction of DESIGN.md section 3. */
+#include "internal.h"
+
+#include "clickpulse/error.h"
+#include "clickpulse/mem.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define RAW_SAMPLE_MAX 4096
+
+struct cp_event_decoder {
+    cp_decode_options o;
+    cp_decode_sink sink;
+    cp_arena arena;
+    cp_buf pending;     /* a line split across feeds */
+    int pending_too_long;
+    uint64_t line_no;   /* lines completed so far */
+    uint64_t cur_line;  /* line being decoded, 0 outside JSON Lines */
+};
+
+static const char *const type_names[] = {
+#define X(id, name) name,
+    CP_EVENT_TYPES(X)
+#undef X
+};
+static const char *const kind_names[] = {
+#define X(id, s, spec) s,
+    CP_EVENT_KINDS(X)
+#undef X
+};
+static const char *const kind_spec_names[] = {
+#define X(id, s, spec) spec,
+    CP_EVENT_KINDS(X)
+#undef X
+};
+static const char *const reason_names[] = {
+#define X(id, name) name,
+    CP_REJECT_REASONS(X)
+#undef X
+};
+
+const char *cp_event_type_name(cp_event_type t)
+{
+    return (unsigned)t < CP_TYPE__COUNT ? type_names[t] : "?";
+}
+
+const char *cp_event_kind_name(cp_event_kind k)
+{
+    return (unsigned)k < CP_KIND__COUNT ? kind_names[k] : "?";
+}
+
+const char *cp_event_kind_spec_name(cp_event_kind k)
+{
+    return (unsigned)k < CP_KIND__COUNT ? kind_spec_names[k] : "";
+}
+
+const char *cp_reject_reason_name(cp_reject_reason r)
+{
+    return (unsigned)r < CP_REJECT__COUNT ? reason_names[r] : "?";
+}
+
+cp_event_kind cp_event_kind_of_track(cp_slice name)
+{
+    for (int k = CP_KIND_PRODUCT_VIEWED; k < CP_KIND_CUSTOM; k++) {
+        if (cp_slice_eq_lit(name, kind_spec_names[k]) || cp_slice_eq_lit(name, kind_names[k]))
+            return (cp_event_kind)k;
+    }
+    return CP_KIND_CUSTOM;
+}
+
+void cp_decode_options_default(cp_decode_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->max_event_bytes = 32 * 1024;
+    o->max_line_bytes = 500 * 1024;
+    o->max_batch_events = 2500;
+    o->max_depth = 64;
+}
+
+cp_event_decoder *cp_event_decoder_new(const cp_decode_options *opts, cp_decode_sink sink)
+{
+    cp_event_decoder *d = cp_calloc(1, sizeof(*d));
+    if (!d) return NULL;
+    if (opts) d->o = *opts;
+    else cp_decode_options_default(&d->o);
+    if (d->o.max_depth <= 0) d->o.max_depth = 64;
+    d->sink = sink;
+    cp_arena_init(&d->arena, 256 * 1024);
+    cp_buf_init(&d->pending);
+    return d;
+}
+
+void cp_event_decoder_free(cp_event_decoder *d)
+{
+    if (!d) return;
+    cp_arena_free(&d->arena);
+    cp_buf_free(&d->pending);
+    cp_free(d);
+}
+
+void cp_event_decoder_set_received_at(cp_event_decoder *d, int64_t ms)
+{
+    d->o.received_at_ms = ms;
+}
+
+static int reject(cp_event_decoder *d, cp_reject_reason r, const char *detail, cp_slice raw)
+{
+    if (!d->sink.on_reject) return CP_OK;
+    cp_reject rej = {.reason = r, .raw = raw, .line = d->cur_line};
+    snprintf(rej.detail, sizeof(rej.detail), "%s", detail);
+    if (rej.raw.len > RAW_SAMPLE_MAX && r == CP_REJECT_TOO_LARGE) rej.raw.len = RAW_SAMPLE_MAX;
+    return d->sink.on_reject(d->sink.ud, &rej);
+}
+
+static int find_type(cp_slice name, cp_event_type *out)
+{
+    for (int t = 0; t < CP_TYPE__COUNT; t++) {
+        if (cp_slice_eq_lit(name, type_names[t])) {
+            *out = (cp_event_type)t;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Event time per DESIGN.md section 3. Returns 0 when there is no time at all. */
+static int resolve_time(cp_event_decoder *d, cp_event *ev)
+{
+    if (!(d->o.trust_received_at && (ev->flags & CP_HAS_RECEIVED_AT))) {
+        ev->flags &= ~(uint32_t)CP_HAS_RECEIVED_AT;
+        if (d->o.received_at_ms > 0) {
+            ev->received_at_ms = d->o.received_at_ms;
+            ev->flags |= CP_HAS_RECEIVED_AT;
+        }
+    }
+    uint32_t skew = CP_HAS_ORIGINAL_TIMESTAMP | CP_HAS_SENT_AT | CP_HAS_RECEIVED_AT;
+    if ((ev->flags & skew) == skew)
+        ev->time_ms = ev->received_at_ms - (ev->sent_at_ms - ev->original_timestamp_ms);
+    else if (ev->flags & CP_HAS_TIMESTAMP) ev->time_ms = ev->timestamp_ms;
+    else if (ev->flags & CP_HAS_ORIGINAL_TIMESTAMP) ev->time_ms = ev->original_timestamp_ms;
+    else if (ev->flags & CP_HAS_RECEIVED_AT) ev->time_ms = ev->received_at_ms;
+    else return 0;
+    return 1;
+}
+
+/* Semantic checks after a syntactically valid parse; returns 0 and fills st when bad. */
+static int finish_event(cp_event_decoder *d, seg_state *st, cp_event *ev)
+{
+    if (st->sem_err) return 0;
+    if (!st->has_type) {
+        if (!d->o.has_default_type)
+            return seg_fail(st, CP_REJECT_MISSING_FIELD, "type: missing"), 0;
+        ev->type = d->o.default_type;
+    } else if (!find_type(st->type_name, &ev->type)) {
+        return seg_fail(st, CP_REJECT_UNKNOWN_TYPE, "type: unknown message type '%.*s'",
+                        (int)(st->type_name.len > 32 ? 32 : st->type_name.len),
+                        st->type_name.ptr),
+               0;
+    }
+    if (ev->type == CP_TYPE_TRACK) {
+        if (ev->event_name.len == 0)
+            return seg_fail(st, CP_REJECT_MISSING_FIELD, "event: a track call needs an event name"),
+                   0;
+        ev->kind = cp_event_kind_of_track(ev->event_name);
+    } else {
+        static const cp_event_kind by_type[] = {CP_KIND_CUSTOM, CP_KIND_PAGE, CP_KIND_SCREEN,
+                                                CP_KIND_IDENTIFY, CP_KIND_GROUP, CP_KIND_ALIAS};
+        ev->kind = by_type[ev->type];
+    }
+    if (ev->user_id.len == 0 && ev->anonymous_id.len == 0)
+        return seg_fail(st, CP_REJECT_MISSING_IDENTITY, "neither userId nor anonymousId is set"), 0;
+    if (!resolve_time(d, ev))
+        return seg_fail(st, CP_REJECT_MISSING_FIELD,
+                        "timestamp: none of timestamp, originalTimestamp or receivedAt is set"),
+               0;
+    if (ev->raw.len > d->o.max_event_bytes)
+        return seg_fail(st, CP_REJECT_TOO_LARGE, "event of %zu bytes exceeds the limit of %zu",
+                        ev->raw.len, d->o.max_event_bytes),
+               0;
+    return 1;
+}
+
+static int emit(cp_event_decoder *d, seg_state *st, cp_event *ev, cp_slice raw)
+{
+    if (!finish_event(d, st, ev)) return reject(d, st->sem_reason, st->sem_msg, raw);
+    return d->sink.on_event ? d->sink.on_event(d->sink.ud, ev) : CP_OK;
+}
+
+/* Shallow merge of two JSON objects: a's members, then b's whose keys a lacks.
+ * Both are already validated; members are copied as raw text. */
+static int merge_objects(cp_event_decoder *d, cp_slice a, cp_slice b, cp_slice *out)
+{
+    char *buf = cp_arena_alloc(&d->arena, a.len + b.len + 2), *w = buf;
+    cp_slice *keys = NULL;
+    size_t nkeys = 0, cap = 0;
+    cp_jr j;
+    cp_slice k;
+    if (!buf) return CP_ENOMEM;
+    jr_init(&j, a.ptr, a.len, &d->arena, d->o.max_depth + 2);
+    jr_obj_begin(&j);
+    const char *members = j.p;
+    while (jr_obj_next(&j, &k)) {
+        if (nkeys == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            cp_slice *nk = cp_arena_alloc(&d->arena, ncap * sizeof(*nk));
+            if (!nk) return CP_ENOMEM;
+            if (cap) memcpy(nk, keys, cap * sizeof(*nk));
+            keys = nk;
+            cap = ncap;
+        }
+        keys[nkeys++] = k;
+        jr_skip(&j, NULL);
+    }
+    *w++ = '{';
+    size_t alen = (size_t)(j.p - 1 - members); /* a's members, without its '}' */
+    memcpy(w, members, alen);
+    w += alen;
+    jr_init(&j, b.ptr, b.len, &d->arena, d->o.max_depth + 2);
+    jr_obj_begin(&j);
+    for (;;) {
+        const char *before = j.p;
+        if (!jr_obj_next(&j, &k)) break;
+        while (*before != '"') before++; /* only blanks and ',' precede the key */
+        jr_skip(&j, NULL);
+        int dup = 0;
+        for (size_t i = 0; i < nkeys && !dup; i++) dup = cp_slice_eq(keys[i], k);
+        if (dup) continue;
+        if (nkeys++) *w++ = ',';
+        memcpy(w, before, (size_t)(j.p - before));
+        w += j.p - before;
+    }
+    *w++ = '}';
+    *out = (cp_slice){buf, (size_t)(w - buf)};
+    return CP_OK;
+}
+
+typedef struct batch_defaults {
+    cp_slice context, integrations;
+    cp_event_context ctx;
+    cp_slice ctx_email;
+    int64_t sent_at_ms;
+    int has_sent_at;
+} batch_defaults;
+
+/* One element of a batch: parse, merge the batch's shared fields, emit. */
+static int decode_element(cp_event_decoder *d, cp_slice raw, const batch_defaults *bd)
+{
+    cp_jr jr;
+    seg_state st = {0};
+    cp_event ev = {0};
+    if (raw.len > d->o.max_event_bytes) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "event of %zu bytes exceeds the limit of %zu", raw.len,
+                 d->o.max_event_bytes);
+        return reject(d, CP_REJECT_TOO_LARGE, msg, raw);
+    }
+    jr_init(&jr, raw.ptr, raw.len, &d->arena, d->o.max_depth);
+    if (jr_peek(&jr) != JR_OBJECT) return reject(d, CP_REJECT_WRONG_TYPE, "batch element: expected an object", raw);
+    seg_parse_event(&jr, &st, &ev, 0);
+    if (jr.err) return reject(d, (cp_reject_reason)(jr.err - 1), jr.msg, raw);
+    if (st.batch.ptr) seg_fail(&st, CP_REJECT_WRONG_TYPE, "batch: nested batch envelopes are not allowed");
+    if (bd->has_sent_at && !(ev.flags & CP_HAS_SENT_AT)) {
+        ev.sent_at_ms = bd->sent_at_ms;
+        ev.flags |= CP_HAS_SENT_AT;
+    }
+    if (bd->context.ptr) {
+        if (!ev.context.ptr) {
+            ev.context = bd->context;
+            ev.ctx = bd->ctx;
+            if (!ev.email.ptr) ev.email = bd->ctx_email;
+        } else {
+            if (merge_objects(d, ev.context, bd->context, &ev.context)) return CP_ENOMEM;
+            cp_jr mj = {.arena = &d->arena, .max_depth = d->o.max_depth + 2};
+            cp_slice email = {0};
+            seg_parse_context_text(&mj, &st, ev.context, &ev.ctx, &email);
+            if (!ev.email.ptr) ev.email = email;
+        }
+    }
+    if (bd->integrations.ptr) {
+        if (!ev.integrations.ptr) ev.integrations = bd->integrations;
+        else if (merge_objects(d, ev.integrations, bd->integrations, &ev.integrations))
+            return CP_ENOMEM;
+    }
+    return emit(d, &st, &ev, raw);
+}
+
+static int decode_envelope(cp_event_decoder *d, const seg_state *top, const cp_event *env,
+                           cp_slice raw)
+{
+    batch_defaults bd = {.context = env->context, .integrations = env->integrations};
+    if (top->n_elems > d->o.max_batch_events) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "batch of %zu events exceeds the limit of %zu", top->n_elems,
+                 d->o.max_batch_events);
+        return reject(d, CP_REJECT_TOO_MANY_EVENTS, msg, raw);
+    }
+    if (top->sem_err) return reject(d, top->sem_reason, top->sem_msg, raw);
+    if (env->flags & CP_HAS_SENT_AT) {
+        bd.sent_at_ms = env->sent_at_ms;
+        bd.has_sent_at = 1;
+    }
+    bd.ctx = env->ctx;
+    bd.ctx_email = env->email;
+    for (size_t i = 0; i < top->n_elems; i++) {
+        int rc = decode_element(d, top->elems[i], &bd);
+        if (rc) return rc;
+    }
+    return CP_OK;
+}
+
+static cp_slice trim_blank(const char *s, size_t n)
+{
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n')) n--;
+    while (n && (s[0] == ' ' || s[0] == '\t' || s[0] == '\r' || s[0] == '\n')) s++, n--;
+    return (cp_slice){s, n};
+}
+
+static int decode_doc(cp_event_decoder *d, const char *json, size_t len)
+{
+    cp_slice raw = trim_blank(json, len);
+    if (raw.len > d->o.max_line_bytes) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "document of %zu bytes exceeds the limit of %zu", raw.len,
+                 d->o.max_line_bytes);
+        return reject(d, CP_REJECT_TOO_LARGE, msg, raw);
+    }
+    cp_jr jr;
+    seg_state st = {0};
+    cp_event ev = {0};
+    jr_init(&jr, raw.ptr, raw.len, &d->arena, d->o.max_depth);
+    jr_kind k = jr_peek(&jr);
+    if (k != JR_OBJECT) {
+        if (!jr.err && jr_skip(&jr, NULL) && jr_end(&jr))
+            return reject(d, CP_REJECT_WRONG_TYPE, "expected a JSON object", raw);
+        return reject(d, (cp_reject_reason)(jr.err - 1), jr.msg, raw);
+    }
+    seg_parse_event(&jr, &st, &ev, d->o.max_batch_events);
+    jr_end(&jr);
+    if (jr.err) return reject(d, (cp_reject_reason)(jr.err - 1), jr.msg, raw);
+    if (st.batch.ptr && !st.has_type) return decode_envelope(d, &st, &ev, raw);
+    return emit(d, &st, &ev, raw);
+}
+
+int cp_event_decode(cp_event_decoder *d, const char *json, size_t len)
+{
+    cp_arena_reset(&d->arena);
+    return decode_doc(d, json, len);
+}
+
+/* Decodes one complete line (without its newline). */
+static int decode_line(cp_event_decoder *d, const char *s, size_t n)
+{
+    d->cur_line = ++d->line_no;
+    cp_slice t = trim_blank(s, n);
+    int rc = t.len ? decode_doc(d, t.ptr, t.len) : CP_OK;
+    d->cur_line = 0;
+    return rc;
+}
+
+static int reject_long_line(cp_event_decoder *d)
+{
+    char msg[96];
+    d->cur_line = ++d->line_no;
+    snprintf(msg, sizeof(msg), "line longer than %zu bytes", d->o.max_line_bytes);
+    int rc = reject(d, CP_REJECT_TOO_LARGE, msg, cp_buf_slice(&d->pending));
+    d->cur_line = 0;
+    d->pending_too_long = 0;
+    cp_buf_reset(&d->pending);
+    return rc;
+}
+
+/* Keeps the start of an unfinished line; past the limit only a sample is kept. */
+static int keep_pending(cp_event_decoder *d, const char *s, size_t n)
+{
+    if (d->pending_too_long) return CP_OK;
+    if (d->pending.len + n > d->o.max_line_bytes) {
+        size_t room = d->pending.len < RAW_SAMPLE_MAX ? RAW_SAMPLE_MAX - d->pending.len : 0;
+        d->pending_too_long = 1;
+        if (d->pending.len > RAW_SAMPLE_MAX) d->pending.len = RAW_SAMPLE_MAX;
+        return cp_buf_append(&d->pending, s, n < room ? n : room);
+    }
+    return cp_buf_append(&d->pending, s, n);
+}
+
+/* Completes the pending line with s[0..n) and decodes it from an arena copy. */
+static int finish_pending(cp_event_decoder *d, const char *s, size_t n)
+{
+    if (d->pending_too_long || d->pending.len + n > d->o.max_line_bytes) {
+        if (keep_pending(d, s, n)) return CP_ENOMEM;
+        return reject_long_line(d);
+    }
+    size_t total = d->pending.len + n;
+    char *line = cp_arena_alloc(&d->arena, total + 1);
+    if (!line) return CP_ENOMEM;
+    memcpy(line, d->pending.ptr, d->pending.len);
+    memcpy(line + d->pending.len, s, n);
+    cp_buf_reset(&d->pending);
+    return decode_line(d, line, total);
+}
+
+int cp_event_decoder_feed(cp_event_decoder *d, const char *buf, size_t len)
+{
+    const char *p = buf, *end = buf + len;
+    int rc;
+    cp_arena_reset(&d->arena);
+    if (d->pending.len || d->pending_too_long) {
+        const char *nl = memchr(p, '\n', len);
+        if (!nl) return keep_pending(d, p, len);
+        if ((rc = finish_pending(d, p, (size_t)(nl - p)))) return rc;
+        p = nl + 1;
+    }
+    for (;;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl) break;
+        if ((rc = decode_line(d, p, (size_t)(nl - p)))) return rc;
+        p = nl + 1;
+    }
+    return p < end ? keep_pending(d, p, (size_t)(end - p)) : CP_OK;
+}
+
+int cp_event_decoder_finish(cp_event_decoder *d)
+{
+    if (d->pending_too_long) return reject_long_line(d);
+    if (!d->pending.len) return CP_OK;
+    cp_arena_reset(&d->arena);
+    return finish_pending(d, "", 0);
+}

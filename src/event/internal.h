@@ -1,0 +1,87 @@
+/* Private to src/event: the JSON reader the decoders are built on.
+ *
+ * A cp_jr is a cursor over one JSON text. Functions advance it, validate what
+ * they pass (grammar, UTF-8, depth) and set jr->err/jr->msg on the first
+ * problem; after an error every function returns at once. */
+#ifndef CP_EVENT_INTERNAL_H
+#define CP_EVENT_INTERNAL_H
+
+#include "clickpulse/arena.h"
+#include "clickpulse/event.h"
+#include "clickpulse/str.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum jr_kind {
+    JR_NONE = 0,
+    JR_OBJECT,
+    JR_ARRAY,
+    JR_STRING,
+    JR_NUMBER,
+    JR_TRUE,
+    JR_FALSE,
+    JR_NULL,
+} jr_kind;
+
+typedef struct cp_jr {
+    const char *p, *start, *end;
+    cp_arena *arena; /* for unescaped strings */
+    int depth, max_depth;
+    int err;         /* 0, or a cp_reject_reason + 1 */
+    char msg[160];
+} cp_jr;
+
+void jr_init(cp_jr *jr, const char *s, size_t len, cp_arena *arena, int max_depth);
+/* Records the first error: reason and a message (printf-style). Always returns 0. */
+int jr_fail(cp_jr *jr, cp_reject_reason reason, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Skips blanks and returns the kind of the next value without consuming it. */
+jr_kind jr_peek(cp_jr *jr);
+const char *jr_kind_name(jr_kind k);
+
+/* Objects: jr_obj_begin consumes '{'; jr_obj_next returns 1 with the next key
+ * (unescaped) and the cursor at its value, or 0 at '}' (consumed) or on error. */
+int jr_obj_begin(cp_jr *jr);
+int jr_obj_next(cp_jr *jr, cp_slice *key);
+/* Arrays: the same with elements. */
+int jr_arr_begin(cp_jr *jr);
+int jr_arr_next(cp_jr *jr);
+
+/* Reads a string value; unescaped into the arena only when it has escapes. */
+int jr_string(cp_jr *jr, cp_slice *out);
+/* Reads a number; *raw gets its text. Returns 1 on success. */
+int jr_number(cp_jr *jr, double *out, cp_slice *raw);
+/* Validates and skips any value; *raw (optional) gets its exact text. */
+int jr_skip(cp_jr *jr, cp_slice *raw);
+/* After the top-level value: only blanks may follow. */
+int jr_end(cp_jr *jr);
+
+/* Parses a JSON number's text into a double (exact for up to 15 significant digits
+ * and small exponents, otherwise via strtod). Returns 1 when the text is a number. */
+int jr_parse_number_text(const char *s, size_t n, double *out);
+
+#endif
+
+/* State of decoding one event object: the first semantic problem found, kept
+ * while parsing goes on so that a later syntax error still wins. */
+typedef struct seg_state {
+    cp_reject_reason sem_reason;
+    int sem_err;
+    char sem_msg[160];
+    cp_slice batch;          /* top level "batch": raw array text (envelopes) */
+    cp_slice *elems;         /* its elements, when batch is set */
+    size_t n_elems;
+    int has_type;
+    cp_slice type_name;
+} seg_state;
+
+/* Parses the event object at the cursor into ev (zeroed by the caller).
+ * Syntax problems go to jr->err, semantic ones to st. */
+void seg_parse_event(cp_jr *jr, seg_state *st, cp_event *ev, size_t max_elems);
+/* Parses a context object's text into ctx (used for merged batch contexts). */
+void seg_parse_context_text(cp_jr *jr, seg_state *st, cp_slice text, cp_event_context *ctx,
+                            cp_slice *email);
+/* Records the first semantic problem. */
+void seg_fail(seg_state *st, cp_reject_reason r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));

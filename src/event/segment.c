@@ -1,0 +1,458 @@
+/* Segment spec fields: the walk over one event object that fills cp_event.
+ * Known fields are type-checked (null counts as absent); unknown ones are
+ * validated and skipped; properties, traits, context and integrations are
+ * also kept as raw JSON text. */
+#include "internal.h"
+
+#include "clickpulse/time.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define KEY_IS(k, lit) ((k).len == sizeof(lit) - 1 && memcmp((k).ptr, lit, sizeof(lit) - 1) == 0)
+
+void seg_fail(seg_state *st, cp_reject_reason r, const char *fmt, ...)
+{
+    if (st->sem_err) return;
+    st->sem_err = 1;
+    st->sem_reason = r;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->sem_msg, sizeof(st->sem_msg), fmt, ap);
+    va_end(ap);
+}
+
+static void wrong_type(cp_jr *jr, seg_state *st, const char *path, const char *want, jr_kind got)
+{
+    seg_fail(st, CP_REJECT_WRONG_TYPE, "%s: expected %s, got %s", path, want, jr_kind_name(got));
+    jr_skip(jr, NULL);
+}
+
+/* A string field; with ids_ok a number is accepted and kept as its text. */
+static void str_field(cp_jr *jr, seg_state *st, const char *path, cp_slice *out, int ids_ok)
+{
+    jr_kind k = jr_peek(jr);
+    if (k == JR_STRING) {
+        jr_string(jr, out);
+    } else if (k == JR_NULL) {
+        jr_skip(jr, NULL);
+    } else if (k == JR_NUMBER && ids_ok) {
+        double v;
+        jr_number(jr, &v, out);
+    } else if (k != JR_NONE) {
+        wrong_type(jr, st, path, "a string", k);
+    }
+}
+
+static void time_field(cp_jr *jr, seg_state *st, const char *path, int64_t *ms, uint32_t *flags,
+                       uint32_t flag)
+{
+    jr_kind k = jr_peek(jr);
+    cp_slice s;
+    if (k == JR_STRING) {
+        if (!jr_string(jr, &s)) return;
+        if (cp_time_parse(s.ptr, s.len, ms) == 0) {
+            *flags |= flag;
+        } else {
+            seg_fail(st, CP_REJECT_BAD_TIMESTAMP, "%s: not an RFC 3339 timestamp: '%.*s'", path,
+                     (int)(s.len > 40 ? 40 : s.len), s.ptr);
+        }
+    } else if (k == JR_NULL) {
+        jr_skip(jr, NULL);
+    } else if (k != JR_NONE) {
+        wrong_type(jr, st, path, "an RFC 3339 timestamp string", k);
+    }
+}
+
+/* A number field; numeric strings ("19.99") are accepted. Returns 1 when set. */
+static int num_field(cp_jr *jr, seg_state *st, const char *path, double *out)
+{
+    jr_kind k = jr_peek(jr);
+    cp_slice s;
+    if (k == JR_NUMBER) {
+        return jr_number(jr, out, &s) && isfinite(*out);
+    } else if (k == JR_STRING) {
+        if (!jr_string(jr, &s)) return 0;
+        if (jr_parse_number_text(s.ptr, s.len, out) && isfinite(*out)) return 1;
+        seg_fail(st, CP_REJECT_WRONG_TYPE, "%s: expected a number, got the string '%.*s'", path,
+                 (int)(s.len > 32 ? 32 : s.len), s.ptr);
+    } else if (k == JR_NULL) {
+        jr_skip(jr, NULL);
+    } else if (k != JR_NONE) {
+        wrong_type(jr, st, path, "a number", k);
+    }
+    return 0;
+}
+
+static void int_field(cp_jr *jr, seg_state *st, const char *path, int64_t *out)
+{
+    double v;
+    if (!num_field(jr, st, path, &v)) return;
+    if (v != floor(v) || fabs(v) > 9e15) {
+        seg_fail(st, CP_REJECT_WRONG_TYPE, "%s: expected an integer, got %g", path, v);
+        return;
+    }
+    *out = (int64_t)v;
+}
+
+/* Starts an object-valued field; returns 1 when the cursor entered an object. */
+static int obj_field(cp_jr *jr, seg_state *st, const char *path)
+{
+    jr_kind k = jr_peek(jr);
+    if (k == JR_OBJECT) return jr_obj_begin(jr);
+    if (k == JR_NULL) jr_skip(jr, NULL);
+    else if (k != JR_NONE) wrong_type(jr, st, path, "an object", k);
+    return 0;
+}
+
+static void parse_page(cp_jr *jr, seg_state *st, cp_event_context *c)
+{
+    cp_slice k;
+    if (!obj_field(jr, st, "context.page")) return;
+    while (jr_obj_next(jr, &k)) {
+        if (KEY_IS(k, "url")) str_field(jr, st, "context.page.url", &c->page_url, 0);
+        else if (KEY_IS(k, "path")) str_field(jr, st, "context.page.path", &c->page_path, 0);
+        else if (KEY_IS(k, "referrer"))
+            str_field(jr, st, "context.page.referrer", &c->page_referrer, 0);
+        else if (KEY_IS(k, "title")) str_field(jr, st, "context.page.title", &c->page_title, 0);
+        else if (KEY_IS(k, "search")) str_field(jr, st, "context.page.search", &c->page_search, 0);
+        else jr_skip(jr, NULL);
+    }
+}
+
+static void parse_campaign(cp_jr *jr, seg_state *st, cp_event_context *c)
+{
+    cp_slice k;
+    if (!obj_field(jr, st, "context.campaign")) return;
+    while (jr_obj_next(jr, &k)) {
+        if (KEY_IS(k, "source")) str_field(jr, st, "context.campaign.source", &c->campaign_source, 0);
+        else if (KEY_IS(k, "medium"))
+            str_field(jr, st, "context.campaign.medium", &c->campaign_medium, 0);
+        else if (KEY_IS(k, "name")) str_field(jr, st, "context.campaign.name", &c->campaign_name, 0);
+        else if (KEY_IS(k, "term")) str_field(jr, st, "context.campaign.term", &c->campaign_term, 0);
+        else if (KEY_IS(k, "content"))
+            str_field(jr, st, "context.campaign.content", &c->campaign_content, 0);
+        else jr_skip(jr, NULL);
+    }
+}
+
+/* A small object of string fields: {name: slice} pairs given as parallel arrays. */
+static void parse_flat(cp_jr *jr, seg_state *st, const char *path, const char *const *names,
+                       cp_slice *const *outs, int n)
+{
+    cp_slice k;
+    char full[64];
+    if (!obj_field(jr, st, path)) return;
+    while (jr_obj_next(jr, &k)) {
+        int i = 0;
+        while (i < n && !(k.len == strlen(names[i]) && memcmp(k.ptr, names[i], k.len) == 0)) i++;
+        if (i == n) {
+            jr_skip(jr, NULL);
+            continue;
+        }
+        snprintf(full, sizeof(full), "%s.%s", path, names[i]);
+        str_field(jr, st, full, outs[i], 0);
+    }
+}
+
+static void parse_context(cp_jr *jr, seg_state *st, cp_event_context *c, cp_slice *email)
+{
+    cp_slice k;
+    while (jr_obj_next(jr, &k)) {
+        if (KEY_IS(k, "ip")) str_field(jr, st, "context.ip", &c->ip, 0);
+        else if (KEY_IS(k, "userAgent")) str_field(jr, st, "context.userAgent", &c->user_agent, 0);
+        else if (KEY_IS(k, "locale")) str_field(jr, st, "context.locale", &c->locale, 0);
+        else if (KEY_IS(k, "timezone")) str_field(jr, st, "context.timezone", &c->timezone, 0);
+        else if (KEY_IS(k, "page")) parse_page(jr, st, c);
+        else if (KEY_IS(k, "campaign")) parse_campaign(jr, st, c);
+        else if (KEY_IS(k, "sessionId")) str_field(jr, st, "context.sessionId", &c->session_id, 1);
+        else if (KEY_IS(k, "location")) {
+            static const char *const n[] = {"country", "city"};
+            cp_slice *const o[] = {&c->country, &c->city};
+            parse_flat(jr, st, "context.location", n, o, 2);
+        } else if (KEY_IS(k, "library")) {
+            static const char *const n[] = {"name", "version"};
+            cp_slice *const o[] = {&c->library_name, &c->library_version};
+            parse_flat(jr, st, "context.library", n, o, 2);
+        } else if (KEY_IS(k, "device")) {
+            static const char *const n[] = {"type"};
+            cp_slice *const o[] = {&c->device_type};
+            parse_flat(jr, st, "context.device", n, o, 1);
+        } else if (KEY_IS(k, "traits")) {
+            static const char *const n[] = {"email"};
+            cp_slice *const o[] = {email};
+            parse_flat(jr, st, "context.traits", n, o, 1);
+        } else jr_skip(jr, NULL);
+    }
+}
+
+void seg_parse_context_text(cp_jr *jr, seg_state *st, cp_slice text, cp_event_context *ctx,
+                            cp_slice *email)
+{
+    jr_init(jr, text.ptr, text.len, jr->arena, jr->max_depth);
+    memset(ctx, 0, sizeof(*ctx));
+    if (jr_obj_begin(jr)) parse_context(jr, st, ctx, email);
+}
+
+/* Fields of one product; path is "properties" or "properties.products[i]". */
+static int product_key(cp_jr *jr, seg_state *st, cp_slice k, cp_product *p, const char *path)
+{
+    char full[96];
+    double v;
+#define PATH(name) (snprintf(full, sizeof(full), "%s.%s", path, name), full)
+    if (KEY_IS(k, "product_id")) str_field(jr, st, PATH("product_id"), &p->product_id, 1);
+    else if (KEY_IS(k, "sku")) str_field(jr, st, PATH("sku"), &p->sku, 1);
+    else if (KEY_IS(k, "name")) str_field(jr, st, PATH("name"), &p->name, 0);
+    else if (KEY_IS(k, "category")) str_field(jr, st, PATH("category"), &p->category, 0);
+    else if (KEY_IS(k, "price")) {
+        if (num_field(jr, st, PATH("price"), &v)) p->price = v, p->has_price = true;
+    } else if (KEY_IS(k, "quantity")) int_field(jr, st, PATH("quantity"), &p->quantity);
+    else return 0;
+#undef PATH
+    return 1;
+}
+
+static void parse_products(cp_jr *jr, seg_state *st, cp_event *ev)
+{
+    jr_kind kind = jr_peek(jr);
+    if (kind == JR_NULL) {
+        jr_skip(jr, NULL);
+        return;
+    }
+    if (kind != JR_ARRAY) {
+        if (kind != JR_NONE) wrong_type(jr, st, "properties.products", "an array", kind);
+        return;
+    }
+    jr_arr_begin(jr);
+    size_t cap = 0;
+    char path[48];
+    cp_slice k;
+    while (jr_arr_next(jr)) {
+        snprintf(path, sizeof(path), "properties.products[%u]", ev->n_products);
+        if (!obj_field(jr, st, path)) continue;
+        if (ev->n_products == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            cp_product *np = cp_arena_alloc(jr->arena, ncap * sizeof(*np));
+            if (!np) {
+                jr_fail(jr, CP_REJECT_TOO_LARGE, "out of memory");
+                return;
+            }
+            if (cap) memcpy(np, ev->products, cap * sizeof(*np));
+            ev->products = np;
+            cap = ncap;
+        }
+        cp_product *p = &ev->products[ev->n_products++];
+        memset(p, 0, sizeof(*p));
+        p->quantity = 1;
+        while (jr_obj_next(jr, &k))
+            if (!product_key(jr, st, k, p, path)) jr_skip(jr, NULL);
+    }
+}
+
+static void parse_properties(cp_jr *jr, seg_state *st, cp_event *ev, cp_event_context *pc,
+                             cp_product *single)
+{
+    cp_slice k;
+    while (jr_obj_next(jr, &k)) {
+        if (KEY_IS(k, "revenue")) {
+            if (num_field(jr, st, "properties.revenue", &ev->revenue)) ev->flags |= CP_HAS_REVENUE;
+        } else if (KEY_IS(k, "total")) {
+            if (num_field(jr, st, "properties.total", &ev->total)) ev->flags |= CP_HAS_TOTAL;
+        } else if (KEY_IS(k, "order_id")) str_field(jr, st, "properties.order_id", &ev->order_id, 1);
+        else if (KEY_IS(k, "currency")) str_field(jr, st, "properties.currency", &ev->currency, 0);
+        else if (KEY_IS(k, "products")) parse_products(jr, st, ev);
+        else if (KEY_IS(k, "$session_id"))
+            str_field(jr, st, "properties.$session_id", &ev->session_id, 1);
+        else if (KEY_IS(k, "url")) str_field(jr, st, "properties.url", &pc->page_url, 0);
+        else if (KEY_IS(k, "path")) str_field(jr, st, "properties.path", &pc->page_path, 0);
+        else if (KEY_IS(k, "referrer")) str_field(jr, st, "properties.referrer", &pc->page_referrer, 0);
+        else if (KEY_IS(k, "title")) str_field(jr, st, "properties.title", &pc->page_title, 0);
+        else if (KEY_IS(k, "search")) str_field(jr, st, "properties.search", &pc->page_search, 0);
+        else if (!product_key(jr, st, k, single, "properties")) jr_skip(jr, NULL);
+    }
+}
+
+static void parse_traits(cp_jr *jr, seg_state *st, cp_event *ev)
+{
+    cp_slice k;
+    while (jr_obj_next(jr, &k)) {
+        if (KEY_IS(k, "email")) str_field(jr, st, "traits.email", &ev->email, 0);
+        else if (KEY_IS(k, "name")) str_field(jr, st, "traits.name", &ev->name, 0);
+        else jr_skip(jr, NULL);
+    }
+}
+
+/* An object-valued top-level field kept raw and walked by fn. */
+static void raw_object(cp_jr *jr, seg_state *st, const char *path, cp_slice *raw)
+{
+    const char *s;
+    jr_peek(jr);
+    s = jr->p;
+    if (obj_field(jr, st, path)) {
+        while (jr_obj_next(jr, raw)) jr_skip(jr, NULL);
+        *raw = (cp_slice){s, (size_t)(jr->p - s)};
+    }
+}
+
+static void parse_batch_array(cp_jr *jr, seg_state *st, size_t max_elems)
+{
+    jr_kind k = jr_peek(jr);
+    const char *s = jr->p;
+    if (k != JR_ARRAY) {
+        if (k != JR_NONE) wrong_type(jr, st, "batch", "an array", k);
+        return;
+    }
+    jr_arr_begin(jr);
+    size_t cap = 0;
+    while (jr_arr_next(jr)) {
+        cp_slice raw;
+        if (!jr_skip(jr, &raw)) return;
+        if (st->n_elems >= max_elems) {
+            st->n_elems++;
+            continue;
+        }
+        if (st->n_elems == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            cp_slice *ne = cp_arena_alloc(jr->arena, ncap * sizeof(*ne));
+            if (!ne) {
+                jr_fail(jr, CP_REJECT_TOO_LARGE, "out of memory");
+                return;
+            }
+            if (cap) memcpy(ne, st->elems, cap * sizeof(*ne));
+            st->elems = ne;
+            cap = ncap;
+        }
+        st->elems[st->n_elems++] = raw;
+    }
+    st->batch = (cp_slice){s, (size_t)(jr->p - s)};
+}
+
+static void parse_object_field(cp_jr *jr, seg_state *st, cp_event *ev, cp_slice k,
+                               cp_event_context *pc, cp_product *single)
+{
+    const char *s;
+    if (KEY_IS(k, "properties")) {
+        jr_peek(jr);
+        s = jr->p;
+        if (obj_field(jr, st, "properties")) {
+            parse_properties(jr, st, ev, pc, single);
+            ev->properties = (cp_slice){s, (size_t)(jr->p - s)};
+        }
+    } else if (KEY_IS(k, "context")) {
+        jr_peek(jr);
+        s = jr->p;
+        if (obj_field(jr, st, "context")) {
+            parse_context(jr, st, &ev->ctx, &ev->email);
+            ev->context = (cp_slice){s, (size_t)(jr->p - s)};
+        }
+    } else if (KEY_IS(k, "traits")) {
+        jr_peek(jr);
+        s = jr->p;
+        if (obj_field(jr, st, "traits")) {
+            parse_traits(jr, st, ev);
+            ev->traits = (cp_slice){s, (size_t)(jr->p - s)};
+        }
+    } else if (KEY_IS(k, "integrations")) {
+        raw_object(jr, st, "integrations", &ev->integrations);
+    } else {
+        jr_skip(jr, NULL);
+    }
+}
+
+static void fill_page_from_properties(cp_event_context *c, const cp_event_context *pc)
+{
+    if (!c->page_url.ptr) c->page_url = pc->page_url;
+    if (!c->page_path.ptr) c->page_path = pc->page_path;
+    if (!c->page_referrer.ptr) c->page_referrer = pc->page_referrer;
+    if (!c->page_title.ptr) c->page_title = pc->page_title;
+    if (!c->page_search.ptr) c->page_search = pc->page_search;
+}
+
+void seg_parse_event(cp_jr *jr, seg_state *st, cp_event *ev, size_t max_elems)
+{
+    cp_slice k;
+    cp_event_context pc = {0};
+    cp_product single = {.quantity = 1};
+    const char *s;
+    jr_peek(jr);
+    s = jr->p;
+    if (!jr_obj_begin(jr)) return;
+    while (jr_obj_next(jr, &k)) {
+        switch (k.len ? k.ptr[0] : 0) {
+        case 't':
+            if (KEY_IS(k, "type")) {
+                str_field(jr, st, "type", &st->type_name, 0);
+                st->has_type = st->type_name.ptr != NULL;
+            } else if (KEY_IS(k, "timestamp"))
+                time_field(jr, st, "timestamp", &ev->timestamp_ms, &ev->flags, CP_HAS_TIMESTAMP);
+            else parse_object_field(jr, st, ev, k, &pc, &single);
+            break;
+        case 'u':
+            if (KEY_IS(k, "userId")) str_field(jr, st, "userId", &ev->user_id, 1);
+            else jr_skip(jr, NULL);
+            break;
+        case 'a':
+            if (KEY_IS(k, "anonymousId")) str_field(jr, st, "anonymousId", &ev->anonymous_id, 1);
+            else jr_skip(jr, NULL);
+            break;
+        case 'm':
+            if (KEY_IS(k, "messageId")) str_field(jr, st, "messageId", &ev->message_id, 1);
+            else jr_skip(jr, NULL);
+            break;
+        case 'e':
+            if (KEY_IS(k, "event")) str_field(jr, st, "event", &ev->event_name, 0);
+            else jr_skip(jr, NULL);
+            break;
+        case 'n':
+            if (KEY_IS(k, "name") && !ev->event_name.ptr) str_field(jr, st, "name", &ev->event_name, 0);
+            else jr_skip(jr, NULL);
+            break;
+        case 'o':
+            if (KEY_IS(k, "originalTimestamp"))
+                time_field(jr, st, "originalTimestamp", &ev->original_timestamp_ms, &ev->flags,
+                           CP_HAS_ORIGINAL_TIMESTAMP);
+            else jr_skip(jr, NULL);
+            break;
+        case 's':
+            if (KEY_IS(k, "sentAt"))
+                time_field(jr, st, "sentAt", &ev->sent_at_ms, &ev->flags, CP_HAS_SENT_AT);
+            else jr_skip(jr, NULL);
+            break;
+        case 'r':
+            if (KEY_IS(k, "receivedAt"))
+                time_field(jr, st, "receivedAt", &ev->received_at_ms, &ev->flags,
+                           CP_HAS_RECEIVED_AT);
+            else jr_skip(jr, NULL);
+            break;
+        case 'p':
+            if (KEY_IS(k, "previousId")) str_field(jr, st, "previousId", &ev->previous_id, 1);
+            else parse_object_field(jr, st, ev, k, &pc, &single);
+            break;
+        case 'g':
+            if (KEY_IS(k, "groupId")) str_field(jr, st, "groupId", &ev->group_id, 1);
+            else jr_skip(jr, NULL);
+            break;
+        case 'b':
+            if (KEY_IS(k, "batch")) parse_batch_array(jr, st, max_elems);
+            else jr_skip(jr, NULL);
+            break;
+        default:
+            parse_object_field(jr, st, ev, k, &pc, &single);
+        }
+    }
+    if (jr->err) return;
+    ev->raw = (cp_slice){s, (size_t)(jr->p - s)};
+    fill_page_from_properties(&ev->ctx, &pc);
+    if (ev->n_products == 0 && (single.product_id.ptr || single.sku.ptr)) {
+        cp_product *p = cp_arena_alloc(jr->arena, sizeof(*p));
+        if (!p) {
+            jr_fail(jr, CP_REJECT_TOO_LARGE, "out of memory");
+            return;
+        }
+        *p = single;
+        ev->products = p;
+        ev->n_products = 1;
+    }
+}

@@ -1,0 +1,193 @@
+/* Private to the simulator: the model's types, shared by sim_model.c (who
+ * does what, when), sim_format.c (how it looks on the wire) and simulator.c
+ * (delivery order, mess, outputs, ground truth). */
+#ifndef CP_SIM_INTERNAL_H
+#define CP_SIM_INTERNAL_H
+
+#include "clickpulse/event.h"
+#include "clickpulse/simulate.h"
+#include "clickpulse/str.h"
+
+#include <stdint.h>
+
+/* Counter-based hashing: every random choice is a pure function of the seed and
+ * the identity of what is being decided, so any customer or day can be generated
+ * on its own and the output does not depend on the order of generation. */
+static inline uint64_t sim_mix(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
+static inline uint64_t sim_hash(uint64_t seed, uint64_t a, uint64_t b, uint64_t c)
+{
+    return sim_mix(seed ^ sim_mix(a * 0x9E3779B97F4A7C15ULL ^ sim_mix(b + 0x632BE59BD9B4E019ULL) ^
+                                  (c * 0xD6E8FEB86659FD93ULL)));
+}
+
+typedef struct sim_rng {
+    uint64_t s;
+} sim_rng;
+static inline uint64_t sim_next(sim_rng *r)
+{
+    r->s += 0x9E3779B97F4A7C15ULL;
+    return sim_mix(r->s);
+}
+/* Uniform in [0, 1). */
+static inline double sim_unit(sim_rng *r)
+{
+    return (double)(sim_next(r) >> 11) * 0x1.0p-53;
+}
+/* Uniform in [0, n). */
+static inline uint64_t sim_below(sim_rng *r, uint64_t n)
+{
+    return (uint64_t)(sim_unit(r) * (double)n);
+}
+static inline double sim_hash_unit(uint64_t h)
+{
+    return (double)(h >> 11) * 0x1.0p-53;
+}
+
+enum sim_persona {
+    PERSONA_WINDOW_SHOPPER,
+    PERSONA_BARGAIN_HUNTER,
+    PERSONA_REGULAR,
+    PERSONA_LOYAL_HIGH_SPENDER,
+    PERSONA_CHURNING,
+    PERSONA__COUNT
+};
+
+enum sim_device { DEV_DESKTOP, DEV_MOBILE, DEV_TABLET };
+
+typedef struct sim_customer {
+    uint32_t idx;
+    uint8_t persona;
+    uint8_t country;
+    uint8_t source;       /* acquisition channel */
+    uint8_t n_devices;
+    uint8_t device_kind[2];
+    uint16_t first_name, last_name;
+    uint8_t email_domain;
+    uint16_t email_number;
+    int32_t signup_day;   /* days since epoch */
+    int32_t skew_min[2];  /* client clock error of each device, minutes */
+    uint32_t ua_variant[2];
+} sim_customer;
+
+typedef struct sim_product {
+    uint32_t price_cents;
+    uint8_t category;
+    uint16_t adjective, noun;
+} sim_product;
+
+typedef struct sim_catalog {
+    sim_product *items;
+    uint32_t n;
+    uint32_t *by_price; /* product indices sorted by price */
+} sim_catalog;
+
+/* Event flags. */
+enum {
+    EVF_BOT = 1 << 0,        /* crawler traffic */
+    EVF_USER = 1 << 1,       /* userId is set (identified) */
+    EVF_DUP = 1 << 2,        /* a second delivery of an event */
+    EVF_CAMPAIGN = 1 << 3,   /* the session came from the customer's campaign */
+    EVF_SERVER_TS = 1 << 4,  /* unused for now */
+};
+
+/* One generated event, compact; formatted to JSON only when written. */
+typedef struct sim_ev {
+    int64_t recv_ms;    /* when the server receives it */
+    int64_t time_ms;    /* when it happened (true clock) */
+    int64_t sent_ms;    /* when the client sent it (true clock) */
+    uint32_t cust;      /* customer index, or bot session index with EVF_BOT */
+    uint32_t seq;       /* generation order: ties in recv_ms keep it */
+    uint32_t item;      /* product index, or page index for plain pages */
+    uint32_t lines_off; /* order lines of checkout / order events */
+    uint16_t session;   /* session ordinal of the customer that day */
+    uint8_t kind;       /* cp_event_kind */
+    uint8_t flags;      /* EVF_* */
+    uint8_t device;
+    uint8_t n_lines;
+    uint8_t page_type;  /* sim_page_type */
+    uint8_t broken;     /* 0, or a cp_reject_reason + 1 for a planted bad line */
+    uint8_t ev_idx;     /* index within the session */
+    uint8_t pad[3];
+} sim_ev;
+
+enum sim_page_type { PAGE_HOME, PAGE_CATEGORY, PAGE_PRODUCT, PAGE_CART, PAGE_CHECKOUT,
+                     PAGE_CONFIRM, PAGE_SIGNUP, PAGE_SEARCH, PAGE_BLOG, PAGE_SALE };
+
+typedef struct sim_line {
+    uint32_t product;
+    uint8_t qty;
+} sim_line;
+
+/* Growable arrays of one day's events and order lines. */
+typedef struct sim_day {
+    sim_ev *ev;
+    size_t n, cap;
+    sim_line *lines;
+    size_t n_lines, cap_lines;
+    int64_t day;
+    uint32_t seq;
+} sim_day;
+
+/* Static tables (sim_model.c). */
+typedef struct sim_country {
+    const char *code, *locale, *tz;
+    double weight;
+} sim_country;
+extern const sim_country sim_countries[];
+extern const int sim_n_countries;
+typedef struct sim_source {
+    const char *source, *medium, *campaign, *referrer;
+    double weight;
+} sim_source;
+extern const sim_source sim_sources[];
+extern const int sim_n_sources;
+extern const char *const sim_categories[];
+extern const int sim_n_categories;
+#define SIM_N_FIRST 30 /* pairs in sim_first_names */
+#define SIM_N_LAST  28
+#define SIM_N_DOMAINS 10
+#define SIM_N_ADJ 16
+#define SIM_N_NOUN 16
+extern const char *const sim_first_names[];
+extern const char *const sim_last_names[];
+extern const char *const sim_email_domains[];
+extern const char *const sim_adjectives[];
+extern const char *const sim_nouns[];
+extern const char *const sim_bot_agents[];
+extern const int sim_n_bot_agents;
+const char *sim_user_agent(int device_kind, uint32_t variant);
+
+/* The model (sim_model.c). */
+void sim_customer_of(const cp_sim_params *p, uint32_t idx, sim_customer *c);
+int sim_catalog_init(sim_catalog *cat, const cp_sim_params *p);
+void sim_catalog_free(sim_catalog *cat);
+/* Appends the events of customer c on day day to d. Returns 0 or CP_ENOMEM. */
+int sim_customer_day(const cp_sim_params *p, const sim_catalog *cat, const sim_customer *c,
+                     sim_day *d);
+/* Appends the day's crawler sessions. */
+int sim_bots_day(const cp_sim_params *p, sim_day *d);
+sim_ev *sim_day_push(sim_day *d);
+
+/* Wire formats (sim_format.c). buf must have SIM_MAX_EVENT_BYTES free. */
+#define SIM_MAX_EVENT_BYTES 4096
+size_t sim_format_event(const cp_sim_params *p, const sim_catalog *cat, const sim_day *d,
+                        const sim_ev *e, int in_batch, char *buf);
+/* The planted bad line derived from e (e->broken says how). */
+size_t sim_format_broken(const cp_sim_params *p, const sim_catalog *cat, const sim_day *d,
+                         const sim_ev *e, char *buf);
+size_t sim_format_uuid(uint64_t a, uint64_t b, char *out);
+size_t sim_format_customer_id(uint32_t idx, char *out);
+size_t sim_format_anonymous_id(const cp_sim_params *p, const sim_ev *e, char *out);
+size_t sim_format_session_id(const cp_sim_params *p, const sim_ev *e, char *out);
+size_t sim_format_page_path(const sim_catalog *cat, const sim_ev *e, char *out);
+size_t sim_format_customer_csv(const cp_sim_params *p, const sim_customer *c, char *out);
+
+#endif

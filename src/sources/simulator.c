@@ -1,0 +1,444 @@
+/* The simulator's driver: day by day it generates every customer's sessions
+ * (sim_model.c), decides how each event is delivered — flush delays, late
+ * sessions, retried duplicates, planted bad lines — sorts the day by receive
+ * time, writes events and CSV rows in that order, and carries what arrives
+ * after midnight into the next day. Ground truth is kept as it goes. */
+#include "sim_truth.h"
+
+#include "clickpulse/error.h"
+#include "clickpulse/mem.h"
+#include "clickpulse/time.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define FLUSH_BYTES (1u << 20)
+
+typedef struct sink_buf {
+    cp_buf b;
+    int (*fn)(void *ud, const char *buf, size_t len);
+    size_t n_events;
+} sink_buf;
+
+typedef struct sim_run {
+    const cp_sim_params *p;
+    const cp_sim_output *out;
+    cp_sim_stats *stats;
+    sim_catalog cat;
+    sim_truth truth;
+    sim_day day;
+    sim_ev *carry;
+    size_t n_carry, cap_carry;
+    sim_line *carry_lines;
+    size_t n_carry_lines, cap_carry_lines;
+    cp_buf events, purchases, clicks;
+    size_t batch_open; /* events in the current batch envelope */
+    size_t pending_events;
+    int64_t max_time; /* watermark source: max event time of accepted events so far */
+    int64_t pace_start_ns;
+    uint64_t paced;
+} sim_run;
+
+void cp_sim_params_from_config(const cp_config *c, cp_sim_params *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->seed = (uint64_t)c->simulator_seed;
+    p->customers = c->simulator_customers;
+    p->days = c->simulator_days;
+    p->start_day = c->simulator_start;
+    p->products = c->simulator_products;
+    p->format = (cp_sim_format)c->simulator_format;
+    p->batch_size = c->simulator_batch_size;
+    p->rate = c->simulator_rate;
+    p->duplicate_rate = c->simulator_duplicate_rate;
+    p->late_rate = c->simulator_late_rate;
+    p->skew_rate = c->simulator_skew_rate;
+    p->malformed_rate = c->simulator_malformed_rate;
+    p->bot_rate = c->simulator_bot_rate;
+    p->allowed_lateness_ms = c->pipeline_allowed_lateness_ms;
+    p->session_timeout_ms = c->pipeline_session_timeout_ms;
+}
+
+/* Flush delays, and whole sessions delivered late (an app that was offline). */
+static void deliver(sim_run *r, size_t from, size_t to)
+{
+    const cp_sim_params *p = r->p;
+    sim_ev *ev = r->day.ev;
+    for (size_t i = from; i < to; i++) {
+        sim_ev *e = &ev[i];
+        uint64_t skey = ((uint64_t)e->cust << 8 | e->session) ^ (e->flags & EVF_BOT ? 1ULL << 60 : 0);
+        uint64_t h = sim_hash(p->seed, 40, skey, (uint64_t)r->day.day);
+        int64_t late = sim_hash_unit(h) < p->late_rate
+                           ? 10 * CP_MS_PER_MIN + (int64_t)((h >> 8) % (uint64_t)(6 * CP_MS_PER_HOUR))
+                           : 0;
+        e->sent_ms = e->time_ms + 50 + (int64_t)(sim_hash(p->seed, 41, e->seq, 0) % 3000) + late;
+        e->recv_ms = e->sent_ms;
+    }
+}
+
+/* Retried deliveries and planted bad lines, appended after the day's originals. */
+static int add_mess(sim_run *r, size_t from, size_t to)
+{
+    static const cp_reject_reason kinds[] = {CP_REJECT_NOT_JSON, CP_REJECT_INVALID_UTF8,
+                                             CP_REJECT_WRONG_TYPE, CP_REJECT_BAD_TIMESTAMP,
+                                             CP_REJECT_MISSING_IDENTITY};
+    const cp_sim_params *p = r->p;
+    for (size_t i = from; i < to; i++) {
+        uint64_t h = sim_hash(p->seed, 42, r->day.ev[i].seq, 0);
+        if (sim_hash_unit(h) < p->duplicate_rate) {
+            sim_ev *c = sim_day_push(&r->day);
+            if (!c) return CP_ENOMEM;
+            uint32_t seq = c->seq;
+            *c = r->day.ev[i];
+            c->seq = seq;
+            c->flags |= EVF_DUP;
+            c->recv_ms += 1000 + (int64_t)((h >> 20) % 59000);
+            r->truth.duplicates++;
+        }
+        uint64_t g = sim_hash(p->seed, 43, r->day.ev[i].seq, 0);
+        if (sim_hash_unit(g) < p->malformed_rate) {
+            sim_ev *c = sim_day_push(&r->day);
+            if (!c) return CP_ENOMEM;
+            uint32_t seq = c->seq;
+            *c = r->day.ev[i];
+            c->seq = seq;
+            cp_reject_reason why = kinds[(g >> 20) % 5];
+            c->broken = (uint8_t)(why + 1);
+            c->recv_ms += 1;
+            r->truth.rejects[why]++;
+        }
+    }
+    return CP_OK;
+}
+
+static int by_recv(const void *a, const void *b)
+{
+    const sim_ev *x = a, *y = b;
+    if (x->recv_ms != y->recv_ms) return x->recv_ms < y->recv_ms ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int flush(sim_run *r, cp_buf *b, int (*fn)(void *, const char *, size_t))
+{
+    if (!b->len || !fn) return CP_OK;
+    int rc = fn(r->out->ud, b->ptr, b->len);
+    cp_buf_reset(b);
+    return rc;
+}
+
+static void pace(sim_run *r, uint64_t n)
+{
+    if (r->p->rate <= 0) return;
+    r->paced += n;
+    int64_t due = r->pace_start_ns + (int64_t)((double)r->paced / r->p->rate * 1e9);
+    int64_t now = cp_mono_ns();
+    if (due > now) {
+        struct timespec ts = {(time_t)((due - now) / 1000000000), (long)((due - now) % 1000000000)};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static int flush_events(sim_run *r)
+{
+    if (!r->events.len) return CP_OK;
+    if (r->batch_open) {
+        if (cp_buf_append_str(&r->events,
+                              "],\"context\":{\"library\":{\"name\":\"analytics.js\","
+                              "\"version\":\"5.2.1\"}}}\n"))
+            return CP_ENOMEM;
+        r->batch_open = 0;
+    }
+    r->stats->bytes += r->events.len;
+    int rc = r->out->events ? r->out->events(r->out->ud, r->events.ptr, r->events.len, r->pending_events) : 0;
+    cp_buf_reset(&r->events);
+    pace(r, r->pending_events);
+    r->pending_events = 0;
+    return rc;
+}
+
+static int write_event_line(sim_run *r, const sim_ev *e)
+{
+    int batch = r->p->format == CP_SIM_BATCH && !e->broken;
+    if (cp_buf_reserve(&r->events, SIM_MAX_EVENT_BYTES + 64)) return CP_ENOMEM;
+    if (!batch && r->batch_open) {
+        int rc = flush_events(r);
+        if (rc) return rc;
+    }
+    if (batch) {
+        if (r->batch_open) cp_buf_putc(&r->events, ',');
+        else {
+            CP_BUF_PUT_LIT(&r->events, "{\"batch\":[");
+            r->stats->lines++;
+        }
+        r->batch_open++;
+    } else {
+        r->stats->lines++;
+    }
+    char *at = r->events.ptr + r->events.len;
+    r->events.len += e->broken ? sim_format_broken(r->p, &r->cat, &r->day, e, at)
+                               : sim_format_event(r->p, &r->cat, &r->day, e, batch, at);
+    if (!batch) cp_buf_putc(&r->events, '\n');
+    r->pending_events++;
+    if ((batch && r->batch_open >= (size_t)r->p->batch_size) || r->events.len >= FLUSH_BYTES ||
+        (r->p->rate > 0 && r->pending_events >= (size_t)(r->p->rate / 20 + 1)))
+        return flush_events(r);
+    return CP_OK;
+}
+
+static const char *const click_types[] = {
+#define X(id, s, spec) s,
+    CP_EVENT_KINDS(X)
+#undef X
+};
+
+static int write_csv_rows(sim_run *r, const sim_ev *e)
+{
+    const cp_sim_params *p = r->p;
+    char *o;
+    if (r->out->clickstream_csv) {
+        if (cp_buf_reserve(&r->clicks, 256)) return CP_ENOMEM;
+        o = r->clicks.ptr + r->clicks.len;
+        o += e->flags & EVF_USER ? sim_format_customer_id(e->cust, o) : sim_format_anonymous_id(p, e, o);
+        *o++ = ',';
+        o += sim_format_session_id(p, e, o);
+        memcpy(o, ",https://shop.example.com", 25);
+        o += 25;
+        o += sim_format_page_path(&r->cat, e, o);
+        *o++ = ',';
+        size_t n = strlen(click_types[e->kind]);
+        memcpy(o, click_types[e->kind], n);
+        o += n;
+        *o++ = ',';
+        if (e->page_type == PAGE_PRODUCT && !(e->flags & EVF_BOT)) {
+            *o++ = 'p';
+            uint32_t v = e->item;
+            for (int i = 5; i >= 0; i--) o[i] = (char)('0' + v % 10), v /= 10;
+            o += 6;
+        }
+        *o++ = ',';
+        o += cp_time_format(e->time_ms, o);
+        *o++ = '\n';
+        r->clicks.len = (size_t)(o - r->clicks.ptr);
+        if (r->clicks.len > FLUSH_BYTES) {
+            int rc = flush(r, &r->clicks, r->out->clickstream_csv);
+            if (rc) return rc;
+        }
+    }
+    if (e->kind != CP_KIND_ORDER_COMPLETED) return CP_OK;
+    r->stats->orders++;
+    for (unsigned i = 0; i < e->n_lines; i++) {
+        const sim_line *l = &r->day.lines[e->lines_off + i];
+        uint32_t price = r->cat.items[l->product].price_cents;
+        r->stats->revenue_cents += (int64_t)price * l->qty;
+        if (!r->out->purchases_csv) continue;
+        if (cp_buf_reserve(&r->purchases, 160)) return CP_ENOMEM;
+        o = r->purchases.ptr + r->purchases.len;
+        memcpy(o, "ord_", 4);
+        uint64_t h = sim_hash(p->seed, 27, e->cust, (uint64_t)cp_day_of(e->time_ms) * 16 + e->session);
+        for (int k = 0; k < 16; k++) o[4 + k] = "0123456789abcdef"[(h >> (60 - 4 * k)) & 15];
+        o += 20;
+        *o++ = ',';
+        o += sim_format_customer_id(e->cust, o);
+        *o++ = ',';
+        *o++ = 'p';
+        uint32_t v = l->product;
+        for (int k = 5; k >= 0; k--) o[k] = (char)('0' + v % 10), v /= 10;
+        o += 6;
+        *o++ = ',';
+        o += cp_fmt_u64(o, l->qty);
+        *o++ = ',';
+        o += cp_fmt_cents(o, price);
+        *o++ = ',';
+        o += cp_fmt_cents(o, (int64_t)price * l->qty);
+        *o++ = ',';
+        o += cp_time_format(e->time_ms, o);
+        *o++ = '\n';
+        r->purchases.len = (size_t)(o - r->purchases.ptr);
+    }
+    if (r->purchases.len > FLUSH_BYTES) return flush(r, &r->purchases, r->out->purchases_csv);
+    return CP_OK;
+}
+
+/* Writes one delivered record, and for accepted events applies the watermark rule. */
+static int emit(sim_run *r, const sim_ev *e)
+{
+    int rc = write_event_line(r, e);
+    if (rc || e->broken || (e->flags & EVF_DUP)) return rc;
+    r->stats->events++;
+    if (e->time_ms < r->max_time - r->p->allowed_lateness_ms) {
+        r->truth.late++;
+        r->truth.days[cp_day_of(e->time_ms) - r->p->start_day].late++;
+    }
+    if (e->time_ms > r->max_time) r->max_time = e->time_ms;
+    return write_csv_rows(r, e);
+}
+
+static int push_carry(sim_run *r, const sim_ev *e)
+{
+    if (r->n_carry == r->cap_carry) {
+        size_t cap = r->cap_carry ? r->cap_carry * 2 : 1024;
+        sim_ev *c = cp_reallocarray(r->carry, cap, sizeof(*c));
+        if (!c) return CP_ENOMEM;
+        r->carry = c;
+        r->cap_carry = cap;
+    }
+    sim_ev *c = &r->carry[r->n_carry++];
+    *c = *e;
+    if (!e->n_lines || (e->kind != CP_KIND_ORDER_COMPLETED && e->kind != CP_KIND_CHECKOUT_STARTED))
+        return CP_OK;
+    if (r->n_carry_lines + e->n_lines > r->cap_carry_lines) {
+        size_t cap = (r->cap_carry_lines + e->n_lines) * 2;
+        sim_line *l = cp_reallocarray(r->carry_lines, cap, sizeof(*l));
+        if (!l) return CP_ENOMEM;
+        r->carry_lines = l;
+        r->cap_carry_lines = cap;
+    }
+    memcpy(r->carry_lines + r->n_carry_lines, r->day.lines + e->lines_off, e->n_lines * sizeof(sim_line));
+    c->lines_off = (uint32_t)r->n_carry_lines;
+    r->n_carry_lines += e->n_lines;
+    return CP_OK;
+}
+
+/* Starts a day with what the previous one carried over. */
+static int open_day(sim_run *r, int64_t day)
+{
+    sim_day *d = &r->day;
+    d->day = day;
+    d->n = 0;
+    d->n_lines = 0;
+    for (size_t i = 0; i < r->n_carry; i++) {
+        sim_ev *e = sim_day_push(d);
+        if (!e) return CP_ENOMEM;
+        d->seq--; /* keep the carried record's own sequence number */
+        *e = r->carry[i];
+    }
+    for (size_t i = 0; i < r->n_carry_lines; i++) {
+        if (d->n_lines == d->cap_lines) {
+            size_t cap = d->cap_lines ? d->cap_lines * 2 : 1024;
+            sim_line *l = cp_reallocarray(d->lines, cap, sizeof(*l));
+            if (!l) return CP_ENOMEM;
+            d->lines = l;
+            d->cap_lines = cap;
+        }
+        d->lines[d->n_lines++] = r->carry_lines[i];
+    }
+    r->n_carry = 0;
+    r->n_carry_lines = 0;
+    return CP_OK;
+}
+
+static int generate_day(sim_run *r)
+{
+    const cp_sim_params *p = r->p;
+    sim_day *d = &r->day;
+    size_t gen_start = d->n;
+    for (int64_t i = 0; i < p->customers; i++) {
+        sim_customer c;
+        size_t from = d->n;
+        sim_customer_of(p, (uint32_t)i, &c);
+        if (sim_customer_day(p, &r->cat, &c, d)) return CP_ENOMEM;
+        sim_truth_account(&r->truth, p, &r->cat, d, from, d->n);
+    }
+    size_t bots = d->n;
+    if (sim_bots_day(p, d)) return CP_ENOMEM;
+    for (size_t i = bots; i < d->n;) { /* one bot session at a time */
+        size_t j = i + 1;
+        while (j < d->n && d->ev[j].cust == d->ev[i].cust) j++;
+        sim_truth_account(&r->truth, p, &r->cat, d, i, j);
+        i = j;
+    }
+    size_t gen_end = d->n;
+    deliver(r, gen_start, gen_end);
+    return add_mess(r, gen_start, gen_end);
+}
+
+static int run_day(sim_run *r, int64_t day, int last)
+{
+    int rc = open_day(r, day);
+    if (!rc) rc = generate_day(r);
+    if (rc) return rc;
+    sim_day *d = &r->day;
+    qsort(d->ev, d->n, sizeof(sim_ev), by_recv);
+    int64_t next_midnight = (day + 1) * CP_MS_PER_DAY;
+    for (size_t i = 0; i < d->n && !rc; i++) {
+        if (!last && d->ev[i].recv_ms >= next_midnight) rc = push_carry(r, &d->ev[i]);
+        else rc = emit(r, &d->ev[i]);
+    }
+    return rc;
+}
+
+static int write_customers(sim_run *r)
+{
+    cp_buf b;
+    int rc = CP_OK;
+    if (!r->out->customers_csv) return CP_OK;
+    cp_buf_init(&b);
+    if (cp_buf_append_str(&b, "customer_id,name,email,country,signup_date\n")) return CP_ENOMEM;
+    for (int64_t i = 0; i < r->p->customers && !rc; i++) {
+        sim_customer c;
+        sim_customer_of(r->p, (uint32_t)i, &c);
+        if (cp_buf_reserve(&b, 256)) {
+            rc = CP_ENOMEM;
+            break;
+        }
+        b.len += sim_format_customer_csv(r->p, &c, b.ptr + b.len);
+        if (b.len > FLUSH_BYTES) rc = flush(r, &b, r->out->customers_csv);
+    }
+    if (!rc) rc = flush(r, &b, r->out->customers_csv);
+    cp_buf_free(&b);
+    return rc;
+}
+
+static void run_free(sim_run *r)
+{
+    sim_catalog_free(&r->cat);
+    sim_truth_free(&r->truth);
+    cp_free(r->day.ev);
+    cp_free(r->day.lines);
+    cp_free(r->carry);
+    cp_free(r->carry_lines);
+    cp_buf_free(&r->events);
+    cp_buf_free(&r->purchases);
+    cp_buf_free(&r->clicks);
+}
+
+static int write_headers(sim_run *r)
+{
+    int rc = CP_OK;
+    if (r->out->purchases_csv)
+        rc = cp_buf_append_str(&r->purchases, "order_id,customer_id,product_id,quantity,price,"
+                                              "total_amount,purchase_date\n");
+    if (!rc && r->out->clickstream_csv)
+        rc = cp_buf_append_str(&r->clicks,
+                               "user_id,session_id,page_url,event_type,product_id,timestamp\n");
+    return rc;
+}
+
+int cp_simulate(const cp_sim_params *p, const cp_sim_output *out, cp_sim_stats *stats)
+{
+    if (p->customers < 1 || p->customers > 4000000000LL || p->days < 1 || p->products < 10 ||
+        p->batch_size < 1)
+        return CP_EINVAL;
+    sim_run r = {.p = p, .out = out, .stats = stats, .max_time = INT64_MIN / 2};
+    memset(stats, 0, sizeof(*stats));
+    cp_buf_init(&r.events);
+    cp_buf_init(&r.purchases);
+    cp_buf_init(&r.clicks);
+    int rc = sim_catalog_init(&r.cat, p);
+    if (!rc) rc = sim_truth_init(&r.truth, p->days);
+    if (!rc) rc = write_headers(&r);
+    if (!rc) rc = write_customers(&r);
+    r.pace_start_ns = cp_mono_ns();
+    for (int64_t d = 0; d < p->days && !rc; d++)
+        rc = run_day(&r, p->start_day + d, d + 1 == p->days);
+    if (!rc) rc = flush_events(&r);
+    if (!rc) rc = flush(&r, &r.purchases, out->purchases_csv);
+    if (!rc) rc = flush(&r, &r.clicks, out->clickstream_csv);
+    stats->duplicates = r.truth.duplicates;
+    for (int i = 0; i < CP_REJECT__COUNT; i++) stats->rejects += r.truth.rejects[i];
+    r.truth.lines = stats->lines;
+    if (!rc) rc = sim_truth_write(&r.truth, p, out);
+    run_free(&r);
+    return rc;
+}
