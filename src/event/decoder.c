@@ -238,58 +238,133 @@ static int merge_objects(cp_event_decoder *d, cp_slice a, cp_slice b, cp_slice *
     return CP_OK;
 }
 
+/* Members of a batch's context, split once per envelope for the merges. */
+#define BATCH_CTX_MAX 64
 typedef struct batch_defaults {
     cp_slice context, integrations;
     cp_event_context ctx;
     cp_slice ctx_email;
     int64_t sent_at_ms;
     int has_sent_at;
+    int n_members; /* -1: too many to split, merge the slow way */
+    cp_slice keys[BATCH_CTX_MAX], members[BATCH_CTX_MAX];
 } batch_defaults;
 
-/* One element of a batch: parse, merge the batch's shared fields, emit. */
-static int decode_element(cp_event_decoder *d, cp_slice raw, const batch_defaults *bd)
+static void split_members(cp_event_decoder *d, batch_defaults *bd)
 {
-    cp_jr jr;
-    seg_state st = {0};
-    cp_event ev = {0};
-    if (raw.len > d->o.max_event_bytes) {
-        char msg[96];
-        snprintf(msg, sizeof(msg), "event of %zu bytes exceeds the limit of %zu", raw.len,
-                 d->o.max_event_bytes);
-        return reject(d, CP_REJECT_TOO_LARGE, msg, raw);
-    }
-    jr_init(&jr, raw.ptr, raw.len, &d->arena, d->o.max_depth);
-    if (jr_peek(&jr) != JR_OBJECT) return reject(d, CP_REJECT_WRONG_TYPE, "batch element: expected an object", raw);
-    seg_parse_event(&jr, &st, &ev, 0);
-    if (jr.err) return reject(d, (cp_reject_reason)(jr.err - 1), jr.msg, raw);
-    if (st.batch.ptr) seg_fail(&st, CP_REJECT_WRONG_TYPE, "batch: nested batch envelopes are not allowed");
-    if (bd->has_sent_at && !(ev.flags & CP_HAS_SENT_AT)) {
-        ev.sent_at_ms = bd->sent_at_ms;
-        ev.flags |= CP_HAS_SENT_AT;
-    }
-    if (bd->context.ptr) {
-        if (!ev.context.ptr) {
-            ev.context = bd->context;
-            ev.ctx = bd->ctx;
-            if (!ev.email.ptr) ev.email = bd->ctx_email;
-        } else {
-            if (merge_objects(d, ev.context, bd->context, &ev.context)) return CP_ENOMEM;
-            cp_jr mj = {.arena = &d->arena, .max_depth = d->o.max_depth + 2};
-            cp_slice email = {0};
-            seg_parse_context_text(&mj, &st, ev.context, &ev.ctx, &email);
-            if (!ev.email.ptr) ev.email = email;
+    cp_jr j;
+    cp_slice k;
+    jr_init(&j, bd->context.ptr, bd->context.len, &d->arena, d->o.max_depth + 2);
+    jr_obj_begin(&j);
+    bd->n_members = 0;
+    for (;;) {
+        const char *before = j.p;
+        if (!jr_obj_next(&j, &k)) break;
+        while (*before != '"') before++; /* only blanks and ',' precede the key */
+        jr_skip(&j, NULL);
+        if (bd->n_members == BATCH_CTX_MAX) {
+            bd->n_members = -1;
+            return;
         }
+        bd->keys[bd->n_members] = k;
+        bd->members[bd->n_members++] = (cp_slice){before, (size_t)(j.p - before)};
     }
-    if (bd->integrations.ptr) {
-        if (!ev.integrations.ptr) ev.integrations = bd->integrations;
-        else if (merge_objects(d, ev.integrations, bd->integrations, &ev.integrations))
-            return CP_ENOMEM;
-    }
-    return emit(d, &st, &ev, raw);
 }
 
-static int decode_envelope(cp_event_decoder *d, const seg_state *top, const cp_event *env,
-                           cp_slice raw)
+/* The batch's context fields fill the groups the element's context lacks. */
+static void merge_context_fields(cp_event *ev, uint32_t have, const batch_defaults *bd)
+{
+    cp_event_context *c = &ev->ctx;
+    const cp_event_context *b = &bd->ctx;
+    if (!(have & CTXG_IP)) c->ip = b->ip;
+    if (!(have & CTXG_UA)) c->user_agent = b->user_agent;
+    if (!(have & CTXG_LOCALE)) c->locale = b->locale;
+    if (!(have & CTXG_TZ)) c->timezone = b->timezone;
+    if (!(have & CTXG_PAGE)) {
+        c->page_url = b->page_url, c->page_path = b->page_path, c->page_referrer = b->page_referrer;
+        c->page_title = b->page_title, c->page_search = b->page_search;
+    }
+    if (!(have & CTXG_CAMPAIGN)) {
+        c->campaign_source = b->campaign_source, c->campaign_medium = b->campaign_medium;
+        c->campaign_name = b->campaign_name, c->campaign_term = b->campaign_term;
+        c->campaign_content = b->campaign_content;
+    }
+    if (!(have & CTXG_SESSION)) c->session_id = b->session_id;
+    if (!(have & CTXG_LOCATION)) c->country = b->country, c->city = b->city;
+    if (!(have & CTXG_LIBRARY)) c->library_name = b->library_name, c->library_version = b->library_version;
+    if (!(have & CTXG_DEVICE)) c->device_type = b->device_type;
+    if (!(have & CTXG_TRAITS) && !ev->email.ptr) ev->email = bd->ctx_email;
+}
+
+/* The element's context text followed by the batch members it does not have. */
+static int merge_context_text(cp_event_decoder *d, seg_elem *el, const batch_defaults *bd)
+{
+    cp_slice a = el->ev.context;
+    char *buf = cp_arena_alloc(&d->arena, a.len + bd->context.len + 2), *w = buf;
+    if (!buf) return CP_ENOMEM;
+    memcpy(w, a.ptr, a.len - 1); /* without its '}' */
+    w += a.len - 1;
+    int n = el->st.n_ctx_keys;
+    for (int i = 0; i < bd->n_members; i++) {
+        int dup = 0;
+        for (int j = 0; j < n && !dup; j++) dup = cp_slice_eq(el->st.ctx_keys[j], bd->keys[i]);
+        if (dup) continue;
+        if (n++) *w++ = ',';
+        memcpy(w, bd->members[i].ptr, bd->members[i].len);
+        w += bd->members[i].len;
+    }
+    *w++ = '}';
+    el->ev.context = (cp_slice){buf, (size_t)(w - buf)};
+    return CP_OK;
+}
+
+static int merge_context(cp_event_decoder *d, seg_elem *el, const batch_defaults *bd)
+{
+    cp_event *ev = &el->ev;
+    if (!ev->context.ptr) {
+        ev->context = bd->context;
+        ev->ctx = bd->ctx;
+        if (!ev->email.ptr) ev->email = bd->ctx_email;
+        return CP_OK;
+    }
+    if (bd->n_members >= 0 && el->st.n_ctx_keys <= SEG_MAX_CTX_KEYS) {
+        merge_context_fields(ev, el->st.ctx_groups, bd);
+        return merge_context_text(d, el, bd);
+    }
+    if (merge_objects(d, ev->context, bd->context, &ev->context)) return CP_ENOMEM;
+    cp_jr mj = {.arena = &d->arena, .max_depth = d->o.max_depth + 2};
+    cp_slice email = {0};
+    seg_parse_context_text(&mj, &el->st, ev->context, &ev->ctx, &email);
+    if (!ev->email.ptr) ev->email = email;
+    return CP_OK;
+}
+
+/* One element of a batch: merge the batch's shared fields, then emit. */
+static int emit_element(cp_event_decoder *d, seg_elem *el, const batch_defaults *bd)
+{
+    char msg[96];
+    if (el->not_object) return reject(d, CP_REJECT_WRONG_TYPE, "batch element: expected an object", el->raw);
+    if (el->raw.len > d->o.max_event_bytes) {
+        snprintf(msg, sizeof(msg), "event of %zu bytes exceeds the limit of %zu", el->raw.len,
+                 d->o.max_event_bytes);
+        return reject(d, CP_REJECT_TOO_LARGE, msg, el->raw);
+    }
+    cp_event *ev = &el->ev;
+    if (el->st.batch.ptr) seg_fail(&el->st, CP_REJECT_WRONG_TYPE, "batch: nested batch envelopes are not allowed");
+    if (bd->has_sent_at && !(ev->flags & CP_HAS_SENT_AT)) {
+        ev->sent_at_ms = bd->sent_at_ms;
+        ev->flags |= CP_HAS_SENT_AT;
+    }
+    if (bd->context.ptr && merge_context(d, el, bd)) return CP_ENOMEM;
+    if (bd->integrations.ptr) {
+        if (!ev->integrations.ptr) ev->integrations = bd->integrations;
+        else if (merge_objects(d, ev->integrations, bd->integrations, &ev->integrations))
+            return CP_ENOMEM;
+    }
+    return emit(d, &el->st, ev, el->raw);
+}
+
+static int decode_envelope(cp_event_decoder *d, seg_state *top, const cp_event *env, cp_slice raw)
 {
     batch_defaults bd = {.context = env->context, .integrations = env->integrations};
     if (top->n_elems > d->o.max_batch_events) {
@@ -305,8 +380,9 @@ static int decode_envelope(cp_event_decoder *d, const seg_state *top, const cp_e
     }
     bd.ctx = env->ctx;
     bd.ctx_email = env->email;
+    if (bd.context.ptr) split_members(d, &bd);
     for (size_t i = 0; i < top->n_elems; i++) {
-        int rc = decode_element(d, top->elems[i], &bd);
+        int rc = emit_element(d, &top->elems[i], &bd);
         if (rc) return rc;
     }
     return CP_OK;

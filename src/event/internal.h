@@ -63,6 +63,24 @@ int jr_parse_number_text(const char *s, size_t n, double *out);
 
 #endif
 
+/* Top-level groups of context keys, to merge a batch's context field by field. */
+enum {
+    CTXG_IP = 1 << 0,
+    CTXG_UA = 1 << 1,
+    CTXG_LOCALE = 1 << 2,
+    CTXG_TZ = 1 << 3,
+    CTXG_PAGE = 1 << 4,
+    CTXG_CAMPAIGN = 1 << 5,
+    CTXG_SESSION = 1 << 6,
+    CTXG_LOCATION = 1 << 7,
+    CTXG_LIBRARY = 1 << 8,
+    CTXG_DEVICE = 1 << 9,
+    CTXG_TRAITS = 1 << 10,
+};
+#define SEG_MAX_CTX_KEYS 32
+
+typedef struct seg_elem seg_elem;
+
 /* State of decoding one event object: the first semantic problem found, kept
  * while parsing goes on so that a later syntax error still wins. */
 typedef struct seg_state {
@@ -70,11 +88,22 @@ typedef struct seg_state {
     int sem_err;
     char sem_msg[160];
     cp_slice batch;          /* top level "batch": raw array text (envelopes) */
-    cp_slice *elems;         /* its elements, when batch is set */
+    seg_elem *elems;         /* its elements, decoded, when batch is set */
     size_t n_elems;
     int has_type;
     cp_slice type_name;
+    uint32_t ctx_groups;     /* CTXG_* seen in the event's context */
+    int n_ctx_keys;          /* top-level context keys (may exceed SEG_MAX_CTX_KEYS) */
+    cp_slice ctx_keys[SEG_MAX_CTX_KEYS];
 } seg_state;
+
+/* One element of a batch envelope, decoded in the envelope's single pass. */
+struct seg_elem {
+    cp_event ev;
+    seg_state st;
+    cp_slice raw;
+    int not_object;
+};
 
 /* Parses the event object at the cursor into ev (zeroed by the caller).
  * Syntax problems go to jr->err, semantic ones to st. */

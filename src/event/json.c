@@ -8,6 +8,9 @@
 
 #include <math.h>
 #include <stdarg.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,18 +224,39 @@ static inline int word_is_plain(uint64_t v)
     return ((special | v) & HIGHS) == 0;
 }
 
+/* Returns the first byte at or after p that is '"', '\\', a control character or
+ * non-ASCII (or a position from which fewer than 8 bytes remain). */
+static inline const char *skip_plain(const char *p, const char *e)
+{
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+    const __m128i space = _mm_set1_epi8(0x20);
+    while (e - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        /* signed compare: bytes >= 0x80 are negative, so they count as special too */
+        __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+                                       _mm_cmplt_epi8(v, space));
+        int m = _mm_movemask_epi8(special);
+        if (m) return p + __builtin_ctz((unsigned)m);
+        p += 16;
+    }
+#endif
+    while (e - p >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        if (!word_is_plain(v)) break;
+        p += 8;
+    }
+    return p;
+}
+
 /* Scans the string at jr->p (at '"'); with want, stores its value. */
 static int scan_string(cp_jr *jr, int want, cp_slice *out)
 {
     const char *p = jr->p + 1, *e = jr->end, *body = p;
     int escaped = 0;
     for (;;) {
-        while (e - p >= 8) {
-            uint64_t v;
-            memcpy(&v, p, 8);
-            if (!word_is_plain(v)) break;
-            p += 8;
-        }
+        p = skip_plain(p, e);
         if (p >= e) {
             jr->p = p;
             return fail_syntax(jr, "unterminated string");

@@ -11,6 +11,22 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Where a field is, for messages: "a", "a.b" or "a[i].b"; formatted only on error. */
+typedef struct fpath {
+    const char *a;
+    int idx;
+    const char *b;
+} fpath;
+#define FP(a)       ((fpath){(a), -1, NULL})
+#define FP2(a, b)   ((fpath){(a), -1, (b)})
+
+static const char *path_str(fpath p, char *buf, size_t n)
+{
+    if (p.idx >= 0) snprintf(buf, n, "%s[%d]%s%s", p.a, p.idx, p.b ? "." : "", p.b ? p.b : "");
+    else snprintf(buf, n, "%s%s%s", p.a, p.b ? "." : "", p.b ? p.b : "");
+    return buf;
+}
+
 #define KEY_IS(k, lit) ((k).len == sizeof(lit) - 1 && memcmp((k).ptr, lit, sizeof(lit) - 1) == 0)
 
 void seg_fail(seg_state *st, cp_reject_reason r, const char *fmt, ...)
@@ -24,14 +40,16 @@ void seg_fail(seg_state *st, cp_reject_reason r, const char *fmt, ...)
     va_end(ap);
 }
 
-static void wrong_type(cp_jr *jr, seg_state *st, const char *path, const char *want, jr_kind got)
+static void wrong_type(cp_jr *jr, seg_state *st, fpath path, const char *want, jr_kind got)
 {
-    seg_fail(st, CP_REJECT_WRONG_TYPE, "%s: expected %s, got %s", path, want, jr_kind_name(got));
+    char b[96];
+    seg_fail(st, CP_REJECT_WRONG_TYPE, "%s: expected %s, got %s", path_str(path, b, sizeof(b)), want,
+             jr_kind_name(got));
     jr_skip(jr, NULL);
 }
 
 /* A string field; with ids_ok a number is accepted and kept as its text. */
-static void str_field(cp_jr *jr, seg_state *st, const char *path, cp_slice *out, int ids_ok)
+static void str_field(cp_jr *jr, seg_state *st, fpath path, cp_slice *out, int ids_ok)
 {
     jr_kind k = jr_peek(jr);
     if (k == JR_STRING) {
@@ -51,6 +69,7 @@ static void time_field(cp_jr *jr, seg_state *st, const char *path, int64_t *ms, 
 {
     jr_kind k = jr_peek(jr);
     cp_slice s;
+    fpath fp = FP(path);
     if (k == JR_STRING) {
         if (!jr_string(jr, &s)) return;
         if (cp_time_parse(s.ptr, s.len, ms) == 0) {
@@ -62,21 +81,23 @@ static void time_field(cp_jr *jr, seg_state *st, const char *path, int64_t *ms, 
     } else if (k == JR_NULL) {
         jr_skip(jr, NULL);
     } else if (k != JR_NONE) {
-        wrong_type(jr, st, path, "an RFC 3339 timestamp string", k);
+        wrong_type(jr, st, fp, "an RFC 3339 timestamp string", k);
     }
 }
 
 /* A number field; numeric strings ("19.99") are accepted. Returns 1 when set. */
-static int num_field(cp_jr *jr, seg_state *st, const char *path, double *out)
+static int num_field(cp_jr *jr, seg_state *st, fpath path, double *out)
 {
     jr_kind k = jr_peek(jr);
     cp_slice s;
+    char b[96];
     if (k == JR_NUMBER) {
         return jr_number(jr, out, &s) && isfinite(*out);
     } else if (k == JR_STRING) {
         if (!jr_string(jr, &s)) return 0;
         if (jr_parse_number_text(s.ptr, s.len, out) && isfinite(*out)) return 1;
-        seg_fail(st, CP_REJECT_WRONG_TYPE, "%s: expected a number, got the string '%.*s'", path,
+        seg_fail(st, CP_REJECT_WRONG_TYPE, "%s: expected a number, got the string '%.*s'",
+                 path_str(path, b, sizeof(b)),
                  (int)(s.len > 32 ? 32 : s.len), s.ptr);
     } else if (k == JR_NULL) {
         jr_skip(jr, NULL);
@@ -86,19 +107,21 @@ static int num_field(cp_jr *jr, seg_state *st, const char *path, double *out)
     return 0;
 }
 
-static void int_field(cp_jr *jr, seg_state *st, const char *path, int64_t *out)
+static void int_field(cp_jr *jr, seg_state *st, fpath path, int64_t *out)
 {
     double v;
+    char b[96];
     if (!num_field(jr, st, path, &v)) return;
     if (v != floor(v) || fabs(v) > 9e15) {
-        seg_fail(st, CP_REJECT_WRONG_TYPE, "%s: expected an integer, got %g", path, v);
+        seg_fail(st, CP_REJECT_WRONG_TYPE, "%s: expected an integer, got %g",
+                 path_str(path, b, sizeof(b)), v);
         return;
     }
     *out = (int64_t)v;
 }
 
 /* Starts an object-valued field; returns 1 when the cursor entered an object. */
-static int obj_field(cp_jr *jr, seg_state *st, const char *path)
+static int obj_field(cp_jr *jr, seg_state *st, fpath path)
 {
     jr_kind k = jr_peek(jr);
     if (k == JR_OBJECT) return jr_obj_begin(jr);
@@ -110,14 +133,14 @@ static int obj_field(cp_jr *jr, seg_state *st, const char *path)
 static void parse_page(cp_jr *jr, seg_state *st, cp_event_context *c)
 {
     cp_slice k;
-    if (!obj_field(jr, st, "context.page")) return;
+    if (!obj_field(jr, st, FP("context.page"))) return;
     while (jr_obj_next(jr, &k)) {
-        if (KEY_IS(k, "url")) str_field(jr, st, "context.page.url", &c->page_url, 0);
-        else if (KEY_IS(k, "path")) str_field(jr, st, "context.page.path", &c->page_path, 0);
+        if (KEY_IS(k, "url")) str_field(jr, st, FP("context.page.url"), &c->page_url, 0);
+        else if (KEY_IS(k, "path")) str_field(jr, st, FP("context.page.path"), &c->page_path, 0);
         else if (KEY_IS(k, "referrer"))
-            str_field(jr, st, "context.page.referrer", &c->page_referrer, 0);
-        else if (KEY_IS(k, "title")) str_field(jr, st, "context.page.title", &c->page_title, 0);
-        else if (KEY_IS(k, "search")) str_field(jr, st, "context.page.search", &c->page_search, 0);
+            str_field(jr, st, FP("context.page.referrer"), &c->page_referrer, 0);
+        else if (KEY_IS(k, "title")) str_field(jr, st, FP("context.page.title"), &c->page_title, 0);
+        else if (KEY_IS(k, "search")) str_field(jr, st, FP("context.page.search"), &c->page_search, 0);
         else jr_skip(jr, NULL);
     }
 }
@@ -125,15 +148,15 @@ static void parse_page(cp_jr *jr, seg_state *st, cp_event_context *c)
 static void parse_campaign(cp_jr *jr, seg_state *st, cp_event_context *c)
 {
     cp_slice k;
-    if (!obj_field(jr, st, "context.campaign")) return;
+    if (!obj_field(jr, st, FP("context.campaign"))) return;
     while (jr_obj_next(jr, &k)) {
-        if (KEY_IS(k, "source")) str_field(jr, st, "context.campaign.source", &c->campaign_source, 0);
+        if (KEY_IS(k, "source")) str_field(jr, st, FP("context.campaign.source"), &c->campaign_source, 0);
         else if (KEY_IS(k, "medium"))
-            str_field(jr, st, "context.campaign.medium", &c->campaign_medium, 0);
-        else if (KEY_IS(k, "name")) str_field(jr, st, "context.campaign.name", &c->campaign_name, 0);
-        else if (KEY_IS(k, "term")) str_field(jr, st, "context.campaign.term", &c->campaign_term, 0);
+            str_field(jr, st, FP("context.campaign.medium"), &c->campaign_medium, 0);
+        else if (KEY_IS(k, "name")) str_field(jr, st, FP("context.campaign.name"), &c->campaign_name, 0);
+        else if (KEY_IS(k, "term")) str_field(jr, st, FP("context.campaign.term"), &c->campaign_term, 0);
         else if (KEY_IS(k, "content"))
-            str_field(jr, st, "context.campaign.content", &c->campaign_content, 0);
+            str_field(jr, st, FP("context.campaign.content"), &c->campaign_content, 0);
         else jr_skip(jr, NULL);
     }
 }
@@ -143,8 +166,7 @@ static void parse_flat(cp_jr *jr, seg_state *st, const char *path, const char *c
                        cp_slice *const *outs, int n)
 {
     cp_slice k;
-    char full[64];
-    if (!obj_field(jr, st, path)) return;
+    if (!obj_field(jr, st, FP(path))) return;
     while (jr_obj_next(jr, &k)) {
         int i = 0;
         while (i < n && !(k.len == strlen(names[i]) && memcmp(k.ptr, names[i], k.len) == 0)) i++;
@@ -152,39 +174,56 @@ static void parse_flat(cp_jr *jr, seg_state *st, const char *path, const char *c
             jr_skip(jr, NULL);
             continue;
         }
-        snprintf(full, sizeof(full), "%s.%s", path, names[i]);
-        str_field(jr, st, full, outs[i], 0);
+        str_field(jr, st, FP2(path, names[i]), outs[i], 0);
     }
+}
+
+static uint32_t context_key(cp_jr *jr, seg_state *st, cp_slice k, cp_event_context *c,
+                            cp_slice *email)
+{
+    if (KEY_IS(k, "ip")) return str_field(jr, st, FP("context.ip"), &c->ip, 0), CTXG_IP;
+    if (KEY_IS(k, "userAgent"))
+        return str_field(jr, st, FP("context.userAgent"), &c->user_agent, 0), CTXG_UA;
+    if (KEY_IS(k, "locale")) return str_field(jr, st, FP("context.locale"), &c->locale, 0), CTXG_LOCALE;
+    if (KEY_IS(k, "timezone"))
+        return str_field(jr, st, FP("context.timezone"), &c->timezone, 0), CTXG_TZ;
+    if (KEY_IS(k, "page")) return parse_page(jr, st, c), CTXG_PAGE;
+    if (KEY_IS(k, "campaign")) return parse_campaign(jr, st, c), CTXG_CAMPAIGN;
+    if (KEY_IS(k, "sessionId"))
+        return str_field(jr, st, FP("context.sessionId"), &c->session_id, 1), CTXG_SESSION;
+    if (KEY_IS(k, "location")) {
+        static const char *const n[] = {"country", "city"};
+        cp_slice *const o[] = {&c->country, &c->city};
+        return parse_flat(jr, st, "context.location", n, o, 2), CTXG_LOCATION;
+    }
+    if (KEY_IS(k, "library")) {
+        static const char *const n[] = {"name", "version"};
+        cp_slice *const o[] = {&c->library_name, &c->library_version};
+        return parse_flat(jr, st, "context.library", n, o, 2), CTXG_LIBRARY;
+    }
+    if (KEY_IS(k, "device")) {
+        static const char *const n[] = {"type"};
+        cp_slice *const o[] = {&c->device_type};
+        return parse_flat(jr, st, "context.device", n, o, 1), CTXG_DEVICE;
+    }
+    if (KEY_IS(k, "traits")) {
+        static const char *const n[] = {"email"};
+        cp_slice *const o[] = {email};
+        return parse_flat(jr, st, "context.traits", n, o, 1), CTXG_TRAITS;
+    }
+    jr_skip(jr, NULL);
+    return 0;
 }
 
 static void parse_context(cp_jr *jr, seg_state *st, cp_event_context *c, cp_slice *email)
 {
     cp_slice k;
+    st->n_ctx_keys = 0;
+    st->ctx_groups = 0;
     while (jr_obj_next(jr, &k)) {
-        if (KEY_IS(k, "ip")) str_field(jr, st, "context.ip", &c->ip, 0);
-        else if (KEY_IS(k, "userAgent")) str_field(jr, st, "context.userAgent", &c->user_agent, 0);
-        else if (KEY_IS(k, "locale")) str_field(jr, st, "context.locale", &c->locale, 0);
-        else if (KEY_IS(k, "timezone")) str_field(jr, st, "context.timezone", &c->timezone, 0);
-        else if (KEY_IS(k, "page")) parse_page(jr, st, c);
-        else if (KEY_IS(k, "campaign")) parse_campaign(jr, st, c);
-        else if (KEY_IS(k, "sessionId")) str_field(jr, st, "context.sessionId", &c->session_id, 1);
-        else if (KEY_IS(k, "location")) {
-            static const char *const n[] = {"country", "city"};
-            cp_slice *const o[] = {&c->country, &c->city};
-            parse_flat(jr, st, "context.location", n, o, 2);
-        } else if (KEY_IS(k, "library")) {
-            static const char *const n[] = {"name", "version"};
-            cp_slice *const o[] = {&c->library_name, &c->library_version};
-            parse_flat(jr, st, "context.library", n, o, 2);
-        } else if (KEY_IS(k, "device")) {
-            static const char *const n[] = {"type"};
-            cp_slice *const o[] = {&c->device_type};
-            parse_flat(jr, st, "context.device", n, o, 1);
-        } else if (KEY_IS(k, "traits")) {
-            static const char *const n[] = {"email"};
-            cp_slice *const o[] = {email};
-            parse_flat(jr, st, "context.traits", n, o, 1);
-        } else jr_skip(jr, NULL);
+        if (st->n_ctx_keys < SEG_MAX_CTX_KEYS) st->ctx_keys[st->n_ctx_keys] = k;
+        st->n_ctx_keys++;
+        st->ctx_groups |= context_key(jr, st, k, c, email);
     }
 }
 
@@ -197,11 +236,10 @@ void seg_parse_context_text(cp_jr *jr, seg_state *st, cp_slice text, cp_event_co
 }
 
 /* Fields of one product; path is "properties" or "properties.products[i]". */
-static int product_key(cp_jr *jr, seg_state *st, cp_slice k, cp_product *p, const char *path)
+static int product_key(cp_jr *jr, seg_state *st, cp_slice k, cp_product *p, fpath path)
 {
-    char full[96];
     double v;
-#define PATH(name) (snprintf(full, sizeof(full), "%s.%s", path, name), full)
+#define PATH(name) (path.b = (name), path)
     if (KEY_IS(k, "product_id")) str_field(jr, st, PATH("product_id"), &p->product_id, 1);
     else if (KEY_IS(k, "sku")) str_field(jr, st, PATH("sku"), &p->sku, 1);
     else if (KEY_IS(k, "name")) str_field(jr, st, PATH("name"), &p->name, 0);
@@ -222,15 +260,14 @@ static void parse_products(cp_jr *jr, seg_state *st, cp_event *ev)
         return;
     }
     if (kind != JR_ARRAY) {
-        if (kind != JR_NONE) wrong_type(jr, st, "properties.products", "an array", kind);
+        if (kind != JR_NONE) wrong_type(jr, st, FP("properties.products"), "an array", kind);
         return;
     }
     jr_arr_begin(jr);
     size_t cap = 0;
-    char path[48];
     cp_slice k;
     while (jr_arr_next(jr)) {
-        snprintf(path, sizeof(path), "properties.products[%u]", ev->n_products);
+        fpath path = {"properties.products", (int)ev->n_products, NULL};
         if (!obj_field(jr, st, path)) continue;
         if (ev->n_products == cap) {
             size_t ncap = cap ? cap * 2 : 8;
@@ -257,20 +294,20 @@ static void parse_properties(cp_jr *jr, seg_state *st, cp_event *ev, cp_event_co
     cp_slice k;
     while (jr_obj_next(jr, &k)) {
         if (KEY_IS(k, "revenue")) {
-            if (num_field(jr, st, "properties.revenue", &ev->revenue)) ev->flags |= CP_HAS_REVENUE;
+            if (num_field(jr, st, FP("properties.revenue"), &ev->revenue)) ev->flags |= CP_HAS_REVENUE;
         } else if (KEY_IS(k, "total")) {
-            if (num_field(jr, st, "properties.total", &ev->total)) ev->flags |= CP_HAS_TOTAL;
-        } else if (KEY_IS(k, "order_id")) str_field(jr, st, "properties.order_id", &ev->order_id, 1);
-        else if (KEY_IS(k, "currency")) str_field(jr, st, "properties.currency", &ev->currency, 0);
+            if (num_field(jr, st, FP("properties.total"), &ev->total)) ev->flags |= CP_HAS_TOTAL;
+        } else if (KEY_IS(k, "order_id")) str_field(jr, st, FP("properties.order_id"), &ev->order_id, 1);
+        else if (KEY_IS(k, "currency")) str_field(jr, st, FP("properties.currency"), &ev->currency, 0);
         else if (KEY_IS(k, "products")) parse_products(jr, st, ev);
         else if (KEY_IS(k, "$session_id"))
-            str_field(jr, st, "properties.$session_id", &ev->session_id, 1);
-        else if (KEY_IS(k, "url")) str_field(jr, st, "properties.url", &pc->page_url, 0);
-        else if (KEY_IS(k, "path")) str_field(jr, st, "properties.path", &pc->page_path, 0);
-        else if (KEY_IS(k, "referrer")) str_field(jr, st, "properties.referrer", &pc->page_referrer, 0);
-        else if (KEY_IS(k, "title")) str_field(jr, st, "properties.title", &pc->page_title, 0);
-        else if (KEY_IS(k, "search")) str_field(jr, st, "properties.search", &pc->page_search, 0);
-        else if (!product_key(jr, st, k, single, "properties")) jr_skip(jr, NULL);
+            str_field(jr, st, FP("properties.$session_id"), &ev->session_id, 1);
+        else if (KEY_IS(k, "url")) str_field(jr, st, FP("properties.url"), &pc->page_url, 0);
+        else if (KEY_IS(k, "path")) str_field(jr, st, FP("properties.path"), &pc->page_path, 0);
+        else if (KEY_IS(k, "referrer")) str_field(jr, st, FP("properties.referrer"), &pc->page_referrer, 0);
+        else if (KEY_IS(k, "title")) str_field(jr, st, FP("properties.title"), &pc->page_title, 0);
+        else if (KEY_IS(k, "search")) str_field(jr, st, FP("properties.search"), &pc->page_search, 0);
+        else if (!product_key(jr, st, k, single, FP("properties"))) jr_skip(jr, NULL);
     }
 }
 
@@ -278,8 +315,8 @@ static void parse_traits(cp_jr *jr, seg_state *st, cp_event *ev)
 {
     cp_slice k;
     while (jr_obj_next(jr, &k)) {
-        if (KEY_IS(k, "email")) str_field(jr, st, "traits.email", &ev->email, 0);
-        else if (KEY_IS(k, "name")) str_field(jr, st, "traits.name", &ev->name, 0);
+        if (KEY_IS(k, "email")) str_field(jr, st, FP("traits.email"), &ev->email, 0);
+        else if (KEY_IS(k, "name")) str_field(jr, st, FP("traits.name"), &ev->name, 0);
         else jr_skip(jr, NULL);
     }
 }
@@ -290,32 +327,33 @@ static void raw_object(cp_jr *jr, seg_state *st, const char *path, cp_slice *raw
     const char *s;
     jr_peek(jr);
     s = jr->p;
-    if (obj_field(jr, st, path)) {
+    if (obj_field(jr, st, FP(path))) {
         while (jr_obj_next(jr, raw)) jr_skip(jr, NULL);
         *raw = (cp_slice){s, (size_t)(jr->p - s)};
     }
 }
 
+/* Decodes every element of a batch in this pass; they are emitted once the
+ * whole envelope (whose context may follow the batch) is known to be valid. */
 static void parse_batch_array(cp_jr *jr, seg_state *st, size_t max_elems)
 {
     jr_kind k = jr_peek(jr);
     const char *s = jr->p;
     if (k != JR_ARRAY) {
-        if (k != JR_NONE) wrong_type(jr, st, "batch", "an array", k);
+        if (k != JR_NONE) wrong_type(jr, st, FP("batch"), "an array", k);
         return;
     }
     jr_arr_begin(jr);
     size_t cap = 0;
     while (jr_arr_next(jr)) {
-        cp_slice raw;
-        if (!jr_skip(jr, &raw)) return;
         if (st->n_elems >= max_elems) {
             st->n_elems++;
+            if (!jr_skip(jr, NULL)) return;
             continue;
         }
         if (st->n_elems == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            cp_slice *ne = cp_arena_alloc(jr->arena, ncap * sizeof(*ne));
+            size_t ncap = cap ? cap * 2 : 16;
+            seg_elem *ne = cp_arena_alloc(jr->arena, ncap * sizeof(*ne));
             if (!ne) {
                 jr_fail(jr, CP_REJECT_TOO_LARGE, "out of memory");
                 return;
@@ -324,7 +362,16 @@ static void parse_batch_array(cp_jr *jr, seg_state *st, size_t max_elems)
             st->elems = ne;
             cap = ncap;
         }
-        st->elems[st->n_elems++] = raw;
+        seg_elem *el = &st->elems[st->n_elems++];
+        memset(el, 0, sizeof(*el));
+        if (jr_peek(jr) != JR_OBJECT) {
+            el->not_object = 1;
+            if (!jr_skip(jr, &el->raw)) return;
+            continue;
+        }
+        seg_parse_event(jr, &el->st, &el->ev, 0);
+        if (jr->err) return;
+        el->raw = el->ev.raw;
     }
     st->batch = (cp_slice){s, (size_t)(jr->p - s)};
 }
@@ -336,21 +383,21 @@ static void parse_object_field(cp_jr *jr, seg_state *st, cp_event *ev, cp_slice 
     if (KEY_IS(k, "properties")) {
         jr_peek(jr);
         s = jr->p;
-        if (obj_field(jr, st, "properties")) {
+        if (obj_field(jr, st, FP("properties"))) {
             parse_properties(jr, st, ev, pc, single);
             ev->properties = (cp_slice){s, (size_t)(jr->p - s)};
         }
     } else if (KEY_IS(k, "context")) {
         jr_peek(jr);
         s = jr->p;
-        if (obj_field(jr, st, "context")) {
+        if (obj_field(jr, st, FP("context"))) {
             parse_context(jr, st, &ev->ctx, &ev->email);
             ev->context = (cp_slice){s, (size_t)(jr->p - s)};
         }
     } else if (KEY_IS(k, "traits")) {
         jr_peek(jr);
         s = jr->p;
-        if (obj_field(jr, st, "traits")) {
+        if (obj_field(jr, st, FP("traits"))) {
             parse_traits(jr, st, ev);
             ev->traits = (cp_slice){s, (size_t)(jr->p - s)};
         }
@@ -383,30 +430,30 @@ void seg_parse_event(cp_jr *jr, seg_state *st, cp_event *ev, size_t max_elems)
         switch (k.len ? k.ptr[0] : 0) {
         case 't':
             if (KEY_IS(k, "type")) {
-                str_field(jr, st, "type", &st->type_name, 0);
+                str_field(jr, st, FP("type"), &st->type_name, 0);
                 st->has_type = st->type_name.ptr != NULL;
             } else if (KEY_IS(k, "timestamp"))
                 time_field(jr, st, "timestamp", &ev->timestamp_ms, &ev->flags, CP_HAS_TIMESTAMP);
             else parse_object_field(jr, st, ev, k, &pc, &single);
             break;
         case 'u':
-            if (KEY_IS(k, "userId")) str_field(jr, st, "userId", &ev->user_id, 1);
+            if (KEY_IS(k, "userId")) str_field(jr, st, FP("userId"), &ev->user_id, 1);
             else jr_skip(jr, NULL);
             break;
         case 'a':
-            if (KEY_IS(k, "anonymousId")) str_field(jr, st, "anonymousId", &ev->anonymous_id, 1);
+            if (KEY_IS(k, "anonymousId")) str_field(jr, st, FP("anonymousId"), &ev->anonymous_id, 1);
             else jr_skip(jr, NULL);
             break;
         case 'm':
-            if (KEY_IS(k, "messageId")) str_field(jr, st, "messageId", &ev->message_id, 1);
+            if (KEY_IS(k, "messageId")) str_field(jr, st, FP("messageId"), &ev->message_id, 1);
             else jr_skip(jr, NULL);
             break;
         case 'e':
-            if (KEY_IS(k, "event")) str_field(jr, st, "event", &ev->event_name, 0);
+            if (KEY_IS(k, "event")) str_field(jr, st, FP("event"), &ev->event_name, 0);
             else jr_skip(jr, NULL);
             break;
         case 'n':
-            if (KEY_IS(k, "name") && !ev->event_name.ptr) str_field(jr, st, "name", &ev->event_name, 0);
+            if (KEY_IS(k, "name") && !ev->event_name.ptr) str_field(jr, st, FP("name"), &ev->event_name, 0);
             else jr_skip(jr, NULL);
             break;
         case 'o':
@@ -427,11 +474,11 @@ void seg_parse_event(cp_jr *jr, seg_state *st, cp_event *ev, size_t max_elems)
             else jr_skip(jr, NULL);
             break;
         case 'p':
-            if (KEY_IS(k, "previousId")) str_field(jr, st, "previousId", &ev->previous_id, 1);
+            if (KEY_IS(k, "previousId")) str_field(jr, st, FP("previousId"), &ev->previous_id, 1);
             else parse_object_field(jr, st, ev, k, &pc, &single);
             break;
         case 'g':
-            if (KEY_IS(k, "groupId")) str_field(jr, st, "groupId", &ev->group_id, 1);
+            if (KEY_IS(k, "groupId")) str_field(jr, st, FP("groupId"), &ev->group_id, 1);
             else jr_skip(jr, NULL);
             break;
         case 'b':
