@@ -32,6 +32,34 @@ static inline void cents(out *o, int64_t v)
 {
     o->p += cp_fmt_cents(o->p, v);
 }
+/* The last formatted day, so that an event's three timestamps share one civil-date step. */
+typedef struct day_cache {
+    int64_t day;
+    char date[10];
+} day_cache;
+
+static inline void ts_cached(out *o, int64_t ms, day_cache *dc)
+{
+    int64_t day = cp_day_of(ms);
+    *o->p++ = '"';
+    if (day != dc->day) {
+        cp_date_format(day, dc->date);
+        dc->day = day;
+    }
+    memcpy(o->p, dc->date, 10);
+    char *c = o->p + 10;
+    unsigned rem = (unsigned)(ms - day * CP_MS_PER_DAY), s = rem / 1000, f = rem % 1000;
+    unsigned h = s / 3600, m = s / 60 % 60, sec = s % 60;
+    c[0] = 'T';
+    c[1] = (char)('0' + h / 10), c[2] = (char)('0' + h % 10), c[3] = ':';
+    c[4] = (char)('0' + m / 10), c[5] = (char)('0' + m % 10), c[6] = ':';
+    c[7] = (char)('0' + sec / 10), c[8] = (char)('0' + sec % 10), c[9] = '.';
+    c[10] = (char)('0' + f / 100), c[11] = (char)('0' + f / 10 % 10), c[12] = (char)('0' + f % 10);
+    c[13] = 'Z';
+    o->p += 24;
+    *o->p++ = '"';
+}
+
 static inline void ts(out *o, int64_t ms)
 {
     *o->p++ = '"';
@@ -41,20 +69,37 @@ static inline void ts(out *o, int64_t ms)
 
 static const char hexd[] = "0123456789abcdef";
 
+static const char hex_pairs[513] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
+/* Writes the bytes of v, most significant first, from byte index `from` to `to`. */
+static char *hex_bytes(char *o, uint64_t v, int from, int to)
+{
+    for (int i = from; i < to; i++, o += 2) memcpy(o, hex_pairs + 2 * ((v >> (56 - 8 * i)) & 0xFF), 2);
+    return o;
+}
+
 size_t sim_format_uuid(uint64_t a, uint64_t b, char *o)
 {
-    static const int groups[] = {8, 4, 4, 4, 12};
     a = (a & ~0xF000ULL) | 0x4000ULL;                       /* version 4 */
     b = (b & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL; /* variant 1 */
-    uint64_t w[2] = {a, b};
-    int nib = 0;
-    size_t n = 0;
-    for (int g = 0; g < 5; g++) {
-        if (g) o[n++] = '-';
-        for (int i = 0; i < groups[g]; i++, nib++)
-            o[n++] = hexd[(w[nib / 16] >> (60 - 4 * (nib % 16))) & 15];
-    }
-    return n;
+    char *w = hex_bytes(o, a, 0, 4);
+    *w++ = '-';
+    w = hex_bytes(w, a, 4, 6);
+    *w++ = '-';
+    w = hex_bytes(w, a, 6, 8);
+    *w++ = '-';
+    w = hex_bytes(w, b, 0, 2);
+    *w++ = '-';
+    w = hex_bytes(w, b, 2, 8);
+    return (size_t)(w - o);
 }
 
 static size_t hex16(uint64_t v, char *o)
@@ -310,10 +355,10 @@ static void properties(out *o, const cp_sim_params *p, const sim_catalog *cat, c
     }
 }
 
-static void traits(out *o, const cp_sim_params *p, const sim_ev *e)
+static void traits(out *o, const cp_sim_params *p, const sim_day *d, const sim_ev *e)
 {
-    sim_customer c;
-    sim_customer_of(p, e->cust, &c);
+    sim_customer tmp;
+    const sim_customer c = *sim_person(p, d, e->cust, &tmp);
     LIT(o, ",\"traits\":{\"email\":\"");
     str(o, sim_first_names[2 * c.first_name + 1]);
     *o->p++ = '.';
@@ -382,27 +427,29 @@ static int64_t skew_ms(const sim_ev *e, const sim_customer *c)
 
 static void times(out *o, const sim_ev *e, int64_t skew)
 {
+    day_cache dc = {INT64_MIN, {0}};
     LIT(o, ",\"originalTimestamp\":");
-    ts(o, e->time_ms + skew);
+    ts_cached(o, e->time_ms + skew, &dc);
     LIT(o, ",\"sentAt\":");
-    ts(o, e->sent_ms + skew);
+    ts_cached(o, e->sent_ms + skew, &dc);
     LIT(o, ",\"receivedAt\":");
-    ts(o, e->recv_ms);
+    ts_cached(o, e->recv_ms, &dc);
 }
 
 size_t sim_format_event(const cp_sim_params *p, const sim_catalog *cat, const sim_day *d,
                         const sim_ev *e, int in_batch, char *buf)
 {
     out o = {buf};
-    sim_customer c;
+    sim_customer tmp;
+    static const sim_customer nobody;
     char path[64];
     size_t path_len = sim_format_page_path(cat, e, path);
-    if (!(e->flags & EVF_BOT)) sim_customer_of(p, e->cust, &c);
-    else memset(&c, 0, sizeof(c));
+    const sim_customer *cp = e->flags & EVF_BOT ? &nobody : sim_person(p, d, e->cust, &tmp);
+    const sim_customer c = *cp;
     type_and_name(&o, e);
     identity(&o, p, e, 0);
     properties(&o, p, cat, d, e, path, path_len);
-    if (e->kind == CP_KIND_IDENTIFY) traits(&o, p, e);
+    if (e->kind == CP_KIND_IDENTIFY) traits(&o, p, d, e);
     context(&o, p, cat, e, &c, path, path_len, in_batch);
     times(&o, e, skew_ms(e, &c));
     *o.p++ = '}';
@@ -413,11 +460,12 @@ size_t sim_format_broken(const cp_sim_params *p, const sim_catalog *cat, const s
                          const sim_ev *e, char *buf)
 {
     out o = {buf};
-    sim_customer c;
+    sim_customer tmp;
+    static const sim_customer nobody;
     char path[64];
     size_t path_len = sim_format_page_path(cat, e, path);
-    if (!(e->flags & EVF_BOT)) sim_customer_of(p, e->cust, &c);
-    else memset(&c, 0, sizeof(c));
+    const sim_customer *cp = e->flags & EVF_BOT ? &nobody : sim_person(p, d, e->cust, &tmp);
+    const sim_customer c = *cp;
     cp_reject_reason why = (cp_reject_reason)(e->broken - 1);
     type_and_name(&o, e);
     if (why == CP_REJECT_MISSING_IDENTITY) {

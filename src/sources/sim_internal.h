@@ -134,7 +134,18 @@ typedef struct sim_day {
     size_t n_lines, cap_lines;
     int64_t day;
     uint32_t seq;
+    const sim_customer *people; /* every profile, when few enough to keep; else NULL */
 } sim_day;
+
+/* Customer idx's profile: from the cache when there is one, else computed into tmp. */
+static inline const sim_customer *sim_person(const cp_sim_params *p, const sim_day *d,
+                                             uint32_t idx, sim_customer *tmp)
+{
+    void sim_customer_of(const cp_sim_params *p, uint32_t idx, sim_customer *c);
+    if (d && d->people) return &d->people[idx];
+    sim_customer_of(p, idx, tmp);
+    return tmp;
+}
 
 /* Static tables (sim_model.c). */
 typedef struct sim_country {

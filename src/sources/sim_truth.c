@@ -55,9 +55,9 @@ void sim_truth_account(sim_truth *t, const cp_sim_params *p, const sim_catalog *
     if (from == to) return;
     const sim_ev *first = &d->ev[from];
     truth_day *td = &t->days[cp_day_of(first->time_ms) - p->start_day];
-    sim_customer c = {0};
+    sim_customer tmp;
     int bot = first->flags & EVF_BOT;
-    if (!bot) sim_customer_of(p, first->cust, &c);
+    int country = bot ? 0 : sim_person(p, d, first->cust, &tmp)->country;
     unsigned devices = 0, user = 0, sessions_mask[4] = {0};
     uint32_t seen_sessions = 0;
     for (size_t i = from; i < to; i++) {
@@ -74,7 +74,7 @@ void sim_truth_account(sim_truth *t, const cp_sim_params *p, const sim_catalog *
         int step = funnel_step(e->kind);
         if (step >= 0 && e->session < 4) sessions_mask[e->session] |= 1u << step;
         if (e->kind == CP_KIND_SIGNED_UP) td->signups++;
-        if (e->kind == CP_KIND_ORDER_COMPLETED) account_order(td, cat, d, e, c.country);
+        if (e->kind == CP_KIND_ORDER_COMPLETED) account_order(td, cat, d, e, country);
     }
     if (bot) { /* one bot session per call, with its own anonymousId */
         td->visitors++;

@@ -38,7 +38,16 @@ typedef struct sim_run {
     int64_t max_time; /* watermark source: max event time of accepted events so far */
     int64_t pace_start_ns;
     uint64_t paced;
+    sim_customer *people;
+    uint64_t *sort_keys, *sort_tmp; /* (receive offset << 32 | seq) and record index */
+    uint32_t *order, *order_tmp;
+    uint32_t *radix_count; /* 65536 buckets */
+    size_t sort_cap;
+    sim_ev *sorted;
 } sim_run;
+
+/* Profiles are kept in memory up to this many customers (about 40 bytes each). */
+#define PEOPLE_CACHE_MAX 16000000
 
 void cp_sim_params_from_config(const cp_config *c, cp_sim_params *p)
 {
@@ -112,11 +121,64 @@ static int add_mess(sim_run *r, size_t from, size_t to)
     return CP_OK;
 }
 
-static int by_recv(const void *a, const void *b)
+static int grow_sort(sim_run *r, size_t n)
 {
-    const sim_ev *x = a, *y = b;
-    if (x->recv_ms != y->recv_ms) return x->recv_ms < y->recv_ms ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
+    if (n <= r->sort_cap) return CP_OK;
+    size_t cap = n + n / 2;
+    uint64_t *k = cp_reallocarray(r->sort_keys, cap, 8), *kt;
+    if (!k) return CP_ENOMEM;
+    r->sort_keys = k;
+    if (!(kt = cp_reallocarray(r->sort_tmp, cap, 8))) return CP_ENOMEM;
+    r->sort_tmp = kt;
+    uint32_t *o = cp_reallocarray(r->order, cap, 4), *ot;
+    if (!o) return CP_ENOMEM;
+    r->order = o;
+    if (!(ot = cp_reallocarray(r->order_tmp, cap, 4))) return CP_ENOMEM;
+    r->order_tmp = ot;
+    if (!r->radix_count && !(r->radix_count = cp_calloc(65536, sizeof(uint32_t)))) return CP_ENOMEM;
+    sim_ev *sv = cp_reallocarray(r->sorted, cap, sizeof(sim_ev));
+    if (!sv) return CP_ENOMEM;
+    r->sorted = sv;
+    r->sort_cap = cap;
+    return CP_OK;
+}
+
+/* Orders the day by (receive time, sequence): an LSD radix sort of 64-bit keys,
+ * four passes of 16 bits, moving 4-byte indices rather than whole records. */
+static int sort_day(sim_run *r)
+{
+    sim_day *d = &r->day;
+    size_t n = d->n;
+    if (grow_sort(r, n)) return CP_ENOMEM;
+    int64_t base = d->day * CP_MS_PER_DAY;
+    for (size_t i = 0; i < n; i++) {
+        r->sort_keys[i] = (uint64_t)(d->ev[i].recv_ms - base) << 32 | d->ev[i].seq;
+        r->order[i] = (uint32_t)i;
+    }
+    uint32_t *count = r->radix_count;
+    uint64_t *k = r->sort_keys, *kt = r->sort_tmp;
+    uint32_t *o = r->order, *ot = r->order_tmp;
+    for (int pass = 0; pass < 4; pass++) {
+        int shift = pass * 16;
+        memset(count, 0, 65536 * sizeof(uint32_t));
+        for (size_t i = 0; i < n; i++) count[(k[i] >> shift) & 0xFFFF]++;
+        uint32_t sum = 0;
+        for (size_t b = 0; b < 65536; b++) {
+            uint32_t c = count[b];
+            count[b] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++) {
+            uint32_t pos = count[(k[i] >> shift) & 0xFFFF]++;
+            kt[pos] = k[i];
+            ot[pos] = o[i];
+        }
+        uint64_t *tk = k; k = kt; kt = tk;
+        uint32_t *to = o; o = ot; ot = to;
+    }
+    for (size_t i = 0; i < n; i++) r->sorted[i] = d->ev[o[i]];
+    memcpy(d->ev, r->sorted, n * sizeof(sim_ev));
+    return CP_OK;
 }
 
 static int flush(sim_run *r, cp_buf *b, int (*fn)(void *, const char *, size_t))
@@ -334,10 +396,10 @@ static int generate_day(sim_run *r)
     sim_day *d = &r->day;
     size_t gen_start = d->n;
     for (int64_t i = 0; i < p->customers; i++) {
-        sim_customer c;
+        sim_customer tmp;
         size_t from = d->n;
-        sim_customer_of(p, (uint32_t)i, &c);
-        if (sim_customer_day(p, &r->cat, &c, d)) return CP_ENOMEM;
+        const sim_customer *c = sim_person(p, d, (uint32_t)i, &tmp);
+        if (sim_customer_day(p, &r->cat, c, d)) return CP_ENOMEM;
         sim_truth_account(&r->truth, p, &r->cat, d, from, d->n);
     }
     size_t bots = d->n;
@@ -359,7 +421,7 @@ static int run_day(sim_run *r, int64_t day, int last)
     if (!rc) rc = generate_day(r);
     if (rc) return rc;
     sim_day *d = &r->day;
-    qsort(d->ev, d->n, sizeof(sim_ev), by_recv);
+    if (sort_day(r)) return CP_ENOMEM;
     int64_t next_midnight = (day + 1) * CP_MS_PER_DAY;
     for (size_t i = 0; i < d->n && !rc; i++) {
         if (!last && d->ev[i].recv_ms >= next_midnight) rc = push_carry(r, &d->ev[i]);
@@ -376,13 +438,13 @@ static int write_customers(sim_run *r)
     cp_buf_init(&b);
     if (cp_buf_append_str(&b, "customer_id,name,email,country,signup_date\n")) return CP_ENOMEM;
     for (int64_t i = 0; i < r->p->customers && !rc; i++) {
-        sim_customer c;
-        sim_customer_of(r->p, (uint32_t)i, &c);
+        sim_customer tmp;
+        const sim_customer *c = sim_person(r->p, &r->day, (uint32_t)i, &tmp);
         if (cp_buf_reserve(&b, 256)) {
             rc = CP_ENOMEM;
             break;
         }
-        b.len += sim_format_customer_csv(r->p, &c, b.ptr + b.len);
+        b.len += sim_format_customer_csv(r->p, c, b.ptr + b.len);
         if (b.len > FLUSH_BYTES) rc = flush(r, &b, r->out->customers_csv);
     }
     if (!rc) rc = flush(r, &b, r->out->customers_csv);
@@ -401,6 +463,25 @@ static void run_free(sim_run *r)
     cp_buf_free(&r->events);
     cp_buf_free(&r->purchases);
     cp_buf_free(&r->clicks);
+    cp_free(r->people);
+    cp_free(r->sort_keys);
+    cp_free(r->sort_tmp);
+    cp_free(r->order);
+    cp_free(r->order_tmp);
+    cp_free(r->sorted);
+    cp_free(r->radix_count);
+}
+
+/* Computes every profile once when they fit in memory; otherwise they are
+ * recomputed where needed (they are pure functions of the seed). */
+static int cache_people(sim_run *r)
+{
+    if (r->p->customers > PEOPLE_CACHE_MAX) return CP_OK;
+    r->people = cp_calloc((size_t)r->p->customers, sizeof(sim_customer));
+    if (!r->people) return CP_ENOMEM;
+    for (int64_t i = 0; i < r->p->customers; i++) sim_customer_of(r->p, (uint32_t)i, &r->people[i]);
+    r->day.people = r->people;
+    return CP_OK;
 }
 
 static int write_headers(sim_run *r)
@@ -426,6 +507,7 @@ int cp_simulate(const cp_sim_params *p, const cp_sim_output *out, cp_sim_stats *
     cp_buf_init(&r.purchases);
     cp_buf_init(&r.clicks);
     int rc = sim_catalog_init(&r.cat, p);
+    if (!rc) rc = cache_people(&r);
     if (!rc) rc = sim_truth_init(&r.truth, p->days);
     if (!rc) rc = write_headers(&r);
     if (!rc) rc = write_customers(&r);
