@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include "clickpulse/error.h"
+#include "clickpulse/fdwriter.h"
 #include "clickpulse/simulate.h"
 #include "clickpulse/str.h"
 #include "clickpulse/time.h"
@@ -45,44 +46,61 @@ static const cli_opt opts[] = {
     {0},
 };
 
+/* Outputs: events, customers, purchases, clickstream, truth. Each is written by a
+ * background writer so that generating and writing overlap. */
 typedef struct files {
-    int fd[5]; /* events, customers, purchases, clickstream, truth */
+    int fd[5];
+    cp_fdwriter *w[5];
 } files;
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-    while (len) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return CP_EIO;
-        }
-        buf += n;
-        len -= (size_t)n;
-    }
-    return CP_OK;
-}
 
 static int w_events(void *ud, const char *b, size_t n, size_t ev)
 {
     (void)ev;
-    return write_all(((files *)ud)->fd[0], b, n);
+    return cp_fdwriter_write(((files *)ud)->w[0], b, n);
 }
 static int w_customers(void *ud, const char *b, size_t n)
 {
-    return write_all(((files *)ud)->fd[1], b, n);
+    return cp_fdwriter_write(((files *)ud)->w[1], b, n);
 }
 static int w_purchases(void *ud, const char *b, size_t n)
 {
-    return write_all(((files *)ud)->fd[2], b, n);
+    return cp_fdwriter_write(((files *)ud)->w[2], b, n);
 }
 static int w_clicks(void *ud, const char *b, size_t n)
 {
-    return write_all(((files *)ud)->fd[3], b, n);
+    return cp_fdwriter_write(((files *)ud)->w[3], b, n);
 }
 static int w_truth(void *ud, const char *b, size_t n)
 {
-    return write_all(((files *)ud)->fd[4], b, n);
+    return cp_fdwriter_write(((files *)ud)->w[4], b, n);
+}
+
+static int start_writers(const cli_cmd *cmd, files *f)
+{
+    for (int i = 0; i < 5; i++) {
+        if (f->fd[i] < 0) continue;
+        if (!(f->w[i] = cp_fdwriter_new(f->fd[i], 2u << 20, 3))) {
+            cli_error(cmd->name, "out of memory");
+            return CLI_FAILURE;
+        }
+    }
+    return CLI_OK;
+}
+
+/* Flushes and closes every output; returns CLI_FAILURE when anything failed. */
+static int close_outputs(const cli_cmd *cmd, files *f, int rc)
+{
+    for (int i = 0; i < 5; i++) {
+        if (f->w[i] && cp_fdwriter_close(f->w[i]) != CP_OK && rc == CLI_OK) {
+            cli_error(cmd->name, "writing the output failed (is the disk full?)");
+            rc = CLI_FAILURE;
+        }
+        if (f->fd[i] > 2 && close(f->fd[i]) != 0 && rc == CLI_OK) {
+            cli_error(cmd->name, "closing output: %s", strerror(errno));
+            rc = CLI_FAILURE;
+        }
+    }
+    return rc;
 }
 
 static int open_outputs(const cli_cmd *cmd, const char *dir, files *f)
@@ -123,7 +141,7 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
 {
     cli_args *args = parsed;
     const char *dir = args->flags[OPT_OUT] ? args->flags[OPT_OUT] : "-";
-    files f = {{-1, -1, -1, -1, -1}};
+    files f = {{-1, -1, -1, -1, -1}, {0}};
     cp_sim_params p;
     cp_sim_output out = {.ud = &f, .events = w_events};
     if (argc) {
@@ -141,6 +159,7 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
         out.clickstream_csv = w_clicks;
         out.truth = w_truth;
     }
+    if ((rc = start_writers(cmd, &f))) goto done;
     cp_sim_stats stats;
     int64_t t0 = cp_mono_ns();
     int err = cp_simulate(&p, &out, &stats);
@@ -150,15 +169,12 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
         rc = CLI_FAILURE;
         goto done;
     }
-    if (!args->flags[OPT_QUIET])
+    rc = close_outputs(cmd, &f, rc);
+    if (rc == CLI_OK && !args->flags[OPT_QUIET])
         print_summary(&stats, strcmp(dir, "-") ? dir : "stdout", (double)(cp_mono_ns() - t0) / 1e9);
-done:
-    for (int i = 0; i < 5; i++)
-        if (f.fd[i] > 2 && close(f.fd[i]) != 0 && rc == CLI_OK) {
-            cli_error(cmd->name, "closing output: %s", strerror(errno));
-            rc = CLI_FAILURE;
-        }
     return rc;
+done:
+    return close_outputs(cmd, &f, rc);
 }
 
 const cli_cmd cli_cmd_simulate = {
