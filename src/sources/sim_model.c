@@ -29,11 +29,11 @@ typedef struct persona_params {
 } persona_params;
 
 static const persona_params personas[PERSONA__COUNT] = {
-    [PERSONA_WINDOW_SHOPPER] = {0.35, 0.12, 0.15, 8.0, 0.65, 0.10, 0.20, 0.30, 2, 1, 0},
-    [PERSONA_BARGAIN_HUNTER] = {0.25, 0.14, 0.25, 9.0, 0.70, 0.40, 0.55, 0.65, 4, 0, 0},
-    [PERSONA_REGULAR] = {0.20, 0.08, 0.10, 5.0, 0.60, 0.45, 0.65, 0.80, 3, 1, 0},
-    [PERSONA_LOYAL_HIGH_SPENDER] = {0.10, 0.22, 0.30, 6.0, 0.75, 0.60, 0.85, 0.92, 5, 2, 0},
-    [PERSONA_CHURNING] = {0.10, 0.22, 0.20, 5.0, 0.60, 0.40, 0.60, 0.70, 3, 1, 1},
+    [PERSONA_WINDOW_SHOPPER] = {0.35, 0.12, 0.15, 8.0, 0.65, 0.04, 0.20, 0.30, 2, 1, 0},
+    [PERSONA_BARGAIN_HUNTER] = {0.25, 0.14, 0.25, 9.0, 0.70, 0.15, 0.45, 0.60, 4, 0, 0},
+    [PERSONA_REGULAR] = {0.20, 0.08, 0.10, 5.0, 0.60, 0.20, 0.60, 0.75, 3, 1, 0},
+    [PERSONA_LOYAL_HIGH_SPENDER] = {0.10, 0.22, 0.30, 6.0, 0.75, 0.35, 0.80, 0.90, 5, 2, 0},
+    [PERSONA_CHURNING] = {0.10, 0.22, 0.20, 5.0, 0.60, 0.15, 0.50, 0.70, 3, 1, 1},
 };
 
 static const char *const persona_names[PERSONA__COUNT] = {
