@@ -50,6 +50,7 @@ static const cli_opt opts[] = {
  * background writer so that generating and writing overlap. */
 typedef struct files {
     int fd[5];
+    int direct[5];
     cp_fdwriter *w[5];
 } files;
 
@@ -79,7 +80,7 @@ static int start_writers(const cli_cmd *cmd, files *f)
 {
     for (int i = 0; i < 5; i++) {
         if (f->fd[i] < 0) continue;
-        if (!(f->w[i] = cp_fdwriter_new(f->fd[i], 2u << 20, 3))) {
+        if (!(f->w[i] = cp_fdwriter_new(f->fd[i], 4u << 20, 3, f->direct[i] ? CP_FDWRITER_DIRECT : 0))) {
             cli_error(cmd->name, "out of memory");
             return CLI_FAILURE;
         }
@@ -114,7 +115,7 @@ static int open_outputs(const cli_cmd *cmd, const char *dir, files *f)
     for (int i = 0; i < 5; i++) {
         char path[4096];
         snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-        f->fd[i] = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        f->fd[i] = cp_fdwriter_open(path, &f->direct[i]);
         if (f->fd[i] < 0) {
             cli_error(cmd->name, "cannot write %s: %s", path, strerror(errno));
             return CLI_FAILURE;
@@ -141,7 +142,7 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
 {
     cli_args *args = parsed;
     const char *dir = args->flags[OPT_OUT] ? args->flags[OPT_OUT] : "-";
-    files f = {{-1, -1, -1, -1, -1}, {0}};
+    files f = {.fd = {-1, -1, -1, -1, -1}};
     cp_sim_params p;
     cp_sim_output out = {.ud = &f, .events = w_events};
     if (argc) {
