@@ -74,11 +74,12 @@ static void measure(const char *name, cp_sim_format fmt, int customers, int firs
         if (s < best) best = s, c = k;
     }
     uint64_t total = c.events + c.rejects;
-    printf("%s  \"%s\": {\"input_bytes\": %zu, \"events\": %llu, \"rejects\": %llu, "
-           "\"avg_event_bytes\": %.0f, \"seconds\": %.4f, \"events_per_s\": %.0f, \"mb_per_s\": %.1f}",
-           first ? "" : ",\n", name, input.len, (unsigned long long)c.events,
-           (unsigned long long)c.rejects, (double)input.len / (double)total, best,
-           (double)total / best, (double)input.len / best / 1e6);
+    printf(
+        "%s  \"%s\": {\"input_bytes\": %zu, \"events\": %llu, \"rejects\": %llu, "
+        "\"avg_event_bytes\": %.0f, \"seconds\": %.4f, \"events_per_s\": %.0f, \"mb_per_s\": %.1f}",
+        first ? "" : ",\n", name, input.len, (unsigned long long)c.events,
+        (unsigned long long)c.rejects, (double)input.len / (double)total, best,
+        (double)total / best, (double)input.len / best / 1e6);
     cp_buf_free(&input);
 }
 

@@ -19,7 +19,8 @@ static int touch(void *ud, const cp_event *e)
 static int touch_reject(void *ud, const cp_reject *r)
 {
     size_t *sum = ud;
-    *sum += r->raw.len + strlen(r->detail) + (r->raw.len ? (unsigned char)r->raw.ptr[r->raw.len - 1] : 0);
+    *sum += r->raw.len + strlen(r->detail) +
+            (r->raw.len ? (unsigned char)r->raw.ptr[r->raw.len - 1] : 0);
     return 0;
 }
 

@@ -39,8 +39,10 @@ int main(int argc, char **argv)
             if (de->d_name[0] == '.') continue;
             char path[4096];
             snprintf(path, sizeof(path), "%s/%s", argv[i], de->d_name);
-            if (replay_file(path) == 0) files++;
-            else failed++;
+            if (replay_file(path) == 0)
+                files++;
+            else
+                failed++;
         }
         closedir(dir);
     }

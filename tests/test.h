@@ -24,7 +24,7 @@ static int t_failed_checks, t_case_failed, t_cases_passed, t_cases_failed;
     do {                                                                                           \
         long long t_a = (long long)(a), t_b = (long long)(b);                                      \
         if (t_a != t_b) {                                                                          \
-            fprintf(stderr, "%s:%d: %s == %lld, expected %s == %lld\n", __FILE__, __LINE__, #a,   \
+            fprintf(stderr, "%s:%d: %s == %lld, expected %s == %lld\n", __FILE__, __LINE__, #a,    \
                     t_a, #b, t_b);                                                                 \
             t_failed_checks++;                                                                     \
             t_case_failed = 1;                                                                     \
@@ -35,7 +35,7 @@ static int t_failed_checks, t_case_failed, t_cases_passed, t_cases_failed;
     do {                                                                                           \
         const char *t_a = (a), *t_b = (b);                                                         \
         if (!t_a || !t_b || strcmp(t_a, t_b) != 0) {                                               \
-            fprintf(stderr, "%s:%d: %s == \"%s\", expected \"%s\"\n", __FILE__, __LINE__, #a,     \
+            fprintf(stderr, "%s:%d: %s == \"%s\", expected \"%s\"\n", __FILE__, __LINE__, #a,      \
                     t_a ? t_a : "(null)", t_b ? t_b : "(null)");                                   \
             t_failed_checks++;                                                                     \
             t_case_failed = 1;                                                                     \
@@ -47,7 +47,7 @@ static int t_failed_checks, t_case_failed, t_cases_passed, t_cases_failed;
     do {                                                                                           \
         cp_slice t_s = (s);                                                                        \
         if (t_s.len != strlen(lit) || (t_s.len && memcmp(t_s.ptr, lit, t_s.len) != 0)) {           \
-            fprintf(stderr, "%s:%d: %s == \"%.*s\", expected \"%s\"\n", __FILE__, __LINE__, #s,   \
+            fprintf(stderr, "%s:%d: %s == \"%.*s\", expected \"%s\"\n", __FILE__, __LINE__, #s,    \
                     (int)t_s.len, t_s.ptr ? t_s.ptr : "", lit);                                    \
             t_failed_checks++;                                                                     \
             t_case_failed = 1;                                                                     \
@@ -58,7 +58,7 @@ static int t_failed_checks, t_case_failed, t_cases_passed, t_cases_failed;
     do {                                                                                           \
         double t_a = (a), t_b = (b);                                                               \
         if (!(t_a - t_b <= (eps) && t_b - t_a <= (eps))) {                                         \
-            fprintf(stderr, "%s:%d: %s == %.17g, expected %.17g\n", __FILE__, __LINE__, #a, t_a,  \
+            fprintf(stderr, "%s:%d: %s == %.17g, expected %.17g\n", __FILE__, __LINE__, #a, t_a,   \
                     t_b);                                                                          \
             t_failed_checks++;                                                                     \
             t_case_failed = 1;                                                                     \
@@ -79,7 +79,7 @@ static int t_failed_checks, t_case_failed, t_cases_passed, t_cases_failed;
 
 #define TEST_END()                                                                                 \
     do {                                                                                           \
-        printf("%d passed, %d failed\n", t_cases_passed, t_cases_failed);                         \
+        printf("%d passed, %d failed\n", t_cases_passed, t_cases_failed);                          \
         return t_cases_failed ? 1 : 0;                                                             \
     } while (0)
 

@@ -9,9 +9,9 @@
 typedef struct cp_arena_block cp_arena_block;
 
 typedef struct cp_arena {
-    cp_arena_block *head;  /* current block (newest) */
-    size_t block_size;     /* size of ordinary blocks */
-    size_t used_total;     /* bytes handed out since the last reset */
+    cp_arena_block *head; /* current block (newest) */
+    size_t block_size;    /* size of ordinary blocks */
+    size_t used_total;    /* bytes handed out since the last reset */
 } cp_arena;
 
 /* Initialises an empty arena whose blocks are block_size bytes (0: 64 KiB).

@@ -42,10 +42,10 @@ typedef enum cp_conf_origin {
 typedef struct cp_conf_entry {
     const char *key;
     cp_conf_type type;
-    const char *def;              /* default, as text (parsed like any other value) */
-    size_t offset;                /* offsetof(cp_config, field) */
-    const char *const *choices;   /* CP_CONF_ENUM: NULL-terminated names */
-    double min, max;              /* CP_CONF_INT / DOUBLE bounds (min == max: none) */
+    const char *def;            /* default, as text (parsed like any other value) */
+    size_t offset;              /* offsetof(cp_config, field) */
+    const char *const *choices; /* CP_CONF_ENUM: NULL-terminated names */
+    double min, max;            /* CP_CONF_INT / DOUBLE bounds (min == max: none) */
     const char *help;
 } cp_conf_entry;
 

@@ -160,13 +160,13 @@ typedef struct cp_reject {
 } cp_reject;
 
 typedef struct cp_decode_options {
-    size_t max_event_bytes;   /* larger events: CP_REJECT_TOO_LARGE (default 32 KiB) */
-    size_t max_line_bytes;    /* longest JSON Lines line or document (default 500 KiB) */
-    size_t max_batch_events;  /* most events in one batch envelope (default 2500) */
-    int max_depth;            /* deepest nesting of arrays/objects (default 64) */
-    bool trust_received_at;   /* take receivedAt from the input (archives) */
-    int64_t received_at_ms;   /* the server's receive time; 0 = none */
-    int has_default_type;     /* for route-typed input (/v1/track): use default_type */
+    size_t max_event_bytes;  /* larger events: CP_REJECT_TOO_LARGE (default 32 KiB) */
+    size_t max_line_bytes;   /* longest JSON Lines line or document (default 500 KiB) */
+    size_t max_batch_events; /* most events in one batch envelope (default 2500) */
+    int max_depth;           /* deepest nesting of arrays/objects (default 64) */
+    bool trust_received_at;  /* take receivedAt from the input (archives) */
+    int64_t received_at_ms;  /* the server's receive time; 0 = none */
+    int has_default_type;    /* for route-typed input (/v1/track): use default_type */
     cp_event_type default_type;
 } cp_decode_options;
 

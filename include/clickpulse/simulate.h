@@ -30,8 +30,8 @@ typedef struct cp_sim_params {
     int64_t batch_size;
     double rate; /* events per second; 0 = as fast as possible */
     double duplicate_rate, late_rate, skew_rate, malformed_rate, bot_rate;
-    int64_t allowed_lateness_ms;  /* for the ground truth's late count */
-    int64_t session_timeout_ms;   /* sessions are generated to be recovered by this rule */
+    int64_t allowed_lateness_ms; /* for the ground truth's late count */
+    int64_t session_timeout_ms;  /* sessions are generated to be recovered by this rule */
 } cp_sim_params;
 
 /* Where the output goes. Any of the callbacks may be NULL to skip that output. */
@@ -46,11 +46,11 @@ typedef struct cp_sim_output {
 } cp_sim_output;
 
 typedef struct cp_sim_stats {
-    uint64_t lines;        /* lines written to the event output */
-    uint64_t events;       /* valid distinct events */
-    uint64_t duplicates;   /* extra deliveries of valid events */
-    uint64_t rejects;      /* planted bad lines */
-    uint64_t bytes;        /* bytes of event output */
+    uint64_t lines;      /* lines written to the event output */
+    uint64_t events;     /* valid distinct events */
+    uint64_t duplicates; /* extra deliveries of valid events */
+    uint64_t rejects;    /* planted bad lines */
+    uint64_t bytes;      /* bytes of event output */
     uint64_t orders;
     int64_t revenue_cents;
 } cp_sim_stats;

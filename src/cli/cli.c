@@ -14,10 +14,14 @@
 extern char **environ;
 
 static const cli_opt common_opts[] = {
-    {.name = "config", .metavar = "FILE", .help = "Read configuration from a YAML file "
-                                                  "(default: $CLICKPULSE_CONFIG, if set)."},
-    {.name = "set", .metavar = "KEY=VALUE", .help = "Set a configuration key (repeatable); "
-                                                    "see 'clickpulse config keys'."},
+    {.name = "config",
+     .metavar = "FILE",
+     .help = "Read configuration from a YAML file "
+             "(default: $CLICKPULSE_CONFIG, if set)."},
+    {.name = "set",
+     .metavar = "KEY=VALUE",
+     .help = "Set a configuration key (repeatable); "
+             "see 'clickpulse config keys'."},
     {.name = "help", .help = "Show this help."},
     {0},
 };
@@ -135,7 +139,8 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cp_config *cfg, cli_arg
         if (strncmp(a, "--", 2) != 0 || strcmp(a, "-") == 0 || a[2] == '\0') {
             if (strcmp(a, "--") == 0)
                 while (++i < argc) args->positional[args->n_positional++] = argv[i];
-            else args->positional[args->n_positional++] = argv[i];
+            else
+                args->positional[args->n_positional++] = argv[i];
             continue;
         }
         const char *name = a + 2, *eq = strchr(name, '=');
@@ -146,8 +151,10 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cp_config *cfg, cli_arg
         const cli_opt *opt = o ? o : c;
         const char *val = "";
         if (opt->metavar) {
-            if (eq) val = eq + 1;
-            else if (i + 1 < argc) val = argv[++i];
+            if (eq)
+                val = eq + 1;
+            else if (i + 1 < argc)
+                val = argv[++i];
             else {
                 cli_error(cmd->name, "--%s needs a value (%s)", opt->name, opt->metavar);
                 return CLI_USAGE;
@@ -160,13 +167,17 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cp_config *cfg, cli_arg
             cli_print_help(cmd, stdout);
             return -1;
         }
-        if (c && strcmp(c->name, "config") == 0) config_path = val;
+        if (c && strcmp(c->name, "config") == 0)
+            config_path = val;
         else if (n_sets >= 128) {
             cli_error(cmd->name, "too many options");
             return CLI_USAGE;
-        } else if (c) sets[n_sets++] = (pending_set){NULL, val, NULL};
-        else if (o->key) sets[n_sets++] = (pending_set){o->key, val, a};
-        else if (o->id >= 0 && o->id < 32) args->flags[o->id] = val;
+        } else if (c)
+            sets[n_sets++] = (pending_set){NULL, val, NULL};
+        else if (o->key)
+            sets[n_sets++] = (pending_set){o->key, val, a};
+        else if (o->id >= 0 && o->id < 32)
+            args->flags[o->id] = val;
     }
     return load_config(cmd, cfg, config_path, sets, n_sets);
 }

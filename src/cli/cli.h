@@ -12,7 +12,7 @@ typedef struct cli_opt {
     const char *key;     /* configuration key it sets, or NULL for a command's own option */
     const char *metavar; /* NULL: a flag without a value */
     const char *help;
-    int id;              /* passed to the command's handler when key is NULL */
+    int id; /* passed to the command's handler when key is NULL */
 } cli_opt;
 
 typedef struct cli_cmd {
@@ -21,8 +21,7 @@ typedef struct cli_cmd {
     const char *usage;   /* "clickpulse simulate [options]" */
     const char *details; /* paragraph after the usage line, or NULL */
     const cli_opt *opts; /* terminated by {0} */
-    int (*run)(struct cli_cmd const *cmd, cp_config *cfg, int argc, char **argv,
-               void *parsed);
+    int (*run)(struct cli_cmd const *cmd, cp_config *cfg, int argc, char **argv, void *parsed);
 } cli_cmd;
 
 /* What cli_parse found besides configuration. */

@@ -18,7 +18,9 @@
 enum { OPT_OUT, OPT_QUIET };
 
 static const cli_opt opts[] = {
-    {.name = "out", .metavar = "DIR|-", .id = OPT_OUT,
+    {.name = "out",
+     .metavar = "DIR|-",
+     .id = OPT_OUT,
      .help = "Directory for events.jsonl, customers.csv, purchases.csv, clickstream.csv and "
              "truth.json; '-' writes only the events, to standard output (default)."},
     {.name = "customers", .key = "simulator.customers", .metavar = "N", .help = "Customers."},
@@ -26,21 +28,37 @@ static const cli_opt opts[] = {
     {.name = "start", .key = "simulator.start", .metavar = "DATE", .help = "First day."},
     {.name = "seed", .key = "simulator.seed", .metavar = "N", .help = "Seed."},
     {.name = "products", .key = "simulator.products", .metavar = "N", .help = "Catalogue size."},
-    {.name = "format", .key = "simulator.format", .metavar = "jsonl|batch",
+    {.name = "format",
+     .key = "simulator.format",
+     .metavar = "jsonl|batch",
      .help = "One event a line, or Segment batch envelopes."},
-    {.name = "batch-size", .key = "simulator.batch_size", .metavar = "N",
+    {.name = "batch-size",
+     .key = "simulator.batch_size",
+     .metavar = "N",
      .help = "Events per envelope."},
-    {.name = "rate", .key = "simulator.rate", .metavar = "N",
+    {.name = "rate",
+     .key = "simulator.rate",
+     .metavar = "N",
      .help = "Pace the output to N events a second (0: as fast as possible)."},
-    {.name = "duplicate-rate", .key = "simulator.duplicate_rate", .metavar = "X",
+    {.name = "duplicate-rate",
+     .key = "simulator.duplicate_rate",
+     .metavar = "X",
      .help = "Share of events delivered twice."},
-    {.name = "late-rate", .key = "simulator.late_rate", .metavar = "X",
+    {.name = "late-rate",
+     .key = "simulator.late_rate",
+     .metavar = "X",
      .help = "Share of sessions delivered late."},
-    {.name = "skew-rate", .key = "simulator.skew_rate", .metavar = "X",
+    {.name = "skew-rate",
+     .key = "simulator.skew_rate",
+     .metavar = "X",
      .help = "Share of devices with a wrong clock."},
-    {.name = "malformed-rate", .key = "simulator.malformed_rate", .metavar = "X",
+    {.name = "malformed-rate",
+     .key = "simulator.malformed_rate",
+     .metavar = "X",
      .help = "Bad lines per event."},
-    {.name = "bot-rate", .key = "simulator.bot_rate", .metavar = "X",
+    {.name = "bot-rate",
+     .key = "simulator.bot_rate",
+     .metavar = "X",
      .help = "Crawler sessions per customer per day."},
     {.name = "quiet", .id = OPT_QUIET, .help = "Print no summary."},
     {0},
@@ -80,7 +98,8 @@ static int start_writers(const cli_cmd *cmd, files *f)
 {
     for (int i = 0; i < 5; i++) {
         if (f->fd[i] < 0) continue;
-        if (!(f->w[i] = cp_fdwriter_new(f->fd[i], 4u << 20, 3, f->direct[i] ? CP_FDWRITER_DIRECT : 0))) {
+        if (!(f->w[i] =
+                  cp_fdwriter_new(f->fd[i], 4u << 20, 3, f->direct[i] ? CP_FDWRITER_DIRECT : 0))) {
             cli_error(cmd->name, "out of memory");
             return CLI_FAILURE;
         }

@@ -40,8 +40,10 @@ int main(int argc, char **argv)
             return CLI_FAILURE;
         }
         int rc = cli_parse(cmd, argc - 2, argv + 2, &cfg, &args);
-        if (rc == CLI_OK) rc = cmd->run(cmd, &cfg, args.n_positional, args.positional, &args);
-        else if (rc < 0) rc = CLI_OK; /* --help */
+        if (rc == CLI_OK)
+            rc = cmd->run(cmd, &cfg, args.n_positional, args.positional, &args);
+        else if (rc < 0)
+            rc = CLI_OK; /* --help */
         cp_config_free(&cfg);
         return rc;
     }

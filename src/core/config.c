@@ -452,8 +452,8 @@ void cp_config_show(const cp_config *c, FILE *out)
 
 static const char *type_name(cp_conf_type t)
 {
-    static const char *const names[] = {"text", "integer", "number", "bool", "choice",
-                                        "duration", "size", "date", "list", "map"};
+    static const char *const names[] = {"text",     "integer", "number", "bool", "choice",
+                                        "duration", "size",    "date",   "list", "map"};
     return names[t];
 }
 

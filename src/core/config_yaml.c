@@ -24,8 +24,7 @@ static int walk(yaml_ctx *y, yaml_node_t *node, const char *prefix);
 
 static int fail_at(yaml_ctx *y, yaml_node_t *n, const char *what)
 {
-    snprintf(y->err, y->errlen, "%s:%lu: %s", y->path, (unsigned long)n->start_mark.line + 1,
-             what);
+    snprintf(y->err, y->errlen, "%s:%lu: %s", y->path, (unsigned long)n->start_mark.line + 1, what);
     return CP_EINVAL;
 }
 

@@ -26,8 +26,8 @@ struct cp_fdwriter {
     size_t size;
     int n;
     wbuf *bufs;
-    int fill;          /* buffer the producer fills */
-    int head, queued;  /* ring of full buffers waiting for the thread */
+    int fill;         /* buffer the producer fills */
+    int head, queued; /* ring of full buffers waiting for the thread */
     int closing, failed;
     pthread_mutex_t mu;
     pthread_cond_t has_full, has_empty;

@@ -16,10 +16,10 @@ struct cp_event_decoder {
     cp_decode_options o;
     cp_decode_sink sink;
     cp_arena arena;
-    cp_buf pending;     /* a line split across feeds */
+    cp_buf pending; /* a line split across feeds */
     int pending_too_long;
-    uint64_t line_no;   /* lines completed so far */
-    uint64_t cur_line;  /* line being decoded, 0 outside JSON Lines */
+    uint64_t line_no;  /* lines completed so far */
+    uint64_t cur_line; /* line being decoded, 0 outside JSON Lines */
 };
 
 static const char *const type_names[] = {
@@ -85,8 +85,10 @@ cp_event_decoder *cp_event_decoder_new(const cp_decode_options *opts, cp_decode_
 {
     cp_event_decoder *d = cp_calloc(1, sizeof(*d));
     if (!d) return NULL;
-    if (opts) d->o = *opts;
-    else cp_decode_options_default(&d->o);
+    if (opts)
+        d->o = *opts;
+    else
+        cp_decode_options_default(&d->o);
     if (d->o.max_depth <= 0) d->o.max_depth = 64;
     d->sink = sink;
     cp_arena_init(&d->arena, 256 * 1024);
@@ -140,10 +142,14 @@ static int resolve_time(cp_event_decoder *d, cp_event *ev)
     uint32_t skew = CP_HAS_ORIGINAL_TIMESTAMP | CP_HAS_SENT_AT | CP_HAS_RECEIVED_AT;
     if ((ev->flags & skew) == skew)
         ev->time_ms = ev->received_at_ms - (ev->sent_at_ms - ev->original_timestamp_ms);
-    else if (ev->flags & CP_HAS_TIMESTAMP) ev->time_ms = ev->timestamp_ms;
-    else if (ev->flags & CP_HAS_ORIGINAL_TIMESTAMP) ev->time_ms = ev->original_timestamp_ms;
-    else if (ev->flags & CP_HAS_RECEIVED_AT) ev->time_ms = ev->received_at_ms;
-    else return 0;
+    else if (ev->flags & CP_HAS_TIMESTAMP)
+        ev->time_ms = ev->timestamp_ms;
+    else if (ev->flags & CP_HAS_ORIGINAL_TIMESTAMP)
+        ev->time_ms = ev->original_timestamp_ms;
+    else if (ev->flags & CP_HAS_RECEIVED_AT)
+        ev->time_ms = ev->received_at_ms;
+    else
+        return 0;
     return 1;
 }
 
@@ -157,8 +163,7 @@ static int finish_event(cp_event_decoder *d, seg_state *st, cp_event *ev)
         ev->type = d->o.default_type;
     } else if (!find_type(st->type_name, &ev->type)) {
         return seg_fail(st, CP_REJECT_UNKNOWN_TYPE, "type: unknown message type '%.*s'",
-                        (int)(st->type_name.len > 32 ? 32 : st->type_name.len),
-                        st->type_name.ptr),
+                        (int)(st->type_name.len > 32 ? 32 : st->type_name.len), st->type_name.ptr),
                0;
     }
     if (ev->type == CP_TYPE_TRACK) {
@@ -167,7 +172,7 @@ static int finish_event(cp_event_decoder *d, seg_state *st, cp_event *ev)
                    0;
         ev->kind = cp_event_kind_of_track(ev->event_name);
     } else {
-        static const cp_event_kind by_type[] = {CP_KIND_CUSTOM, CP_KIND_PAGE, CP_KIND_SCREEN,
+        static const cp_event_kind by_type[] = {CP_KIND_CUSTOM,   CP_KIND_PAGE,  CP_KIND_SCREEN,
                                                 CP_KIND_IDENTIFY, CP_KIND_GROUP, CP_KIND_ALIAS};
         ev->kind = by_type[ev->type];
     }
@@ -291,7 +296,8 @@ static void merge_context_fields(cp_event *ev, uint32_t have, const batch_defaul
     }
     if (!(have & CTXG_SESSION)) c->session_id = b->session_id;
     if (!(have & CTXG_LOCATION)) c->country = b->country, c->city = b->city;
-    if (!(have & CTXG_LIBRARY)) c->library_name = b->library_name, c->library_version = b->library_version;
+    if (!(have & CTXG_LIBRARY))
+        c->library_name = b->library_name, c->library_version = b->library_version;
     if (!(have & CTXG_DEVICE)) c->device_type = b->device_type;
     if (!(have & CTXG_TRAITS) && !ev->email.ptr) ev->email = bd->ctx_email;
 }
@@ -343,21 +349,24 @@ static int merge_context(cp_event_decoder *d, seg_elem *el, const batch_defaults
 static int emit_element(cp_event_decoder *d, seg_elem *el, const batch_defaults *bd)
 {
     char msg[96];
-    if (el->not_object) return reject(d, CP_REJECT_WRONG_TYPE, "batch element: expected an object", el->raw);
+    if (el->not_object)
+        return reject(d, CP_REJECT_WRONG_TYPE, "batch element: expected an object", el->raw);
     if (el->raw.len > d->o.max_event_bytes) {
         snprintf(msg, sizeof(msg), "event of %zu bytes exceeds the limit of %zu", el->raw.len,
                  d->o.max_event_bytes);
         return reject(d, CP_REJECT_TOO_LARGE, msg, el->raw);
     }
     cp_event *ev = &el->ev;
-    if (el->st.batch.ptr) seg_fail(&el->st, CP_REJECT_WRONG_TYPE, "batch: nested batch envelopes are not allowed");
+    if (el->st.batch.ptr)
+        seg_fail(&el->st, CP_REJECT_WRONG_TYPE, "batch: nested batch envelopes are not allowed");
     if (bd->has_sent_at && !(ev->flags & CP_HAS_SENT_AT)) {
         ev->sent_at_ms = bd->sent_at_ms;
         ev->flags |= CP_HAS_SENT_AT;
     }
     if (bd->context.ptr && merge_context(d, el, bd)) return CP_ENOMEM;
     if (bd->integrations.ptr) {
-        if (!ev->integrations.ptr) ev->integrations = bd->integrations;
+        if (!ev->integrations.ptr)
+            ev->integrations = bd->integrations;
         else if (merge_objects(d, ev->integrations, bd->integrations, &ev->integrations))
             return CP_ENOMEM;
     }

@@ -28,7 +28,7 @@ typedef struct cp_jr {
     const char *p, *start, *end;
     cp_arena *arena; /* for unescaped strings */
     int depth, max_depth;
-    int err;         /* 0, or a cp_reject_reason + 1 */
+    int err; /* 0, or a cp_reject_reason + 1 */
     char msg[160];
 } cp_jr;
 
@@ -87,13 +87,13 @@ typedef struct seg_state {
     cp_reject_reason sem_reason;
     int sem_err;
     char sem_msg[160];
-    cp_slice batch;          /* top level "batch": raw array text (envelopes) */
-    seg_elem *elems;         /* its elements, decoded, when batch is set */
+    cp_slice batch;  /* top level "batch": raw array text (envelopes) */
+    seg_elem *elems; /* its elements, decoded, when batch is set */
     size_t n_elems;
     int has_type;
     cp_slice type_name;
-    uint32_t ctx_groups;     /* CTXG_* seen in the event's context */
-    int n_ctx_keys;          /* top-level context keys (may exceed SEG_MAX_CTX_KEYS) */
+    uint32_t ctx_groups; /* CTXG_* seen in the event's context */
+    int n_ctx_keys;      /* top-level context keys (may exceed SEG_MAX_CTX_KEYS) */
     cp_slice ctx_keys[SEG_MAX_CTX_KEYS];
 } seg_state;
 

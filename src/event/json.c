@@ -58,7 +58,7 @@ static inline void skip_ws(cp_jr *jr)
 
 const char *jr_kind_name(jr_kind k)
 {
-    static const char *const names[] = {"nothing", "an object", "an array", "a string",
+    static const char *const names[] = {"nothing",  "an object", "an array", "a string",
                                         "a number", "true",      "false",    "null"};
     return names[k];
 }
@@ -122,10 +122,14 @@ static int hex4(const char *p, unsigned *out)
     for (int i = 0; i < 4; i++) {
         char c = p[i];
         v <<= 4;
-        if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
-        else return -1;
+        if (c >= '0' && c <= '9')
+            v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            v |= (unsigned)(c - 'A' + 10);
+        else
+            return -1;
     }
     *out = v;
     return 0;
@@ -199,13 +203,26 @@ static int unescape(cp_jr *jr, const char *s, size_t n, cp_slice *out)
         unsigned cp = 0;
         size_t len = check_escape(jr, s + i, &cp);
         switch (s[i + 1]) {
-        case 'b': *w++ = '\b'; break;
-        case 'f': *w++ = '\f'; break;
-        case 'n': *w++ = '\n'; break;
-        case 'r': *w++ = '\r'; break;
-        case 't': *w++ = '\t'; break;
-        case 'u': w += put_utf8(w, cp); break;
-        default: *w++ = s[i + 1];
+        case 'b':
+            *w++ = '\b';
+            break;
+        case 'f':
+            *w++ = '\f';
+            break;
+        case 'n':
+            *w++ = '\n';
+            break;
+        case 'r':
+            *w++ = '\r';
+            break;
+        case 't':
+            *w++ = '\t';
+            break;
+        case 'u':
+            w += put_utf8(w, cp);
+            break;
+        default:
+            *w++ = s[i + 1];
         }
         i += len;
     }
@@ -234,8 +251,9 @@ static inline const char *skip_plain(const char *p, const char *e)
     while (e - p >= 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
         /* signed compare: bytes >= 0x80 are negative, so they count as special too */
-        __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-                                       _mm_cmplt_epi8(v, space));
+        __m128i special =
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+                         _mm_cmplt_epi8(v, space));
         int m = _mm_movemask_epi8(special);
         if (m) return p + __builtin_ctz((unsigned)m);
         p += 16;
@@ -280,8 +298,7 @@ static int scan_string(cp_jr *jr, int want, cp_slice *out)
             size_t n = utf8_seq((const unsigned char *)p, (const unsigned char *)e);
             if (!n) {
                 jr->p = p;
-                return jr_fail(jr, CP_REJECT_INVALID_UTF8, "invalid UTF-8 at byte %zu",
-                               offset(jr));
+                return jr_fail(jr, CP_REJECT_INVALID_UTF8, "invalid UTF-8 at byte %zu", offset(jr));
             }
             p += n;
         } else {
@@ -319,8 +336,10 @@ int jr_parse_number_text(const char *s, size_t n, double *out)
         i++;
     } else if (s[i] >= '1' && s[i] <= '9') {
         while (i < n && s[i] >= '0' && s[i] <= '9') {
-            if (ndig < 19) mant = mant * 10 + (uint64_t)(s[i] - '0'), ndig += mant != 0;
-            else exp10++;
+            if (ndig < 19)
+                mant = mant * 10 + (uint64_t)(s[i] - '0'), ndig += mant != 0;
+            else
+                exp10++;
             i++;
         }
     } else {
@@ -404,8 +423,8 @@ static int literal(cp_jr *jr, const char *word, size_t n)
 static int enter(cp_jr *jr)
 {
     if (++jr->depth > jr->max_depth)
-        return jr_fail(jr, CP_REJECT_TOO_DEEP, "nesting deeper than %d at byte %zu",
-                       jr->max_depth, offset(jr));
+        return jr_fail(jr, CP_REJECT_TOO_DEEP, "nesting deeper than %d at byte %zu", jr->max_depth,
+                       offset(jr));
     jr->p++;
     return 1;
 }

@@ -17,13 +17,15 @@ typedef struct fpath {
     int idx;
     const char *b;
 } fpath;
-#define FP(a)       ((fpath){(a), -1, NULL})
-#define FP2(a, b)   ((fpath){(a), -1, (b)})
+#define FP(a)     ((fpath){(a), -1, NULL})
+#define FP2(a, b) ((fpath){(a), -1, (b)})
 
 static const char *path_str(fpath p, char *buf, size_t n)
 {
-    if (p.idx >= 0) snprintf(buf, n, "%s[%d]%s%s", p.a, p.idx, p.b ? "." : "", p.b ? p.b : "");
-    else snprintf(buf, n, "%s%s%s", p.a, p.b ? "." : "", p.b ? p.b : "");
+    if (p.idx >= 0)
+        snprintf(buf, n, "%s[%d]%s%s", p.a, p.idx, p.b ? "." : "", p.b ? p.b : "");
+    else
+        snprintf(buf, n, "%s%s%s", p.a, p.b ? "." : "", p.b ? p.b : "");
     return buf;
 }
 
@@ -43,8 +45,8 @@ void seg_fail(seg_state *st, cp_reject_reason r, const char *fmt, ...)
 static void wrong_type(cp_jr *jr, seg_state *st, fpath path, const char *want, jr_kind got)
 {
     char b[96];
-    seg_fail(st, CP_REJECT_WRONG_TYPE, "%s: expected %s, got %s", path_str(path, b, sizeof(b)), want,
-             jr_kind_name(got));
+    seg_fail(st, CP_REJECT_WRONG_TYPE, "%s: expected %s, got %s", path_str(path, b, sizeof(b)),
+             want, jr_kind_name(got));
     jr_skip(jr, NULL);
 }
 
@@ -97,8 +99,7 @@ static int num_field(cp_jr *jr, seg_state *st, fpath path, double *out)
         if (!jr_string(jr, &s)) return 0;
         if (jr_parse_number_text(s.ptr, s.len, out) && isfinite(*out)) return 1;
         seg_fail(st, CP_REJECT_WRONG_TYPE, "%s: expected a number, got the string '%.*s'",
-                 path_str(path, b, sizeof(b)),
-                 (int)(s.len > 32 ? 32 : s.len), s.ptr);
+                 path_str(path, b, sizeof(b)), (int)(s.len > 32 ? 32 : s.len), s.ptr);
     } else if (k == JR_NULL) {
         jr_skip(jr, NULL);
     } else if (k != JR_NONE) {
@@ -125,8 +126,10 @@ static int obj_field(cp_jr *jr, seg_state *st, fpath path)
 {
     jr_kind k = jr_peek(jr);
     if (k == JR_OBJECT) return jr_obj_begin(jr);
-    if (k == JR_NULL) jr_skip(jr, NULL);
-    else if (k != JR_NONE) wrong_type(jr, st, path, "an object", k);
+    if (k == JR_NULL)
+        jr_skip(jr, NULL);
+    else if (k != JR_NONE)
+        wrong_type(jr, st, path, "an object", k);
     return 0;
 }
 
@@ -135,13 +138,18 @@ static void parse_page(cp_jr *jr, seg_state *st, cp_event_context *c)
     cp_slice k;
     if (!obj_field(jr, st, FP("context.page"))) return;
     while (jr_obj_next(jr, &k)) {
-        if (KEY_IS(k, "url")) str_field(jr, st, FP("context.page.url"), &c->page_url, 0);
-        else if (KEY_IS(k, "path")) str_field(jr, st, FP("context.page.path"), &c->page_path, 0);
+        if (KEY_IS(k, "url"))
+            str_field(jr, st, FP("context.page.url"), &c->page_url, 0);
+        else if (KEY_IS(k, "path"))
+            str_field(jr, st, FP("context.page.path"), &c->page_path, 0);
         else if (KEY_IS(k, "referrer"))
             str_field(jr, st, FP("context.page.referrer"), &c->page_referrer, 0);
-        else if (KEY_IS(k, "title")) str_field(jr, st, FP("context.page.title"), &c->page_title, 0);
-        else if (KEY_IS(k, "search")) str_field(jr, st, FP("context.page.search"), &c->page_search, 0);
-        else jr_skip(jr, NULL);
+        else if (KEY_IS(k, "title"))
+            str_field(jr, st, FP("context.page.title"), &c->page_title, 0);
+        else if (KEY_IS(k, "search"))
+            str_field(jr, st, FP("context.page.search"), &c->page_search, 0);
+        else
+            jr_skip(jr, NULL);
     }
 }
 
@@ -150,14 +158,18 @@ static void parse_campaign(cp_jr *jr, seg_state *st, cp_event_context *c)
     cp_slice k;
     if (!obj_field(jr, st, FP("context.campaign"))) return;
     while (jr_obj_next(jr, &k)) {
-        if (KEY_IS(k, "source")) str_field(jr, st, FP("context.campaign.source"), &c->campaign_source, 0);
+        if (KEY_IS(k, "source"))
+            str_field(jr, st, FP("context.campaign.source"), &c->campaign_source, 0);
         else if (KEY_IS(k, "medium"))
             str_field(jr, st, FP("context.campaign.medium"), &c->campaign_medium, 0);
-        else if (KEY_IS(k, "name")) str_field(jr, st, FP("context.campaign.name"), &c->campaign_name, 0);
-        else if (KEY_IS(k, "term")) str_field(jr, st, FP("context.campaign.term"), &c->campaign_term, 0);
+        else if (KEY_IS(k, "name"))
+            str_field(jr, st, FP("context.campaign.name"), &c->campaign_name, 0);
+        else if (KEY_IS(k, "term"))
+            str_field(jr, st, FP("context.campaign.term"), &c->campaign_term, 0);
         else if (KEY_IS(k, "content"))
             str_field(jr, st, FP("context.campaign.content"), &c->campaign_content, 0);
-        else jr_skip(jr, NULL);
+        else
+            jr_skip(jr, NULL);
     }
 }
 
@@ -184,7 +196,8 @@ static uint32_t context_key(cp_jr *jr, seg_state *st, cp_slice k, cp_event_conte
     if (KEY_IS(k, "ip")) return str_field(jr, st, FP("context.ip"), &c->ip, 0), CTXG_IP;
     if (KEY_IS(k, "userAgent"))
         return str_field(jr, st, FP("context.userAgent"), &c->user_agent, 0), CTXG_UA;
-    if (KEY_IS(k, "locale")) return str_field(jr, st, FP("context.locale"), &c->locale, 0), CTXG_LOCALE;
+    if (KEY_IS(k, "locale"))
+        return str_field(jr, st, FP("context.locale"), &c->locale, 0), CTXG_LOCALE;
     if (KEY_IS(k, "timezone"))
         return str_field(jr, st, FP("context.timezone"), &c->timezone, 0), CTXG_TZ;
     if (KEY_IS(k, "page")) return parse_page(jr, st, c), CTXG_PAGE;
@@ -240,14 +253,20 @@ static int product_key(cp_jr *jr, seg_state *st, cp_slice k, cp_product *p, fpat
 {
     double v;
 #define PATH(name) (path.b = (name), path)
-    if (KEY_IS(k, "product_id")) str_field(jr, st, PATH("product_id"), &p->product_id, 1);
-    else if (KEY_IS(k, "sku")) str_field(jr, st, PATH("sku"), &p->sku, 1);
-    else if (KEY_IS(k, "name")) str_field(jr, st, PATH("name"), &p->name, 0);
-    else if (KEY_IS(k, "category")) str_field(jr, st, PATH("category"), &p->category, 0);
+    if (KEY_IS(k, "product_id"))
+        str_field(jr, st, PATH("product_id"), &p->product_id, 1);
+    else if (KEY_IS(k, "sku"))
+        str_field(jr, st, PATH("sku"), &p->sku, 1);
+    else if (KEY_IS(k, "name"))
+        str_field(jr, st, PATH("name"), &p->name, 0);
+    else if (KEY_IS(k, "category"))
+        str_field(jr, st, PATH("category"), &p->category, 0);
     else if (KEY_IS(k, "price")) {
         if (num_field(jr, st, PATH("price"), &v)) p->price = v, p->has_price = true;
-    } else if (KEY_IS(k, "quantity")) int_field(jr, st, PATH("quantity"), &p->quantity);
-    else return 0;
+    } else if (KEY_IS(k, "quantity"))
+        int_field(jr, st, PATH("quantity"), &p->quantity);
+    else
+        return 0;
 #undef PATH
     return 1;
 }
@@ -294,20 +313,30 @@ static void parse_properties(cp_jr *jr, seg_state *st, cp_event *ev, cp_event_co
     cp_slice k;
     while (jr_obj_next(jr, &k)) {
         if (KEY_IS(k, "revenue")) {
-            if (num_field(jr, st, FP("properties.revenue"), &ev->revenue)) ev->flags |= CP_HAS_REVENUE;
+            if (num_field(jr, st, FP("properties.revenue"), &ev->revenue))
+                ev->flags |= CP_HAS_REVENUE;
         } else if (KEY_IS(k, "total")) {
             if (num_field(jr, st, FP("properties.total"), &ev->total)) ev->flags |= CP_HAS_TOTAL;
-        } else if (KEY_IS(k, "order_id")) str_field(jr, st, FP("properties.order_id"), &ev->order_id, 1);
-        else if (KEY_IS(k, "currency")) str_field(jr, st, FP("properties.currency"), &ev->currency, 0);
-        else if (KEY_IS(k, "products")) parse_products(jr, st, ev);
+        } else if (KEY_IS(k, "order_id"))
+            str_field(jr, st, FP("properties.order_id"), &ev->order_id, 1);
+        else if (KEY_IS(k, "currency"))
+            str_field(jr, st, FP("properties.currency"), &ev->currency, 0);
+        else if (KEY_IS(k, "products"))
+            parse_products(jr, st, ev);
         else if (KEY_IS(k, "$session_id"))
             str_field(jr, st, FP("properties.$session_id"), &ev->session_id, 1);
-        else if (KEY_IS(k, "url")) str_field(jr, st, FP("properties.url"), &pc->page_url, 0);
-        else if (KEY_IS(k, "path")) str_field(jr, st, FP("properties.path"), &pc->page_path, 0);
-        else if (KEY_IS(k, "referrer")) str_field(jr, st, FP("properties.referrer"), &pc->page_referrer, 0);
-        else if (KEY_IS(k, "title")) str_field(jr, st, FP("properties.title"), &pc->page_title, 0);
-        else if (KEY_IS(k, "search")) str_field(jr, st, FP("properties.search"), &pc->page_search, 0);
-        else if (!product_key(jr, st, k, single, FP("properties"))) jr_skip(jr, NULL);
+        else if (KEY_IS(k, "url"))
+            str_field(jr, st, FP("properties.url"), &pc->page_url, 0);
+        else if (KEY_IS(k, "path"))
+            str_field(jr, st, FP("properties.path"), &pc->page_path, 0);
+        else if (KEY_IS(k, "referrer"))
+            str_field(jr, st, FP("properties.referrer"), &pc->page_referrer, 0);
+        else if (KEY_IS(k, "title"))
+            str_field(jr, st, FP("properties.title"), &pc->page_title, 0);
+        else if (KEY_IS(k, "search"))
+            str_field(jr, st, FP("properties.search"), &pc->page_search, 0);
+        else if (!product_key(jr, st, k, single, FP("properties")))
+            jr_skip(jr, NULL);
     }
 }
 
@@ -315,9 +344,12 @@ static void parse_traits(cp_jr *jr, seg_state *st, cp_event *ev)
 {
     cp_slice k;
     while (jr_obj_next(jr, &k)) {
-        if (KEY_IS(k, "email")) str_field(jr, st, FP("traits.email"), &ev->email, 0);
-        else if (KEY_IS(k, "name")) str_field(jr, st, FP("traits.name"), &ev->name, 0);
-        else jr_skip(jr, NULL);
+        if (KEY_IS(k, "email"))
+            str_field(jr, st, FP("traits.email"), &ev->email, 0);
+        else if (KEY_IS(k, "name"))
+            str_field(jr, st, FP("traits.name"), &ev->name, 0);
+        else
+            jr_skip(jr, NULL);
     }
 }
 
@@ -434,56 +466,76 @@ void seg_parse_event(cp_jr *jr, seg_state *st, cp_event *ev, size_t max_elems)
                 st->has_type = st->type_name.ptr != NULL;
             } else if (KEY_IS(k, "timestamp"))
                 time_field(jr, st, "timestamp", &ev->timestamp_ms, &ev->flags, CP_HAS_TIMESTAMP);
-            else parse_object_field(jr, st, ev, k, &pc, &single);
+            else
+                parse_object_field(jr, st, ev, k, &pc, &single);
             break;
         case 'u':
-            if (KEY_IS(k, "userId")) str_field(jr, st, FP("userId"), &ev->user_id, 1);
-            else jr_skip(jr, NULL);
+            if (KEY_IS(k, "userId"))
+                str_field(jr, st, FP("userId"), &ev->user_id, 1);
+            else
+                jr_skip(jr, NULL);
             break;
         case 'a':
-            if (KEY_IS(k, "anonymousId")) str_field(jr, st, FP("anonymousId"), &ev->anonymous_id, 1);
-            else jr_skip(jr, NULL);
+            if (KEY_IS(k, "anonymousId"))
+                str_field(jr, st, FP("anonymousId"), &ev->anonymous_id, 1);
+            else
+                jr_skip(jr, NULL);
             break;
         case 'm':
-            if (KEY_IS(k, "messageId")) str_field(jr, st, FP("messageId"), &ev->message_id, 1);
-            else jr_skip(jr, NULL);
+            if (KEY_IS(k, "messageId"))
+                str_field(jr, st, FP("messageId"), &ev->message_id, 1);
+            else
+                jr_skip(jr, NULL);
             break;
         case 'e':
-            if (KEY_IS(k, "event")) str_field(jr, st, FP("event"), &ev->event_name, 0);
-            else jr_skip(jr, NULL);
+            if (KEY_IS(k, "event"))
+                str_field(jr, st, FP("event"), &ev->event_name, 0);
+            else
+                jr_skip(jr, NULL);
             break;
         case 'n':
-            if (KEY_IS(k, "name") && !ev->event_name.ptr) str_field(jr, st, FP("name"), &ev->event_name, 0);
-            else jr_skip(jr, NULL);
+            if (KEY_IS(k, "name") && !ev->event_name.ptr)
+                str_field(jr, st, FP("name"), &ev->event_name, 0);
+            else
+                jr_skip(jr, NULL);
             break;
         case 'o':
             if (KEY_IS(k, "originalTimestamp"))
                 time_field(jr, st, "originalTimestamp", &ev->original_timestamp_ms, &ev->flags,
                            CP_HAS_ORIGINAL_TIMESTAMP);
-            else jr_skip(jr, NULL);
+            else
+                jr_skip(jr, NULL);
             break;
         case 's':
             if (KEY_IS(k, "sentAt"))
                 time_field(jr, st, "sentAt", &ev->sent_at_ms, &ev->flags, CP_HAS_SENT_AT);
-            else jr_skip(jr, NULL);
+            else
+                jr_skip(jr, NULL);
             break;
         case 'r':
             if (KEY_IS(k, "receivedAt"))
                 time_field(jr, st, "receivedAt", &ev->received_at_ms, &ev->flags,
                            CP_HAS_RECEIVED_AT);
-            else jr_skip(jr, NULL);
+            else
+                jr_skip(jr, NULL);
             break;
         case 'p':
-            if (KEY_IS(k, "previousId")) str_field(jr, st, FP("previousId"), &ev->previous_id, 1);
-            else parse_object_field(jr, st, ev, k, &pc, &single);
+            if (KEY_IS(k, "previousId"))
+                str_field(jr, st, FP("previousId"), &ev->previous_id, 1);
+            else
+                parse_object_field(jr, st, ev, k, &pc, &single);
             break;
         case 'g':
-            if (KEY_IS(k, "groupId")) str_field(jr, st, FP("groupId"), &ev->group_id, 1);
-            else jr_skip(jr, NULL);
+            if (KEY_IS(k, "groupId"))
+                str_field(jr, st, FP("groupId"), &ev->group_id, 1);
+            else
+                jr_skip(jr, NULL);
             break;
         case 'b':
-            if (KEY_IS(k, "batch")) parse_batch_array(jr, st, max_elems);
-            else jr_skip(jr, NULL);
+            if (KEY_IS(k, "batch"))
+                parse_batch_array(jr, st, max_elems);
+            else
+                jr_skip(jr, NULL);
             break;
         default:
             parse_object_field(jr, st, ev, k, &pc, &single);

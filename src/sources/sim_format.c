@@ -82,13 +82,14 @@ static const char hex_pairs[513] =
 /* Writes the bytes of v, most significant first, from byte index `from` to `to`. */
 static char *hex_bytes(char *o, uint64_t v, int from, int to)
 {
-    for (int i = from; i < to; i++, o += 2) memcpy(o, hex_pairs + 2 * ((v >> (56 - 8 * i)) & 0xFF), 2);
+    for (int i = from; i < to; i++, o += 2)
+        memcpy(o, hex_pairs + 2 * ((v >> (56 - 8 * i)) & 0xFF), 2);
     return o;
 }
 
 size_t sim_format_uuid(uint64_t a, uint64_t b, char *o)
 {
-    a = (a & ~0xF000ULL) | 0x4000ULL;                       /* version 4 */
+    a = (a & ~0xF000ULL) | 0x4000ULL;                        /* version 4 */
     b = (b & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL; /* variant 1 */
     char *w = hex_bytes(o, a, 0, 4);
     *w++ = '-';
@@ -144,7 +145,8 @@ size_t sim_format_session_id(const cp_sim_params *p, const sim_ev *e, char *o)
 static size_t message_id(const cp_sim_params *p, const sim_ev *e, uint64_t salt, char *o)
 {
     uint64_t k = ident_key(e), s = session_key(e) * 256 + e->ev_idx;
-    return sim_format_uuid(sim_hash(p->seed, 23 + salt, k, s), sim_hash(p->seed, 25 + salt, k, s), o);
+    return sim_format_uuid(sim_hash(p->seed, 23 + salt, k, s), sim_hash(p->seed, 25 + salt, k, s),
+                           o);
 }
 
 static size_t order_id(const cp_sim_params *p, const sim_ev *e, char *o)
@@ -176,7 +178,9 @@ size_t sim_format_page_path(const sim_catalog *cat, const sim_ev *e, char *buf)
 {
     out o = {buf};
     switch (e->page_type) {
-    case PAGE_HOME: LIT(&o, "/"); break;
+    case PAGE_HOME:
+        LIT(&o, "/");
+        break;
     case PAGE_CATEGORY:
         LIT(&o, "/category/");
         str(&o, category_slugs[e->item % 10]);
@@ -185,16 +189,28 @@ size_t sim_format_page_path(const sim_catalog *cat, const sim_ev *e, char *buf)
         LIT(&o, "/product/");
         o.p += product_code(e->item, o.p);
         break;
-    case PAGE_CART: LIT(&o, "/cart"); break;
-    case PAGE_CHECKOUT: LIT(&o, "/checkout"); break;
-    case PAGE_CONFIRM: LIT(&o, "/checkout/confirmation"); break;
-    case PAGE_SIGNUP: LIT(&o, "/signup"); break;
-    case PAGE_SEARCH: LIT(&o, "/search"); break;
+    case PAGE_CART:
+        LIT(&o, "/cart");
+        break;
+    case PAGE_CHECKOUT:
+        LIT(&o, "/checkout");
+        break;
+    case PAGE_CONFIRM:
+        LIT(&o, "/checkout/confirmation");
+        break;
+    case PAGE_SIGNUP:
+        LIT(&o, "/signup");
+        break;
+    case PAGE_SEARCH:
+        LIT(&o, "/search");
+        break;
     case PAGE_BLOG:
         LIT(&o, "/blog/post-");
         u64(&o, e->item + 1);
         break;
-    default: LIT(&o, "/sale"); break;
+    default:
+        LIT(&o, "/sale");
+        break;
     }
     (void)cat;
     return (size_t)(o.p - buf);
@@ -202,9 +218,16 @@ size_t sim_format_page_path(const sim_catalog *cat, const sim_ev *e, char *buf)
 
 static void page_title(out *o, const sim_catalog *cat, const sim_ev *e)
 {
-    static const char *const titles[] = {"Home", "", "", "Your cart", "Checkout",
-                                         "Thank you for your order", "Create your account",
-                                         "Search results", "Journal", "Sale"};
+    static const char *const titles[] = {"Home",
+                                         "",
+                                         "",
+                                         "Your cart",
+                                         "Checkout",
+                                         "Thank you for your order",
+                                         "Create your account",
+                                         "Search results",
+                                         "Journal",
+                                         "Sale"};
     if (e->page_type == PAGE_PRODUCT) {
         const sim_product *pr = &cat->items[e->item];
         str(o, sim_adjectives[pr->adjective]);
@@ -307,8 +330,12 @@ static void identity(out *o, const cp_sim_params *p, const sim_ev *e, uint64_t s
 static void type_and_name(out *o, const sim_ev *e)
 {
     switch (e->kind) {
-    case CP_KIND_PAGE: LIT(o, "{\"type\":\"page\","); break;
-    case CP_KIND_IDENTIFY: LIT(o, "{\"type\":\"identify\","); break;
+    case CP_KIND_PAGE:
+        LIT(o, "{\"type\":\"page\",");
+        break;
+    case CP_KIND_IDENTIFY:
+        LIT(o, "{\"type\":\"identify\",");
+        break;
     default:
         LIT(o, "{\"type\":\"track\",\"event\":\"");
         str(o, cp_event_kind_spec_name((cp_event_kind)e->kind));
@@ -388,8 +415,10 @@ static void context(out *o, const cp_sim_params *p, const sim_catalog *cat, cons
                : sim_user_agent(c->device_kind[e->device], c->ua_variant[e->device]));
     LIT(o, "\",\"locale\":\"");
     str(o, bot ? "en-US" : sim_countries[c->country].locale);
-    if (!in_batch) LIT(o, "\",\"library\":{\"name\":\"analytics.js\",\"version\":\"5.2.1\"}");
-    else *o->p++ = '"';
+    if (!in_batch)
+        LIT(o, "\",\"library\":{\"name\":\"analytics.js\",\"version\":\"5.2.1\"}");
+    else
+        *o->p++ = '"';
     LIT(o, ",\"page\":{\"path\":\"");
     lit(o, path, path_len);
     LIT(o, "\",\"url\":\"" SHOP_URL);
@@ -397,8 +426,10 @@ static void context(out *o, const cp_sim_params *p, const sim_catalog *cat, cons
     LIT(o, "\",\"title\":\"");
     page_title(o, cat, e);
     LIT(o, "\",\"referrer\":\"");
-    if (e->ev_idx == 0 && (e->flags & EVF_CAMPAIGN)) str(o, sim_sources[c->source].referrer);
-    else if (e->ev_idx) LIT(o, SHOP_URL "/");
+    if (e->ev_idx == 0 && (e->flags & EVF_CAMPAIGN))
+        str(o, sim_sources[c->source].referrer);
+    else if (e->ev_idx)
+        LIT(o, SHOP_URL "/");
     LIT(o, "\"}");
     if ((e->flags & EVF_CAMPAIGN) && sim_sources[c->source].campaign[0]) {
         LIT(o, ",\"campaign\":{\"source\":\"");

@@ -66,14 +66,14 @@ typedef struct sim_customer {
     uint32_t idx;
     uint8_t persona;
     uint8_t country;
-    uint8_t source;       /* acquisition channel */
+    uint8_t source; /* acquisition channel */
     uint8_t n_devices;
     uint8_t device_kind[2];
     uint16_t first_name, last_name;
     uint8_t email_domain;
     uint16_t email_number;
-    int32_t signup_day;   /* days since epoch */
-    int32_t skew_min[2];  /* client clock error of each device, minutes */
+    int32_t signup_day;  /* days since epoch */
+    int32_t skew_min[2]; /* client clock error of each device, minutes */
     uint32_t ua_variant[2];
 } sim_customer;
 
@@ -91,11 +91,11 @@ typedef struct sim_catalog {
 
 /* Event flags. */
 enum {
-    EVF_BOT = 1 << 0,        /* crawler traffic */
-    EVF_USER = 1 << 1,       /* userId is set (identified) */
-    EVF_DUP = 1 << 2,        /* a second delivery of an event */
-    EVF_CAMPAIGN = 1 << 3,   /* the session came from the customer's campaign */
-    EVF_SERVER_TS = 1 << 4,  /* unused for now */
+    EVF_BOT = 1 << 0,       /* crawler traffic */
+    EVF_USER = 1 << 1,      /* userId is set (identified) */
+    EVF_DUP = 1 << 2,       /* a second delivery of an event */
+    EVF_CAMPAIGN = 1 << 3,  /* the session came from the customer's campaign */
+    EVF_SERVER_TS = 1 << 4, /* unused for now */
 };
 
 /* One generated event, compact; formatted to JSON only when written. */
@@ -112,14 +112,24 @@ typedef struct sim_ev {
     uint8_t flags;      /* EVF_* */
     uint8_t device;
     uint8_t n_lines;
-    uint8_t page_type;  /* sim_page_type */
-    uint8_t broken;     /* 0, or a cp_reject_reason + 1 for a planted bad line */
-    uint8_t ev_idx;     /* index within the session */
+    uint8_t page_type; /* sim_page_type */
+    uint8_t broken;    /* 0, or a cp_reject_reason + 1 for a planted bad line */
+    uint8_t ev_idx;    /* index within the session */
     uint8_t pad[3];
 } sim_ev;
 
-enum sim_page_type { PAGE_HOME, PAGE_CATEGORY, PAGE_PRODUCT, PAGE_CART, PAGE_CHECKOUT,
-                     PAGE_CONFIRM, PAGE_SIGNUP, PAGE_SEARCH, PAGE_BLOG, PAGE_SALE };
+enum sim_page_type {
+    PAGE_HOME,
+    PAGE_CATEGORY,
+    PAGE_PRODUCT,
+    PAGE_CART,
+    PAGE_CHECKOUT,
+    PAGE_CONFIRM,
+    PAGE_SIGNUP,
+    PAGE_SEARCH,
+    PAGE_BLOG,
+    PAGE_SALE
+};
 
 typedef struct sim_line {
     uint32_t product;
@@ -138,8 +148,8 @@ typedef struct sim_day {
 } sim_day;
 
 /* Customer idx's profile: from the cache when there is one, else computed into tmp. */
-static inline const sim_customer *sim_person(const cp_sim_params *p, const sim_day *d,
-                                             uint32_t idx, sim_customer *tmp)
+static inline const sim_customer *sim_person(const cp_sim_params *p, const sim_day *d, uint32_t idx,
+                                             sim_customer *tmp)
 {
     void sim_customer_of(const cp_sim_params *p, uint32_t idx, sim_customer *c);
     if (d && d->people) return &d->people[idx];
@@ -162,11 +172,11 @@ extern const sim_source sim_sources[];
 extern const int sim_n_sources;
 extern const char *const sim_categories[];
 extern const int sim_n_categories;
-#define SIM_N_FIRST 30 /* pairs in sim_first_names */
-#define SIM_N_LAST  28
+#define SIM_N_FIRST   30 /* pairs in sim_first_names */
+#define SIM_N_LAST    28
 #define SIM_N_DOMAINS 10
-#define SIM_N_ADJ 16
-#define SIM_N_NOUN 16
+#define SIM_N_ADJ     16
+#define SIM_N_NOUN    16
 extern const char *const sim_first_names[];
 extern const char *const sim_last_names[];
 extern const char *const sim_email_domains[];

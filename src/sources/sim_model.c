@@ -16,16 +16,16 @@
 
 typedef struct persona_params {
     double weight;
-    double p_active;     /* chance of a session on an ordinary day */
-    double p_extra;      /* chance of each further session that day */
-    double browse_mean;  /* pages browsed before the funnel */
-    double p_product;    /* a browsed page is a product page */
-    double p_add;        /* the session adds to the cart */
-    double p_checkout;   /* a cart goes to checkout */
-    double p_order;      /* a checkout completes */
-    int basket_max;      /* products per basket: 1..basket_max */
-    int price_tier;      /* 0 cheap, 1 middle, 2 expensive */
-    int churns;          /* activity fades and stops */
+    double p_active;    /* chance of a session on an ordinary day */
+    double p_extra;     /* chance of each further session that day */
+    double browse_mean; /* pages browsed before the funnel */
+    double p_product;   /* a browsed page is a product page */
+    double p_add;       /* the session adds to the cart */
+    double p_checkout;  /* a cart goes to checkout */
+    double p_order;     /* a checkout completes */
+    int basket_max;     /* products per basket: 1..basket_max */
+    int price_tier;     /* 0 cheap, 1 middle, 2 expensive */
+    int churns;         /* activity fades and stops */
 } persona_params;
 
 static const persona_params personas[PERSONA__COUNT] = {
@@ -69,8 +69,8 @@ void sim_customer_of(const cp_sim_params *p, uint32_t idx, sim_customer *c)
     c->idx = idx;
     c->persona = (uint8_t)pick_weighted(sim_unit(&r), &personas[0].weight, sizeof(persona_params),
                                         PERSONA__COUNT);
-    c->country = (uint8_t)pick_weighted(sim_unit(&r), &sim_countries[0].weight,
-                                        sizeof(sim_country), sim_n_countries);
+    c->country = (uint8_t)pick_weighted(sim_unit(&r), &sim_countries[0].weight, sizeof(sim_country),
+                                        sim_n_countries);
     c->source = (uint8_t)pick_weighted(sim_unit(&r), &sim_sources[0].weight, sizeof(sim_source),
                                        sim_n_sources);
     c->first_name = (uint16_t)sim_below(&r, SIM_N_FIRST);
@@ -103,7 +103,8 @@ int cp_sim_persona_of(const cp_sim_params *p, int64_t customer)
 static int cmp_price(const void *a, const void *b, void *cat)
 {
     const sim_product *items = cat;
-    uint32_t pa = items[*(const uint32_t *)a].price_cents, pb = items[*(const uint32_t *)b].price_cents;
+    uint32_t pa = items[*(const uint32_t *)a].price_cents,
+             pb = items[*(const uint32_t *)b].price_cents;
     if (pa != pb) return pa < pb ? -1 : 1;
     return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
 }
@@ -187,8 +188,8 @@ typedef struct session_ctx {
     const persona_params *pp;
     const sim_catalog *cat;
     sim_rng r;
-    int64_t t;       /* time of the last event, relative to the session start */
-    size_t first;    /* index of the session's first event in d */
+    int64_t t;    /* time of the last event, relative to the session start */
+    size_t first; /* index of the session's first event in d */
     uint16_t session;
     uint8_t device, ev_idx, flags;
 } session_ctx;
@@ -221,7 +222,8 @@ static int64_t think(sim_rng *r)
 static int view_product(session_ctx *s, uint32_t product)
 {
     if (!add(s, CP_KIND_PAGE, PAGE_PRODUCT, product, think(&s->r))) return CP_ENOMEM;
-    if (!add(s, CP_KIND_PRODUCT_VIEWED, PAGE_PRODUCT, product, 150 + (int64_t)sim_below(&s->r, 450)))
+    if (!add(s, CP_KIND_PRODUCT_VIEWED, PAGE_PRODUCT, product,
+             150 + (int64_t)sim_below(&s->r, 450)))
         return CP_ENOMEM;
     return CP_OK;
 }
@@ -235,8 +237,10 @@ static int browse(session_ctx *s)
             if (view_product(s, pick_product(s->cat, &s->r, s->pp->price_tier))) return CP_ENOMEM;
         } else {
             double u = sim_unit(&s->r);
-            int type = u < 0.6 ? PAGE_CATEGORY : u < 0.75 ? PAGE_SEARCH : u < 0.9 ? PAGE_SALE
-                                                                             : PAGE_BLOG;
+            int type = u < 0.6    ? PAGE_CATEGORY
+                       : u < 0.75 ? PAGE_SEARCH
+                       : u < 0.9  ? PAGE_SALE
+                                  : PAGE_BLOG;
             uint32_t item = (uint32_t)sim_below(&s->r, (uint64_t)sim_n_categories);
             if (!add(s, CP_KIND_PAGE, type, item, think(&s->r))) return CP_ENOMEM;
         }
@@ -261,7 +265,8 @@ static int funnel(session_ctx *s, int identified)
         if (view_product(s, prod)) return CP_ENOMEM;
         items[n] = prod;
         qty[n] = (uint8_t)(sim_unit(&s->r) < 0.8 ? 1 : 2 + sim_below(&s->r, 2));
-        sim_ev *e = add(s, CP_KIND_PRODUCT_ADDED, PAGE_PRODUCT, prod, 2000 + (int64_t)sim_below(&s->r, 20000));
+        sim_ev *e = add(s, CP_KIND_PRODUCT_ADDED, PAGE_PRODUCT, prod,
+                        2000 + (int64_t)sim_below(&s->r, 20000));
         if (!e) return CP_ENOMEM;
         e->n_lines = qty[n]; /* Product Added carries its quantity here */
         n++;
@@ -297,10 +302,14 @@ static int funnel(session_ctx *s, int identified)
 static int session(session_ctx *s, int identified, int signup)
 {
     double u = sim_unit(&s->r);
-    int landing = u < 0.45 ? PAGE_HOME : u < 0.7 ? PAGE_CATEGORY : u < 0.9 ? PAGE_PRODUCT : PAGE_SALE;
+    int landing = u < 0.45  ? PAGE_HOME
+                  : u < 0.7 ? PAGE_CATEGORY
+                  : u < 0.9 ? PAGE_PRODUCT
+                            : PAGE_SALE;
     if (landing == PAGE_PRODUCT) {
         if (view_product(s, pick_product(s->cat, &s->r, s->pp->price_tier))) return CP_ENOMEM;
-    } else if (!add(s, CP_KIND_PAGE, landing, (uint32_t)sim_below(&s->r, (uint64_t)sim_n_categories), 0)) {
+    } else if (!add(s, CP_KIND_PAGE, landing,
+                    (uint32_t)sim_below(&s->r, (uint64_t)sim_n_categories), 0)) {
         return CP_ENOMEM;
     }
     if (signup) {
@@ -323,7 +332,8 @@ static double activity(const cp_sim_params *p, const sim_customer *c, int64_t da
     double a = pp->p_active * weekday_factor[cp_weekday(day)];
     if (pp->churns) {
         /* Activity fades from a customer-specific day in the first third of the window. */
-        int64_t fade = p->start_day + (int64_t)(sim_hash(p->seed, 3, c->idx, 0) % (uint64_t)(p->days / 3 + 1));
+        int64_t fade =
+            p->start_day + (int64_t)(sim_hash(p->seed, 3, c->idx, 0) % (uint64_t)(p->days / 3 + 1));
         if (day > fade) a *= exp(-(double)(day - fade) / 4.0);
         if (day > fade + 12) a = 0;
     }
@@ -340,7 +350,8 @@ static int64_t session_start(sim_rng *r, int64_t day_ms)
 {
     int h = pick_weighted(sim_unit(r), hour_weight, sizeof(double), 24);
     int64_t min_ms = h == 0 ? 31 * CP_MS_PER_MIN : 0;
-    return day_ms + h * CP_MS_PER_HOUR + min_ms + (int64_t)sim_below(r, (uint64_t)(CP_MS_PER_HOUR - min_ms));
+    return day_ms + h * CP_MS_PER_HOUR + min_ms +
+           (int64_t)sim_below(r, (uint64_t)(CP_MS_PER_HOUR - min_ms));
 }
 
 int sim_customer_day(const cp_sim_params *p, const sim_catalog *cat, const sim_customer *c,
@@ -351,7 +362,8 @@ int sim_customer_day(const cp_sim_params *p, const sim_catalog *cat, const sim_c
     int identified = c->signup_day < day;
     int signup_today = c->signup_day == day;
     double a = activity(p, c, day);
-    if (c->signup_day > day) a = c->signup_day - day <= 7 ? a * 0.5 : 0; /* browsing before sign-up */
+    if (c->signup_day > day)
+        a = c->signup_day - day <= 7 ? a * 0.5 : 0; /* browsing before sign-up */
     int n = signup_today || sim_unit(&r) < a;
     if (!n) return CP_OK;
     while (n < 4 && sim_unit(&r) < personas[c->persona].p_extra) n++;
@@ -365,17 +377,23 @@ int sim_customer_day(const cp_sim_params *p, const sim_catalog *cat, const sim_c
         }
     int64_t prev_end = INT64_MIN / 2;
     for (int i = 0; i < n; i++) {
-        session_ctx s = {.d = d, .c = c, .pp = &personas[c->persona], .cat = cat,
+        session_ctx s = {.d = d,
+                         .c = c,
+                         .pp = &personas[c->persona],
+                         .cat = cat,
                          .r = {sim_hash(p->seed, 5, c->idx, (uint64_t)day * 8 + (uint64_t)i)},
-                         .first = d->n, .session = (uint16_t)i};
+                         .first = d->n,
+                         .session = (uint16_t)i};
         s.device = (uint8_t)(c->n_devices > 1 && sim_unit(&s.r) < 0.35);
         s.flags = (uint8_t)((identified ? EVF_USER : 0) |
                             ((signup_today && i == 0) || sim_unit(&s.r) < 0.3 ? EVF_CAMPAIGN : 0));
         if (session(&s, identified, signup_today && i == 0)) return CP_ENOMEM;
         int64_t start = starts[i];
-        if (start < prev_end + p->session_timeout_ms + 60000) start = prev_end + p->session_timeout_ms + 60000;
+        if (start < prev_end + p->session_timeout_ms + 60000)
+            start = prev_end + p->session_timeout_ms + 60000;
         if (start + s.t > day_end) start = day_end - s.t; /* never cross midnight */
-        if (start < day_ms + 31 * CP_MS_PER_MIN || start < prev_end + p->session_timeout_ms + 60000) {
+        if (start < day_ms + 31 * CP_MS_PER_MIN ||
+            start < prev_end + p->session_timeout_ms + 60000) {
             d->n = s.first; /* no room left today */
             break;
         }
@@ -393,15 +411,21 @@ int sim_bots_day(const cp_sim_params *p, sim_day *d)
     uint32_t n = (uint32_t)want + (sim_unit(&r) < want - floor(want));
     int64_t day_ms = d->day * CP_MS_PER_DAY;
     for (uint32_t b = 0; b < n; b++) {
-        session_ctx s = {.d = d, .r = {sim_hash(p->seed, 7, (uint64_t)d->day, b)}, .first = d->n,
+        session_ctx s = {.d = d,
+                         .r = {sim_hash(p->seed, 7, (uint64_t)d->day, b)},
+                         .first = d->n,
                          .flags = EVF_BOT};
         int pages = 15 + (int)sim_below(&s.r, 46);
         for (int i = 0; i < pages; i++) {
             double u = sim_unit(&s.r);
-            int type = u < 0.5 ? PAGE_PRODUCT : u < 0.8 ? PAGE_CATEGORY : u < 0.9 ? PAGE_BLOG : PAGE_HOME;
-            uint32_t item = (uint32_t)sim_below(&s.r, type == PAGE_PRODUCT ? (uint64_t)p->products
-                                                                           : (uint64_t)sim_n_categories);
-            sim_ev *e = add(&s, CP_KIND_PAGE, type, item, i ? 700 + (int64_t)sim_below(&s.r, 2500) : 0);
+            int type = u < 0.5   ? PAGE_PRODUCT
+                       : u < 0.8 ? PAGE_CATEGORY
+                       : u < 0.9 ? PAGE_BLOG
+                                 : PAGE_HOME;
+            uint32_t item = (uint32_t)sim_below(
+                &s.r, type == PAGE_PRODUCT ? (uint64_t)p->products : (uint64_t)sim_n_categories);
+            sim_ev *e =
+                add(&s, CP_KIND_PAGE, type, item, i ? 700 + (int64_t)sim_below(&s.r, 2500) : 0);
             if (!e) return CP_ENOMEM;
             e->cust = b;
         }

@@ -25,17 +25,23 @@ void sim_truth_free(sim_truth *t)
 static int funnel_step(int kind)
 {
     switch (kind) {
-    case CP_KIND_PAGE: return FUNNEL_PAGE;
-    case CP_KIND_PRODUCT_VIEWED: return FUNNEL_PRODUCT;
-    case CP_KIND_PRODUCT_ADDED: return FUNNEL_CART;
-    case CP_KIND_CHECKOUT_STARTED: return FUNNEL_CHECKOUT;
-    case CP_KIND_ORDER_COMPLETED: return FUNNEL_ORDER;
-    default: return -1;
+    case CP_KIND_PAGE:
+        return FUNNEL_PAGE;
+    case CP_KIND_PRODUCT_VIEWED:
+        return FUNNEL_PRODUCT;
+    case CP_KIND_PRODUCT_ADDED:
+        return FUNNEL_CART;
+    case CP_KIND_CHECKOUT_STARTED:
+        return FUNNEL_CHECKOUT;
+    case CP_KIND_ORDER_COMPLETED:
+        return FUNNEL_ORDER;
+    default:
+        return -1;
     }
 }
 
-static void account_order(truth_day *td, const sim_catalog *cat, const sim_day *d,
-                          const sim_ev *e, int country)
+static void account_order(truth_day *td, const sim_catalog *cat, const sim_day *d, const sim_ev *e,
+                          int country)
 {
     int64_t r = 0;
     for (unsigned i = 0; i < e->n_lines; i++) {
@@ -87,7 +93,8 @@ void sim_truth_account(sim_truth *t, const cp_sim_params *p, const sim_catalog *
     td->sessions += (unsigned)__builtin_popcount(seen_sessions);
     for (int s = 0; s < 4; s++) {
         if (!(seen_sessions & (1u << s))) continue;
-        for (int k = 0; k < FUNNEL__COUNT && (sessions_mask[s] & ((2u << k) - 1)) == (2u << k) - 1; k++)
+        for (int k = 0; k < FUNNEL__COUNT && (sessions_mask[s] & ((2u << k) - 1)) == (2u << k) - 1;
+             k++)
             td->funnel_sessions[k]++;
     }
 }

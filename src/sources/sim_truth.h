@@ -10,8 +10,8 @@ enum { FUNNEL_PAGE, FUNNEL_PRODUCT, FUNNEL_CART, FUNNEL_CHECKOUT, FUNNEL_ORDER, 
 typedef struct truth_day {
     uint64_t by_kind[CP_KIND__COUNT];
     uint64_t events, bot_events, late;
-    uint64_t customers;  /* distinct userIds with an event that day */
-    uint64_t visitors;   /* distinct anonymousIds with an event that day */
+    uint64_t customers; /* distinct userIds with an event that day */
+    uint64_t visitors;  /* distinct anonymousIds with an event that day */
     uint64_t sessions, bot_sessions;
     uint64_t signups;
     uint64_t funnel_sessions[FUNNEL__COUNT]; /* human sessions reaching each step in order */

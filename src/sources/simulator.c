@@ -76,11 +76,13 @@ static void deliver(sim_run *r, size_t from, size_t to)
     sim_ev *ev = r->day.ev;
     for (size_t i = from; i < to; i++) {
         sim_ev *e = &ev[i];
-        uint64_t skey = ((uint64_t)e->cust << 8 | e->session) ^ (e->flags & EVF_BOT ? 1ULL << 60 : 0);
+        uint64_t skey =
+            ((uint64_t)e->cust << 8 | e->session) ^ (e->flags & EVF_BOT ? 1ULL << 60 : 0);
         uint64_t h = sim_hash(p->seed, 40, skey, (uint64_t)r->day.day);
-        int64_t late = sim_hash_unit(h) < p->late_rate
-                           ? 10 * CP_MS_PER_MIN + (int64_t)((h >> 8) % (uint64_t)(6 * CP_MS_PER_HOUR))
-                           : 0;
+        int64_t late =
+            sim_hash_unit(h) < p->late_rate
+                ? 10 * CP_MS_PER_MIN + (int64_t)((h >> 8) % (uint64_t)(6 * CP_MS_PER_HOUR))
+                : 0;
         e->sent_ms = e->time_ms + 50 + (int64_t)(sim_hash(p->seed, 41, e->seq, 0) % 3000) + late;
         e->recv_ms = e->sent_ms;
     }
@@ -173,8 +175,12 @@ static int sort_day(sim_run *r)
             kt[pos] = k[i];
             ot[pos] = o[i];
         }
-        uint64_t *tk = k; k = kt; kt = tk;
-        uint32_t *to = o; o = ot; ot = to;
+        uint64_t *tk = k;
+        k = kt;
+        kt = tk;
+        uint32_t *to = o;
+        o = ot;
+        ot = to;
     }
     for (size_t i = 0; i < n; i++) r->sorted[i] = d->ev[o[i]];
     memcpy(d->ev, r->sorted, n * sizeof(sim_ev));
@@ -205,14 +211,15 @@ static int flush_events(sim_run *r)
 {
     if (!r->events.len) return CP_OK;
     if (r->batch_open) {
-        if (cp_buf_append_str(&r->events,
-                              "],\"context\":{\"library\":{\"name\":\"analytics.js\","
-                              "\"version\":\"5.2.1\"}}}\n"))
+        if (cp_buf_append_str(&r->events, "],\"context\":{\"library\":{\"name\":\"analytics.js\","
+                                          "\"version\":\"5.2.1\"}}}\n"))
             return CP_ENOMEM;
         r->batch_open = 0;
     }
     r->stats->bytes += r->events.len;
-    int rc = r->out->events ? r->out->events(r->out->ud, r->events.ptr, r->events.len, r->pending_events) : 0;
+    int rc = r->out->events
+                 ? r->out->events(r->out->ud, r->events.ptr, r->events.len, r->pending_events)
+                 : 0;
     cp_buf_reset(&r->events);
     pace(r, r->pending_events);
     r->pending_events = 0;
@@ -228,7 +235,8 @@ static int write_event_line(sim_run *r, const sim_ev *e)
         if (rc) return rc;
     }
     if (batch) {
-        if (r->batch_open) cp_buf_putc(&r->events, ',');
+        if (r->batch_open)
+            cp_buf_putc(&r->events, ',');
         else {
             CP_BUF_PUT_LIT(&r->events, "{\"batch\":[");
             r->stats->lines++;
@@ -261,7 +269,8 @@ static int write_csv_rows(sim_run *r, const sim_ev *e)
     if (r->out->clickstream_csv) {
         if (cp_buf_reserve(&r->clicks, 256)) return CP_ENOMEM;
         o = r->clicks.ptr + r->clicks.len;
-        o += e->flags & EVF_USER ? sim_format_customer_id(e->cust, o) : sim_format_anonymous_id(p, e, o);
+        o += e->flags & EVF_USER ? sim_format_customer_id(e->cust, o)
+                                 : sim_format_anonymous_id(p, e, o);
         *o++ = ',';
         o += sim_format_session_id(p, e, o);
         memcpy(o, ",https://shop.example.com", 25);
@@ -297,7 +306,8 @@ static int write_csv_rows(sim_run *r, const sim_ev *e)
         if (cp_buf_reserve(&r->purchases, 160)) return CP_ENOMEM;
         o = r->purchases.ptr + r->purchases.len;
         memcpy(o, "ord_", 4);
-        uint64_t h = sim_hash(p->seed, 27, e->cust, (uint64_t)cp_day_of(e->time_ms) * 16 + e->session);
+        uint64_t h =
+            sim_hash(p->seed, 27, e->cust, (uint64_t)cp_day_of(e->time_ms) * 16 + e->session);
         for (int k = 0; k < 16; k++) o[4 + k] = "0123456789abcdef"[(h >> (60 - 4 * k)) & 15];
         o += 20;
         *o++ = ',';
@@ -356,7 +366,8 @@ static int push_carry(sim_run *r, const sim_ev *e)
         r->carry_lines = l;
         r->cap_carry_lines = cap;
     }
-    memcpy(r->carry_lines + r->n_carry_lines, r->day.lines + e->lines_off, e->n_lines * sizeof(sim_line));
+    memcpy(r->carry_lines + r->n_carry_lines, r->day.lines + e->lines_off,
+           e->n_lines * sizeof(sim_line));
     c->lines_off = (uint32_t)r->n_carry_lines;
     r->n_carry_lines += e->n_lines;
     return CP_OK;
@@ -424,8 +435,10 @@ static int run_day(sim_run *r, int64_t day, int last)
     if (sort_day(r)) return CP_ENOMEM;
     int64_t next_midnight = (day + 1) * CP_MS_PER_DAY;
     for (size_t i = 0; i < d->n && !rc; i++) {
-        if (!last && d->ev[i].recv_ms >= next_midnight) rc = push_carry(r, &d->ev[i]);
-        else rc = emit(r, &d->ev[i]);
+        if (!last && d->ev[i].recv_ms >= next_midnight)
+            rc = push_carry(r, &d->ev[i]);
+        else
+            rc = emit(r, &d->ev[i]);
     }
     return rc;
 }

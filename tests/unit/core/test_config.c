@@ -46,7 +46,8 @@ static void test_set_and_errors(void)
     CHECK_STR(c.kafka_topics.items[1], "purchases");
 
     CHECK(cp_config_set_arg(&c, "colector.listen=x", err, sizeof(err)) == CP_EUNKNOWN);
-    CHECK_STR(err, "unknown configuration key 'colector.listen' (did you mean 'collector.listen'?)");
+    CHECK_STR(err,
+              "unknown configuration key 'colector.listen' (did you mean 'collector.listen'?)");
     CHECK(cp_config_set_arg(&c, "zzzzzzzzzzzzzz=1", err, sizeof(err)) == CP_EUNKNOWN);
     CHECK_STR(err, "unknown configuration key 'zzzzzzzzzzzzzz' (see 'clickpulse config keys')");
     CHECK(cp_config_set_arg(&c, "log.fsync=sometimes", err, sizeof(err)) == CP_EINVAL);
@@ -136,8 +137,10 @@ static void test_yaml_file_and_precedence(void)
 
     path = write_file("collector:\n  lisen: x\n");
     CHECK(cp_config_load_file(&c, path, err, sizeof(err)) == CP_EUNKNOWN);
-    snprintf(want, sizeof(want), "%s:2: unknown configuration key 'collector.lisen' (did you mean "
-                                 "'collector.listen'?)", path);
+    snprintf(want, sizeof(want),
+             "%s:2: unknown configuration key 'collector.lisen' (did you mean "
+             "'collector.listen'?)",
+             path);
     CHECK_STR(err, want);
     path = write_file("collector: [1, 2\n");
     CHECK(cp_config_load_file(&c, path, err, sizeof(err)) == CP_EPARSE);

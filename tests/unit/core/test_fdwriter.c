@@ -13,8 +13,10 @@ static void write_and_check(int use_direct)
     char path[64];
     snprintf(path, sizeof(path), "/tmp/cp_test_fdwriter_%d_%d", (int)getpid(), use_direct);
     int direct = 0, fd;
-    if (use_direct) fd = cp_fdwriter_open(path, &direct);
-    else fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (use_direct)
+        fd = cp_fdwriter_open(path, &direct);
+    else
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     CHECK(fd >= 0);
     cp_fdwriter *w = cp_fdwriter_new(fd, 10000, 2, direct ? CP_FDWRITER_DIRECT : 0);
     CHECK(w != NULL);

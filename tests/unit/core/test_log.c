@@ -44,7 +44,11 @@ static void test_json(void)
     start(CP_LOG_DEBUG, CP_LOG_JSON);
     CP_WARN("http", "bad \"quote\"\n");
     const char *s = finish();
-    CHECK(strstr(s, "\"level\":\"WARN\",\"component\":\"http\",\"msg\":\"bad \\\"quote\\\"\\u000a\"}\n") != NULL);
+    CHECK(
+        strstr(
+            s,
+            "\"level\":\"WARN\",\"component\":\"http\",\"msg\":\"bad \\\"quote\\\"\\u000a\"}\n") !=
+        NULL);
 }
 
 static void test_rate_limit(void)

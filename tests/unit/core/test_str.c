@@ -58,7 +58,7 @@ static void test_arena(void)
     char *big = cp_arena_alloc(&a, 100000); /* a block of its own */
     CHECK(big != NULL);
     memset(big, 1, 100000);
-    char *p3 = cp_arena_alloc(&a, 16);      /* still from the ordinary block */
+    char *p3 = cp_arena_alloc(&a, 16); /* still from the ordinary block */
     CHECK_INT(p3 - p2, 16);
     CHECK_STR(cp_arena_strndup(&a, "hello world", 5), "hello");
     CHECK_INT(a.used_total, 16 + 16 + 100000 + 16 + 16);

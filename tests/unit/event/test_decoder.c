@@ -104,7 +104,8 @@ static void test_commerce_event(void)
     CHECK_INT(e->sent_at_ms, 1790856005000LL);
     CHECK_INT(e->received_at_ms, 1790856606500LL);
     CHECK_INT(e->time_ms, 1790856601500LL);
-    CHECK(e->properties.ptr && e->properties.ptr[0] == '{' && e->properties.ptr[e->properties.len - 1] == '}');
+    CHECK(e->properties.ptr && e->properties.ptr[0] == '{' &&
+          e->properties.ptr[e->properties.len - 1] == '}');
     CHECK(e->context.len > 100);
     CHECK_INT(e->raw.len, sizeof(order_json) - 1);
     cp_event_decoder_free(d);
@@ -118,10 +119,11 @@ static void test_times_and_types(void)
     o.received_at_ms = 1790856000000LL; /* the server's clock */
     cp_event_decoder *d = decoder(&g, &o);
     /* receivedAt from the client is not trusted: the server's time is used. */
-    const char *a = "{\"type\":\"page\",\"name\":\"Home\",\"anonymousId\":7,\"originalTimestamp\":"
-                    "\"2026-10-01T10:00:00Z\",\"sentAt\":\"2026-10-01T10:00:02Z\","
-                    "\"receivedAt\":\"2030-01-01T00:00:00Z\",\"properties\":{\"url\":\"https://x/\","
-                    "\"path\":\"/\",\"title\":\"Home\"},\"userId\":null}";
+    const char *a =
+        "{\"type\":\"page\",\"name\":\"Home\",\"anonymousId\":7,\"originalTimestamp\":"
+        "\"2026-10-01T10:00:00Z\",\"sentAt\":\"2026-10-01T10:00:02Z\","
+        "\"receivedAt\":\"2030-01-01T00:00:00Z\",\"properties\":{\"url\":\"https://x/\","
+        "\"path\":\"/\",\"title\":\"Home\"},\"userId\":null}";
     CHECK(cp_event_decode(d, a, strlen(a)) == 0);
     CHECK_INT(g.n_events, 1);
     CHECK_INT(g.ev[0].kind, CP_KIND_PAGE);
@@ -132,8 +134,9 @@ static void test_times_and_types(void)
     CHECK_SLICE(g.ev[0].ctx.page_url, "https://x/");
     CHECK_SLICE(g.ev[0].ctx.page_title, "Home");
     /* Server-side: a timestamp without sentAt is used as it is. */
-    const char *b = "{\"type\":\"identify\",\"userId\":\"u\",\"timestamp\":\"2026-09-30T23:00:00Z\","
-                    "\"traits\":{\"email\":\"a@b.example\",\"name\":\"A B\"}}";
+    const char *b =
+        "{\"type\":\"identify\",\"userId\":\"u\",\"timestamp\":\"2026-09-30T23:00:00Z\","
+        "\"traits\":{\"email\":\"a@b.example\",\"name\":\"A B\"}}";
     CHECK(cp_event_decode(d, b, strlen(b)) == 0);
     CHECK_INT(g.n_events, 2);
     CHECK_INT(g.ev[1].kind, CP_KIND_IDENTIFY);
@@ -170,7 +173,8 @@ static void test_batch_envelope(void)
         "\"library\":{\"name\":\"mine\"}}},{\"type\":\"page\",\"anonymousId\":\"a2\","
         "\"originalTimestamp\":\"2026-10-01T12:00:03Z\",\"sentAt\":\"2026-10-01T12:00:04Z\"},"
         "{\"type\":\"track\",\"userId\":\"u3\"},{\"type\":\"bogus\",\"userId\":\"u4\"}],"
-        "\"sentAt\":\"2026-10-01T12:00:05Z\",\"context\":{\"library\":{\"name\":\"analytics-node\"},"
+        "\"sentAt\":\"2026-10-01T12:00:05Z\",\"context\":{\"library\":{\"name\":\"analytics-node\"}"
+        ","
         "\"locale\":\"en-GB\"},\"integrations\":{\"All\":true}}";
     CHECK(cp_event_decode(d, env, strlen(env)) == 0);
     CHECK_INT(g.n_events, 2);
@@ -179,7 +183,8 @@ static void test_batch_envelope(void)
     CHECK_SLICE(g.ev[0].ctx.ip, "1.2.3.4");
     CHECK_SLICE(g.ev[0].ctx.library_name, "mine");
     CHECK_SLICE(g.ev[0].ctx.locale, "en-GB");
-    CHECK_SLICE(g.ev[0].context, "{\"ip\":\"1.2.3.4\",\"library\":{\"name\":\"mine\"},\"locale\":\"en-GB\"}");
+    CHECK_SLICE(g.ev[0].context,
+                "{\"ip\":\"1.2.3.4\",\"library\":{\"name\":\"mine\"},\"locale\":\"en-GB\"}");
     CHECK_SLICE(g.ev[0].integrations, "{\"All\":true}");
     CHECK_INT(g.ev[0].time_ms, 1790856010000LL - 5000);
     /* Element 2: keeps its own sentAt, takes the whole batch context. */
@@ -236,7 +241,8 @@ static void test_rejects(void)
          "timestamp: expected an RFC 3339 timestamp string, got a number"},
         {"{\"type\":\"page\",\"userId\":\"u\"}", CP_REJECT_MISSING_FIELD,
          "timestamp: none of timestamp, originalTimestamp or receivedAt is set"},
-        {"{\"userId\":\"u\",\"timestamp\":\"2026-10-01\"}", CP_REJECT_MISSING_FIELD, "type: missing"},
+        {"{\"userId\":\"u\",\"timestamp\":\"2026-10-01\"}", CP_REJECT_MISSING_FIELD,
+         "type: missing"},
         {"{\"type\":\"page\",\"userId\":\"caf\xc3\x28\"}", CP_REJECT_INVALID_UTF8,
          "invalid UTF-8 at byte 28"},
         {"{\"type\":\"page\",\"userId\":\"u\",\"properties\":{\"a\":[[[[[[[[[[1]]]]]]]]]]}}",
@@ -272,8 +278,10 @@ static void test_size_limits(void)
     o.max_line_bytes = 1024;
     cp_event_decoder *d = decoder(&g, &o);
     char ev[600];
-    snprintf(ev, sizeof(ev), "{\"type\":\"page\",\"userId\":\"u\",\"timestamp\":\"2026-10-01\","
-                             "\"properties\":{\"pad\":\"%0400d\"}}", 0);
+    snprintf(ev, sizeof(ev),
+             "{\"type\":\"page\",\"userId\":\"u\",\"timestamp\":\"2026-10-01\","
+             "\"properties\":{\"pad\":\"%0400d\"}}",
+             0);
     CHECK(cp_event_decode(d, ev, strlen(ev)) == 0);
     CHECK_INT(g.n_rejects, 1);
     CHECK_INT(g.rej[0].reason, CP_REJECT_TOO_LARGE);
@@ -294,12 +302,13 @@ static void test_size_limits(void)
 
 static void test_json_lines_in_pieces(void)
 {
-    const char *text = "{\"type\":\"page\",\"userId\":\"a\",\"timestamp\":\"2026-10-01T00:00:01Z\"}\n"
-                       "\r\n"
-                       "{\"type\":\"page\",\"userId\":\"b\",\"timestamp\":\"2026-10-01T00:00:02Z\"}\r\n"
-                       "{broken\n"
-                       "{\"batch\":[{\"type\":\"page\",\"userId\":\"c\",\"timestamp\":\"2026-10-01\"}]}\n"
-                       "{\"type\":\"page\",\"userId\":\"d\",\"timestamp\":\"2026-10-01T00:00:04Z\"}";
+    const char *text =
+        "{\"type\":\"page\",\"userId\":\"a\",\"timestamp\":\"2026-10-01T00:00:01Z\"}\n"
+        "\r\n"
+        "{\"type\":\"page\",\"userId\":\"b\",\"timestamp\":\"2026-10-01T00:00:02Z\"}\r\n"
+        "{broken\n"
+        "{\"batch\":[{\"type\":\"page\",\"userId\":\"c\",\"timestamp\":\"2026-10-01\"}]}\n"
+        "{\"type\":\"page\",\"userId\":\"d\",\"timestamp\":\"2026-10-01T00:00:04Z\"}";
     size_t n = strlen(text);
     for (size_t chunk = 1; chunk <= n; chunk = chunk * 2 + 1) {
         got g;

@@ -109,7 +109,7 @@ static void test_deterministic(void)
 /* ---- an independent reading of the output ---- */
 
 typedef struct rec {
-    uint64_t key;   /* session key: anonymousId, else userId */
+    uint64_t key; /* session key: anonymousId, else userId */
     int64_t time;
     uint8_t kind, bot;
 } rec;
@@ -124,7 +124,7 @@ typedef struct reading {
     int64_t max_time, lateness, start_day;
     int64_t revenue_day[16], orders_day[16];
     int64_t revenue_country[8]; /* US, DE only */
-    uint64_t *users; /* set of (userId hash ^ day) */
+    uint64_t *users;            /* set of (userId hash ^ day) */
     size_t ucap;
     uint64_t customers_day[16];
 } reading;
@@ -176,7 +176,8 @@ static int on_event(void *ud, const cp_event *e)
             sum += llround(e->products[i].price * 100) * e->products[i].quantity;
         if (sum != cents) return CP_ECORRUPT;
     }
-    if (e->user_id.len && set_add(r->users, r->ucap, fnv(e->user_id) ^ (uint64_t)day * 0x9E3779B97F4A7C15ULL))
+    if (e->user_id.len &&
+        set_add(r->users, r->ucap, fnv(e->user_id) ^ (uint64_t)day * 0x9E3779B97F4A7C15ULL))
         r->customers_day[day]++;
     if (r->n == r->rcap) {
         r->rcap = r->rcap ? r->rcap * 2 : 65536;
@@ -203,29 +204,39 @@ static int by_key_time(const void *a, const void *b)
 static int step_of(int kind)
 {
     switch (kind) {
-    case CP_KIND_PAGE: return 0;
-    case CP_KIND_PRODUCT_VIEWED: return 1;
-    case CP_KIND_PRODUCT_ADDED: return 2;
-    case CP_KIND_CHECKOUT_STARTED: return 3;
-    case CP_KIND_ORDER_COMPLETED: return 4;
-    default: return -1;
+    case CP_KIND_PAGE:
+        return 0;
+    case CP_KIND_PRODUCT_VIEWED:
+        return 1;
+    case CP_KIND_PRODUCT_ADDED:
+        return 2;
+    case CP_KIND_CHECKOUT_STARTED:
+        return 3;
+    case CP_KIND_ORDER_COMPLETED:
+        return 4;
+    default:
+        return -1;
     }
 }
 
 /* Sessions by the inactivity rule, per start day; funnel over human sessions. */
-static void sessions(reading *r, int64_t timeout, uint64_t *per_day, uint64_t *bots, uint64_t *funnel)
+static void sessions(reading *r, int64_t timeout, uint64_t *per_day, uint64_t *bots,
+                     uint64_t *funnel)
 {
     qsort(r->recs, r->n, sizeof(rec), by_key_time);
     for (size_t i = 0; i < r->n;) {
         size_t j = i + 1;
-        while (j < r->n && r->recs[j].key == r->recs[i].key && r->recs[j].time - r->recs[j - 1].time <= timeout) j++;
+        while (j < r->n && r->recs[j].key == r->recs[i].key &&
+               r->recs[j].time - r->recs[j - 1].time <= timeout)
+            j++;
         per_day[cp_day_of(r->recs[i].time) - r->start_day]++;
         unsigned mask = 0;
         for (size_t k = i; k < j; k++) {
             int s = step_of(r->recs[k].kind);
             if (s >= 0) mask |= 1u << s;
         }
-        if (r->recs[i].bot) (*bots)++;
+        if (r->recs[i].bot)
+            (*bots)++;
         else
             for (int s = 0; s < 5 && (mask & ((2u << s) - 1)) == (2u << s) - 1; s++) funnel[s]++;
         i = j;
@@ -238,8 +249,11 @@ static void check_against_truth(cp_sim_format fmt)
     capture c;
     params(&p, 11, fmt);
     run(&p, &c);
-    reading r = {.cap = 1 << 22, .ucap = 1 << 16, .max_time = INT64_MIN / 2,
-                 .lateness = p.allowed_lateness_ms, .start_day = p.start_day};
+    reading r = {.cap = 1 << 22,
+                 .ucap = 1 << 16,
+                 .max_time = INT64_MIN / 2,
+                 .lateness = p.allowed_lateness_ms,
+                 .start_day = p.start_day};
     r.ids = calloc(r.cap, sizeof(uint64_t));
     r.users = calloc(r.ucap, sizeof(uint64_t));
     cp_decode_options o;
@@ -256,7 +270,8 @@ static void check_against_truth(cp_sim_format fmt)
         date[cp_date_format(p.start_day + day, date)] = 0;
         snprintf(anchor, sizeof(anchor), "{\"date\":\"%s\"", date);
         for (int k = 0; k < CP_KIND__COUNT; k++) {
-            CHECK_INT(r.by_kind_day[day][k], truth_num(&c, anchor, cp_event_kind_name((cp_event_kind)k)));
+            CHECK_INT(r.by_kind_day[day][k],
+                      truth_num(&c, anchor, cp_event_kind_name((cp_event_kind)k)));
             total += r.by_kind_day[day][k];
         }
         CHECK_INT(r.orders_day[day], truth_num(&c, anchor, "orders"));
@@ -270,11 +285,13 @@ static void check_against_truth(cp_sim_format fmt)
     CHECK_INT(r.late, truth_num(&c, "\"totals\"", "late_events"));
     CHECK(r.late > 100);
     /* The totals come first in the file, so the first by_country is theirs. */
-    CHECK_INT(r.revenue_country[0], llround(truth_num(&c, "\"by_country\":{\"US\"", "revenue") * 100));
+    CHECK_INT(r.revenue_country[0],
+              llround(truth_num(&c, "\"by_country\":{\"US\"", "revenue") * 100));
     CHECK_INT(r.revenue_country[1], llround(truth_num(&c, "\"DE\":{", "revenue") * 100));
     uint64_t rejected = 0;
     for (int k = 0; k < CP_REJECT__COUNT; k++) {
-        double want = truth_num(&c, "\"rejects_by_reason\"", cp_reject_reason_name((cp_reject_reason)k));
+        double want =
+            truth_num(&c, "\"rejects_by_reason\"", cp_reject_reason_name((cp_reject_reason)k));
         CHECK_INT(r.rejects[k], want < 0 ? 0 : want);
         rejected += r.rejects[k];
     }
@@ -331,7 +348,8 @@ static void test_personas(void)
         snprintf(want, sizeof(want), "\"cus_%09d\":\"%s\"", i, cp_sim_persona_name(k));
         CHECK(strstr(c.truth.ptr, want) != NULL);
     }
-    for (int k = 0; k < 5; k++) CHECK_INT(counts[k], truth_num(&c, "\"persona_counts\"", cp_sim_persona_name(k)));
+    for (int k = 0; k < 5; k++)
+        CHECK_INT(counts[k], truth_num(&c, "\"persona_counts\"", cp_sim_persona_name(k)));
     CHECK(counts[0] > counts[3]); /* window shoppers outnumber loyal high spenders */
     free_capture(&c);
 }
