@@ -4,12 +4,13 @@
 #   make check    set up, build, run every test (CTest)
 #   make bench    set up, build in release mode, run the benchmarks (JSON)
 #   make fuzz     build the fuzz targets with clang/libFuzzer and run each for FUZZ_SECONDS
+#   make format   clang-format the tree;  make lint: clang-tidy over the sources
 BUILD ?= build
 JOBS  ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all setup configure demo check bench fuzz clean format
+.PHONY: all setup configure demo check bench fuzz clean format lint
 
 all: configure
 	@cmake --build $(BUILD) -j $(JOBS)
@@ -38,6 +39,9 @@ fuzz: setup
 
 format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i
+
+lint: all
+	@git ls-files 'src/*.c' | xargs clang-tidy -p $(BUILD) --quiet
 
 clean:
 	@rm -rf $(BUILD) build-release build-fuzz

@@ -212,7 +212,7 @@ static int assign(cp_config *c, const cp_conf_entry *e, const char *v)
         return parse_duration(v, (int64_t *)field);
     case CP_CONF_SIZE: {
         int64_t x;
-        if ((rc = parse_size(v, &x)) || !in_bounds(e, (double)x)) return CP_EINVAL;
+        if (parse_size(v, &x) || !in_bounds(e, (double)x)) return CP_EINVAL;
         *(int64_t *)field = x;
         return CP_OK;
     }

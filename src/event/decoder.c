@@ -221,6 +221,7 @@ static int merge_objects(cp_event_decoder *d, cp_slice a, cp_slice b, cp_slice *
         jr_skip(&j, NULL);
     }
     *w++ = '{';
+    size_t written = nkeys;
     size_t alen = (size_t)(j.p - 1 - members); /* a's members, without its '}' */
     memcpy(w, members, alen);
     w += alen;
@@ -234,7 +235,7 @@ static int merge_objects(cp_event_decoder *d, cp_slice a, cp_slice b, cp_slice *
         int dup = 0;
         for (size_t i = 0; i < nkeys && !dup; i++) dup = cp_slice_eq(keys[i], k);
         if (dup) continue;
-        if (nkeys++) *w++ = ',';
+        if (written++) *w++ = ',';
         memcpy(w, before, (size_t)(j.p - before));
         w += j.p - before;
     }

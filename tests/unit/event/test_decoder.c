@@ -197,6 +197,26 @@ static void test_batch_envelope(void)
     CHECK_STR(g.rej[1].detail, "type: unknown message type 'bogus'");
     cp_event_decoder_free(d);
 
+    /* Integrations merge shallowly; a context of more than 32 keys takes the general merge. */
+    d = decoder(&g, &o);
+    char big_ctx[2048];
+    size_t n = (size_t)snprintf(big_ctx, sizeof(big_ctx), "{\"ip\":\"9.9.9.9\"");
+    for (int i = 0; i < 40; i++) n += (size_t)snprintf(big_ctx + n, sizeof(big_ctx) - n, ",\"k%d\":%d", i, i);
+    snprintf(big_ctx + n, sizeof(big_ctx) - n, "}");
+    char env2[4096];
+    snprintf(env2, sizeof(env2),
+             "{\"batch\":[{\"type\":\"page\",\"userId\":\"u\",\"timestamp\":\"2026-10-01\","
+             "\"integrations\":{\"A\":1},\"context\":%s}],\"integrations\":{\"B\":2,\"C\":3,"
+             "\"A\":9},\"context\":{\"locale\":\"fr-FR\",\"k3\":0}}",
+             big_ctx);
+    CHECK(cp_event_decode(d, env2, strlen(env2)) == 0);
+    CHECK_INT(g.n_events, 1);
+    CHECK_SLICE(g.ev[0].integrations, "{\"A\":1,\"B\":2,\"C\":3}");
+    CHECK_SLICE(g.ev[0].ctx.ip, "9.9.9.9");
+    CHECK_SLICE(g.ev[0].ctx.locale, "fr-FR");
+    CHECK(g.ev[0].context.len == strlen(big_ctx) + strlen(",\"locale\":\"fr-FR\""));
+    cp_event_decoder_free(d);
+
     o.max_batch_events = 2;
     d = decoder(&g, &o);
     const char *big = "{\"batch\":[{},{},{}]}";
