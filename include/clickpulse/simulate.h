@@ -34,7 +34,8 @@ typedef struct cp_sim_params {
     int64_t session_timeout_ms;  /* sessions are generated to be recovered by this rule */
 } cp_sim_params;
 
-/* Where the output goes. Any of the callbacks may be NULL to skip that output. */
+/* Where the output goes. Any of the callbacks may be NULL to skip that output; with only
+ * customers_csv set, no days are simulated (profiles alone). */
 typedef struct cp_sim_output {
     void *ud;
     /* Event lines (each ending in '\n'); n_events counts events, not lines. */

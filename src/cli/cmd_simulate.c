@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { OPT_OUT, OPT_QUIET };
+enum { OPT_OUT, OPT_QUIET, OPT_OUTPUTS };
 
 static const cli_opt opts[] = {
     {.name = "out",
@@ -60,6 +60,9 @@ static const cli_opt opts[] = {
      .key = "simulator.bot_rate",
      .metavar = "X",
      .help = "Crawler sessions per customer per day."},
+    {.name = "outputs", .metavar = "LIST", .id = OPT_OUTPUTS,
+     .help = "With --out DIR: which of events,customers,purchases,clickstream,truth to write "
+             "(default: all). 'customers' alone writes only the profiles, without simulating days."},
     {.name = "quiet", .id = OPT_QUIET, .help = "Print no summary."},
     {0},
 };
@@ -123,7 +126,30 @@ static int close_outputs(const cli_cmd *cmd, files *f, int rc)
     return rc;
 }
 
-static int open_outputs(const cli_cmd *cmd, const char *dir, files *f)
+static const char *const output_names[] = {"events", "customers", "purchases", "clickstream",
+                                           "truth"};
+
+/* Parses --outputs into a bit per output; returns -1 for an unknown name. */
+static int parse_outputs(const cli_cmd *cmd, const char *list)
+{
+    if (!list) return 31;
+    int mask = 0;
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", list);
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int i = 0;
+        while (i < 5 && strcmp(tok, output_names[i]) != 0) i++;
+        if (i == 5) {
+            cli_error(cmd->name, "unknown output '%s' (expected events, customers, purchases, "
+                                 "clickstream or truth)", tok);
+            return -1;
+        }
+        mask |= 1 << i;
+    }
+    return mask;
+}
+
+static int open_outputs(const cli_cmd *cmd, const char *dir, files *f, int mask)
 {
     static const char *const names[] = {"events.jsonl", "customers.csv", "purchases.csv",
                                         "clickstream.csv", "truth.json"};
@@ -132,6 +158,7 @@ static int open_outputs(const cli_cmd *cmd, const char *dir, files *f)
         return CLI_FAILURE;
     }
     for (int i = 0; i < 5; i++) {
+        if (!(mask & (1 << i))) continue;
         char path[4096];
         snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
         f->fd[i] = cp_fdwriter_open(path, &f->direct[i]);
@@ -169,15 +196,21 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
         return CLI_USAGE;
     }
     cp_sim_params_from_config(cfg, &p);
-    int rc = CLI_OK;
+    int rc = CLI_OK, mask = parse_outputs(cmd, args->flags[OPT_OUTPUTS]);
+    if (mask < 0) return CLI_USAGE;
     if (strcmp(dir, "-") == 0) {
+        if (args->flags[OPT_OUTPUTS]) {
+            cli_error(cmd->name, "--outputs needs --out DIR");
+            return CLI_USAGE;
+        }
         f.fd[0] = 1;
     } else {
-        if ((rc = open_outputs(cmd, dir, &f))) goto done;
-        out.customers_csv = w_customers;
-        out.purchases_csv = w_purchases;
-        out.clickstream_csv = w_clicks;
-        out.truth = w_truth;
+        if ((rc = open_outputs(cmd, dir, &f, mask))) goto done;
+        out.events = mask & 1 ? w_events : NULL;
+        out.customers_csv = mask & 2 ? w_customers : NULL;
+        out.purchases_csv = mask & 4 ? w_purchases : NULL;
+        out.clickstream_csv = mask & 8 ? w_clicks : NULL;
+        out.truth = mask & 16 ? w_truth : NULL;
     }
     if ((rc = start_writers(cmd, &f))) goto done;
     cp_sim_stats stats;
@@ -190,8 +223,12 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
         goto done;
     }
     rc = close_outputs(cmd, &f, rc);
-    if (rc == CLI_OK && !args->flags[OPT_QUIET])
-        print_summary(&stats, strcmp(dir, "-") ? dir : "stdout", (double)(cp_mono_ns() - t0) / 1e9);
+    double secs = (double)(cp_mono_ns() - t0) / 1e9;
+    if (rc == CLI_OK && !args->flags[OPT_QUIET] && mask == 2)
+        fprintf(stderr, "simulate: %lld customer profiles to %s in %.2f s\n", (long long)p.customers,
+                dir, secs);
+    else if (rc == CLI_OK && !args->flags[OPT_QUIET])
+        print_summary(&stats, strcmp(dir, "-") ? dir : "stdout", secs);
     return rc;
 done:
     return close_outputs(cmd, &f, rc);

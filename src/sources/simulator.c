@@ -525,7 +525,9 @@ int cp_simulate(const cp_sim_params *p, const cp_sim_output *out, cp_sim_stats *
     if (!rc) rc = write_headers(&r);
     if (!rc) rc = write_customers(&r);
     r.pace_start_ns = cp_mono_ns();
-    for (int64_t d = 0; d < p->days && !rc; d++)
+    /* Only the profiles asked for: no days to simulate. */
+    int days = out->events || out->purchases_csv || out->clickstream_csv || out->truth;
+    for (int64_t d = 0; days && d < p->days && !rc; d++)
         rc = run_day(&r, p->start_day + d, d + 1 == p->days);
     if (!rc) rc = flush_events(&r);
     if (!rc) rc = flush(&r, &r.purchases, out->purchases_csv);

@@ -86,6 +86,15 @@ assert set(t["customer_personas"].values()) == {"window_shopper", "bargain_hunte
 assert len(t["days"]) == 30 and t["days"][0]["date"] == "2026-10-01"
 PY
 
+# Profiles alone (the path that scales to 100 million customers).
+check "profiles only" expect_exit 0 "$bin" simulate --customers 200000 --seed 7 --outputs customers --out "$tmp/p"
+check "profiles summary" grep -q "^simulate: 200000 customer profiles to $tmp/p in " "$tmp/err"
+check "profiles rows" test "$(wc -l <"$tmp/p/customers.csv")" -eq 200001
+check "profiles match" cmp -s <(head -3001 "$tmp/p/customers.csv") "$tmp/a/customers.csv"
+check "no other outputs" test ! -e "$tmp/p/events.jsonl"
+check "bad outputs" expect_exit 2 "$bin" simulate --outputs customers,orders --out "$tmp/p"
+check "bad outputs message" grep -q "unknown output 'orders'" "$tmp/err"
+
 # Events to standard output, batch envelopes, pacing.
 check "stdout batches" bash -c "'$bin' simulate --customers 200 --days 1 --format batch --batch-size 50 --quiet | head -1 | grep -q '^{\"batch\":\[{\"type\":'"
 start=$(date +%s%N)
