@@ -1,0 +1,44 @@
+/* Private to src/log: the on-disk layout of bronze segments.
+ *
+ * A segment is a sequence of batches, each stored as
+ *   [skippable zstd frame: magic 0x184D2A50, size 32, frame_meta]   (ignored by zstd readers)
+ *   [zstd frame, content checksum on: the batch's JSON lines]
+ * so a segment is a valid multi-frame .zst file. */
+#ifndef CP_LOG_INTERNAL_H
+#define CP_LOG_INTERNAL_H
+
+#include "clickpulse/bronze.h"
+
+#include <stdint.h>
+
+#define SKIP_MAGIC     0x184D2A50u
+#define META_BYTES     32u
+#define HEADER_BYTES   (8u + META_BYTES)
+#define SEGMENT_SUFFIX ".jsonl.zst"
+
+/* One batch's metadata, as stored (little-endian) in its skippable frame. */
+typedef struct frame_meta {
+    uint64_t first;     /* offset of the first event */
+    uint32_t count;     /* events in the frame */
+    uint32_t clen;      /* bytes of the zstd frame that follows */
+    uint32_t ulen;      /* bytes of JSON lines inside it */
+    uint32_t check;     /* xxh32 of the other 28 bytes */
+    int64_t last_recv;  /* newest received_at in the batch */
+    uint64_t pos;       /* in memory only: file position of the header */
+} frame_meta;
+
+typedef struct segment {
+    uint64_t base;      /* offset of its first event (its name) */
+    char *path;
+    frame_meta *frames;
+    size_t n_frames, cap;
+    uint64_t size;      /* bytes */
+} segment;
+
+void meta_encode(const frame_meta *m, unsigned char out[HEADER_BYTES]);
+/* Returns 0 when in[] holds a well-formed header, with its fields in m. */
+int meta_decode(const unsigned char in[HEADER_BYTES], frame_meta *m);
+/* Checks a decompressed batch: count lines, the first starting with its offset. */
+int batch_lines_ok(const char *data, size_t len, const frame_meta *m);
+
+#endif

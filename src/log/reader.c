@@ -1,0 +1,132 @@
+/* The bronze log's reader side: iterates events from an offset, frame by
+ * frame, over a snapshot of the segment list taken when the reader opens. */
+#include "internal.h"
+
+#include "clickpulse/error.h"
+#include "clickpulse/mem.h"
+#include "clickpulse/time.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+#include <zstd.h>
+
+int bronze_snapshot(cp_bronze *b, uint64_t from, segment **segs, size_t *n, uint64_t *end);
+
+struct cp_bronze_reader {
+    segment *segs;
+    size_t n_segs, seg, frame;
+    uint64_t next, end;  /* next offset to return; stop before end */
+    int fd;              /* segs[seg], when open */
+    ZSTD_DCtx *dctx;
+    cp_buf comp, plain;
+    size_t at;           /* position of the next line in plain */
+    uint64_t plain_first; /* offset of the first line in plain */
+    int loaded;
+};
+
+int cp_bronze_reader_open(cp_bronze *b, uint64_t from, cp_bronze_reader **out)
+{
+    cp_bronze_reader *r = cp_calloc(1, sizeof(*r));
+    if (!r) return CP_ENOMEM;
+    r->fd = -1;
+    cp_buf_init(&r->comp);
+    cp_buf_init(&r->plain);
+    int rc = bronze_snapshot(b, from, &r->segs, &r->n_segs, &r->end);
+    if (rc == CP_OK && !(r->dctx = ZSTD_createDCtx())) rc = CP_ENOMEM;
+    if (rc) {
+        cp_bronze_reader_close(r);
+        return rc;
+    }
+    uint64_t oldest = r->n_segs ? r->segs[0].base : r->end;
+    r->next = from < oldest ? oldest : from;
+    *out = r;
+    return CP_OK;
+}
+
+void cp_bronze_reader_close(cp_bronze_reader *r)
+{
+    if (!r) return;
+    if (r->fd >= 0) close(r->fd);
+    for (size_t i = 0; i < r->n_segs; i++) {
+        cp_free(r->segs[i].path);
+        cp_free(r->segs[i].frames);
+    }
+    cp_free(r->segs);
+    ZSTD_freeDCtx(r->dctx);
+    cp_buf_free(&r->comp);
+    cp_buf_free(&r->plain);
+    cp_free(r);
+}
+
+/* Loads the frame holding r->next into r->plain. Returns 1, 0 at the end, or an error. */
+static int load_frame(cp_bronze_reader *r)
+{
+    for (; r->seg < r->n_segs; r->seg++, r->frame = 0) {
+        segment *s = &r->segs[r->seg];
+        for (; r->frame < s->n_frames; r->frame++) {
+            const frame_meta *m = &s->frames[r->frame];
+            if (m->first + m->count <= r->next) continue;
+            if (r->fd < 0 && (r->fd = open(s->path, O_RDONLY | O_CLOEXEC)) < 0) return CP_EIO;
+            cp_buf_reset(&r->comp);
+            cp_buf_reset(&r->plain);
+            if (cp_buf_reserve(&r->comp, m->clen) || cp_buf_reserve(&r->plain, m->ulen)) return CP_ENOMEM;
+            if (pread(r->fd, r->comp.ptr, m->clen, (off_t)(m->pos + HEADER_BYTES)) != (ssize_t)m->clen)
+                return CP_EIO;
+            size_t got = ZSTD_decompressDCtx(r->dctx, r->plain.ptr, m->ulen, r->comp.ptr, m->clen);
+            if (ZSTD_isError(got) || got != m->ulen) return CP_ECORRUPT;
+            r->plain.len = got;
+            r->at = 0;
+            r->plain_first = m->first;
+            r->frame++;
+            return 1;
+        }
+        if (r->fd >= 0) close(r->fd);
+        r->fd = -1;
+    }
+    return 0;
+}
+
+/* Splits a line we wrote: {"offset":N,"received_at":"…","source":"…","event":…} */
+static int parse_line(cp_slice line, cp_bronze_entry *e)
+{
+    static const char rk[] = "\"received_at\":\"", sk[] = "\",\"source\":\"", ek[] = ",\"event\":";
+    const char *p = memchr(line.ptr, ',', line.len), *end = line.ptr + line.len;
+    if (!p || (size_t)(end - p) < 1 + sizeof(rk) - 1 + 24 + sizeof(sk) - 1) return CP_ECORRUPT;
+    p++;
+    if (memcmp(p, rk, sizeof(rk) - 1) != 0) return CP_ECORRUPT;
+    p += sizeof(rk) - 1;
+    if (cp_time_parse(p, 24, &e->received_at_ms)) return CP_ECORRUPT;
+    p += 24;
+    if (memcmp(p, sk, sizeof(sk) - 1) != 0) return CP_ECORRUPT;
+    p += sizeof(sk) - 1;
+    const char *q = memchr(p, '"', (size_t)(end - p));
+    if (!q || (size_t)(end - q) < sizeof(ek) + 1 || memcmp(q + 1, ek, sizeof(ek) - 1) != 0)
+        return CP_ECORRUPT;
+    e->source = (cp_slice){p, (size_t)(q - p)};
+    const char *ev = q + 1 + sizeof(ek) - 1;
+    e->event = (cp_slice){ev, (size_t)(end - 1 - ev)};
+    e->line = line;
+    return CP_OK;
+}
+
+int cp_bronze_reader_next(cp_bronze_reader *r, cp_bronze_entry *e)
+{
+    for (;;) {
+        if (r->next >= r->end) return 0;
+        if (!r->loaded || r->at >= r->plain.len) {
+            int rc = load_frame(r);
+            if (rc <= 0) return rc;
+            r->loaded = 1;
+        }
+        const char *s = r->plain.ptr + r->at;
+        const char *nl = memchr(s, '\n', r->plain.len - r->at);
+        if (!nl) return CP_ECORRUPT;
+        r->at = (size_t)(nl + 1 - r->plain.ptr);
+        uint64_t off = r->plain_first++;
+        if (off < r->next) continue;
+        e->offset = off;
+        r->next = off + 1;
+        return parse_line((cp_slice){s, (size_t)(nl - s)}, e) == CP_OK ? 1 : CP_ECORRUPT;
+    }
+}

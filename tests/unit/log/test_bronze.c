@@ -1,0 +1,278 @@
+/* src/log/: appending, reading back from any offset, reopening, recovery of a
+ * torn or corrupt tail, segment rolling, retention, and DuckDB reading the
+ * segments as they are. */
+#include "clickpulse/bronze.h"
+#include "clickpulse/error.h"
+#include "clickpulse/log.h"
+#include "test.h"
+
+#include <dirent.h>
+#include <duckdb.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char dir[256];
+
+static void fresh_dir(const char *name)
+{
+    snprintf(dir, sizeof(dir), "/tmp/cp_test_bronze_%d_%s", (int)getpid(), name);
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+}
+
+static cp_bronze *open_log(int64_t segment_bytes, cp_bronze_recovery *rec)
+{
+    cp_bronze_options o;
+    cp_bronze_options_default(&o);
+    o.dir = dir;
+    if (segment_bytes) o.segment_bytes = segment_bytes;
+    cp_bronze *b = NULL;
+    CHECK_INT(cp_bronze_open(&o, &b, rec), CP_OK);
+    return b;
+}
+
+/* Appends batches of `per` events numbered from `from`; event i is {"i":i}. */
+static void append_range(cp_bronze *b, int from, int count, int per)
+{
+    char text[128][48];
+    cp_bronze_record recs[128];
+    for (int done = 0; done < count;) {
+        int n = count - done < per ? count - done : per;
+        for (int k = 0; k < n; k++) {
+            int i = from + done + k;
+            snprintf(text[k], sizeof(text[k]), "{\"i\":%d,\n\"s\":\"x\"}", i);
+            recs[k] = (cp_bronze_record){1790856000000LL + i, CP_SLICE_LIT("file"), cp_slice_from(text[k])};
+        }
+        uint64_t first;
+        CHECK_INT(cp_bronze_append(b, recs, (size_t)n, &first), CP_OK);
+        CHECK_INT(first, from + done);
+        done += n;
+    }
+}
+
+/* Reads from `from` and checks every entry (the first returned is `start`); returns
+ * how many were read. Reports only the first wrong entry. */
+static int read_from(cp_bronze *b, uint64_t from, uint64_t start)
+{
+    cp_bronze_reader *r;
+    cp_bronze_entry e;
+    int n = 0, rc;
+    CHECK_INT(cp_bronze_reader_open(b, from, &r), CP_OK);
+    from = start;
+    while ((rc = cp_bronze_reader_next(r, &e)) == 1) {
+        if (t_case_failed) break;
+        char want[48];
+        snprintf(want, sizeof(want), "{\"i\":%d, \"s\":\"x\"}", (int)e.offset);
+        if (e.offset != from + (uint64_t)n) CHECK_INT(e.offset, from + (uint64_t)n);
+        if (!cp_slice_eq_lit(e.event, want)) CHECK_SLICE(e.event, want);
+        if (e.received_at_ms != 1790856000000LL + (int64_t)e.offset) CHECK_INT(e.received_at_ms, 1790856000000LL + (int64_t)e.offset);
+        if (!cp_slice_eq_lit(e.source, "file")) CHECK_SLICE(e.source, "file");
+        n++;
+    }
+    if (!t_case_failed) CHECK_INT(rc, 0);
+    cp_bronze_reader_close(r);
+    return n;
+}
+
+static int read_check(cp_bronze *b, uint64_t from)
+{
+    return read_from(b, from, from);
+}
+
+static void test_append_read_reopen(void)
+{
+    fresh_dir("basic");
+    cp_bronze_recovery rec;
+    cp_bronze *b = open_log(0, &rec);
+    CHECK_INT(cp_bronze_next_offset(b), 0);
+    append_range(b, 0, 1000, 37);
+    CHECK_INT(cp_bronze_next_offset(b), 1000);
+    CHECK_INT(read_check(b, 0), 1000);
+    CHECK_INT(read_check(b, 555), 445);
+    CHECK_INT(read_check(b, 999), 1);
+    CHECK_INT(read_check(b, 1000), 0);
+    CHECK_INT(cp_bronze_close(b), CP_OK);
+    b = open_log(0, &rec);
+    CHECK_INT(rec.events, 1000);
+    CHECK_INT(rec.frames, 28);
+    CHECK_INT(rec.cut_bytes, 0);
+    CHECK_INT(cp_bronze_next_offset(b), 1000);
+    append_range(b, 1000, 10, 10);
+    CHECK_INT(read_check(b, 990), 20);
+    cp_bronze_record none;
+    uint64_t first;
+    CHECK_INT(cp_bronze_append(b, &none, 0, &first), CP_EINVAL);
+    cp_bronze_close(b);
+}
+
+static char *only_segment(void)
+{
+    static char path[512];
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    path[0] = 0;
+    while ((de = readdir(d)))
+        if (strstr(de->d_name, ".jsonl.zst")) snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+    closedir(d);
+    return path;
+}
+
+static void test_torn_tail_and_garbage(void)
+{
+    fresh_dir("torn");
+    cp_bronze_recovery rec;
+    cp_bronze *b = open_log(0, &rec);
+    append_range(b, 0, 300, 100);
+    cp_bronze_close(b);
+    char *seg = only_segment();
+    struct stat st;
+    CHECK(stat(seg, &st) == 0);
+    off_t full = st.st_size;
+    /* Tear the last batch: cut 10 bytes off its end. */
+    CHECK(truncate(seg, full - 10) == 0);
+    cp_log_configure(CP_LOG_OFF, CP_LOG_TEXT, 2);
+    b = open_log(0, &rec);
+    CHECK_INT(cp_bronze_next_offset(b), 200);
+    CHECK(rec.cut_bytes > 100);
+    CHECK_INT(read_check(b, 0), 200);
+    append_range(b, 200, 100, 50);
+    CHECK_INT(read_check(b, 0), 300);
+    cp_bronze_close(b);
+    /* Garbage after the last frame. */
+    CHECK(stat(seg, &st) == 0);
+    off_t before = st.st_size;
+    int fd = open(seg, O_WRONLY | O_APPEND);
+    CHECK(write(fd, "garbage\x00\x01\x02 that is not a frame", 30) == 30);
+    close(fd);
+    b = open_log(0, &rec);
+    CHECK_INT(rec.cut_bytes, 30);
+    CHECK_INT(cp_bronze_next_offset(b), 300);
+    CHECK_INT(read_check(b, 0), 300);
+    cp_bronze_close(b);
+    CHECK(stat(seg, &st) == 0);
+    CHECK_INT(st.st_size, before);
+    /* A flipped byte inside the last frame's compressed data: the checksum catches it. */
+    fd = open(seg, O_RDWR);
+    char c;
+    CHECK(pread(fd, &c, 1, before - 5) == 1);
+    c ^= 0x40;
+    CHECK(pwrite(fd, &c, 1, before - 5) == 1);
+    close(fd);
+    b = open_log(0, &rec);
+    CHECK_INT(cp_bronze_next_offset(b), 250);
+    CHECK_INT(read_check(b, 0), 250);
+    cp_bronze_close(b);
+    cp_log_configure(CP_LOG_INFO, CP_LOG_TEXT, 2);
+}
+
+static int count_segments(void)
+{
+    int n = 0;
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while ((de = readdir(d))) n += strstr(de->d_name, ".jsonl.zst") != NULL;
+    closedir(d);
+    return n;
+}
+
+static void test_segments_retention_and_damage(void)
+{
+    fresh_dir("roll");
+    cp_bronze_recovery rec;
+    cp_bronze *b = open_log(600, &rec);
+    append_range(b, 0, 600, 20);
+    int segs = count_segments();
+    CHECK(segs >= 5);
+    CHECK_INT(read_check(b, 0), 600);
+    CHECK_INT(read_check(b, 333), 267);
+    cp_bronze_close(b);
+    b = open_log(600, &rec);
+    CHECK_INT(rec.segments, segs);
+    CHECK_INT(cp_bronze_next_offset(b), 600);
+    cp_bronze_close(b);
+
+    /* Retention by age: everything received before the cut-off goes, the active segment stays. */
+    cp_bronze_options o;
+    cp_bronze_options_default(&o);
+    o.dir = dir;
+    o.segment_bytes = 600;
+    o.retention_ms = 1000;
+    CHECK_INT(cp_bronze_open(&o, &b, &rec), CP_OK);
+    cp_log_configure(CP_LOG_OFF, CP_LOG_TEXT, 2);
+    int removed = cp_bronze_retain(b, 1790856000000LL + 400 + 1000);
+    CHECK(removed > 0 && removed < segs);
+    CHECK_INT(count_segments(), segs - removed);
+    uint64_t oldest = cp_bronze_first_offset(b);
+    CHECK(oldest > 0 && oldest <= 400);
+    CHECK_INT(read_check(b, oldest), 600 - (int)oldest);
+    CHECK_INT(read_from(b, 0, oldest), 600 - (int)oldest); /* older offsets: from the oldest kept */
+    cp_bronze_close(b);
+    /* Retention by size. */
+    o.retention_ms = 0;
+    o.retention_bytes = 1500;
+    CHECK_INT(cp_bronze_open(&o, &b, &rec), CP_OK);
+    CHECK(cp_bronze_retain(b, 0) > 0);
+    CHECK(count_segments() <= 2);
+    cp_bronze_close(b);
+
+    /* Damage in a segment that is not the tail is refused, not cut. */
+    fresh_dir("damage");
+    b = open_log(600, &rec);
+    append_range(b, 0, 200, 20);
+    cp_bronze_close(b);
+    char first[512];
+    snprintf(first, sizeof(first), "%s/%020d.jsonl.zst", dir, 0);
+    CHECK(truncate(first, 100) == 0);
+    o.retention_bytes = 0;
+    o.segment_bytes = 600;
+    b = NULL;
+    CHECK_INT(cp_bronze_open(&o, &b, &rec), CP_ECORRUPT);
+    CHECK(b == NULL);
+    cp_log_configure(CP_LOG_INFO, CP_LOG_TEXT, 2);
+}
+
+static void test_duckdb_reads_segments(void)
+{
+    fresh_dir("duck");
+    cp_bronze_recovery rec;
+    cp_bronze *b = open_log(3000, &rec);
+    append_range(b, 0, 250, 25);
+    cp_bronze_close(b);
+    duckdb_database db;
+    duckdb_connection con;
+    duckdb_result res;
+    CHECK(duckdb_open(NULL, &db) == DuckDBSuccess);
+    CHECK(duckdb_connect(db, &con) == DuckDBSuccess);
+    char sql[1024];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*), min(\"offset\"), max(\"offset\"), sum(event.i), "
+             "count(DISTINCT source), max(received_at)::VARCHAR FROM read_json('%s/*.jsonl.zst', "
+             "format='newline_delimited', compression='zstd')", dir);
+    CHECK(duckdb_query(con, sql, &res) == DuckDBSuccess);
+    CHECK_INT(duckdb_value_int64(&res, 0, 0), 250);
+    CHECK_INT(duckdb_value_int64(&res, 1, 0), 0);
+    CHECK_INT(duckdb_value_int64(&res, 2, 0), 249);
+    CHECK_INT(duckdb_value_int64(&res, 3, 0), 249 * 250 / 2);
+    CHECK_INT(duckdb_value_int64(&res, 4, 0), 1);
+    char *last = duckdb_value_varchar(&res, 5, 0);
+    CHECK_STR(last, "2026-10-01T12:00:00.249Z");
+    duckdb_free(last);
+    duckdb_destroy_result(&res);
+    duckdb_disconnect(&con);
+    duckdb_close(&db);
+}
+
+int main(void)
+{
+    RUN(test_append_read_reopen);
+    RUN(test_torn_tail_and_garbage);
+    RUN(test_segments_retention_and_damage);
+    RUN(test_duckdb_reads_segments);
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "rm -rf /tmp/cp_test_bronze_%d_*", (int)getpid());
+    if (system(cmd) != 0) return 1;
+    TEST_END();
+}
