@@ -1,7 +1,9 @@
 /* The bronze log: the durable, append-only source of truth (DESIGN.md sections 2
  * and 4). Events are appended in batches; each batch becomes one zstd frame of
  * JSON lines
- *     {"offset":N,"received_at":"…","source":"…","event":{…as received…}}
+ *     {"offset":N,"received_at":"…","source":"…","at":"…","event":{…as received…}}
+ * ("at", where the source delivered it — a file position, a Kafka partition and
+ * offset — is left out when empty)
  * preceded by a small skippable frame holding the batch's offsets and sizes.
  * Segment files (<data_dir>/log/<first offset, 20 digits>.jsonl.zst) stay readable
  * as they are by DuckDB's read_json and by zstdcat. Offsets increase by one per
@@ -37,6 +39,7 @@ typedef struct cp_bronze_options {
 typedef struct cp_bronze_record {
     int64_t received_at_ms;
     cp_slice source;
+    cp_slice at;    /* delivery position within the source, or empty */
     cp_slice event;
 } cp_bronze_record;
 
@@ -46,6 +49,7 @@ typedef struct cp_bronze_entry {
     uint64_t offset;
     int64_t received_at_ms;
     cp_slice source;
+    cp_slice at;
     cp_slice event;
     cp_slice line; /* the whole line, without its newline */
 } cp_bronze_entry;

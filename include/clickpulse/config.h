@@ -55,6 +55,11 @@ typedef struct cp_config {
     int logging_format; /* cp_log_format */
     int log_fsync;      /* 0 batch, 1 interval, 2 off */
     int64_t log_fsync_interval_ms;
+    int64_t log_segment_bytes;
+    int64_t log_retention_bytes;
+    int64_t log_retention_ms;
+    int64_t log_compression_level;
+    cp_strlist sources_files;
     char *collector_listen;
     cp_strlist collector_write_keys;
     int64_t collector_max_event_bytes;

@@ -66,7 +66,8 @@ typedef enum cp_event_kind {
     X(UNKNOWN_TYPE, "unknown_type")                                                                \
     X(MISSING_IDENTITY, "missing_identity")                                                        \
     X(BAD_TIMESTAMP, "bad_timestamp")                                                              \
-    X(TOO_MANY_EVENTS, "too_many_events")
+    X(TOO_MANY_EVENTS, "too_many_events")                                                          \
+    X(INVALID_VALUE, "invalid_value")
 
 typedef enum cp_reject_reason {
 #define CP_REJECT_ENUM(id, name) CP_REJECT_##id,
@@ -149,6 +150,9 @@ typedef struct cp_event {
     /* Raw JSON text of the objects, as received (merged with the batch's for context). */
     cp_slice properties, traits, context, integrations;
     cp_slice raw; /* the whole event */
+    uint64_t pos;   /* byte position of its line in the stream fed (JSON Lines) */
+    uint64_t line;  /* its 1-based line number (JSON Lines), else 0 */
+    uint32_t index; /* its 1-based place in a batch envelope, else 0 */
 } cp_event;
 
 /* A rejected input: the reason, a message that points at the problem, and the raw bytes. */
@@ -156,7 +160,9 @@ typedef struct cp_reject {
     cp_reject_reason reason;
     char detail[192];
     cp_slice raw;
-    uint64_t line; /* 1-based line for JSON Lines input, else 0 */
+    uint64_t line;  /* 1-based line for JSON Lines input, else 0 */
+    uint64_t pos;   /* byte position of that line in the stream fed */
+    uint32_t index; /* 1-based place in a batch envelope, else 0 */
 } cp_reject;
 
 typedef struct cp_decode_options {
@@ -200,5 +206,11 @@ int cp_event_decode(cp_event_decoder *d, const char *json, size_t len);
  * longer than max_line_bytes is rejected as too_large (its first bytes kept). */
 int cp_event_decoder_feed(cp_event_decoder *d, const char *buf, size_t len);
 int cp_event_decoder_finish(cp_event_decoder *d);
+/* Says that the next byte fed is at byte position pos of the stream and begins line
+ * line + 1 (for resuming a file part-way). */
+void cp_event_decoder_set_position(cp_event_decoder *d, uint64_t pos, uint64_t line);
+/* Where decoding would have to resume to miss nothing: the position of the first byte
+ * not yet decoded (the start of a partial line held back) and the lines before it. */
+uint64_t cp_event_decoder_resume_position(const cp_event_decoder *d, uint64_t *line);
 
 #endif

@@ -43,5 +43,8 @@ void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(prin
 extern const cli_cmd cli_cmd_simulate;
 extern const cli_cmd cli_cmd_config;
 extern const cli_cmd cli_cmd_version;
+extern const cli_cmd cli_cmd_ingest;
+extern const cli_cmd cli_cmd_replay;
+extern const cli_cmd cli_cmd_query;
 
 #endif

@@ -4,6 +4,7 @@
 
 #include "clickpulse/error.h"
 #include "clickpulse/fdwriter.h"
+#include "clickpulse/fs.h"
 #include "clickpulse/simulate.h"
 #include "clickpulse/str.h"
 #include "clickpulse/time.h"
@@ -153,7 +154,7 @@ static int open_outputs(const cli_cmd *cmd, const char *dir, files *f, int mask)
 {
     static const char *const names[] = {"events.jsonl", "customers.csv", "purchases.csv",
                                         "clickstream.csv", "truth.json"};
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+    if (cp_mkdirs(dir) != CP_OK) {
         cli_error(cmd->name, "cannot create %s: %s", dir, strerror(errno));
         return CLI_FAILURE;
     }

@@ -18,8 +18,12 @@ struct cp_event_decoder {
     cp_arena arena;
     cp_buf pending; /* a line split across feeds */
     int pending_too_long;
-    uint64_t line_no;  /* lines completed so far */
-    uint64_t cur_line; /* line being decoded, 0 outside JSON Lines */
+    uint64_t line_no;     /* lines completed so far */
+    uint64_t cur_line;    /* line being decoded, 0 outside JSON Lines */
+    uint64_t fed;         /* stream position of the next byte fed */
+    uint64_t pending_pos; /* stream position where the pending line starts */
+    uint64_t cur_pos;     /* position of the line being decoded */
+    uint32_t cur_index;   /* place in the batch of the element being decoded */
 };
 
 static const char *const type_names[] = {
@@ -112,7 +116,8 @@ void cp_event_decoder_set_received_at(cp_event_decoder *d, int64_t ms)
 static int reject(cp_event_decoder *d, cp_reject_reason r, const char *detail, cp_slice raw)
 {
     if (!d->sink.on_reject) return CP_OK;
-    cp_reject rej = {.reason = r, .raw = raw, .line = d->cur_line};
+    cp_reject rej = {.reason = r, .raw = raw, .line = d->cur_line, .pos = d->cur_pos,
+                     .index = d->cur_index};
     snprintf(rej.detail, sizeof(rej.detail), "%s", detail);
     if (rej.raw.len > RAW_SAMPLE_MAX && r == CP_REJECT_TOO_LARGE) rej.raw.len = RAW_SAMPLE_MAX;
     return d->sink.on_reject(d->sink.ud, &rej);
@@ -192,6 +197,9 @@ static int finish_event(cp_event_decoder *d, seg_state *st, cp_event *ev)
 static int emit(cp_event_decoder *d, seg_state *st, cp_event *ev, cp_slice raw)
 {
     if (!finish_event(d, st, ev)) return reject(d, st->sem_reason, st->sem_msg, raw);
+    ev->pos = d->cur_pos;
+    ev->line = d->cur_line;
+    ev->index = d->cur_index;
     return d->sink.on_event ? d->sink.on_event(d->sink.ud, ev) : CP_OK;
 }
 
@@ -391,11 +399,13 @@ static int decode_envelope(cp_event_decoder *d, seg_state *top, const cp_event *
     bd.ctx = env->ctx;
     bd.ctx_email = env->email;
     if (bd.context.ptr) split_members(d, &bd);
-    for (size_t i = 0; i < top->n_elems; i++) {
-        int rc = emit_element(d, &top->elems[i], &bd);
-        if (rc) return rc;
+    int rc = CP_OK;
+    for (size_t i = 0; i < top->n_elems && rc == CP_OK; i++) {
+        d->cur_index = (uint32_t)i + 1;
+        rc = emit_element(d, &top->elems[i], &bd);
     }
-    return CP_OK;
+    d->cur_index = 0;
+    return rc;
 }
 
 static cp_slice trim_blank(const char *s, size_t n)
@@ -437,6 +447,18 @@ int cp_event_decode(cp_event_decoder *d, const char *json, size_t len)
     return decode_doc(d, json, len);
 }
 
+void cp_event_decoder_set_position(cp_event_decoder *d, uint64_t pos, uint64_t line)
+{
+    d->fed = pos;
+    d->line_no = line;
+}
+
+uint64_t cp_event_decoder_resume_position(const cp_event_decoder *d, uint64_t *line)
+{
+    *line = d->line_no;
+    return d->pending.len || d->pending_too_long ? d->pending_pos : d->fed;
+}
+
 /* Decodes one complete line (without its newline). */
 static int decode_line(cp_event_decoder *d, const char *s, size_t n)
 {
@@ -452,6 +474,7 @@ static int reject_long_line(cp_event_decoder *d)
     char msg[96];
     d->cur_line = ++d->line_no;
     snprintf(msg, sizeof(msg), "line longer than %zu bytes", d->o.max_line_bytes);
+    d->cur_pos = d->pending_pos;
     int rc = reject(d, CP_REJECT_TOO_LARGE, msg, cp_buf_slice(&d->pending));
     d->cur_line = 0;
     d->pending_too_long = 0;
@@ -463,6 +486,7 @@ static int reject_long_line(cp_event_decoder *d)
 static int keep_pending(cp_event_decoder *d, const char *s, size_t n)
 {
     if (d->pending_too_long) return CP_OK;
+    if (d->pending.len == 0) d->pending_pos = d->fed;
     if (d->pending.len + n > d->o.max_line_bytes) {
         size_t room = d->pending.len < RAW_SAMPLE_MAX ? RAW_SAMPLE_MAX - d->pending.len : 0;
         d->pending_too_long = 1;
@@ -480,6 +504,7 @@ static int finish_pending(cp_event_decoder *d, const char *s, size_t n)
         return reject_long_line(d);
     }
     size_t total = d->pending.len + n;
+    d->cur_pos = d->pending_pos;
     char *line = cp_arena_alloc(&d->arena, total + 1);
     if (!line) return CP_ENOMEM;
     memcpy(line, d->pending.ptr, d->pending.len);
@@ -491,21 +516,32 @@ static int finish_pending(cp_event_decoder *d, const char *s, size_t n)
 int cp_event_decoder_feed(cp_event_decoder *d, const char *buf, size_t len)
 {
     const char *p = buf, *end = buf + len;
-    int rc;
+    uint64_t base = d->fed;
+    int rc = CP_OK;
     cp_arena_reset(&d->arena);
     if (d->pending.len || d->pending_too_long) {
         const char *nl = memchr(p, '\n', len);
-        if (!nl) return keep_pending(d, p, len);
-        if ((rc = finish_pending(d, p, (size_t)(nl - p)))) return rc;
+        if (!nl) {
+            rc = keep_pending(d, p, len);
+            d->fed = base + len;
+            return rc;
+        }
+        rc = finish_pending(d, p, (size_t)(nl - p));
         p = nl + 1;
     }
-    for (;;) {
+    while (rc == CP_OK) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl) break;
-        if ((rc = decode_line(d, p, (size_t)(nl - p)))) return rc;
+        d->cur_pos = base + (uint64_t)(p - buf);
+        rc = decode_line(d, p, (size_t)(nl - p));
         p = nl + 1;
     }
-    return p < end ? keep_pending(d, p, (size_t)(end - p)) : CP_OK;
+    if (rc == CP_OK && p < end) {
+        d->fed = base + (uint64_t)(p - buf);
+        rc = keep_pending(d, p, (size_t)(end - p));
+    }
+    d->fed = base + len;
+    return rc;
 }
 
 int cp_event_decoder_finish(cp_event_decoder *d)

@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include "clickpulse/error.h"
+#include "clickpulse/fs.h"
 #include "clickpulse/log.h"
 #include "clickpulse/mem.h"
 #include "clickpulse/time.h"
@@ -247,18 +248,6 @@ static int open_active(cp_bronze *b, int fresh)
     return fresh || s->size == 0 ? sync_dir(b->dir) : CP_OK;
 }
 
-static int mkdirs(const char *dir)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof(tmp), "%s", dir);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return CP_EIO;
-        *p = '/';
-    }
-    return mkdir(tmp, 0755) == 0 || errno == EEXIST ? CP_OK : CP_EIO;
-}
 
 int cp_bronze_open(const cp_bronze_options *o, cp_bronze **out, cp_bronze_recovery *rec)
 {
@@ -278,7 +267,7 @@ int cp_bronze_open(const cp_bronze_options *o, cp_bronze **out, cp_bronze_recove
         goto fail;
     ZSTD_CCtx_setParameter(b->cctx, ZSTD_c_compressionLevel, o->compression_level);
     ZSTD_CCtx_setParameter(b->cctx, ZSTD_c_checksumFlag, 1);
-    if ((rc = mkdirs(o->dir)) || (rc = recover(b, rec)) || (rc = open_active(b, 0))) goto fail;
+    if ((rc = cp_mkdirs(o->dir)) || (rc = recover(b, rec)) || (rc = open_active(b, 0))) goto fail;
     b->last_sync_ms = cp_now_ms();
     *out = b;
     return CP_OK;
@@ -309,13 +298,18 @@ static int format_lines(cp_bronze *b, const cp_bronze_record *recs, size_t n, in
     *last_recv = INT64_MIN;
     for (size_t i = 0; i < n; i++) {
         const cp_bronze_record *r = &recs[i];
-        if (cp_buf_reserve(&b->lines, r->event.len + r->source.len * 6 + 96)) return CP_ENOMEM;
+        if (cp_buf_reserve(&b->lines, r->event.len + (r->source.len + r->at.len) * 6 + 104))
+            return CP_ENOMEM;
         CP_BUF_PUT_LIT(&b->lines, "{\"offset\":");
         b->lines.len += cp_fmt_u64(b->lines.ptr + b->lines.len, b->next + i);
         CP_BUF_PUT_LIT(&b->lines, ",\"received_at\":\"");
         b->lines.len += cp_time_format(r->received_at_ms, b->lines.ptr + b->lines.len);
         CP_BUF_PUT_LIT(&b->lines, "\",\"source\":");
         if (cp_buf_append_json_str(&b->lines, r->source.ptr, r->source.len)) return CP_ENOMEM;
+        if (r->at.len) {
+            CP_BUF_PUT_LIT(&b->lines, ",\"at\":");
+            if (cp_buf_append_json_str(&b->lines, r->at.ptr, r->at.len)) return CP_ENOMEM;
+        }
         CP_BUF_PUT_LIT(&b->lines, ",\"event\":");
         char *ev = b->lines.ptr + b->lines.len;
         cp_buf_put(&b->lines, r->event.ptr, r->event.len);

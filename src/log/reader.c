@@ -87,25 +87,39 @@ static int load_frame(cp_bronze_reader *r)
     return 0;
 }
 
-/* Splits a line we wrote: {"offset":N,"received_at":"…","source":"…","event":…} */
+/* Reads the JSON string starting at p (after its opening quote) up to its closing
+ * quote; the values we write (source names, positions) hold no escapes. */
+static const char *plain_string(const char *p, const char *end, cp_slice *out)
+{
+    const char *q = memchr(p, '"', (size_t)(end - p));
+    if (!q) return NULL;
+    *out = (cp_slice){p, (size_t)(q - p)};
+    return q + 1;
+}
+
+static int expect(const char **p, const char *end, const char *lit, size_t n)
+{
+    if ((size_t)(end - *p) < n || memcmp(*p, lit, n) != 0) return 0;
+    *p += n;
+    return 1;
+}
+
+#define EXPECT(p, end, lit) expect(&(p), (end), (lit), sizeof(lit) - 1)
+
+/* Splits a line we wrote: {"offset":N,"received_at":"…","source":"…"[,"at":"…"],"event":…} */
 static int parse_line(cp_slice line, cp_bronze_entry *e)
 {
-    static const char rk[] = "\"received_at\":\"", sk[] = "\",\"source\":\"", ek[] = ",\"event\":";
-    const char *p = memchr(line.ptr, ',', line.len), *end = line.ptr + line.len;
-    if (!p || (size_t)(end - p) < 1 + sizeof(rk) - 1 + 24 + sizeof(sk) - 1) return CP_ECORRUPT;
-    p++;
-    if (memcmp(p, rk, sizeof(rk) - 1) != 0) return CP_ECORRUPT;
-    p += sizeof(rk) - 1;
-    if (cp_time_parse(p, 24, &e->received_at_ms)) return CP_ECORRUPT;
-    p += 24;
-    if (memcmp(p, sk, sizeof(sk) - 1) != 0) return CP_ECORRUPT;
-    p += sizeof(sk) - 1;
-    const char *q = memchr(p, '"', (size_t)(end - p));
-    if (!q || (size_t)(end - q) < sizeof(ek) + 1 || memcmp(q + 1, ek, sizeof(ek) - 1) != 0)
+    const char *end = line.ptr + line.len, *p = memchr(line.ptr, ',', line.len);
+    if (!p || !EXPECT(p, end, ",\"received_at\":\"") || end - p < 24 ||
+        cp_time_parse(p, 24, &e->received_at_ms))
         return CP_ECORRUPT;
-    e->source = (cp_slice){p, (size_t)(q - p)};
-    const char *ev = q + 1 + sizeof(ek) - 1;
-    e->event = (cp_slice){ev, (size_t)(end - 1 - ev)};
+    p += 24;
+    if (!EXPECT(p, end, "\",\"source\":\"") || !(p = plain_string(p, end, &e->source)))
+        return CP_ECORRUPT;
+    e->at = CP_SLICE_NULL;
+    if (EXPECT(p, end, ",\"at\":\"") && !(p = plain_string(p, end, &e->at))) return CP_ECORRUPT;
+    if (!EXPECT(p, end, ",\"event\":") || end - p < 2) return CP_ECORRUPT;
+    e->event = (cp_slice){p, (size_t)(end - 1 - p)};
     e->line = line;
     return CP_OK;
 }

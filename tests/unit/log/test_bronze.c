@@ -44,7 +44,9 @@ static void append_range(cp_bronze *b, int from, int count, int per)
         for (int k = 0; k < n; k++) {
             int i = from + done + k;
             snprintf(text[k], sizeof(text[k]), "{\"i\":%d,\n\"s\":\"x\"}", i);
-            recs[k] = (cp_bronze_record){1790856000000LL + i, CP_SLICE_LIT("file"), cp_slice_from(text[k])};
+            recs[k] = (cp_bronze_record){1790856000000LL + i, CP_SLICE_LIT("file"),
+                                         i % 2 ? CP_SLICE_LIT("f.jsonl:7") : CP_SLICE_NULL,
+                                         cp_slice_from(text[k])};
         }
         uint64_t first;
         CHECK_INT(cp_bronze_append(b, recs, (size_t)n, &first), CP_OK);
@@ -70,6 +72,7 @@ static int read_from(cp_bronze *b, uint64_t from, uint64_t start)
         if (!cp_slice_eq_lit(e.event, want)) CHECK_SLICE(e.event, want);
         if (e.received_at_ms != 1790856000000LL + (int64_t)e.offset) CHECK_INT(e.received_at_ms, 1790856000000LL + (int64_t)e.offset);
         if (!cp_slice_eq_lit(e.source, "file")) CHECK_SLICE(e.source, "file");
+        if (!cp_slice_eq_lit(e.at, e.offset % 2 ? "f.jsonl:7" : "")) CHECK_SLICE(e.at, e.offset % 2 ? "f.jsonl:7" : "");
         n++;
     }
     if (!t_case_failed) CHECK_INT(rc, 0);

@@ -1,0 +1,75 @@
+/* The pipeline (DESIGN.md sections 2 and 5): decoded events are validated,
+ * deduplicated on messageId, appended to the bronze log in batches, enriched
+ * and written to the silver tables in the same DuckDB transaction that moves
+ * the checkpoints, so that every accepted event reaches silver exactly once
+ * whatever moment the process dies at.
+ *
+ * Sources drive it: submit each decoded event or reject of a chunk of input,
+ * then flush with the source's cursor. The pipeline does not know where events
+ * come from beyond the source name and delivery position they carry. */
+#ifndef CLICKPULSE_PIPELINE_H
+#define CLICKPULSE_PIPELINE_H
+
+#include "clickpulse/bronze.h"
+#include "clickpulse/config.h"
+#include "clickpulse/event.h"
+#include "clickpulse/store.h"
+
+#include <stdint.h>
+
+typedef struct cp_pipeline cp_pipeline;
+
+typedef struct cp_pipeline_stats {
+    uint64_t accepted;   /* new events appended to the log */
+    uint64_t duplicates; /* deliveries of a messageId already accepted */
+    uint64_t redelivered;/* the same delivery seen again after a restart (not a duplicate) */
+    uint64_t late;       /* accepted events older than the watermark */
+    uint64_t rejected[CP_REJECT__COUNT];
+    uint64_t batches;
+} cp_pipeline_stats;
+
+/* Opens the log and the store under c->data_dir, recovers the log, brings silver up
+ * to the log's end (replaying what a crash left unapplied) and rebuilds the dedup
+ * window. On error writes a message into err. */
+int cp_pipeline_open(const cp_config *c, cp_pipeline **out, char *err, size_t errlen);
+/* Flushes nothing: call cp_pipeline_flush first. Closes log and store. */
+void cp_pipeline_close(cp_pipeline *p);
+
+/* One decoded event from a source; at is its delivery position within the source
+ * (used to tell a redelivery after a restart from a duplicate). The event is used
+ * during the call only (what the log needs is copied). */
+int cp_pipeline_submit(cp_pipeline *p, const cp_event *ev, cp_slice source, cp_slice at);
+/* One rejected input from a source; it becomes a dead letter in the batch. */
+int cp_pipeline_reject(cp_pipeline *p, const cp_reject *r, cp_slice source, cp_slice at,
+                       int64_t received_at_ms);
+/* Makes the batch durable: log append, then silver rows, derived tables and
+ * checkpoints (the log's and, when cursor_name is set, the source's) in one
+ * transaction. Returns 0 or an error; on error nothing of the batch is kept. */
+int cp_pipeline_flush(cp_pipeline *p, const char *cursor_name, int64_t cursor);
+/* Records another named position in the open batch (committed by the next flush). */
+int cp_pipeline_note_cursor(cp_pipeline *p, const char *cursor_name, int64_t cursor);
+/* A source's committed cursor (0 and found = false when none). */
+int cp_pipeline_cursor(cp_pipeline *p, const char *cursor_name, int64_t *cursor, bool *found);
+
+/* Recomputes the sessions table from silver events (DESIGN.md section 5 rules). */
+int cp_pipeline_refresh_sessions(cp_pipeline *p);
+/* Rebuilds every silver table from the bronze log. */
+int cp_pipeline_replay(cp_pipeline *p);
+
+const cp_pipeline_stats *cp_pipeline_stats_get(const cp_pipeline *p);
+cp_store *cp_pipeline_store(cp_pipeline *p);
+const char *cp_pipeline_error(const cp_pipeline *p);
+
+/* Enrichment helpers, exposed for tests. */
+typedef struct cp_ua_info {
+    const char *device_type; /* desktop, mobile, tablet, bot */
+    const char *browser, *os;
+    bool is_bot;
+} cp_ua_info;
+void cp_ua_parse(cp_slice ua, cp_ua_info *out);
+/* The domain of an e-mail address, lower-cased into buf (at least 256 bytes); empty if none. */
+cp_slice cp_email_domain(cp_slice email, char *buf);
+/* Checks an event against the rules for its kind; returns 1 when valid, else fills r. */
+int cp_validate_event(const cp_event *ev, cp_reject *r);
+
+#endif

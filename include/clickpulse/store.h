@@ -1,0 +1,133 @@
+/* The embedded warehouse: a DuckDB database holding the silver tables
+ * (events, orders, order_items, customers, identity_map, sessions,
+ * dead_letters, duplicates) and the operations tables (checkpoints).
+ *
+ * Writes happen in batches inside a transaction that also moves the
+ * checkpoints, so a crash leaves either all of a batch or none of it.
+ * One writer: the process that opened the store. Not thread-safe. */
+#ifndef CLICKPULSE_STORE_H
+#define CLICKPULSE_STORE_H
+
+#include "clickpulse/str.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct cp_store cp_store;
+
+/* One row of silver.events. Empty slices (ptr NULL) are stored as NULL. */
+typedef struct cp_silver_event {
+    int64_t offset;
+    uint64_t msg_hash, delivery_hash;
+    cp_slice message_id, type, kind, event_name;
+    cp_slice user_id, anonymous_id, identity, session_id;
+    int64_t event_time_ms, received_at_ms;
+    cp_slice source;
+    cp_slice page_url, page_path, page_referrer, page_title;
+    cp_slice utm_source, utm_medium, utm_campaign, utm_term, utm_content;
+    cp_slice country, locale, ip, user_agent, device_type, browser, os;
+    bool is_bot, late, has_revenue;
+    cp_slice email, email_domain, name;
+    cp_slice order_id, currency;
+    double revenue;
+    cp_slice properties, context;
+} cp_silver_event;
+
+typedef struct cp_silver_order {
+    int64_t offset;
+    cp_slice order_id, message_id, user_id, anonymous_id, currency, country;
+    int64_t event_time_ms;
+    double revenue, total;
+    bool has_total;
+    int32_t items;
+    int64_t units;
+} cp_silver_order;
+
+typedef struct cp_silver_item {
+    int64_t offset;
+    cp_slice order_id;
+    int32_t line;
+    cp_slice product_id, sku, name, category;
+    double price;
+    bool has_price;
+    int64_t quantity;
+} cp_silver_item;
+
+typedef struct cp_dead_letter {
+    int64_t received_at_ms;
+    cp_slice source, at, reason, detail, raw;
+    int64_t line;
+} cp_dead_letter;
+
+typedef struct cp_duplicate {
+    cp_slice message_id, source, at;
+    int64_t received_at_ms;
+} cp_duplicate;
+
+/* Opens or creates the database at path (":memory:" for tests) and its schema.
+ * read_only opens an existing file without writing. On error writes a message
+ * into err and returns CP_EDB (CP_EAGAIN when another process holds the file). */
+int cp_store_open(const char *path, bool read_only, cp_store **out, char *err, size_t errlen);
+void cp_store_close(cp_store *s);
+
+/* A batch: begin, appends, derive, checkpoints, commit (or rollback). */
+int cp_store_begin(cp_store *s);
+int cp_store_commit(cp_store *s);
+void cp_store_rollback(cp_store *s);
+int cp_store_add_event(cp_store *s, const cp_silver_event *e);
+int cp_store_add_order(cp_store *s, const cp_silver_order *o);
+int cp_store_add_item(cp_store *s, const cp_silver_item *i);
+int cp_store_add_dead_letter(cp_store *s, const cp_dead_letter *d);
+int cp_store_add_duplicate(cp_store *s, const cp_duplicate *d);
+/* Updates identity_map and customers from the events with offsets in [from, to). */
+int cp_store_derive(cp_store *s, int64_t from, int64_t to);
+/* Sets a named position (the log offset applied, a source's cursor), in the batch. */
+int cp_store_set_checkpoint(cp_store *s, const char *name, int64_t position);
+/* Reads a position; *found tells whether it exists. */
+int cp_store_get_checkpoint(cp_store *s, const char *name, int64_t *position, bool *found);
+
+/* Sessions: every event's identity and time, ordered by (identity, time, offset), is
+ * handed to the callback in chunks; then cp_store_replace_sessions swaps in new rows. */
+typedef struct cp_session_event {
+    cp_slice identity, user_id, session_id, kind, page_path;
+    cp_slice utm_source, utm_medium, utm_campaign, country, device_type;
+    int64_t time_ms, offset;
+    bool is_bot;
+} cp_session_event;
+typedef struct cp_session_row {
+    cp_slice session_id, identity, user_id, utm_source, utm_medium, utm_campaign, country,
+        device_type, landing_path;
+    int64_t start_ms, end_ms;
+    int64_t events, pageviews;
+    bool is_bot, product_view, cart, checkout, purchase;
+} cp_session_row;
+int cp_store_scan_for_sessions(cp_store *s, int (*fn)(void *ud, const cp_session_event *e),
+                               void *ud);
+int cp_store_sessions_begin(cp_store *s);
+int cp_store_add_session(cp_store *s, const cp_session_row *r);
+int cp_store_sessions_end(cp_store *s); /* commits the new sessions table */
+
+/* Dedup state for the window: every (msg_hash, delivery_hash, received_at) of events
+ * received at or after since_ms. */
+int cp_store_scan_hashes(cp_store *s, int64_t since_ms,
+                         int (*fn)(void *ud, uint64_t msg, uint64_t delivery, int64_t recv_ms),
+                         void *ud);
+/* Empties the silver tables derived from the log and its checkpoint (for replay);
+ * dead letters, duplicates and source cursors stay. */
+int cp_store_reset_silver(cp_store *s);
+
+typedef enum cp_query_format { CP_QUERY_TABLE, CP_QUERY_CSV, CP_QUERY_JSON } cp_query_format;
+/* Runs sql and prints its result in the format; at most max_rows rows (0: all).
+ * On error writes DuckDB's message into err and returns CP_EDB. */
+int cp_store_query(cp_store *s, const char *sql, cp_query_format fmt, int64_t max_rows, FILE *out,
+                   char *err, size_t errlen);
+/* Runs a statement that returns nothing of interest. */
+int cp_store_exec(cp_store *s, const char *sql, char *err, size_t errlen);
+/* Runs sql and reads the first column of its first row as an integer; *is_null is set
+ * when there is no row or the value is NULL. */
+int cp_store_scalar(cp_store *s, const char *sql, int64_t *out, bool *is_null);
+/* The last DuckDB error message. */
+const char *cp_store_error(const cp_store *s);
+
+#endif

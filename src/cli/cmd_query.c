@@ -1,0 +1,76 @@
+/* clickpulse query "SQL": runs SQL on the store and prints the result as a
+ * table, CSV or JSON — through the running daemon's API when there is one,
+ * else on the database file, read-only. */
+#include "cli.h"
+
+#include "clickpulse/error.h"
+#include "clickpulse/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { OPT_FORMAT, OPT_MAX_ROWS };
+
+static const cli_opt opts[] = {
+    {.name = "format", .metavar = "table|csv|json", .id = OPT_FORMAT,
+     .help = "Output format (default: table)."},
+    {.name = "max-rows", .metavar = "N", .id = OPT_MAX_ROWS,
+     .help = "Print at most N rows (default: all)."},
+    {0},
+};
+
+int cli_query_daemon(const cp_config *cfg, const char *sql, const char *format, long max_rows,
+                     int *handled);
+
+static int parse_format(const char *f, cp_query_format *out)
+{
+    static const char *const names[] = {"table", "csv", "json"};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(f, names[i]) == 0) return *out = (cp_query_format)i, 0;
+    return -1;
+}
+
+static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *parsed)
+{
+    cli_args *args = parsed;
+    const char *format = args->flags[OPT_FORMAT] ? args->flags[OPT_FORMAT] : "table";
+    cp_query_format fmt;
+    long max_rows = args->flags[OPT_MAX_ROWS] ? atol(args->flags[OPT_MAX_ROWS]) : 0;
+    char err[2048], path[4096];
+    if (argc != 1) {
+        cli_error(cmd->name, "expects one SQL statement, quoted: clickpulse query \"SELECT ...\"");
+        return CLI_USAGE;
+    }
+    if (parse_format(format, &fmt)) {
+        cli_error(cmd->name, "unknown format '%s' (expected table, csv or json)", format);
+        return CLI_USAGE;
+    }
+    int handled = 0, rc = cli_query_daemon(cfg, argv[0], format, max_rows, &handled);
+    if (handled) return rc;
+    snprintf(path, sizeof(path), "%s/clickpulse.duckdb", cfg->data_dir);
+    cp_store *s;
+    int e = cp_store_open(path, true, &s, err, sizeof(err));
+    if (e) {
+        cli_error(cmd->name, "%s%s", err,
+                  e == CP_EAGAIN ? " (the daemon holds it: is its API reachable?)" : "");
+        return CLI_FAILURE;
+    }
+    if (cp_store_query(s, argv[0], fmt, max_rows, stdout, err, sizeof(err))) {
+        cli_error(cmd->name, "%s", err);
+        rc = CLI_FAILURE;
+    }
+    cp_store_close(s);
+    return rc;
+}
+
+const cli_cmd cli_cmd_query = {
+    .name = "query",
+    .summary = "Run SQL on the silver and gold tables.",
+    .usage = "clickpulse query \"SQL\" [--format table|csv|json] [--max-rows N]",
+    .details = "With 'clickpulse run' active on the same data directory the query goes\n"
+               "through its API (read-only statements only); otherwise the database file is\n"
+               "opened read-only.",
+    .opts = opts,
+    .run = run,
+};

@@ -1,0 +1,63 @@
+/* The CLI's side of the daemon's API: finds a running daemon from the pid file
+ * in the data directory and sends it a query over HTTP (libcurl). */
+#include "cli.h"
+
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Reads <data_dir>/clickpulse.pid: "pid\nhost:port\n". Returns 1 when the daemon lives. */
+int cli_daemon_address(const cp_config *cfg, char *addr, size_t len)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/clickpulse.pid", cfg->data_dir);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    long pid = 0;
+    int ok = fscanf(f, "%ld", &pid) == 1 && fscanf(f, "%255s", addr) == 1;
+    fclose(f);
+    (void)len;
+    return ok && pid > 0 && kill((pid_t)pid, 0) == 0;
+}
+
+static size_t write_out(char *p, size_t size, size_t n, void *ud)
+{
+    return fwrite(p, size, n, ud);
+}
+
+int cli_query_daemon(const cp_config *cfg, const char *sql, const char *format, long max_rows,
+                     int *handled)
+{
+    char addr[256], url[512];
+    *handled = 0;
+    if (!cli_daemon_address(cfg, addr, sizeof(addr))) return CLI_OK;
+    *handled = 1;
+    CURL *c = curl_easy_init();
+    if (!c) return CLI_FAILURE;
+    snprintf(url, sizeof(url), "http://%s/api/v1/query?format=%s&max_rows=%ld", addr, format, max_rows);
+    struct curl_slist *h = NULL;
+    char auth[600];
+    if (cfg->dashboard_token[0]) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", cfg->dashboard_token);
+        h = curl_slist_append(h, auth);
+    }
+    h = curl_slist_append(h, "Content-Type: text/plain");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, sql);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_out);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, stdout);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
+    CURLcode rc = curl_easy_perform(c);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    if (rc != CURLE_OK) {
+        cli_error("query", "the daemon at %s did not answer: %s", addr, curl_easy_strerror(rc));
+        return CLI_FAILURE;
+    }
+    return status == 200 ? CLI_OK : CLI_FAILURE;
+}

@@ -1,0 +1,38 @@
+/* Private to src/pipeline. */
+#ifndef CP_PIPELINE_INTERNAL_H
+#define CP_PIPELINE_INTERNAL_H
+
+#include "clickpulse/pipeline.h"
+
+#include <stdint.h>
+
+/* Dedup: messageId hashes seen within a time window, with the delivery that
+ * brought each; memory bounded by the window (older entries are swept). */
+typedef struct dedup dedup;
+typedef enum dedup_verdict { DEDUP_NEW, DEDUP_SAME_DELIVERY, DEDUP_DUPLICATE } dedup_verdict;
+
+dedup *dedup_new(int64_t window_ms);
+void dedup_free(dedup *d);
+/* Looks msg up; a miss inserts it. Returns the verdict, or -1 when out of memory. */
+int dedup_check(dedup *d, uint64_t msg, uint64_t delivery, int64_t recv_ms);
+/* Removes msg (undoing an insert whose batch failed). */
+void dedup_remove(dedup *d, uint64_t msg);
+size_t dedup_size(const dedup *d);
+
+/* Silver rows from one accepted event (silver.c). */
+typedef struct silver_ctx {
+    cp_store *store;
+    char email_domain[256];
+    char country[3];
+} silver_ctx;
+int silver_write(silver_ctx *s, const cp_event *ev, int64_t offset, uint64_t msg_hash,
+                 uint64_t delivery_hash, cp_slice source, bool late);
+
+/* Hashes used for dedup. */
+uint64_t hash_message(cp_slice message_id);
+uint64_t hash_delivery(cp_slice source, cp_slice at);
+
+/* Sessions (sessions.c). */
+int sessions_refresh(cp_store *s, int64_t timeout_ms);
+
+#endif

@@ -1,0 +1,208 @@
+/* Opening the pipeline: the bronze log (with its own recovery), the store, the
+ * catch-up of silver from the log's tail, the dedup window and the watermark;
+ * and the full replay of silver from the log. */
+#include "internal.h"
+
+#include "clickpulse/error.h"
+#include "clickpulse/fs.h"
+#include "clickpulse/log.h"
+#include "clickpulse/mem.h"
+#include "clickpulse/time.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "pipeline_state.h"
+
+#define REPLAY_BATCH 50000
+
+typedef struct replay_ctx {
+    cp_pipeline *p;
+    const cp_bronze_entry *entry;
+    int rc;
+} replay_ctx;
+
+static int replay_event(void *ud, const cp_event *ev)
+{
+    replay_ctx *c = ud;
+    cp_pipeline *p = c->p;
+    const cp_bronze_entry *e = c->entry;
+    uint64_t msg = hash_message(ev->message_id), delivery = hash_delivery(e->source, e->at);
+    if (dedup_check(p->dd, msg, delivery, e->received_at_ms) < 0) return CP_ENOMEM;
+    bool late = ev->time_ms < p->max_time - p->lateness_ms;
+    if (ev->time_ms > p->max_time) p->max_time = ev->time_ms;
+    return silver_write(&p->silver, ev, (int64_t)e->offset, msg, delivery, e->source, late);
+}
+
+static int replay_reject(void *ud, const cp_reject *r)
+{
+    replay_ctx *c = ud;
+    CP_ERROR("pipeline", "bronze entry %llu does not decode: %s (%s)",
+             (unsigned long long)c->entry->offset, cp_reject_reason_name(r->reason), r->detail);
+    return CP_ECORRUPT;
+}
+
+static int commit_replayed(cp_pipeline *p, int64_t from, int64_t to)
+{
+    int rc = cp_store_derive(p->store, from, to);
+    if (rc == CP_OK) rc = cp_store_set_checkpoint(p->store, LOG_CHECKPOINT, to);
+    if (rc == CP_OK) rc = cp_store_commit(p->store);
+    else cp_store_rollback(p->store);
+    return rc;
+}
+
+/* Applies bronze entries from `from` to the log's end to silver, in transactions. */
+static int apply_log(cp_pipeline *p, uint64_t from)
+{
+    cp_bronze_reader *r;
+    cp_bronze_entry e;
+    replay_ctx c = {.p = p, .entry = &e};
+    cp_decode_options o;
+    cp_decode_options_default(&o);
+    o.max_event_bytes = o.max_line_bytes = 64u << 20;
+    cp_event_decoder *dec = cp_event_decoder_new(&o, (cp_decode_sink){&c, replay_event, replay_reject});
+    int rc = dec ? cp_bronze_reader_open(p->log, from, &r) : CP_ENOMEM;
+    if (rc) {
+        cp_event_decoder_free(dec);
+        return rc;
+    }
+    int64_t batch_from = (int64_t)from;
+    size_t n = 0;
+    int more;
+    while (rc == CP_OK && (more = cp_bronze_reader_next(r, &e)) != 0) {
+        if (more < 0) {
+            rc = more;
+            break;
+        }
+        if (n == 0 && (rc = cp_store_begin(p->store))) break;
+        if (n == 0) batch_from = (int64_t)e.offset;
+        cp_event_decoder_set_received_at(dec, e.received_at_ms);
+        rc = cp_event_decode(dec, e.event.ptr, e.event.len);
+        if (rc == CP_OK && ++n == REPLAY_BATCH) {
+            rc = commit_replayed(p, batch_from, (int64_t)e.offset + 1);
+            n = 0;
+        }
+    }
+    if (n && rc == CP_OK) rc = commit_replayed(p, batch_from, (int64_t)cp_bronze_next_offset(p->log));
+    else if (n) cp_store_rollback(p->store);
+    cp_bronze_reader_close(r);
+    cp_event_decoder_free(dec);
+    return rc;
+}
+
+static int dedup_fill(void *ud, uint64_t msg, uint64_t delivery, int64_t recv_ms)
+{
+    return dedup_check(ud, msg, delivery, recv_ms) < 0 ? CP_ENOMEM : CP_OK;
+}
+
+/* Dedup window and watermark from what silver holds. */
+static int rebuild_state(cp_pipeline *p)
+{
+    int64_t v;
+    bool null;
+    int rc = cp_store_scalar(p->store, "SELECT epoch_ms(max(event_time)) FROM events", &v, &null);
+    if (rc) return rc;
+    p->max_time = null ? INT64_MIN / 2 : v;
+    if ((rc = cp_store_scalar(p->store, "SELECT epoch_ms(max(received_at)) FROM events", &v, &null)))
+        return rc;
+    if (null) return CP_OK;
+    return cp_store_scan_hashes(p->store, v - p->dedup_window_ms, dedup_fill, p->dd);
+}
+
+/* Brings silver up to the log's end. */
+static int catch_up(cp_pipeline *p)
+{
+    int64_t applied = 0;
+    bool found;
+    int rc = cp_store_get_checkpoint(p->store, LOG_CHECKPOINT, &applied, &found);
+    if (rc) return rc;
+    uint64_t end = cp_bronze_next_offset(p->log);
+    if ((uint64_t)applied > end) {
+        snprintf(p->err, sizeof(p->err),
+                 "silver has applied the log up to offset %lld but the log ends at %llu: the log "
+                 "lost data; run 'clickpulse replay' to rebuild silver from what the log holds",
+                 (long long)applied, (unsigned long long)end);
+        return CP_ECORRUPT;
+    }
+    if ((uint64_t)applied == end) return CP_OK;
+    CP_INFO("pipeline", "applying bronze offsets %lld..%llu to silver", (long long)applied,
+            (unsigned long long)end - 1);
+    return apply_log(p, (uint64_t)applied);
+}
+
+int cp_pipeline_replay(cp_pipeline *p)
+{
+    int rc = cp_store_reset_silver(p->store);
+    if (rc) return rc;
+    dedup_free(p->dd);
+    if (!(p->dd = dedup_new(p->dedup_window_ms))) return CP_ENOMEM;
+    p->max_time = INT64_MIN / 2;
+    rc = apply_log(p, cp_bronze_first_offset(p->log));
+    if (rc == CP_OK) rc = cp_pipeline_refresh_sessions(p);
+    return rc;
+}
+
+static int open_parts(cp_pipeline *p, const cp_config *c, char *err, size_t errlen)
+{
+    char path[4096];
+    cp_bronze_options bo;
+    cp_bronze_options_default(&bo);
+    snprintf(path, sizeof(path), "%s/log", c->data_dir);
+    bo.dir = path;
+    bo.fsync = (cp_bronze_fsync)c->log_fsync;
+    bo.fsync_interval_ms = c->log_fsync_interval_ms;
+    bo.segment_bytes = c->log_segment_bytes;
+    bo.retention_bytes = c->log_retention_bytes;
+    bo.retention_ms = c->log_retention_ms;
+    bo.compression_level = (int)c->log_compression_level;
+    cp_bronze_recovery rec;
+    int rc = cp_bronze_open(&bo, &p->log, &rec);
+    if (rc) {
+        snprintf(err, errlen, "cannot open the bronze log in %s: %s", path, cp_strerror(rc));
+        return rc;
+    }
+    snprintf(path, sizeof(path), "%s/clickpulse.duckdb", c->data_dir);
+    rc = cp_store_open(path, false, &p->store, err, errlen);
+    if (rc == CP_EAGAIN)
+        snprintf(err + strlen(err), errlen - strlen(err),
+                 " (is 'clickpulse run' using this data directory? stop it or use its API)");
+    return rc;
+}
+
+int cp_pipeline_open(const cp_config *c, cp_pipeline **out, char *err, size_t errlen)
+{
+    cp_pipeline *p = cp_calloc(1, sizeof(*p));
+    if (!p) return CP_ENOMEM;
+    p->lateness_ms = c->pipeline_allowed_lateness_ms;
+    p->session_timeout_ms = c->pipeline_session_timeout_ms;
+    p->dedup_window_ms = c->pipeline_dedup_window_ms;
+    p->max_time = INT64_MIN / 2;
+    cp_arena_init(&p->arena, 0);
+    cp_mkdirs(c->data_dir);
+    int rc = open_parts(p, c, err, errlen);
+    if (rc == CP_OK && !(p->dd = dedup_new(p->dedup_window_ms))) rc = CP_ENOMEM;
+    p->silver.store = p->store;
+    if (rc == CP_OK && (rc = rebuild_state(p))) snprintf(err, errlen, "%s", cp_store_error(p->store));
+    if (rc == CP_OK && (rc = catch_up(p)))
+        snprintf(err, errlen, "%s", p->err[0] ? p->err : cp_store_error(p->store));
+    if (rc) {
+        cp_pipeline_close(p);
+        return rc;
+    }
+    *out = p;
+    return CP_OK;
+}
+
+void cp_pipeline_close(cp_pipeline *p)
+{
+    if (!p) return;
+    if (p->in_batch) cp_store_rollback(p->store);
+    cp_store_close(p->store);
+    if (p->log && cp_bronze_close(p->log)) CP_ERROR("pipeline", "closing the bronze log failed");
+    dedup_free(p->dd);
+    cp_free(p->recs);
+    cp_free(p->inserted);
+    cp_arena_free(&p->arena);
+    cp_free(p);
+}

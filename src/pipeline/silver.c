@@ -1,0 +1,126 @@
+/* Silver rows from an accepted event: the events row with its enrichment
+ * (identity key, device, browser, OS, bot flag, UTM fields, country, e-mail
+ * domain), and for orders the orders and order_items rows. */
+#include "internal.h"
+
+#include "clickpulse/error.h"
+
+#include <ctype.h>
+#include <string.h>
+#include <xxhash.h>
+
+uint64_t hash_message(cp_slice message_id)
+{
+    return XXH3_64bits(message_id.ptr, message_id.len) | 1;
+}
+
+uint64_t hash_delivery(cp_slice source, cp_slice at)
+{
+    return XXH3_64bits_withSeed(at.ptr, at.len, XXH3_64bits(source.ptr, source.len));
+}
+
+/* The value of query parameter name in url (raw, not percent-decoded). */
+static cp_slice query_param(cp_slice url, const char *name)
+{
+    const char *q = url.len ? memchr(url.ptr, '?', url.len) : NULL, *end = url.ptr + url.len;
+    size_t n = strlen(name);
+    while (q && q < end) {
+        q++;
+        const char *amp = memchr(q, '&', (size_t)(end - q)), *stop = amp ? amp : end;
+        if ((size_t)(stop - q) > n && memcmp(q, name, n) == 0 && q[n] == '=')
+            return (cp_slice){q + n + 1, (size_t)(stop - q - n - 1)};
+        q = amp;
+    }
+    return CP_SLICE_NULL;
+}
+
+static cp_slice first_set(cp_slice a, cp_slice b)
+{
+    return a.len ? a : b.len ? b : CP_SLICE_NULL;
+}
+
+/* Country: context.location.country, else the region of the locale ("de-DE" → DE). */
+static cp_slice country_of(silver_ctx *s, const cp_event *ev)
+{
+    if (ev->ctx.country.len) return ev->ctx.country;
+    cp_slice l = ev->ctx.locale;
+    if (l.len == 5 && (l.ptr[2] == '-' || l.ptr[2] == '_') && isalpha((unsigned char)l.ptr[3])) {
+        s->country[0] = (char)toupper((unsigned char)l.ptr[3]);
+        s->country[1] = (char)toupper((unsigned char)l.ptr[4]);
+        return (cp_slice){s->country, 2};
+    }
+    return CP_SLICE_NULL;
+}
+
+static cp_slice lit(const char *s)
+{
+    return cp_slice_from(s);
+}
+
+static int write_order(silver_ctx *s, const cp_event *ev, int64_t offset, cp_slice country)
+{
+    cp_silver_order o = {.offset = offset, .order_id = ev->order_id, .message_id = ev->message_id,
+                         .user_id = ev->user_id, .anonymous_id = ev->anonymous_id,
+                         .currency = ev->currency, .country = country,
+                         .event_time_ms = ev->time_ms, .revenue = ev->revenue,
+                         .total = ev->total, .has_total = (ev->flags & CP_HAS_TOTAL) != 0,
+                         .items = (int32_t)ev->n_products};
+    if (!(ev->flags & CP_HAS_REVENUE)) {
+        double sum = 0;
+        for (uint32_t i = 0; i < ev->n_products; i++)
+            sum += ev->products[i].price * (double)ev->products[i].quantity;
+        o.revenue = (ev->flags & CP_HAS_TOTAL) ? ev->total : sum;
+    }
+    for (uint32_t i = 0; i < ev->n_products; i++) o.units += ev->products[i].quantity;
+    int rc = cp_store_add_order(s->store, &o);
+    for (uint32_t i = 0; i < ev->n_products && !rc; i++) {
+        const cp_product *p = &ev->products[i];
+        cp_silver_item it = {.offset = offset, .order_id = ev->order_id, .line = (int32_t)i + 1,
+                             .product_id = p->product_id, .sku = p->sku, .name = p->name,
+                             .category = p->category, .price = p->price,
+                             .has_price = p->has_price, .quantity = p->quantity};
+        rc = cp_store_add_item(s->store, &it);
+    }
+    return rc;
+}
+
+int silver_write(silver_ctx *s, const cp_event *ev, int64_t offset, uint64_t msg_hash,
+                 uint64_t delivery_hash, cp_slice source, bool late)
+{
+    cp_ua_info ua;
+    cp_ua_parse(ev->ctx.user_agent, &ua);
+    cp_slice url = ev->ctx.page_url, country = country_of(s, ev);
+    cp_silver_event r = {
+        .offset = offset, .msg_hash = msg_hash, .delivery_hash = delivery_hash,
+        .message_id = ev->message_id, .type = lit(cp_event_type_name(ev->type)),
+        .kind = lit(cp_event_kind_name(ev->kind)), .event_name = ev->event_name,
+        .user_id = ev->user_id.len ? ev->user_id : CP_SLICE_NULL,
+        .anonymous_id = ev->anonymous_id.len ? ev->anonymous_id : CP_SLICE_NULL,
+        .identity = ev->anonymous_id.len ? ev->anonymous_id : ev->user_id,
+        .session_id = first_set(ev->session_id, ev->ctx.session_id),
+        .event_time_ms = ev->time_ms, .received_at_ms = ev->received_at_ms, .source = source,
+        .page_url = first_set(url, CP_SLICE_NULL), .page_path = first_set(ev->ctx.page_path, CP_SLICE_NULL),
+        .page_referrer = first_set(ev->ctx.page_referrer, CP_SLICE_NULL),
+        .page_title = first_set(ev->ctx.page_title, CP_SLICE_NULL),
+        .utm_source = first_set(ev->ctx.campaign_source, query_param(url, "utm_source")),
+        .utm_medium = first_set(ev->ctx.campaign_medium, query_param(url, "utm_medium")),
+        .utm_campaign = first_set(ev->ctx.campaign_name, query_param(url, "utm_campaign")),
+        .utm_term = first_set(ev->ctx.campaign_term, query_param(url, "utm_term")),
+        .utm_content = first_set(ev->ctx.campaign_content, query_param(url, "utm_content")),
+        .country = country, .locale = first_set(ev->ctx.locale, CP_SLICE_NULL),
+        .ip = first_set(ev->ctx.ip, CP_SLICE_NULL),
+        .user_agent = first_set(ev->ctx.user_agent, CP_SLICE_NULL),
+        .device_type = lit(ua.device_type), .browser = lit(ua.browser), .os = lit(ua.os),
+        .is_bot = ua.is_bot, .late = late,
+        .email = first_set(ev->email, CP_SLICE_NULL),
+        .email_domain = cp_email_domain(ev->email, s->email_domain),
+        .name = first_set(ev->name, CP_SLICE_NULL),
+        .order_id = first_set(ev->order_id, CP_SLICE_NULL),
+        .currency = first_set(ev->currency, CP_SLICE_NULL),
+        .has_revenue = (ev->flags & (CP_HAS_REVENUE | CP_HAS_TOTAL)) != 0,
+        .revenue = (ev->flags & CP_HAS_REVENUE) ? ev->revenue : ev->total,
+        .properties = ev->properties, .context = ev->context};
+    int rc = cp_store_add_event(s->store, &r);
+    if (rc == CP_OK && ev->kind == CP_KIND_ORDER_COMPLETED) rc = write_order(s, ev, offset, country);
+    return rc;
+}

@@ -1,0 +1,682 @@
+/* The DuckDB store: schema, batch transactions with appenders, checkpoints,
+ * derived identity and customer tables, sessions, and query output. */
+#include "clickpulse/store.h"
+
+#include "clickpulse/error.h"
+#include "clickpulse/mem.h"
+#include "clickpulse/time.h"
+#include "schema.sql.h"
+
+#include <duckdb.h>
+#include <stdio.h>
+#include <string.h>
+
+enum { APP_EVENTS, APP_ORDERS, APP_ITEMS, APP_DEAD, APP_DUPS, APP__COUNT };
+static const char *const app_tables[APP__COUNT] = {"events", "orders", "order_items",
+                                                   "dead_letters", "duplicates"};
+
+struct cp_store {
+    duckdb_database db;
+    duckdb_connection con;
+    duckdb_connection scan; /* a second connection for streaming reads while writing */
+    duckdb_appender app[APP__COUNT];
+    duckdb_appender sessions;
+    int in_batch;
+    char error[512];
+    cp_buf scratch;
+};
+
+static int fail(cp_store *s, const char *what, const char *msg)
+{
+    snprintf(s->error, sizeof(s->error), "%s: %s", what, msg ? msg : "unknown DuckDB error");
+    return CP_EDB;
+}
+
+const char *cp_store_error(const cp_store *s)
+{
+    return s->error;
+}
+
+int cp_store_exec(cp_store *s, const char *sql, char *err, size_t errlen)
+{
+    duckdb_result r;
+    int rc = CP_OK;
+    if (duckdb_query(s->con, sql, &r) == DuckDBError) {
+        rc = fail(s, "query", duckdb_result_error(&r));
+        if (err) snprintf(err, errlen, "%s", s->error);
+    }
+    duckdb_destroy_result(&r);
+    return rc;
+}
+
+static int exec(cp_store *s, const char *sql)
+{
+    return cp_store_exec(s, sql, NULL, 0);
+}
+
+int cp_store_open(const char *path, bool read_only, cp_store **out, char *err, size_t errlen)
+{
+    cp_store *s = cp_calloc(1, sizeof(*s));
+    duckdb_config cfg = NULL;
+    char *open_err = NULL;
+    if (!s) return CP_ENOMEM;
+    cp_buf_init(&s->scratch);
+    if (duckdb_create_config(&cfg) == DuckDBError) goto fail;
+    if (read_only) duckdb_set_config(cfg, "access_mode", "READ_ONLY");
+    if (duckdb_open_ext(path, &s->db, cfg, &open_err) == DuckDBError) {
+        snprintf(err, errlen, "cannot open %s: %s", path, open_err ? open_err : "?");
+        int locked = open_err && strstr(open_err, "lock");
+        duckdb_free(open_err);
+        duckdb_destroy_config(&cfg);
+        cp_free(s);
+        return locked ? CP_EAGAIN : CP_EDB;
+    }
+    duckdb_destroy_config(&cfg);
+    if (duckdb_connect(s->db, &s->con) == DuckDBError) goto fail;
+    if (!read_only && exec(s, cp_schema_sql)) {
+        snprintf(err, errlen, "%s", s->error);
+        cp_store_close(s);
+        return CP_EDB;
+    }
+    *out = s;
+    return CP_OK;
+fail:
+    snprintf(err, errlen, "cannot open %s", path);
+    if (cfg) duckdb_destroy_config(&cfg);
+    cp_store_close(s);
+    return CP_EDB;
+}
+
+void cp_store_close(cp_store *s)
+{
+    if (!s) return;
+    if (s->in_batch) cp_store_rollback(s);
+    if (s->scan) duckdb_disconnect(&s->scan);
+    if (s->con) duckdb_disconnect(&s->con);
+    if (s->db) duckdb_close(&s->db);
+    cp_buf_free(&s->scratch);
+    cp_free(s);
+}
+
+int cp_store_begin(cp_store *s)
+{
+    if (s->in_batch) return CP_ESTATE;
+    if (exec(s, "BEGIN TRANSACTION")) return CP_EDB;
+    for (int i = 0; i < APP__COUNT; i++) {
+        if (duckdb_appender_create(s->con, NULL, app_tables[i], &s->app[i]) == DuckDBError) {
+            fail(s, "appender", app_tables[i]);
+            cp_store_rollback(s);
+            return CP_EDB;
+        }
+    }
+    s->in_batch = 1;
+    return CP_OK;
+}
+
+static int close_appenders(cp_store *s)
+{
+    int rc = CP_OK;
+    for (int i = 0; i < APP__COUNT; i++) {
+        if (!s->app[i]) continue;
+        if (rc == CP_OK && duckdb_appender_flush(s->app[i]) == DuckDBError)
+            rc = fail(s, app_tables[i], duckdb_appender_error(s->app[i]));
+        duckdb_appender_destroy(&s->app[i]);
+        s->app[i] = NULL;
+    }
+    return rc;
+}
+
+int cp_store_commit(cp_store *s)
+{
+    if (!s->in_batch) return CP_ESTATE;
+    int rc = close_appenders(s);
+    if (rc == CP_OK) rc = exec(s, "COMMIT");
+    if (rc != CP_OK) exec(s, "ROLLBACK");
+    s->in_batch = 0;
+    return rc;
+}
+
+void cp_store_rollback(cp_store *s)
+{
+    for (int i = 0; i < APP__COUNT; i++) {
+        if (s->app[i]) duckdb_appender_destroy(&s->app[i]);
+        s->app[i] = NULL;
+    }
+    exec(s, "ROLLBACK");
+    s->in_batch = 0;
+}
+
+/* ---- appending values ---- */
+
+static void put_text(duckdb_appender a, cp_slice v)
+{
+    if (!v.ptr) duckdb_append_null(a);
+    else duckdb_append_varchar_length(a, v.ptr, v.len);
+}
+
+static void put_time(duckdb_appender a, int64_t ms)
+{
+    duckdb_append_timestamp(a, (duckdb_timestamp){ms * 1000});
+}
+
+static void put_date(duckdb_appender a, int64_t ms)
+{
+    duckdb_append_date(a, (duckdb_date){(int32_t)cp_day_of(ms)});
+}
+
+static int end_row(cp_store *s, int which)
+{
+    if (duckdb_appender_end_row(s->app[which]) == DuckDBError)
+        return fail(s, app_tables[which], duckdb_appender_error(s->app[which]));
+    return CP_OK;
+}
+
+int cp_store_add_event(cp_store *s, const cp_silver_event *e)
+{
+    duckdb_appender a = s->app[APP_EVENTS];
+    duckdb_append_int64(a, e->offset);
+    duckdb_append_uint64(a, e->msg_hash);
+    duckdb_append_uint64(a, e->delivery_hash);
+    const cp_slice head[] = {e->message_id, e->type, e->kind, e->event_name,
+                             e->user_id, e->anonymous_id, e->identity, e->session_id};
+    for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++) put_text(a, head[i]);
+    put_time(a, e->event_time_ms);
+    put_time(a, e->received_at_ms);
+    put_date(a, e->event_time_ms);
+    const cp_slice mid[] = {e->source, e->page_url, e->page_path, e->page_referrer,
+                            e->page_title, e->utm_source, e->utm_medium, e->utm_campaign,
+                            e->utm_term, e->utm_content, e->country, e->locale,
+                            e->ip, e->user_agent, e->device_type, e->browser, e->os};
+    for (size_t i = 0; i < sizeof(mid) / sizeof(mid[0]); i++) put_text(a, mid[i]);
+    duckdb_append_bool(a, e->is_bot);
+    duckdb_append_bool(a, e->late);
+    put_text(a, e->email);
+    put_text(a, e->email_domain);
+    put_text(a, e->name);
+    put_text(a, e->order_id);
+    if (e->has_revenue) duckdb_append_double(a, e->revenue);
+    else duckdb_append_null(a);
+    put_text(a, e->currency);
+    put_text(a, e->properties);
+    put_text(a, e->context);
+    return end_row(s, APP_EVENTS);
+}
+
+int cp_store_add_order(cp_store *s, const cp_silver_order *o)
+{
+    duckdb_appender a = s->app[APP_ORDERS];
+    duckdb_append_int64(a, o->offset);
+    put_text(a, o->order_id);
+    put_text(a, o->message_id);
+    put_text(a, o->user_id);
+    put_text(a, o->anonymous_id);
+    put_time(a, o->event_time_ms);
+    put_date(a, o->event_time_ms);
+    duckdb_append_double(a, o->revenue);
+    if (o->has_total) duckdb_append_double(a, o->total);
+    else duckdb_append_null(a);
+    put_text(a, o->currency);
+    put_text(a, o->country);
+    duckdb_append_int32(a, o->items);
+    duckdb_append_int64(a, o->units);
+    return end_row(s, APP_ORDERS);
+}
+
+int cp_store_add_item(cp_store *s, const cp_silver_item *i)
+{
+    duckdb_appender a = s->app[APP_ITEMS];
+    duckdb_append_int64(a, i->offset);
+    put_text(a, i->order_id);
+    duckdb_append_int32(a, i->line);
+    put_text(a, i->product_id);
+    put_text(a, i->sku);
+    put_text(a, i->name);
+    put_text(a, i->category);
+    if (i->has_price) duckdb_append_double(a, i->price);
+    else duckdb_append_null(a);
+    duckdb_append_int64(a, i->quantity);
+    return end_row(s, APP_ITEMS);
+}
+
+/* Length of the valid UTF-8 sequence at p, or 0. */
+static size_t utf8_len(const unsigned char *p, const unsigned char *e)
+{
+    size_t n = p[0] >= 0xF0 && p[0] <= 0xF4 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC2 ? 2 : 0;
+    if (!n || p[0] > 0xF4 || (size_t)(e - p) < n) return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80) return 0;
+    return n;
+}
+
+/* Text that may hold invalid UTF-8 (a message quoting input): if any, non-ASCII bytes
+ * become '?'. */
+static cp_slice valid_text(cp_store *s, cp_slice v)
+{
+    const unsigned char *p = (const unsigned char *)v.ptr, *e = p + v.len;
+    size_t i = 0;
+    while (p < e) {
+        size_t n = *p < 0x80 ? 1 : utf8_len(p, e);
+        if (!n) break;
+        p += n;
+    }
+    if (p == e) return v;
+    cp_buf_reset(&s->scratch);
+    if (cp_buf_reserve(&s->scratch, v.len)) return CP_SLICE_LIT("?");
+    for (i = 0; i < v.len; i++) {
+        unsigned char c = (unsigned char)v.ptr[i];
+        s->scratch.ptr[s->scratch.len++] = c < 0x80 ? (char)c : '?';
+    }
+    return cp_buf_slice(&s->scratch);
+}
+
+int cp_store_add_dead_letter(cp_store *s, const cp_dead_letter *d)
+{
+    duckdb_appender a = s->app[APP_DEAD];
+    put_time(a, d->received_at_ms);
+    put_text(a, d->source);
+    put_text(a, d->at);
+    put_text(a, d->reason);
+    put_text(a, valid_text(s, d->detail));
+    duckdb_append_blob(a, d->raw.ptr ? d->raw.ptr : "", d->raw.len);
+    if (d->line) duckdb_append_int64(a, d->line);
+    else duckdb_append_null(a);
+    return end_row(s, APP_DEAD);
+}
+
+int cp_store_add_duplicate(cp_store *s, const cp_duplicate *d)
+{
+    duckdb_appender a = s->app[APP_DUPS];
+    put_text(a, d->message_id);
+    put_time(a, d->received_at_ms);
+    put_text(a, d->source);
+    put_text(a, d->at);
+    return end_row(s, APP_DUPS);
+}
+
+/* ---- derived tables, checkpoints ---- */
+
+int cp_store_derive(cp_store *s, int64_t from, int64_t to)
+{
+    char sql[2048];
+    if (duckdb_appender_flush(s->app[APP_EVENTS]) == DuckDBError)
+        return fail(s, "events", duckdb_appender_error(s->app[APP_EVENTS]));
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO identity_map SELECT anonymous_id, arg_min(user_id, event_time), "
+             "min(event_time) FROM events WHERE \"offset\" >= %lld AND \"offset\" < %lld AND "
+             "anonymous_id IS NOT NULL AND user_id IS NOT NULL GROUP BY anonymous_id "
+             "ON CONFLICT (anonymous_id) DO NOTHING",
+             (long long)from, (long long)to);
+    if (exec(s, sql)) return CP_EDB;
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO customers SELECT user_id, arg_max(email, event_time) FILTER (email IS NOT "
+             "NULL), arg_max(email_domain, event_time) FILTER (email_domain IS NOT NULL), "
+             "arg_max(name, event_time) FILTER (name IS NOT NULL), arg_max(country, event_time) "
+             "FILTER (country IS NOT NULL), min(event_time), max(event_time), min(event_time) "
+             "FILTER (kind = 'signed_up'), count(*) FROM events WHERE \"offset\" >= %lld AND "
+             "\"offset\" < %lld AND user_id IS NOT NULL GROUP BY user_id ON CONFLICT (user_id) DO "
+             "UPDATE SET email = coalesce(excluded.email, email), email_domain = "
+             "coalesce(excluded.email_domain, email_domain), name = coalesce(excluded.name, name), "
+             "country = coalesce(excluded.country, country), first_seen = least(first_seen, "
+             "excluded.first_seen), last_seen = greatest(last_seen, excluded.last_seen), "
+             "signed_up_at = least(signed_up_at, excluded.signed_up_at), events = events + "
+             "excluded.events",
+             (long long)from, (long long)to);
+    return exec(s, sql);
+}
+
+int cp_store_set_checkpoint(cp_store *s, const char *name, int64_t position)
+{
+    duckdb_prepared_statement st;
+    if (duckdb_prepare(s->con,
+                       "INSERT INTO checkpoints VALUES ($1, $2, now()) ON CONFLICT (name) DO "
+                       "UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
+                       &st) == DuckDBError) {
+        int rc = fail(s, "checkpoint", duckdb_prepare_error(st));
+        duckdb_destroy_prepare(&st);
+        return rc;
+    }
+    duckdb_result r;
+    duckdb_bind_varchar(st, 1, name);
+    duckdb_bind_int64(st, 2, position);
+    int rc = duckdb_execute_prepared(st, &r) == DuckDBError ? fail(s, "checkpoint", duckdb_result_error(&r)) : CP_OK;
+    duckdb_destroy_result(&r);
+    duckdb_destroy_prepare(&st);
+    return rc;
+}
+
+int cp_store_get_checkpoint(cp_store *s, const char *name, int64_t *position, bool *found)
+{
+    duckdb_prepared_statement st;
+    duckdb_result r;
+    *found = false;
+    if (duckdb_prepare(s->con, "SELECT position FROM checkpoints WHERE name = $1", &st) == DuckDBError) {
+        int rc = fail(s, "checkpoint", duckdb_prepare_error(st));
+        duckdb_destroy_prepare(&st);
+        return rc;
+    }
+    duckdb_bind_varchar(st, 1, name);
+    int rc = CP_OK;
+    if (duckdb_execute_prepared(st, &r) == DuckDBError) {
+        rc = fail(s, "checkpoint", duckdb_result_error(&r));
+    } else if (duckdb_row_count(&r) > 0) {
+        *position = duckdb_value_int64(&r, 0, 0);
+        *found = true;
+    }
+    duckdb_destroy_result(&r);
+    duckdb_destroy_prepare(&st);
+    return rc;
+}
+
+int cp_store_reset_silver(cp_store *s)
+{
+    return exec(s, "DELETE FROM events; DELETE FROM orders; DELETE FROM order_items; "
+                   "DELETE FROM identity_map; DELETE FROM customers; DELETE FROM sessions; "
+                   "DELETE FROM checkpoints WHERE name = 'log';");
+}
+
+/* ---- reading results in chunks ---- */
+
+typedef struct col {
+    void *data;
+    uint64_t *valid;
+} col;
+
+static cp_slice str_at(col c, idx_t row)
+{
+    if (c.valid && !duckdb_validity_row_is_valid(c.valid, row)) return CP_SLICE_NULL;
+    duckdb_string_t *v = &((duckdb_string_t *)c.data)[row];
+    return (cp_slice){duckdb_string_t_data(v), duckdb_string_t_length(*v)};
+}
+
+static void get_cols(duckdb_data_chunk ch, col *cols, idx_t n)
+{
+    for (idx_t i = 0; i < n; i++) {
+        duckdb_vector v = duckdb_data_chunk_get_vector(ch, i);
+        cols[i].data = duckdb_vector_get_data(v);
+        cols[i].valid = duckdb_vector_get_validity(v);
+    }
+}
+
+/* Runs sql on the scan connection as a streaming result (chunks, bounded memory). */
+static int stream(cp_store *s, const char *sql, duckdb_result *r)
+{
+    duckdb_prepared_statement st;
+    duckdb_pending_result pending;
+    if (!s->scan && duckdb_connect(s->db, &s->scan) == DuckDBError) return fail(s, "scan", "connect");
+    if (duckdb_prepare(s->scan, sql, &st) == DuckDBError) {
+        int rc = fail(s, "scan", duckdb_prepare_error(st));
+        duckdb_destroy_prepare(&st);
+        return rc;
+    }
+    int rc = CP_OK;
+    if (duckdb_pending_prepared_streaming(st, &pending) == DuckDBError) {
+        rc = fail(s, "scan", duckdb_pending_error(pending));
+    } else if (duckdb_execute_pending(pending, r) == DuckDBError) {
+        rc = fail(s, "scan", duckdb_result_error(r));
+        duckdb_destroy_result(r);
+    }
+    duckdb_destroy_pending(&pending);
+    duckdb_destroy_prepare(&st);
+    return rc;
+}
+
+int cp_store_scan_for_sessions(cp_store *s, int (*fn)(void *ud, const cp_session_event *e), void *ud)
+{
+    duckdb_result r;
+    int rc = stream(s,
+                    "SELECT identity, user_id, session_id, kind, page_path, utm_source, utm_medium, "
+                    "utm_campaign, country, device_type, epoch_ms(event_time), \"offset\", is_bot "
+                    "FROM events ORDER BY identity, event_time, \"offset\"",
+                    &r);
+    if (rc) return rc;
+    duckdb_data_chunk ch;
+    while (rc == CP_OK && (ch = duckdb_stream_fetch_chunk(r))) {
+        col c[13];
+        get_cols(ch, c, 13);
+        idx_t n = duckdb_data_chunk_get_size(ch);
+        for (idx_t i = 0; i < n && rc == CP_OK; i++) {
+            cp_session_event e = {
+                .identity = str_at(c[0], i), .user_id = str_at(c[1], i),
+                .session_id = str_at(c[2], i), .kind = str_at(c[3], i),
+                .page_path = str_at(c[4], i), .utm_source = str_at(c[5], i),
+                .utm_medium = str_at(c[6], i), .utm_campaign = str_at(c[7], i),
+                .country = str_at(c[8], i), .device_type = str_at(c[9], i),
+                .time_ms = ((int64_t *)c[10].data)[i], .offset = ((int64_t *)c[11].data)[i],
+                .is_bot = ((bool *)c[12].data)[i]};
+            rc = fn(ud, &e);
+        }
+        duckdb_destroy_data_chunk(&ch);
+    }
+    duckdb_destroy_result(&r);
+    return rc;
+}
+
+int cp_store_sessions_begin(cp_store *s)
+{
+    if (exec(s, "BEGIN TRANSACTION; DELETE FROM sessions")) return CP_EDB;
+    if (duckdb_appender_create(s->con, NULL, "sessions", &s->sessions) == DuckDBError) {
+        exec(s, "ROLLBACK");
+        return fail(s, "appender", "sessions");
+    }
+    return CP_OK;
+}
+
+int cp_store_add_session(cp_store *s, const cp_session_row *r)
+{
+    duckdb_appender a = s->sessions;
+    put_text(a, r->session_id);
+    put_text(a, r->identity);
+    put_text(a, r->user_id);
+    put_time(a, r->start_ms);
+    put_time(a, r->end_ms);
+    put_date(a, r->start_ms);
+    duckdb_append_double(a, (double)(r->end_ms - r->start_ms) / 1000.0);
+    duckdb_append_int64(a, r->events);
+    duckdb_append_int64(a, r->pageviews);
+    duckdb_append_bool(a, r->is_bot);
+    duckdb_append_bool(a, r->product_view);
+    duckdb_append_bool(a, r->cart);
+    duckdb_append_bool(a, r->checkout);
+    duckdb_append_bool(a, r->purchase);
+    put_text(a, r->landing_path);
+    put_text(a, r->utm_source);
+    put_text(a, r->utm_medium);
+    put_text(a, r->utm_campaign);
+    put_text(a, r->country);
+    put_text(a, r->device_type);
+    if (duckdb_appender_end_row(a) == DuckDBError) return fail(s, "sessions", duckdb_appender_error(a));
+    return CP_OK;
+}
+
+int cp_store_sessions_end(cp_store *s)
+{
+    int rc = CP_OK;
+    if (duckdb_appender_flush(s->sessions) == DuckDBError)
+        rc = fail(s, "sessions", duckdb_appender_error(s->sessions));
+    duckdb_appender_destroy(&s->sessions);
+    s->sessions = NULL;
+    if (rc == CP_OK) rc = exec(s, "COMMIT");
+    if (rc != CP_OK) exec(s, "ROLLBACK");
+    return rc;
+}
+
+int cp_store_scan_hashes(cp_store *s, int64_t since_ms,
+                         int (*fn)(void *ud, uint64_t msg, uint64_t delivery, int64_t recv_ms), void *ud)
+{
+    char sql[256];
+    duckdb_result r;
+    snprintf(sql, sizeof(sql),
+             "SELECT msg_hash, delivery_hash, epoch_ms(received_at) FROM events WHERE received_at "
+             ">= make_timestamp(%lld)", (long long)since_ms * 1000);
+    int rc = stream(s, sql, &r);
+    if (rc) return rc;
+    duckdb_data_chunk ch;
+    while (rc == CP_OK && (ch = duckdb_stream_fetch_chunk(r))) {
+        col c[3];
+        get_cols(ch, c, 3);
+        idx_t n = duckdb_data_chunk_get_size(ch);
+        for (idx_t i = 0; i < n && rc == CP_OK; i++)
+            rc = fn(ud, ((uint64_t *)c[0].data)[i], ((uint64_t *)c[1].data)[i], ((int64_t *)c[2].data)[i]);
+        duckdb_destroy_data_chunk(&ch);
+    }
+    duckdb_destroy_result(&r);
+    return rc;
+}
+
+/* ---- query output ---- */
+
+static int is_number_type(duckdb_type t)
+{
+    switch (t) {
+    case DUCKDB_TYPE_TINYINT: case DUCKDB_TYPE_SMALLINT: case DUCKDB_TYPE_INTEGER:
+    case DUCKDB_TYPE_BIGINT: case DUCKDB_TYPE_UTINYINT: case DUCKDB_TYPE_USMALLINT:
+    case DUCKDB_TYPE_UINTEGER: case DUCKDB_TYPE_UBIGINT: case DUCKDB_TYPE_HUGEINT:
+    case DUCKDB_TYPE_UHUGEINT: case DUCKDB_TYPE_FLOAT: case DUCKDB_TYPE_DOUBLE:
+    case DUCKDB_TYPE_DECIMAL: case DUCKDB_TYPE_BOOLEAN:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static void print_csv_field(FILE *out, const char *v)
+{
+    if (!v) return;
+    if (!strpbrk(v, ",\"\n\r")) {
+        fputs(v, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *v; v++) {
+        if (*v == '"') fputc('"', out);
+        fputc(*v, out);
+    }
+    fputc('"', out);
+}
+
+static void print_json_value(FILE *out, const char *v, duckdb_type t, cp_buf *tmp)
+{
+    if (!v) {
+        fputs("null", out);
+    } else if (is_number_type(t) && strcmp(v, "nan") && strcmp(v, "inf") && strcmp(v, "-inf")) {
+        fputs(v, out);
+    } else {
+        cp_buf_reset(tmp);
+        cp_buf_append_json_str(tmp, v, strlen(v));
+        fwrite(tmp->ptr, 1, tmp->len, out);
+    }
+}
+
+static size_t display_width(const char *s)
+{
+    size_t w = 0;
+    for (; s && *s; s++) w += ((unsigned char)*s & 0xC0) != 0x80;
+    return w;
+}
+
+static void print_table(duckdb_result *r, idx_t rows, idx_t cols, FILE *out)
+{
+    size_t width[64] = {0};
+    idx_t shown = cols < 64 ? cols : 64;
+    for (idx_t c = 0; c < shown; c++) width[c] = display_width(duckdb_column_name(r, c));
+    for (idx_t i = 0; i < rows; i++)
+        for (idx_t c = 0; c < shown; c++) {
+            char *v = duckdb_value_varchar(r, c, i);
+            size_t w = v ? display_width(v) : 4;
+            if (w > width[c]) width[c] = w > 60 ? 60 : w;
+            duckdb_free(v);
+        }
+    for (idx_t c = 0; c < shown; c++) {
+        const char *name = duckdb_column_name(r, c);
+        fprintf(out, "%s%s%*s", c ? " | " : "", name, (int)(width[c] - display_width(name)), "");
+    }
+    fputc('\n', out);
+    for (idx_t c = 0; c < shown; c++) {
+        fputs(c ? "-+-" : "", out);
+        for (size_t k = 0; k < width[c]; k++) fputc('-', out);
+    }
+    fputc('\n', out);
+    for (idx_t i = 0; i < rows; i++) {
+        for (idx_t c = 0; c < shown; c++) {
+            char *v = duckdb_value_varchar(r, c, i);
+            const char *t = v ? v : "NULL";
+            int right = is_number_type(duckdb_column_type(r, c));
+            size_t w = display_width(t), pad = w < width[c] ? width[c] - w : 0;
+            fputs(c ? " | " : "", out);
+            if (right) fprintf(out, "%*s%s", (int)pad, "", t);
+            else fprintf(out, "%s%*s", t, (int)pad, "");
+            duckdb_free(v);
+        }
+        fputc('\n', out);
+    }
+    fprintf(out, "(%llu row%s)\n", (unsigned long long)rows, rows == 1 ? "" : "s");
+}
+
+int cp_store_query(cp_store *s, const char *sql, cp_query_format fmt, int64_t max_rows, FILE *out,
+                   char *err, size_t errlen)
+{
+    duckdb_result r;
+    if (duckdb_query(s->con, sql, &r) == DuckDBError) {
+        snprintf(err, errlen, "%s", duckdb_result_error(&r));
+        duckdb_destroy_result(&r);
+        return CP_EDB;
+    }
+    idx_t rows = duckdb_row_count(&r), cols = duckdb_column_count(&r);
+    if (max_rows > 0 && rows > (idx_t)max_rows) rows = (idx_t)max_rows;
+    cp_buf tmp;
+    cp_buf_init(&tmp);
+    if (fmt == CP_QUERY_TABLE) {
+        print_table(&r, rows, cols, out);
+    } else if (fmt == CP_QUERY_CSV) {
+        for (idx_t c = 0; c < cols; c++) {
+            if (c) fputc(',', out);
+            print_csv_field(out, duckdb_column_name(&r, c));
+        }
+        fputc('\n', out);
+        for (idx_t i = 0; i < rows; i++) {
+            for (idx_t c = 0; c < cols; c++) {
+                char *v = duckdb_value_varchar(&r, c, i);
+                if (c) fputc(',', out);
+                print_csv_field(out, v);
+                duckdb_free(v);
+            }
+            fputc('\n', out);
+        }
+    } else {
+        fputc('[', out);
+        for (idx_t i = 0; i < rows; i++) {
+            fputs(i ? ",\n {" : "{", out);
+            for (idx_t c = 0; c < cols; c++) {
+                char *v = duckdb_value_varchar(&r, c, i);
+                const char *name = duckdb_column_name(&r, c);
+                cp_buf_reset(&tmp);
+                cp_buf_append_json_str(&tmp, name, strlen(name));
+                fprintf(out, "%s%.*s:", c ? "," : "", (int)tmp.len, tmp.ptr);
+                print_json_value(out, v, duckdb_column_type(&r, c), &tmp);
+                duckdb_free(v);
+            }
+            fputc('}', out);
+        }
+        fputs("]\n", out);
+    }
+    cp_buf_free(&tmp);
+    duckdb_destroy_result(&r);
+    return CP_OK;
+}
+
+int cp_store_scalar(cp_store *s, const char *sql, int64_t *out, bool *is_null)
+{
+    duckdb_result r;
+    *is_null = true;
+    if (duckdb_query(s->con, sql, &r) == DuckDBError) {
+        int rc = fail(s, "query", duckdb_result_error(&r));
+        duckdb_destroy_result(&r);
+        return rc;
+    }
+    if (duckdb_row_count(&r) > 0 && !duckdb_value_is_null(&r, 0, 0)) {
+        *out = duckdb_value_int64(&r, 0, 0);
+        *is_null = false;
+    }
+    duckdb_destroy_result(&r);
+    return CP_OK;
+}
