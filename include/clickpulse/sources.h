@@ -15,7 +15,6 @@
 typedef struct cp_file_options {
     const char *path;               /* a file, or "-" for standard input */
     bool follow;                    /* at the end, wait for more (tail -f); stop with *stop */
-    bool from_start;                /* ignore the committed cursor */
     size_t chunk_bytes;             /* 0: 4 MiB */
     volatile sig_atomic_t *stop;    /* polled; non-zero stops reading */
     void (*progress)(void *ud, uint64_t done, uint64_t total);

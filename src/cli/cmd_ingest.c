@@ -13,14 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { OPT_FOLLOW, OPT_FROM_START, OPT_QUIET };
+enum { OPT_FOLLOW, OPT_QUIET };
 
 static const cli_opt opts[] = {
     {.name = "follow", .id = OPT_FOLLOW,
      .help = "Keep reading the (single) file as it grows, until interrupted."},
-    {.name = "from-start", .id = OPT_FROM_START,
-     .help = "Read files from their start even if they were ingested before (events already "
-             "in the log are recognised and not added again)."},
     {.name = "quiet", .id = OPT_QUIET, .help = "No progress bar and no summary."},
     {0},
 };
@@ -92,7 +89,6 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
     for (int i = 0; i < argc && rc == CLI_OK && !stop_flag; i++) {
         progress pr = {argv[i], cp_mono_ns()};
         cp_file_options o = {.path = argv[i], .follow = args->flags[OPT_FOLLOW] != NULL,
-                             .from_start = args->flags[OPT_FROM_START] != NULL,
                              .stop = &stop_flag,
                              .progress = !quiet && tty ? show_progress : NULL,
                              .progress_ud = &pr};
@@ -120,11 +116,12 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
 const cli_cmd cli_cmd_ingest = {
     .name = "ingest",
     .summary = "Ingest files (JSON Lines, Segment batch files, CSV tables) and exit.",
-    .usage = "clickpulse ingest [--follow] [--from-start] FILE... | -",
+    .usage = "clickpulse ingest [--follow] FILE... | -",
     .details = "Each file goes through validation, dedup, the bronze log and silver in\n"
                "<data_dir>. JSON Lines may hold single events or {\"batch\":[...]} envelopes;\n"
                "CSV files are recognised by their header: customers, purchases or clickstream.\n"
-               "Interrupted ingests resume where they stopped. Rejected events go to the\n"
+               "A file is read from where its last committed batch ended: ingesting it again\n"
+               "adds only what was appended since, and an interrupted ingest resumes. Rejected events go to the\n"
                "dead_letters table with their reason and bytes; the summary counts them.",
     .opts = opts,
     .run = run,

@@ -254,6 +254,10 @@ static int customer(cp_csv_decoder *d)
  * purchases table, so a clickstream purchase is kept as a custom event. */
 static const char *click_event(cp_slice t, int *is_page)
 {
+    if (cp_slice_eq_lit(t, "identify")) {
+        *is_page = 2;
+        return "";
+    }
     static const char *const map[][2] = {
         {"page", ""}, {"page_view", ""}, {"pageview", ""}, {"view", ""},
         {"product_viewed", "Product Viewed"}, {"product_view", "Product Viewed"},
@@ -297,7 +301,7 @@ static cp_slice url_path(cp_slice url)
 static int click(cp_csv_decoder *d)
 {
     cp_buf *j = &d->json;
-    int is_page;
+    int is_page; /* 0 track, 1 page, 2 identify */
     cp_slice type = field(d, 3), user = field(d, 0), url = field(d, 2);
     const char *name = click_event(type, &is_page);
     if (!name) {
@@ -308,8 +312,9 @@ static int click(cp_csv_decoder *d)
     }
     uint64_t h = XXH3_64bits(d->rec.ptr, d->rec.len);
     cp_buf_reset(j);
+    static const char *const types[] = {"track", "page", "identify"};
     int rc = cp_buf_appendf(j, "{\"type\":\"%s\",\"messageId\":\"csv:click:%016llx\"",
-                            is_page ? "page" : "track", (unsigned long long)h);
+                            types[is_page], (unsigned long long)h);
     if (!rc && !is_page) rc = add_str(j, "event", cp_slice_from(name));
     if (!rc) rc = add_str(j, looks_like_uuid(user) ? "anonymousId" : "userId", user);
     if (!rc) rc = add_str(j, "timestamp", field(d, 5));

@@ -165,8 +165,8 @@ static int start(file_run *r, const cp_config *c, cp_file_result *res, char *buf
     }
     int64_t at = 0, line = 0;
     bool found = false, lfound = false;
-    if (!r->o->from_start && ((rc = cp_pipeline_cursor(r->p, r->cursor, &at, &found)) ||
-                              (rc = cp_pipeline_cursor(r->p, r->line_cursor, &line, &lfound))))
+    if ((rc = cp_pipeline_cursor(r->p, r->cursor, &at, &found)) ||
+        (rc = cp_pipeline_cursor(r->p, r->line_cursor, &line, &lfound)))
         return rc;
     struct stat st;
     if (fstat(r->fd, &st) == 0 && found && at > st.st_size) {
