@@ -158,7 +158,7 @@ typedef struct cp_event {
 /* A rejected input: the reason, a message that points at the problem, and the raw bytes. */
 typedef struct cp_reject {
     cp_reject_reason reason;
-    char detail[192];
+    char detail[320];
     cp_slice raw;
     uint64_t line;  /* 1-based line for JSON Lines input, else 0 */
     uint64_t pos;   /* byte position of that line in the stream fed */

@@ -51,7 +51,8 @@ int cp_pipeline_note_cursor(cp_pipeline *p, const char *cursor_name, int64_t cur
 /* A source's committed cursor (0 and found = false when none). */
 int cp_pipeline_cursor(cp_pipeline *p, const char *cursor_name, int64_t *cursor, bool *found);
 
-/* Recomputes the sessions table from silver events (DESIGN.md section 5 rules). */
+/* Recomputes the tables derived from all of silver's events: sessions (DESIGN.md
+ * section 5 rules), identity_map and customers. */
 int cp_pipeline_refresh_sessions(cp_pipeline *p);
 /* Rebuilds every silver table from the bronze log. */
 int cp_pipeline_replay(cp_pipeline *p);

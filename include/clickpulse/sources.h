@@ -8,6 +8,7 @@
 #include "clickpulse/config.h"
 #include "clickpulse/pipeline.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -15,8 +16,9 @@
 typedef struct cp_file_options {
     const char *path;               /* a file, or "-" for standard input */
     bool follow;                    /* at the end, wait for more (tail -f); stop with *stop */
-    size_t chunk_bytes;             /* 0: 4 MiB */
+    size_t chunk_bytes;             /* 0: 16 MiB */
     volatile sig_atomic_t *stop;    /* polled; non-zero stops reading */
+    pthread_mutex_t *lock;          /* held around each use of the pipeline, when shared */
     void (*progress)(void *ud, uint64_t done, uint64_t total);
     void *progress_ud;
 } cp_file_options;

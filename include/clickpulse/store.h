@@ -24,14 +24,14 @@ typedef struct cp_silver_event {
     cp_slice user_id, anonymous_id, identity, session_id;
     int64_t event_time_ms, received_at_ms;
     cp_slice source;
-    cp_slice page_url, page_path, page_referrer, page_title;
+    cp_slice page_url, page_path, page_referrer;
     cp_slice utm_source, utm_medium, utm_campaign, utm_term, utm_content;
-    cp_slice country, locale, ip, user_agent, device_type, browser, os;
+    cp_slice country, locale, ip, device_type, browser, os; /* user agent: parsed, in bronze */
     bool is_bot, late, has_revenue;
     cp_slice email, email_domain, name;
     cp_slice order_id, currency;
     double revenue;
-    cp_slice properties, context;
+    cp_slice properties; /* raw JSON; the context's fields have columns of their own */
 } cp_silver_event;
 
 typedef struct cp_silver_order {
@@ -80,8 +80,8 @@ int cp_store_add_order(cp_store *s, const cp_silver_order *o);
 int cp_store_add_item(cp_store *s, const cp_silver_item *i);
 int cp_store_add_dead_letter(cp_store *s, const cp_dead_letter *d);
 int cp_store_add_duplicate(cp_store *s, const cp_duplicate *d);
-/* Updates identity_map and customers from the events with offsets in [from, to). */
-int cp_store_derive(cp_store *s, int64_t from, int64_t to);
+/* Rebuilds identity_map and customers from silver events (outside a batch). */
+int cp_store_refresh_derived(cp_store *s);
 /* Sets a named position (the log offset applied, a source's cursor), in the batch. */
 int cp_store_set_checkpoint(cp_store *s, const char *name, int64_t position);
 /* Reads a position; *found tells whether it exists. */
@@ -122,6 +122,11 @@ typedef enum cp_query_format { CP_QUERY_TABLE, CP_QUERY_CSV, CP_QUERY_JSON } cp_
  * On error writes DuckDB's message into err and returns CP_EDB. */
 int cp_store_query(cp_store *s, const char *sql, cp_query_format fmt, int64_t max_rows, FILE *out,
                    char *err, size_t errlen);
+/* Runs a read-only statement (a SELECT, possibly WITH/EXPLAIN) on a connection of its
+ * own, safe to call from another thread while batches are written; anything else is
+ * refused with CP_EINVAL and a message. */
+int cp_store_query_readonly(cp_store *s, const char *sql, cp_query_format fmt, int64_t max_rows,
+                            FILE *out, char *err, size_t errlen);
 /* Runs a statement that returns nothing of interest. */
 int cp_store_exec(cp_store *s, const char *sql, char *err, size_t errlen);
 /* Runs sql and reads the first column of its first row as an integer; *is_null is set

@@ -46,5 +46,6 @@ extern const cli_cmd cli_cmd_version;
 extern const cli_cmd cli_cmd_ingest;
 extern const cli_cmd cli_cmd_replay;
 extern const cli_cmd cli_cmd_query;
+extern const cli_cmd cli_cmd_run;
 
 #endif

@@ -2,6 +2,8 @@
  * in the data directory and sends it a query over HTTP (libcurl). */
 #include "cli.h"
 
+#include "clickpulse/str.h"
+
 #include <curl/curl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,7 +26,7 @@ int cli_daemon_address(const cp_config *cfg, char *addr, size_t len)
 
 static size_t write_out(char *p, size_t size, size_t n, void *ud)
 {
-    return fwrite(p, size, n, ud);
+    return cp_buf_append(ud, p, size * n) ? 0 : size * n;
 }
 
 int cli_query_daemon(const cp_config *cfg, const char *sql, const char *format, long max_rows,
@@ -48,16 +50,25 @@ int cli_query_daemon(const cp_config *cfg, const char *sql, const char *format, 
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, sql);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_out);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, stdout);
+    cp_buf body;
+    cp_buf_init(&body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
     CURLcode rc = curl_easy_perform(c);
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
+    int result = CLI_OK;
     if (rc != CURLE_OK) {
         cli_error("query", "the daemon at %s did not answer: %s", addr, curl_easy_strerror(rc));
-        return CLI_FAILURE;
+        result = CLI_FAILURE;
+    } else if (status != 200) {
+        cli_error("query", "%.*s", (int)(body.len && body.ptr[body.len - 1] == '\n' ? body.len - 1 : body.len), body.ptr ? body.ptr : "");
+        result = CLI_FAILURE;
+    } else if (body.len) {
+        fwrite(body.ptr, 1, body.len, stdout);
     }
-    return status == 200 ? CLI_OK : CLI_FAILURE;
+    cp_buf_free(&body);
+    return result;
 }

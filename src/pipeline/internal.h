@@ -20,8 +20,15 @@ void dedup_remove(dedup *d, uint64_t msg);
 size_t dedup_size(const dedup *d);
 
 /* Silver rows from one accepted event (silver.c). */
+#define UA_CACHE 1024
+typedef struct ua_slot {
+    uint64_t hash;
+    cp_ua_info info;
+} ua_slot;
+
 typedef struct silver_ctx {
     cp_store *store;
+    ua_slot ua_cache[UA_CACHE];
     char email_domain[256];
     char country[3];
 } silver_ctx;

@@ -159,8 +159,6 @@ int cp_pipeline_flush(cp_pipeline *p, const char *cursor_name, int64_t cursor)
         rc = cp_bronze_append(p->log, p->recs, p->n_recs, &first);
         if (rc) snprintf(p->err, sizeof(p->err), "bronze log: %s", cp_strerror(rc));
     }
-    if (rc == CP_OK && p->n_recs && (rc = cp_store_derive(p->store, (int64_t)first, (int64_t)(first + p->n_recs))))
-        store_fail(p, rc);
     if (rc == CP_OK && (rc = cp_store_set_checkpoint(p->store, LOG_CHECKPOINT, (int64_t)cp_bronze_next_offset(p->log))))
         store_fail(p, rc);
     if (rc == CP_OK && cursor_name && (rc = cp_store_set_checkpoint(p->store, cursor_name, cursor)))
@@ -199,5 +197,6 @@ int cp_pipeline_cursor(cp_pipeline *p, const char *cursor_name, int64_t *cursor,
 int cp_pipeline_refresh_sessions(cp_pipeline *p)
 {
     int rc = sessions_refresh(p->store, p->session_timeout_ms);
+    if (rc == CP_OK) rc = cp_store_refresh_derived(p->store);
     return rc ? store_fail(p, rc) : CP_OK;
 }

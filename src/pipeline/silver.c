@@ -52,6 +52,18 @@ static cp_slice country_of(silver_ctx *s, const cp_event *ev)
     return CP_SLICE_NULL;
 }
 
+/* User agents repeat: parse each distinct one once (a small direct-mapped cache). */
+static void ua_cached(silver_ctx *s, cp_slice ua, cp_ua_info *out)
+{
+    uint64_t h = XXH3_64bits(ua.ptr, ua.len) | 1;
+    ua_slot *slot = &s->ua_cache[h % UA_CACHE];
+    if (slot->hash != h) {
+        slot->hash = h;
+        cp_ua_parse(ua, &slot->info);
+    }
+    *out = slot->info;
+}
+
 static cp_slice lit(const char *s)
 {
     return cp_slice_from(s);
@@ -88,7 +100,7 @@ int silver_write(silver_ctx *s, const cp_event *ev, int64_t offset, uint64_t msg
                  uint64_t delivery_hash, cp_slice source, bool late)
 {
     cp_ua_info ua;
-    cp_ua_parse(ev->ctx.user_agent, &ua);
+    ua_cached(s, ev->ctx.user_agent, &ua);
     cp_slice url = ev->ctx.page_url, country = country_of(s, ev);
     cp_silver_event r = {
         .offset = offset, .msg_hash = msg_hash, .delivery_hash = delivery_hash,
@@ -101,7 +113,6 @@ int silver_write(silver_ctx *s, const cp_event *ev, int64_t offset, uint64_t msg
         .event_time_ms = ev->time_ms, .received_at_ms = ev->received_at_ms, .source = source,
         .page_url = first_set(url, CP_SLICE_NULL), .page_path = first_set(ev->ctx.page_path, CP_SLICE_NULL),
         .page_referrer = first_set(ev->ctx.page_referrer, CP_SLICE_NULL),
-        .page_title = first_set(ev->ctx.page_title, CP_SLICE_NULL),
         .utm_source = first_set(ev->ctx.campaign_source, query_param(url, "utm_source")),
         .utm_medium = first_set(ev->ctx.campaign_medium, query_param(url, "utm_medium")),
         .utm_campaign = first_set(ev->ctx.campaign_name, query_param(url, "utm_campaign")),
@@ -109,7 +120,6 @@ int silver_write(silver_ctx *s, const cp_event *ev, int64_t offset, uint64_t msg
         .utm_content = first_set(ev->ctx.campaign_content, query_param(url, "utm_content")),
         .country = country, .locale = first_set(ev->ctx.locale, CP_SLICE_NULL),
         .ip = first_set(ev->ctx.ip, CP_SLICE_NULL),
-        .user_agent = first_set(ev->ctx.user_agent, CP_SLICE_NULL),
         .device_type = lit(ua.device_type), .browser = lit(ua.browser), .os = lit(ua.os),
         .is_bot = ua.is_bot, .late = late,
         .email = first_set(ev->email, CP_SLICE_NULL),
@@ -119,7 +129,7 @@ int silver_write(silver_ctx *s, const cp_event *ev, int64_t offset, uint64_t msg
         .currency = first_set(ev->currency, CP_SLICE_NULL),
         .has_revenue = (ev->flags & (CP_HAS_REVENUE | CP_HAS_TOTAL)) != 0,
         .revenue = (ev->flags & CP_HAS_REVENUE) ? ev->revenue : ev->total,
-        .properties = ev->properties, .context = ev->context};
+        .properties = ev->properties};
     int rc = cp_store_add_event(s->store, &r);
     if (rc == CP_OK && ev->kind == CP_KIND_ORDER_COMPLETED) rc = write_order(s, ev, offset, country);
     return rc;

@@ -113,6 +113,16 @@ static int replay_header(file_run *r)
     return cp_csv_decoder_feed(r->csv, buf, (size_t)(nl - buf) + 1);
 }
 
+static void lock(file_run *r)
+{
+    if (r->o->lock) pthread_mutex_lock(r->o->lock);
+}
+
+static void unlock(file_run *r)
+{
+    if (r->o->lock) pthread_mutex_unlock(r->o->lock);
+}
+
 static int wait_for_more(file_run *r)
 {
     struct timespec ts = {0, 200 * 1000000L};
@@ -142,8 +152,10 @@ static int read_loop(file_run *r, char *buf, size_t cap, uint64_t total)
             continue;
         }
         r->pos += (uint64_t)n;
+        lock(r);
         int rc = feed(r, buf, (size_t)n);
         if (rc == CP_OK) rc = commit(r);
+        unlock(r);
         if (rc) return rc;
         if (r->o->progress) r->o->progress(r->o->progress_ud, r->pos, total);
     }
@@ -188,7 +200,7 @@ int cp_source_file(cp_pipeline *p, const cp_config *c, const cp_file_options *o,
                    cp_file_result *res, char *err, size_t errlen)
 {
     file_run r = {.p = p, .o = o, .fd = -1};
-    size_t cap = o->chunk_bytes ? o->chunk_bytes : 4u << 20;
+    size_t cap = o->chunk_bytes ? o->chunk_bytes : 16u << 20;
     char *buf = cp_malloc(cap);
     memset(res, 0, sizeof(*res));
     cp_arena_init(&r.positions, 0);
@@ -209,13 +221,17 @@ int cp_source_file(cp_pipeline *p, const cp_config *c, const cp_file_options *o,
     struct stat st;
     uint64_t total = !r.is_stdin && fstat(r.fd, &st) == 0 ? (uint64_t)st.st_size : 0;
     uint64_t first = 0;
+    lock(&r);
     int rc = buf ? start(&r, c, res, buf, cap) : CP_ENOMEM;
     first = r.pos;
     if (rc == CP_OK && r.is_stdin) rc = commit(&r);
+    unlock(&r);
     if (rc == CP_OK) rc = read_loop(&r, buf, cap, total);
     if (rc == CP_OK && !(o->stop && *o->stop)) {
+        lock(&r);
         rc = r.csv ? cp_csv_decoder_finish(r.csv) : cp_event_decoder_finish(r.json);
         if (rc == CP_OK) rc = commit(&r);
+        unlock(&r);
     }
     if (r.csv && cp_csv_decoder_table(r.csv)) res->format = cp_csv_decoder_table(r.csv);
     res->bytes = r.pos - (r.is_stdin ? 0 : first);

@@ -8,6 +8,7 @@
 #include "schema.sql.h"
 
 #include <duckdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,6 +20,8 @@ struct cp_store {
     duckdb_database db;
     duckdb_connection con;
     duckdb_connection scan; /* a second connection for streaming reads while writing */
+    duckdb_connection api;  /* read-only queries from other threads, under api_mu */
+    pthread_mutex_t api_mu;
     duckdb_appender app[APP__COUNT];
     duckdb_appender sessions;
     int in_batch;
@@ -61,6 +64,7 @@ int cp_store_open(const char *path, bool read_only, cp_store **out, char *err, s
     char *open_err = NULL;
     if (!s) return CP_ENOMEM;
     cp_buf_init(&s->scratch);
+    pthread_mutex_init(&s->api_mu, NULL);
     if (duckdb_create_config(&cfg) == DuckDBError) goto fail;
     if (read_only) duckdb_set_config(cfg, "access_mode", "READ_ONLY");
     if (duckdb_open_ext(path, &s->db, cfg, &open_err) == DuckDBError) {
@@ -73,7 +77,8 @@ int cp_store_open(const char *path, bool read_only, cp_store **out, char *err, s
     }
     duckdb_destroy_config(&cfg);
     if (duckdb_connect(s->db, &s->con) == DuckDBError) goto fail;
-    if (!read_only && exec(s, cp_schema_sql)) {
+    /* Checkpoint in large steps: appends arrive in big batches. */
+    if (!read_only && (exec(s, cp_schema_sql) || exec(s, "SET wal_autocheckpoint = '256MB'"))) {
         snprintf(err, errlen, "%s", s->error);
         cp_store_close(s);
         return CP_EDB;
@@ -92,6 +97,8 @@ void cp_store_close(cp_store *s)
     if (!s) return;
     if (s->in_batch) cp_store_rollback(s);
     if (s->scan) duckdb_disconnect(&s->scan);
+    if (s->api) duckdb_disconnect(&s->api);
+    pthread_mutex_destroy(&s->api_mu);
     if (s->con) duckdb_disconnect(&s->con);
     if (s->db) duckdb_close(&s->db);
     cp_buf_free(&s->scratch);
@@ -183,10 +190,10 @@ int cp_store_add_event(cp_store *s, const cp_silver_event *e)
     put_time(a, e->event_time_ms);
     put_time(a, e->received_at_ms);
     put_date(a, e->event_time_ms);
-    const cp_slice mid[] = {e->source, e->page_url, e->page_path, e->page_referrer,
-                            e->page_title, e->utm_source, e->utm_medium, e->utm_campaign,
-                            e->utm_term, e->utm_content, e->country, e->locale,
-                            e->ip, e->user_agent, e->device_type, e->browser, e->os};
+    const cp_slice mid[] = {e->source,       e->page_url,     e->page_path,  e->page_referrer,
+                            e->utm_source,   e->utm_medium,   e->utm_campaign, e->utm_term,
+                            e->utm_content,  e->country,      e->locale,     e->ip,
+                            e->device_type,  e->browser,      e->os};
     for (size_t i = 0; i < sizeof(mid) / sizeof(mid[0]); i++) put_text(a, mid[i]);
     duckdb_append_bool(a, e->is_bot);
     duckdb_append_bool(a, e->late);
@@ -198,7 +205,6 @@ int cp_store_add_event(cp_store *s, const cp_silver_event *e)
     else duckdb_append_null(a);
     put_text(a, e->currency);
     put_text(a, e->properties);
-    put_text(a, e->context);
     return end_row(s, APP_EVENTS);
 }
 
@@ -295,33 +301,22 @@ int cp_store_add_duplicate(cp_store *s, const cp_duplicate *d)
 
 /* ---- derived tables, checkpoints ---- */
 
-int cp_store_derive(cp_store *s, int64_t from, int64_t to)
+int cp_store_refresh_derived(cp_store *s)
 {
-    char sql[2048];
-    if (duckdb_appender_flush(s->app[APP_EVENTS]) == DuckDBError)
-        return fail(s, "events", duckdb_appender_error(s->app[APP_EVENTS]));
-    snprintf(sql, sizeof(sql),
-             "INSERT INTO identity_map SELECT anonymous_id, arg_min(user_id, event_time), "
-             "min(event_time) FROM events WHERE \"offset\" >= %lld AND \"offset\" < %lld AND "
-             "anonymous_id IS NOT NULL AND user_id IS NOT NULL GROUP BY anonymous_id "
-             "ON CONFLICT (anonymous_id) DO NOTHING",
-             (long long)from, (long long)to);
-    if (exec(s, sql)) return CP_EDB;
-    snprintf(sql, sizeof(sql),
-             "INSERT INTO customers SELECT user_id, arg_max(email, event_time) FILTER (email IS NOT "
-             "NULL), arg_max(email_domain, event_time) FILTER (email_domain IS NOT NULL), "
-             "arg_max(name, event_time) FILTER (name IS NOT NULL), arg_max(country, event_time) "
-             "FILTER (country IS NOT NULL), min(event_time), max(event_time), min(event_time) "
-             "FILTER (kind = 'signed_up'), count(*) FROM events WHERE \"offset\" >= %lld AND "
-             "\"offset\" < %lld AND user_id IS NOT NULL GROUP BY user_id ON CONFLICT (user_id) DO "
-             "UPDATE SET email = coalesce(excluded.email, email), email_domain = "
-             "coalesce(excluded.email_domain, email_domain), name = coalesce(excluded.name, name), "
-             "country = coalesce(excluded.country, country), first_seen = least(first_seen, "
-             "excluded.first_seen), last_seen = greatest(last_seen, excluded.last_seen), "
-             "signed_up_at = least(signed_up_at, excluded.signed_up_at), events = events + "
-             "excluded.events",
-             (long long)from, (long long)to);
-    return exec(s, sql);
+    return exec(s,
+                "BEGIN TRANSACTION;"
+                "DELETE FROM identity_map;"
+                "INSERT INTO identity_map SELECT anonymous_id, arg_min(user_id, event_time), "
+                "min(event_time) FROM events WHERE anonymous_id IS NOT NULL AND user_id IS NOT NULL "
+                "GROUP BY anonymous_id;"
+                "DELETE FROM customers;"
+                "INSERT INTO customers SELECT user_id, arg_max(email, event_time) FILTER (email IS "
+                "NOT NULL), arg_max(email_domain, event_time) FILTER (email_domain IS NOT NULL), "
+                "arg_max(name, event_time) FILTER (name IS NOT NULL), arg_max(country, event_time) "
+                "FILTER (country IS NOT NULL), min(event_time), max(event_time), min(event_time) "
+                "FILTER (kind = 'signed_up'), count(*) FROM events WHERE user_id IS NOT NULL "
+                "GROUP BY user_id;"
+                "COMMIT;");
 }
 
 int cp_store_set_checkpoint(cp_store *s, const char *name, int64_t position)
@@ -612,15 +607,52 @@ static void print_table(duckdb_result *r, idx_t rows, idx_t cols, FILE *out)
     fprintf(out, "(%llu row%s)\n", (unsigned long long)rows, rows == 1 ? "" : "s");
 }
 
+static int query_on(duckdb_connection con, const char *sql, cp_query_format fmt, int64_t max_rows,
+                    FILE *out, char *err, size_t errlen, int read_only);
+
 int cp_store_query(cp_store *s, const char *sql, cp_query_format fmt, int64_t max_rows, FILE *out,
                    char *err, size_t errlen)
 {
+    return query_on(s->con, sql, fmt, max_rows, out, err, errlen, 0);
+}
+
+int cp_store_query_readonly(cp_store *s, const char *sql, cp_query_format fmt, int64_t max_rows,
+                            FILE *out, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&s->api_mu);
+    int rc = CP_OK;
+    if (!s->api && duckdb_connect(s->db, &s->api) == DuckDBError) {
+        snprintf(err, errlen, "cannot open a query connection");
+        rc = CP_EDB;
+    }
+    if (rc == CP_OK) rc = query_on(s->api, sql, fmt, max_rows, out, err, errlen, 1);
+    pthread_mutex_unlock(&s->api_mu);
+    return rc;
+}
+
+static int query_on(duckdb_connection con, const char *sql, cp_query_format fmt, int64_t max_rows,
+                    FILE *out, char *err, size_t errlen, int read_only)
+{
     duckdb_result r;
-    if (duckdb_query(s->con, sql, &r) == DuckDBError) {
-        snprintf(err, errlen, "%s", duckdb_result_error(&r));
-        duckdb_destroy_result(&r);
+    duckdb_prepared_statement st;
+    if (duckdb_prepare(con, sql, &st) == DuckDBError) {
+        snprintf(err, errlen, "%s", duckdb_prepare_error(st));
+        duckdb_destroy_prepare(&st);
         return CP_EDB;
     }
+    duckdb_statement_type type = duckdb_prepared_statement_type(st);
+    if (read_only && type != DUCKDB_STATEMENT_TYPE_SELECT && type != DUCKDB_STATEMENT_TYPE_EXPLAIN) {
+        snprintf(err, errlen, "only read-only statements (SELECT, WITH ..., EXPLAIN) are allowed here");
+        duckdb_destroy_prepare(&st);
+        return CP_EINVAL;
+    }
+    if (duckdb_execute_prepared(st, &r) == DuckDBError) {
+        snprintf(err, errlen, "%s", duckdb_result_error(&r));
+        duckdb_destroy_result(&r);
+        duckdb_destroy_prepare(&st);
+        return CP_EDB;
+    }
+    duckdb_destroy_prepare(&st);
     idx_t rows = duckdb_row_count(&r), cols = duckdb_column_count(&r);
     if (max_rows > 0 && rows > (idx_t)max_rows) rows = (idx_t)max_rows;
     cp_buf tmp;

@@ -1,0 +1,228 @@
+/* clickpulse run: the daemon. Opens the pipeline, serves the API, follows the
+ * configured files and, with simulator.rate > 0, runs the simulated shop into
+ * the pipeline; refreshes sessions every minute and applies log retention; stops
+ * cleanly on SIGINT or SIGTERM. */
+#include "cli.h"
+
+#include "clickpulse/error.h"
+#include "clickpulse/http.h"
+#include "clickpulse/log.h"
+#include "clickpulse/pipeline.h"
+#include "clickpulse/simulate.h"
+#include "clickpulse/sources.h"
+#include "clickpulse/time.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define REFRESH_MS 60000
+#define MAX_FILES  32
+
+typedef struct daemon_state {
+    cp_config *cfg;
+    cp_pipeline *p;
+    pthread_mutex_t mu; /* one writer of the pipeline at a time */
+    char error[512];    /* the last failure, for /health */
+    int64_t started_ms;
+} daemon_state;
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static int health(void *ud, cp_buf *out)
+{
+    daemon_state *d = ud;
+    pthread_mutex_lock(&d->mu);
+    const cp_pipeline_stats *s = cp_pipeline_stats_get(d->p);
+    int bad = d->error[0] != 0;
+    cp_buf_appendf(out, "{\"status\":\"%s\",\"accepted\":%llu,\"duplicates\":%llu,\"batches\":%llu,"
+                        "\"uptime_s\":%lld",
+                   bad ? "failing" : "ok", (unsigned long long)s->accepted,
+                   (unsigned long long)s->duplicates, (unsigned long long)s->batches,
+                   (long long)((cp_now_ms() - d->started_ms) / 1000));
+    if (bad) {
+        cp_buf_append_str(out, ",\"reason\":");
+        cp_buf_append_json_str(out, d->error, strlen(d->error));
+    }
+    cp_buf_append_str(out, "}\n");
+    pthread_mutex_unlock(&d->mu);
+    return bad ? 503 : 200;
+}
+
+typedef struct file_job {
+    daemon_state *d;
+    const char *path;
+    pthread_t thread;
+} file_job;
+
+static void *follow_file(void *arg)
+{
+    file_job *j = arg;
+    char err[1024] = {0};
+    cp_file_options o = {.path = j->path, .follow = true, .stop = &stop_flag, .lock = &j->d->mu};
+    cp_file_result res;
+    if (cp_source_file(j->d->p, j->d->cfg, &o, &res, err, sizeof(err)) && !stop_flag) {
+        CP_ERROR("source:file", "%s", err);
+        pthread_mutex_lock(&j->d->mu);
+        snprintf(j->d->error, sizeof(j->d->error), "%s", err);
+        pthread_mutex_unlock(&j->d->mu);
+    }
+    return NULL;
+}
+
+/* The simulator's events, decoded and submitted as they are produced. */
+typedef struct sim_feed {
+    daemon_state *d;
+    cp_event_decoder *dec;
+    uint64_t pos;
+    char at[32];
+} sim_feed;
+
+static int sim_event(void *ud, const cp_event *ev)
+{
+    sim_feed *f = ud;
+    int n = snprintf(f->at, sizeof(f->at), "%llu.%u", (unsigned long long)ev->pos, ev->index);
+    return cp_pipeline_submit(f->d->p, ev, CP_SLICE_LIT("simulator"), (cp_slice){f->at, (size_t)n});
+}
+
+static int sim_reject(void *ud, const cp_reject *r)
+{
+    sim_feed *f = ud;
+    int n = snprintf(f->at, sizeof(f->at), "%llu.%u", (unsigned long long)r->pos, r->index);
+    return cp_pipeline_reject(f->d->p, r, CP_SLICE_LIT("simulator"), (cp_slice){f->at, (size_t)n}, 0);
+}
+
+static int sim_output(void *ud, const char *buf, size_t len, size_t n_events)
+{
+    sim_feed *f = ud;
+    (void)n_events;
+    if (stop_flag) return CP_EAGAIN;
+    pthread_mutex_lock(&f->d->mu);
+    int rc = cp_event_decoder_feed(f->dec, buf, len);
+    if (rc == CP_OK) rc = cp_pipeline_flush(f->d->p, NULL, 0);
+    pthread_mutex_unlock(&f->d->mu);
+    return rc;
+}
+
+static void *simulate(void *arg)
+{
+    sim_feed *f = arg;
+    cp_sim_params p;
+    cp_sim_params_from_config(f->d->cfg, &p);
+    cp_sim_output out = {.ud = f, .events = sim_output};
+    cp_sim_stats st;
+    int rc = cp_simulate(&p, &out, &st);
+    if (rc && !stop_flag) CP_ERROR("source:simulator", "stopped: %s", cp_strerror(rc));
+    else if (!rc) CP_INFO("source:simulator", "finished: %llu events", (unsigned long long)st.events);
+    return NULL;
+}
+
+static int write_pid(const cp_config *cfg, int remove)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/clickpulse.pid", cfg->data_dir);
+    if (remove) return unlink(path);
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    fprintf(f, "%ld\n%s\n", (long)getpid(), cfg->dashboard_listen);
+    return fclose(f);
+}
+
+static void housekeeping(daemon_state *d)
+{
+    pthread_mutex_lock(&d->mu);
+    if (cp_pipeline_refresh_sessions(d->p))
+        CP_ERROR("pipeline", "refreshing sessions: %s", cp_pipeline_error(d->p));
+    pthread_mutex_unlock(&d->mu);
+}
+
+static int serve(daemon_state *d)
+{
+    file_job jobs[MAX_FILES];
+    size_t n_jobs = 0;
+    pthread_t sim;
+    int sim_on = d->cfg->simulator_rate > 0;
+    sim_feed feed = {.d = d};
+    for (size_t i = 0; i < d->cfg->sources_files.n && n_jobs < MAX_FILES; i++) {
+        jobs[n_jobs] = (file_job){.d = d, .path = d->cfg->sources_files.items[i]};
+        if (pthread_create(&jobs[n_jobs].thread, NULL, follow_file, &jobs[n_jobs]) == 0) n_jobs++;
+    }
+    if (sim_on) {
+        cp_decode_options o;
+        cp_decode_options_default(&o);
+        o.trust_received_at = true;
+        feed.dec = cp_event_decoder_new(&o, (cp_decode_sink){&feed, sim_event, sim_reject});
+        sim_on = feed.dec && pthread_create(&sim, NULL, simulate, &feed) == 0;
+    }
+    int64_t next_refresh = cp_now_ms() + REFRESH_MS;
+    while (!stop_flag) {
+        struct timespec ts = {0, 200 * 1000000L};
+        nanosleep(&ts, NULL);
+        if (cp_now_ms() >= next_refresh) {
+            housekeeping(d);
+            next_refresh = cp_now_ms() + REFRESH_MS;
+        }
+    }
+    CP_INFO("run", "stopping");
+    for (size_t i = 0; i < n_jobs; i++) pthread_join(jobs[i].thread, NULL);
+    if (sim_on) pthread_join(sim, NULL);
+    cp_event_decoder_free(feed.dec);
+    housekeeping(d);
+    return CLI_OK;
+}
+
+static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *parsed)
+{
+    char err[1024] = {0};
+    daemon_state d = {.cfg = cfg, .started_ms = cp_now_ms()};
+    if (argc) {
+        cli_error(cmd->name, "takes no arguments (sources come from the configuration)");
+        return CLI_USAGE;
+    }
+    if (cp_pipeline_open(cfg, &d.p, err, sizeof(err))) {
+        cli_error(cmd->name, "%s", err);
+        return CLI_FAILURE;
+    }
+    pthread_mutex_init(&d.mu, NULL);
+    cp_api *api = NULL;
+    cp_api_config ac = {.listen = cfg->dashboard_listen, .token = cfg->dashboard_token,
+                        .store = cp_pipeline_store(d.p), .ud = &d, .health = health};
+    int rc = CLI_OK;
+    if (cp_api_start(&ac, &api, err, sizeof(err))) {
+        cli_error(cmd->name, "%s", err);
+        rc = CLI_FAILURE;
+    }
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (rc == CLI_OK) {
+        write_pid(cfg, 0);
+        CP_INFO("run", "serving the API on http://%s (data in %s)", cfg->dashboard_listen, cfg->data_dir);
+        rc = serve(&d);
+        write_pid(cfg, 1);
+    }
+    cp_api_stop(api);
+    cp_pipeline_close(d.p);
+    pthread_mutex_destroy(&d.mu);
+    return rc;
+}
+
+const cli_cmd cli_cmd_run = {
+    .name = "run",
+    .summary = "Run the daemon: the configured sources, the pipeline and the API.",
+    .usage = "clickpulse run [--config FILE] [--set KEY=VALUE]...",
+    .details = "Sources: the files in sources.files (followed as they grow) and, when\n"
+               "simulator.rate > 0, the simulated shop. The API listens on dashboard.listen;\n"
+               "'clickpulse query' goes through it while the daemon_state runs. SIGINT or SIGTERM\n"
+               "stops it cleanly after the current batch.",
+    .run = run,
+};

@@ -1,0 +1,191 @@
+/* The daemon's API server (see include/clickpulse/http.h). Request bodies are
+ * gathered per connection up to a limit; every answer that is an error is a
+ * JSON object with a reason. */
+#include "clickpulse/http.h"
+
+#include "clickpulse/error.h"
+#include "clickpulse/mem.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_BODY (1u << 20)
+
+struct cp_api {
+    cp_api_config c;
+    char *token;
+    struct MHD_Daemon *d;
+};
+
+typedef struct request {
+    cp_buf body;
+    int too_big;
+} request;
+
+int cp_parse_listen(const char *listen, char *host, size_t hostlen, int *port)
+{
+    const char *colon = strrchr(listen, ':');
+    if (!colon || colon == listen || (size_t)(colon - listen) >= hostlen) return CP_EINVAL;
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (*end || p < 0 || p > 65535) return CP_EINVAL;
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = 0;
+    *port = (int)p;
+    return CP_OK;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *con, unsigned status, const char *type,
+                             const char *body, size_t len)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", type);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    enum MHD_Result ok = MHD_queue_response(con, status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static enum MHD_Result reply_error(struct MHD_Connection *con, unsigned status, const char *msg)
+{
+    cp_buf b;
+    cp_buf_init(&b);
+    cp_buf_append_str(&b, "{\"error\":");
+    cp_buf_append_json_str(&b, msg, strlen(msg));
+    cp_buf_append_str(&b, "}\n");
+    enum MHD_Result r = reply(con, status, "application/json", b.ptr ? b.ptr : "", b.len);
+    cp_buf_free(&b);
+    return r;
+}
+
+static int authorised(cp_api *a, struct MHD_Connection *con)
+{
+    if (!a->token || !a->token[0]) return 1;
+    const char *h = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Authorization");
+    if (h && strncmp(h, "Bearer ", 7) == 0 && strcmp(h + 7, a->token) == 0) return 1;
+    const char *q = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "token");
+    return q && strcmp(q, a->token) == 0;
+}
+
+static enum MHD_Result query(cp_api *a, struct MHD_Connection *con, request *req)
+{
+    const char *f = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "format");
+    const char *m = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "max_rows");
+    const char *sql = req->body.len ? req->body.ptr : MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "sql");
+    cp_query_format fmt = CP_QUERY_JSON;
+    static const char *const types[] = {"text/plain; charset=utf-8", "text/csv; charset=utf-8",
+                                        "application/json"};
+    if (f && strcmp(f, "table") == 0) fmt = CP_QUERY_TABLE;
+    else if (f && strcmp(f, "csv") == 0) fmt = CP_QUERY_CSV;
+    else if (f && strcmp(f, "json") != 0) return reply_error(con, 400, "format: expected table, csv or json");
+    if (!sql || !*sql) return reply_error(con, 400, "no SQL: send it as the request body");
+    char *out = NULL, err[2048];
+    size_t len = 0;
+    FILE *mem = open_memstream(&out, &len);
+    if (!mem) return reply_error(con, 500, "out of memory");
+    int rc = cp_store_query_readonly(a->c.store, sql, fmt, m ? atoll(m) : 0, mem, err, sizeof(err));
+    fclose(mem);
+    enum MHD_Result r = rc ? reply_error(con, 400, err) : reply(con, 200, types[fmt], out, len);
+    free(out);
+    return r;
+}
+
+static enum MHD_Result route(cp_api *a, struct MHD_Connection *con, const char *url,
+                             const char *method, request *req)
+{
+    if (strcmp(url, "/health") == 0) {
+        cp_buf b;
+        cp_buf_init(&b);
+        int status = a->c.health ? a->c.health(a->c.ud, &b) : 200;
+        if (!b.len) cp_buf_append_str(&b, "{\"status\":\"ok\"}\n");
+        enum MHD_Result r = reply(con, (unsigned)status, "application/json", b.ptr, b.len);
+        cp_buf_free(&b);
+        return r;
+    }
+    if (strncmp(url, "/api/v1/", 8) != 0) return reply_error(con, 404, "no such endpoint");
+    if (!authorised(a, con)) return reply_error(con, 401, "a valid dashboard token is required");
+    if (req->too_big) return reply_error(con, 413, "request body larger than 1 MiB");
+    if (strcmp(url, "/api/v1/query") == 0) {
+        if (strcmp(method, "POST") != 0 && strcmp(method, "GET") != 0)
+            return reply_error(con, 405, "use POST with the SQL as the body");
+        return query(a, con, req);
+    }
+    return reply_error(con, 404, "no such endpoint");
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    request *req = *con_cls;
+    if (!req) {
+        if (!(req = cp_calloc(1, sizeof(*req)))) return MHD_NO;
+        cp_buf_init(&req->body);
+        *con_cls = req;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (req->body.len + *upload_size > MAX_BODY) req->too_big = 1;
+        else if (cp_buf_append(&req->body, upload, *upload_size)) return MHD_NO;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    return route(cls, con, url, method, req);
+}
+
+static void completed(void *cls, struct MHD_Connection *con, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    (void)cls, (void)con, (void)toe;
+    request *req = *con_cls;
+    if (!req) return;
+    cp_buf_free(&req->body);
+    cp_free(req);
+    *con_cls = NULL;
+}
+
+int cp_api_start(const cp_api_config *c, cp_api **out, char *err, size_t errlen)
+{
+    char host[256];
+    int port;
+    if (cp_parse_listen(c->listen, host, sizeof(host), &port)) {
+        snprintf(err, errlen, "dashboard.listen: expected host:port, got '%s'", c->listen);
+        return CP_EINVAL;
+    }
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (inet_pton(AF_INET, strcmp(host, "localhost") == 0 ? "127.0.0.1" : host, &sa.sin_addr) != 1) {
+        snprintf(err, errlen, "dashboard.listen: '%s' is not an IPv4 address", host);
+        return CP_EINVAL;
+    }
+    cp_api *a = cp_calloc(1, sizeof(*a));
+    if (!a) return CP_ENOMEM;
+    a->c = *c;
+    a->token = c->token ? cp_strdup(c->token) : NULL;
+    a->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                                MHD_USE_ERROR_LOG,
+                            0, NULL, NULL, handle, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                            MHD_OPTION_NOTIFY_COMPLETED, completed, a,
+                            MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+    if (!a->d) {
+        snprintf(err, errlen, "cannot listen on %s (in use?)", c->listen);
+        cp_free(a->token);
+        cp_free(a);
+        return CP_EIO;
+    }
+    *out = a;
+    return CP_OK;
+}
+
+void cp_api_stop(cp_api *a)
+{
+    if (!a) return;
+    MHD_stop_daemon(a->d);
+    cp_free(a->token);
+    cp_free(a);
+}

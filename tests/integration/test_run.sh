@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# clickpulse run: follows a growing file, answers /health and queries through
+# its API (read-only), and stops cleanly on SIGTERM, leaving silver exact.
+set -euo pipefail
+bin=$1
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d)
+port=$(( 20000 + RANDOM % 20000 ))
+pid=
+trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
+pass=0; fail=0
+check() { if "${@:2}"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
+q() { "$bin" query --set data_dir="$tmp/data" --format csv "$1" | tail -n +2; }
+wait_for() { for _ in $(seq 100); do if eval "$1"; then return 0; fi; sleep 0.1; done; return 1; }
+
+"$bin" simulate --customers 1500 --days 3 --seed 9 --out "$tmp/sim" --quiet
+total=$(wc -l < "$tmp/sim/events.jsonl")
+head -n $(( total / 2 )) "$tmp/sim/events.jsonl" > "$tmp/follow.jsonl"
+"$bin" run --set data_dir="$tmp/data" --set dashboard.listen=127.0.0.1:$port \
+  --set sources.files="$tmp/follow.jsonl" --set logging.level=warn 2>"$tmp/run.log" &
+pid=$!
+check "health answers" wait_for "curl -sf http://127.0.0.1:$port/health | grep -q '\"status\":\"ok\"'"
+check "pid file" test -f "$tmp/data/clickpulse.pid"
+check "first half ingested" wait_for "[ \"\$(q 'SELECT count(*) > 0 FROM events')\" = true ]"
+tail -n +$(( total / 2 + 1 )) "$tmp/sim/events.jsonl" >> "$tmp/follow.jsonl"
+events=$(python3 -c "import json;print(json.load(open('$tmp/sim/truth.json'))['totals']['events'])")
+check "appended half ingested" wait_for "[ \"\$(q 'SELECT count(*) FROM events')\" = $events ]"
+check "query through the API" test "$(q 'SELECT count(DISTINCT message_id) FROM events')" = "$events"
+check "writes refused" bash -c "! '$bin' query --set data_dir='$tmp/data' 'DELETE FROM events' 2>'$tmp/err'"
+check "writes refused message" grep -q "only read-only statements" "$tmp/err"
+check "api errors are JSON" test "$(curl -s -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:$port/api/v1/query -d 'SELEC 1')" = 400
+check "unknown endpoint" test "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$port/api/v1/nope)" = 404
+kill -TERM $pid
+check "clean exit" wait $pid
+pid=
+check "pid file removed" test ! -f "$tmp/data/clickpulse.pid"
+check "silver = truth" python3 "$here/silver_vs_truth.py" "$bin" "$tmp/data" "$tmp/sim/truth.json"
+
+# A dashboard token guards the API.
+"$bin" run --set data_dir="$tmp/data" --set dashboard.listen=127.0.0.1:$port --set dashboard.token=s3cret \
+  --set logging.level=warn 2>>"$tmp/run.log" &
+pid=$!
+check "health without token" wait_for "curl -sf http://127.0.0.1:$port/health >/dev/null"
+check "401 without token" test "$(curl -s -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:$port/api/v1/query -d 'SELECT 1')" = 401
+check "token opens it" test "$(curl -s -H 'Authorization: Bearer s3cret' -X POST "http://127.0.0.1:$port/api/v1/query?format=csv" -d 'SELECT 41+1 AS x')" = "$(printf 'x\n42')"
+check "query uses the configured token" test "$("$bin" query --set data_dir="$tmp/data" --set dashboard.token=s3cret --format csv 'SELECT 7 AS y' | tail -1)" = 7
+kill -TERM $pid; wait $pid || true; pid=
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
