@@ -42,13 +42,17 @@ int cp_pipeline_submit(cp_pipeline *p, const cp_event *ev, cp_slice source, cp_s
 /* One rejected input from a source; it becomes a dead letter in the batch. */
 int cp_pipeline_reject(cp_pipeline *p, const cp_reject *r, cp_slice source, cp_slice at,
                        int64_t received_at_ms);
-/* Makes the batch durable: log append, then silver rows, derived tables and
- * checkpoints (the log's and, when cursor_name is set, the source's) in one
- * transaction. Returns 0 or an error; on error nothing of the batch is kept. */
+/* Makes the batch durable in the log and hands it to the silver writer thread,
+ * which commits its rows, dead letters, duplicates and checkpoints (the log's and,
+ * when cursor_name is set, the source's) in one transaction. Returns once the log
+ * has it; on a log error nothing of the batch is kept. A silver failure shows in
+ * later calls (and a restart applies the log to silver). */
 int cp_pipeline_flush(cp_pipeline *p, const char *cursor_name, int64_t cursor);
 /* Records another named position in the open batch (committed by the next flush). */
 int cp_pipeline_note_cursor(cp_pipeline *p, const char *cursor_name, int64_t cursor);
-/* A source's committed cursor (0 and found = false when none). */
+/* Waits until every batch handed over is committed to silver. */
+int cp_pipeline_sync(cp_pipeline *p);
+/* A source's committed cursor (0 and found = false when none); syncs first. */
 int cp_pipeline_cursor(cp_pipeline *p, const char *cursor_name, int64_t *cursor, bool *found);
 
 /* Recomputes the tables derived from all of silver's events: sessions (DESIGN.md

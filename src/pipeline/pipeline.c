@@ -40,15 +40,6 @@ static int store_fail(cp_pipeline *p, int rc)
     return rc;
 }
 
-static int begin(cp_pipeline *p)
-{
-    if (p->in_batch) return CP_OK;
-    int rc = cp_store_begin(p->store);
-    if (rc) return store_fail(p, rc);
-    p->in_batch = 1;
-    return CP_OK;
-}
-
 static int grow(void **arr, size_t *cap, size_t n, size_t size)
 {
     if (n < *cap) return CP_OK;
@@ -59,6 +50,26 @@ static int grow(void **arr, size_t *cap, size_t n, size_t size)
     *cap = nc;
     return CP_OK;
 }
+
+/* The batch being gathered, created on first use; NULL when out of memory. */
+static silver_batch *open_batch(cp_pipeline *p)
+{
+    if (!p->open && (p->open = cp_calloc(1, sizeof(silver_batch))))
+        cp_arena_init(&p->open->arena, 1u << 20);
+    return p->open;
+}
+
+static cp_slice keep(silver_batch *b, cp_slice s)
+{
+    if (!s.ptr) return s;
+    char *c = cp_arena_alloc(&b->arena, s.len + 1);
+    if (!c) return (cp_slice){NULL, (size_t)-1};
+    memcpy(c, s.ptr, s.len);
+    c[s.len] = 0;
+    return (cp_slice){c, s.len};
+}
+
+#define KEPT(s) ((s).len != (size_t)-1)
 
 /* The watermark rule of DESIGN.md section 5: late when older than the newest
  * accepted event time minus the allowed lateness. */
@@ -72,22 +83,25 @@ static bool watermark(cp_pipeline *p, int64_t t)
 int cp_pipeline_reject(cp_pipeline *p, const cp_reject *r, cp_slice source, cp_slice at,
                        int64_t received_at_ms)
 {
-    int rc = begin(p);
-    if (rc) return rc;
+    silver_batch *b = open_batch(p);
+    if (!b || grow((void **)&b->dead, &b->cap_dead, b->n_dead, sizeof(cp_dead_letter))) return CP_ENOMEM;
     cp_dead_letter d = {.received_at_ms = received_at_ms ? received_at_ms : cp_now_ms(),
-                        .source = source, .at = at,
+                        .source = keep(b, source), .at = keep(b, at),
                         .reason = cp_slice_from(cp_reject_reason_name(r->reason)),
-                        .detail = cp_slice_from(r->detail), .raw = r->raw, .line = (int64_t)r->line};
+                        .detail = keep(b, cp_slice_from(r->detail)), .raw = keep(b, r->raw),
+                        .line = (int64_t)r->line};
+    if (!KEPT(d.source) || !KEPT(d.at) || !KEPT(d.detail) || !KEPT(d.raw)) return CP_ENOMEM;
+    if (!d.raw.ptr) d.raw = CP_SLICE_LIT("");
+    b->dead[b->n_dead++] = d;
     p->stats.rejected[r->reason]++;
-    rc = cp_store_add_dead_letter(p->store, &d);
-    return rc ? store_fail(p, rc) : CP_OK;
+    return CP_OK;
 }
 
 /* A messageId for events without one: the hash of their bytes, so that a resent
  * copy of the same bytes is still recognised. */
-static cp_slice make_message_id(cp_pipeline *p, cp_slice raw)
+static cp_slice make_message_id(silver_batch *b, cp_slice raw)
 {
-    char *id = cp_arena_alloc(&p->arena, 20);
+    char *id = cp_arena_alloc(&b->arena, 20);
     if (!id) return CP_SLICE_NULL;
     uint64_t h = XXH3_64bits(raw.ptr, raw.len);
     memcpy(id, "cp-", 3);
@@ -95,18 +109,46 @@ static cp_slice make_message_id(cp_pipeline *p, cp_slice raw)
     return (cp_slice){id, 19};
 }
 
+static int add_duplicate(cp_pipeline *p, silver_batch *b, const cp_event *ev, cp_slice source, cp_slice at)
+{
+    if (grow((void **)&b->dups, &b->cap_dups, b->n_dups, sizeof(cp_duplicate))) return CP_ENOMEM;
+    cp_duplicate d = {keep(b, ev->message_id), keep(b, source), keep(b, at), ev->received_at_ms};
+    if (!KEPT(d.message_id) || !KEPT(d.source) || !KEPT(d.at)) return CP_ENOMEM;
+    b->dups[b->n_dups++] = d;
+    p->stats.duplicates++;
+    return CP_OK;
+}
+
+static int add_event(cp_pipeline *p, silver_batch *b, const cp_event *ev, uint64_t msg,
+                     uint64_t delivery, cp_slice source, cp_slice at)
+{
+    if (grow((void **)&b->events, &b->cap_events, b->n_events, sizeof(pending_event)) ||
+        grow((void **)&p->inserted, &p->cap_ins, p->n_ins, sizeof(uint64_t)))
+        return CP_ENOMEM;
+    pending_event e = {.offset = (int64_t)(cp_bronze_next_offset(p->log) + b->n_events),
+                       .received_at_ms = ev->received_at_ms, .msg = msg, .delivery = delivery,
+                       .late = watermark(p, ev->time_ms), .source = keep(b, source),
+                       .at = keep(b, at), .raw = keep(b, ev->raw)};
+    if (!KEPT(e.source) || !KEPT(e.at) || !KEPT(e.raw)) return CP_ENOMEM;
+    p->inserted[p->n_ins++] = msg;
+    b->events[b->n_events++] = e;
+    p->stats.late += e.late;
+    p->stats.accepted++;
+    return CP_OK;
+}
+
 int cp_pipeline_submit(cp_pipeline *p, const cp_event *in, cp_slice source, cp_slice at)
 {
     cp_event ev = *in;
-    cp_reject r = {.raw = in->raw};
-    int rc = begin(p);
-    if (rc) return rc;
+    cp_reject r = {.raw = in->raw, .line = in->line, .pos = in->pos, .index = in->index};
+    silver_batch *b = open_batch(p);
+    if (!b) return CP_ENOMEM;
     if (!(ev.flags & CP_HAS_RECEIVED_AT)) {
         ev.received_at_ms = cp_now_ms();
         ev.flags |= CP_HAS_RECEIVED_AT;
     }
     if (!cp_validate_event(&ev, &r)) return cp_pipeline_reject(p, &r, source, at, ev.received_at_ms);
-    if (!ev.message_id.len && !(ev.message_id = make_message_id(p, ev.raw)).ptr) return CP_ENOMEM;
+    if (!ev.message_id.len && !(ev.message_id = make_message_id(b, ev.raw)).ptr) return CP_ENOMEM;
     uint64_t msg = hash_message(ev.message_id), delivery = hash_delivery(source, at);
     int verdict = dedup_check(p->dd, msg, delivery, ev.received_at_ms);
     if (verdict < 0) return CP_ENOMEM;
@@ -114,89 +156,84 @@ int cp_pipeline_submit(cp_pipeline *p, const cp_event *in, cp_slice source, cp_s
         p->stats.redelivered++;
         return CP_OK;
     }
-    if (verdict == DEDUP_DUPLICATE) {
-        p->stats.duplicates++;
-        cp_duplicate dup = {ev.message_id, source, at, ev.received_at_ms};
-        rc = cp_store_add_duplicate(p->store, &dup);
-        return rc ? store_fail(p, rc) : CP_OK;
-    }
-    if (grow((void **)&p->inserted, &p->cap_ins, p->n_ins, sizeof(uint64_t)) ||
-        grow((void **)&p->recs, &p->cap_recs, p->n_recs, sizeof(cp_bronze_record)))
-        return CP_ENOMEM;
-    p->inserted[p->n_ins++] = msg;
-    int64_t offset = (int64_t)(cp_bronze_next_offset(p->log) + p->n_recs);
-    bool late = watermark(p, ev.time_ms);
-    p->stats.late += late;
-    p->stats.accepted++;
-    /* The log record outlives the source's buffers: keep a copy until the flush. */
-    char *copy = cp_arena_alloc(&p->arena, ev.raw.len + source.len + at.len + 1);
-    if (!copy) return CP_ENOMEM;
-    memcpy(copy, ev.raw.ptr, ev.raw.len);
-    memcpy(copy + ev.raw.len, source.ptr, source.len);
-    if (at.len) memcpy(copy + ev.raw.len + source.len, at.ptr, at.len);
-    p->recs[p->n_recs++] = (cp_bronze_record){ev.received_at_ms,
-                                              (cp_slice){copy + ev.raw.len, source.len},
-                                              (cp_slice){copy + ev.raw.len + source.len, at.len},
-                                              (cp_slice){copy, ev.raw.len}};
-    rc = silver_write(&p->silver, &ev, offset, msg, delivery, source, late);
-    return rc ? store_fail(p, rc) : CP_OK;
+    if (verdict == DEDUP_DUPLICATE) return add_duplicate(p, b, &ev, source, at);
+    return add_event(p, b, &ev, msg, delivery, source, at);
 }
 
 static void drop_batch(cp_pipeline *p)
 {
-    if (p->in_batch) cp_store_rollback(p->store);
     for (size_t i = 0; i < p->n_ins; i++) dedup_remove(p->dd, p->inserted[i]);
-    p->in_batch = 0;
-    p->n_recs = p->n_ins = 0;
-    cp_arena_reset(&p->arena);
+    p->n_ins = 0;
+    batch_free(p->open);
+    p->open = NULL;
 }
 
-int cp_pipeline_flush(cp_pipeline *p, const char *cursor_name, int64_t cursor)
+/* The batch's events into the log, as one frame. */
+static int append_to_log(cp_pipeline *p, silver_batch *b)
 {
-    int rc = begin(p);
-    uint64_t first = cp_bronze_next_offset(p->log);
-    if (rc == CP_OK && p->n_recs) {
-        rc = cp_bronze_append(p->log, p->recs, p->n_recs, &first);
-        if (rc) snprintf(p->err, sizeof(p->err), "bronze log: %s", cp_strerror(rc));
+    if (!b->n_events) return CP_OK;
+    if (b->n_events > p->cap_recs) {
+        cp_bronze_record *r = cp_reallocarray(p->recs, b->n_events, sizeof(*r));
+        if (!r) return CP_ENOMEM;
+        p->recs = r;
+        p->cap_recs = b->n_events;
     }
-    if (rc == CP_OK && (rc = cp_store_set_checkpoint(p->store, LOG_CHECKPOINT, (int64_t)cp_bronze_next_offset(p->log))))
-        store_fail(p, rc);
-    if (rc == CP_OK && cursor_name && (rc = cp_store_set_checkpoint(p->store, cursor_name, cursor)))
-        store_fail(p, rc);
-    if (rc != CP_OK) {
-        drop_batch(p);
-        return rc;
+    for (size_t i = 0; i < b->n_events; i++) {
+        const pending_event *e = &b->events[i];
+        p->recs[i] = (cp_bronze_record){e->received_at_ms, e->source, e->at, e->raw};
     }
-    rc = cp_store_commit(p->store);
-    p->in_batch = 0;
-    if (rc) {
-        /* The log has the batch; silver catches up from it when the pipeline reopens. */
-        store_fail(p, rc);
-        drop_batch(p);
-        return rc;
-    }
-    p->stats.batches++;
-    p->n_recs = p->n_ins = 0;
-    cp_arena_reset(&p->arena);
-    return CP_OK;
+    uint64_t first;
+    int rc = cp_bronze_append(p->log, p->recs, b->n_events, &first);
+    if (rc) snprintf(p->err, sizeof(p->err), "bronze log: %s", cp_strerror(rc));
+    return rc;
 }
 
 int cp_pipeline_note_cursor(cp_pipeline *p, const char *cursor_name, int64_t cursor)
 {
-    int rc = begin(p);
-    if (rc == CP_OK && (rc = cp_store_set_checkpoint(p->store, cursor_name, cursor))) store_fail(p, rc);
-    return rc;
+    silver_batch *b = open_batch(p);
+    if (!b) return CP_ENOMEM;
+    for (int i = 0; i < b->n_cursors; i++)
+        if (strcmp(b->cursors[i].name, cursor_name) == 0) return b->cursors[i].value = cursor, CP_OK;
+    if (b->n_cursors == MAX_CURSORS) return CP_EINVAL;
+    cp_slice name = keep(b, cp_slice_from(cursor_name));
+    if (!KEPT(name)) return CP_ENOMEM;
+    b->cursors[b->n_cursors++] = (named_cursor){name.ptr, cursor};
+    return CP_OK;
+}
+
+int cp_pipeline_flush(cp_pipeline *p, const char *cursor_name, int64_t cursor)
+{
+    int rc = cursor_name ? cp_pipeline_note_cursor(p, cursor_name, cursor) : CP_OK;
+    silver_batch *b = p->open;
+    if (rc || !b) return rc;
+    if ((rc = append_to_log(p, b))) {
+        drop_batch(p);
+        return rc;
+    }
+    b->log_end = (int64_t)cp_bronze_next_offset(p->log);
+    p->open = NULL;
+    p->n_ins = 0;
+    p->stats.batches++;
+    return writer_enqueue(p, b); /* the log has the events: a silver failure is recoverable */
 }
 
 int cp_pipeline_cursor(cp_pipeline *p, const char *cursor_name, int64_t *cursor, bool *found)
 {
     *cursor = 0;
-    return cp_store_get_checkpoint(p->store, cursor_name, cursor, found);
+    int rc = writer_sync(p);
+    return rc ? rc : cp_store_get_checkpoint(p->store, cursor_name, cursor, found);
+}
+
+int cp_pipeline_sync(cp_pipeline *p)
+{
+    return writer_sync(p);
 }
 
 int cp_pipeline_refresh_sessions(cp_pipeline *p)
 {
-    int rc = sessions_refresh(p->store, p->session_timeout_ms);
+    int rc = writer_sync(p);
+    if (rc) return rc;
+    rc = sessions_refresh(p->store, p->session_timeout_ms);
     if (rc == CP_OK) rc = cp_store_refresh_derived(p->store);
     return rc ? store_fail(p, rc) : CP_OK;
 }

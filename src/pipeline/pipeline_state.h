@@ -1,12 +1,59 @@
 /* Private to src/pipeline: the pipeline's state, shared by pipeline.c (the live
- * path) and recovery.c (opening, catch-up, replay). */
+ * path), writer.c (the silver writer thread) and recovery.c (opening,
+ * catch-up, replay). */
 #ifndef CP_PIPELINE_STATE_H
 #define CP_PIPELINE_STATE_H
 
 #include "clickpulse/arena.h"
 #include "internal.h"
 
+#include <pthread.h>
+
 #define LOG_CHECKPOINT "log"
+#define MAX_CURSORS    8
+
+/* An accepted event waiting for silver: its log offset and what the writer
+ * needs besides the event's own bytes (which it decodes again). */
+typedef struct pending_event {
+    int64_t offset, received_at_ms;
+    uint64_t msg, delivery;
+    bool late;
+    cp_slice source, at, raw;
+} pending_event;
+
+typedef struct named_cursor {
+    const char *name;
+    int64_t value;
+} named_cursor;
+
+/* One batch on its way to silver; owns copies of everything it refers to. */
+typedef struct silver_batch {
+    cp_arena arena;
+    pending_event *events;
+    size_t n_events, cap_events;
+    cp_dead_letter *dead;
+    size_t n_dead, cap_dead;
+    cp_duplicate *dups;
+    size_t n_dups, cap_dups;
+    named_cursor cursors[MAX_CURSORS];
+    int n_cursors;
+    int64_t log_end; /* the log's next offset once this batch is in it */
+} silver_batch;
+
+/* The silver writer: a thread that commits batches to the store, in order,
+ * while the next batch is decoded and logged. At most WRITER_QUEUE wait. */
+#define WRITER_QUEUE 2
+typedef struct silver_writer {
+    pthread_t thread;
+    int started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    silver_batch *queue[WRITER_QUEUE];
+    int head, count, busy, stop, failed;
+    char err[512];
+    cp_event_decoder *dec;
+    const pending_event *cur; /* the event being decoded */
+} silver_writer;
 
 struct cp_pipeline {
     cp_bronze *log;
@@ -15,15 +62,23 @@ struct cp_pipeline {
     silver_ctx silver;
     int64_t lateness_ms, session_timeout_ms, dedup_window_ms;
     int64_t max_time; /* the watermark's source: newest accepted event time */
-    /* the open batch */
-    int in_batch;
-    cp_bronze_record *recs;
-    size_t n_recs, cap_recs;
-    uint64_t *inserted;
+    silver_batch *open;  /* the batch being gathered */
+    uint64_t *inserted;  /* its dedup insertions, undone if the log append fails */
     size_t n_ins, cap_ins;
-    cp_arena arena;
+    cp_bronze_record *recs;
+    size_t cap_recs;
+    silver_writer w;
     cp_pipeline_stats stats;
     char err[512];
 };
+
+/* writer.c */
+int writer_start(cp_pipeline *p);
+/* Queues a batch (blocks while the queue is full); the writer frees it. */
+int writer_enqueue(cp_pipeline *p, silver_batch *b);
+/* Waits until every queued batch is committed; returns CP_EDB when one failed. */
+int writer_sync(cp_pipeline *p);
+void writer_stop(cp_pipeline *p);
+void batch_free(silver_batch *b);
 
 #endif

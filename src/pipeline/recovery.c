@@ -133,7 +133,8 @@ static int catch_up(cp_pipeline *p)
 
 int cp_pipeline_replay(cp_pipeline *p)
 {
-    int rc = cp_store_reset_silver(p->store);
+    int rc = writer_sync(p);
+    if (rc == CP_OK) rc = cp_store_reset_silver(p->store);
     if (rc) return rc;
     dedup_free(p->dd);
     if (!(p->dd = dedup_new(p->dedup_window_ms))) return CP_ENOMEM;
@@ -178,7 +179,6 @@ int cp_pipeline_open(const cp_config *c, cp_pipeline **out, char *err, size_t er
     p->session_timeout_ms = c->pipeline_session_timeout_ms;
     p->dedup_window_ms = c->pipeline_dedup_window_ms;
     p->max_time = INT64_MIN / 2;
-    cp_arena_init(&p->arena, 0);
     cp_mkdirs(c->data_dir);
     int rc = open_parts(p, c, err, errlen);
     if (rc == CP_OK && !(p->dd = dedup_new(p->dedup_window_ms))) rc = CP_ENOMEM;
@@ -186,6 +186,7 @@ int cp_pipeline_open(const cp_config *c, cp_pipeline **out, char *err, size_t er
     if (rc == CP_OK && (rc = rebuild_state(p))) snprintf(err, errlen, "%s", cp_store_error(p->store));
     if (rc == CP_OK && (rc = catch_up(p)))
         snprintf(err, errlen, "%s", p->err[0] ? p->err : cp_store_error(p->store));
+    if (rc == CP_OK && (rc = writer_start(p))) snprintf(err, errlen, "cannot start the silver writer");
     if (rc) {
         cp_pipeline_close(p);
         return rc;
@@ -197,12 +198,13 @@ int cp_pipeline_open(const cp_config *c, cp_pipeline **out, char *err, size_t er
 void cp_pipeline_close(cp_pipeline *p)
 {
     if (!p) return;
-    if (p->in_batch) cp_store_rollback(p->store);
+    writer_sync(p);
+    writer_stop(p);
+    batch_free(p->open);
     cp_store_close(p->store);
     if (p->log && cp_bronze_close(p->log)) CP_ERROR("pipeline", "closing the bronze log failed");
     dedup_free(p->dd);
     cp_free(p->recs);
     cp_free(p->inserted);
-    cp_arena_free(&p->arena);
     cp_free(p);
 }

@@ -1,0 +1,148 @@
+/* The silver writer: commits batches to the store on a thread of its own, so
+ * that DuckDB's work overlaps with decoding, dedup and the log of the next
+ * batch. Each batch — events (decoded again from their logged bytes), dead
+ * letters, duplicates and the checkpoints — is one transaction; batches are
+ * committed in order. A failure stops the pipeline; the log keeps what was
+ * accepted and a restart applies it. */
+#include "pipeline_state.h"
+
+#include "clickpulse/error.h"
+#include "clickpulse/log.h"
+#include "clickpulse/mem.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void batch_free(silver_batch *b)
+{
+    if (!b) return;
+    cp_arena_free(&b->arena);
+    cp_free(b->events);
+    cp_free(b->dead);
+    cp_free(b->dups);
+    cp_free(b);
+}
+
+static int write_event(void *ud, const cp_event *ev)
+{
+    cp_pipeline *p = ud;
+    const pending_event *e = p->w.cur;
+    return silver_write(&p->silver, ev, e->offset, e->msg, e->delivery, e->source, e->late);
+}
+
+static int write_reject(void *ud, const cp_reject *r)
+{
+    cp_pipeline *p = ud;
+    CP_ERROR("pipeline", "an accepted event at offset %lld no longer decodes: %s",
+             (long long)p->w.cur->offset, r->detail);
+    return CP_ECORRUPT;
+}
+
+static int write_batch(cp_pipeline *p, silver_batch *b)
+{
+    int rc = cp_store_begin(p->store);
+    for (size_t i = 0; i < b->n_events && rc == CP_OK; i++) {
+        p->w.cur = &b->events[i];
+        cp_event_decoder_set_received_at(p->w.dec, b->events[i].received_at_ms);
+        rc = cp_event_decode(p->w.dec, b->events[i].raw.ptr, b->events[i].raw.len);
+    }
+    for (size_t i = 0; i < b->n_dead && rc == CP_OK; i++) rc = cp_store_add_dead_letter(p->store, &b->dead[i]);
+    for (size_t i = 0; i < b->n_dups && rc == CP_OK; i++) rc = cp_store_add_duplicate(p->store, &b->dups[i]);
+    if (rc == CP_OK) rc = cp_store_set_checkpoint(p->store, LOG_CHECKPOINT, b->log_end);
+    for (int i = 0; i < b->n_cursors && rc == CP_OK; i++)
+        rc = cp_store_set_checkpoint(p->store, b->cursors[i].name, b->cursors[i].value);
+    if (rc == CP_OK) return cp_store_commit(p->store);
+    cp_store_rollback(p->store);
+    return rc;
+}
+
+static void *writer_main(void *arg)
+{
+    cp_pipeline *p = arg;
+    silver_writer *w = &p->w;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->count && !w->stop) pthread_cond_wait(&w->cv, &w->mu);
+        if (!w->count) break;
+        silver_batch *b = w->queue[w->head];
+        w->busy = 1;
+        pthread_mutex_unlock(&w->mu);
+        int rc = w->failed ? CP_ESTATE : write_batch(p, b);
+        batch_free(b);
+        pthread_mutex_lock(&w->mu);
+        if (rc && !w->failed) {
+            w->failed = 1;
+            snprintf(w->err, sizeof(w->err), "writing silver: %s: %s", cp_strerror(rc),
+                     cp_store_error(p->store));
+            CP_ERROR("pipeline", "%s", w->err);
+        }
+        w->head = (w->head + 1) % WRITER_QUEUE;
+        w->count--;
+        w->busy = 0;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+int writer_start(cp_pipeline *p)
+{
+    silver_writer *w = &p->w;
+    cp_decode_options o;
+    cp_decode_options_default(&o);
+    o.max_event_bytes = o.max_line_bytes = 64u << 20;
+    if (!(w->dec = cp_event_decoder_new(&o, (cp_decode_sink){p, write_event, write_reject})))
+        return CP_ENOMEM;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    if (pthread_create(&w->thread, NULL, writer_main, p) != 0) return CP_ENOMEM;
+    w->started = 1;
+    return CP_OK;
+}
+
+int writer_enqueue(cp_pipeline *p, silver_batch *b)
+{
+    silver_writer *w = &p->w;
+    pthread_mutex_lock(&w->mu);
+    while (w->count == WRITER_QUEUE) pthread_cond_wait(&w->cv, &w->mu);
+    int failed = w->failed;
+    if (!failed) {
+        w->queue[(w->head + w->count) % WRITER_QUEUE] = b;
+        w->count++;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    if (failed) {
+        batch_free(b);
+        snprintf(p->err, sizeof(p->err), "%s", w->err);
+        return CP_EDB;
+    }
+    return CP_OK;
+}
+
+int writer_sync(cp_pipeline *p)
+{
+    silver_writer *w = &p->w;
+    if (!w->started) return CP_OK;
+    pthread_mutex_lock(&w->mu);
+    while (w->count || w->busy) pthread_cond_wait(&w->cv, &w->mu);
+    int failed = w->failed;
+    if (failed) snprintf(p->err, sizeof(p->err), "%s", w->err);
+    pthread_mutex_unlock(&w->mu);
+    return failed ? CP_EDB : CP_OK;
+}
+
+void writer_stop(cp_pipeline *p)
+{
+    silver_writer *w = &p->w;
+    if (!w->started) return;
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    cp_event_decoder_free(w->dec);
+    w->started = 0;
+}
