@@ -82,7 +82,7 @@ static int make_room(dedup *d)
 
 int dedup_check(dedup *d, uint64_t msg, uint64_t delivery, int64_t recv_ms)
 {
-    msg |= 1;
+    msg = msg ? msg : 1; /* 0 marks an empty slot */
     size_t i = msg & (d->cap - 1);
     for (; d->slots[i].msg; i = (i + 1) & (d->cap - 1)) {
         if (d->slots[i].msg != msg) continue;
@@ -102,7 +102,7 @@ int dedup_check(dedup *d, uint64_t msg, uint64_t delivery, int64_t recv_ms)
 
 void dedup_remove(dedup *d, uint64_t msg)
 {
-    msg |= 1;
+    msg = msg ? msg : 1; /* 0 marks an empty slot */
     size_t i = msg & (d->cap - 1);
     while (d->slots[i].msg && d->slots[i].msg != msg) i = (i + 1) & (d->cap - 1);
     if (!d->slots[i].msg) return;

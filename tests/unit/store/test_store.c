@@ -1,0 +1,103 @@
+/* src/store/store.c: batches commit or roll back whole, checkpoints, query
+ * output in each format, read-only queries. */
+#include "clickpulse/error.h"
+#include "clickpulse/store.h"
+#include "test.h"
+
+static cp_silver_event row(int64_t offset, const char *user, int64_t t)
+{
+    return (cp_silver_event){.offset = offset, .msg_hash = (uint64_t)offset + 1, .message_id = cp_slice_from("m"),
+                             .type = CP_SLICE_LIT("track"), .kind = CP_SLICE_LIT("order_completed"),
+                             .user_id = cp_slice_from(user), .identity = cp_slice_from(user),
+                             .event_time_ms = t, .received_at_ms = t, .source = CP_SLICE_LIT("test"),
+                             .has_revenue = true, .revenue = 12.5 + (double)offset};
+}
+
+static int64_t scalar(cp_store *s, const char *sql)
+{
+    int64_t v = -1;
+    bool null;
+    CHECK(cp_store_scalar(s, sql, &v, &null) == CP_OK);
+    return null ? -1 : v;
+}
+
+static char out[4096];
+
+static const char *run_query(cp_store *s, const char *sql, cp_query_format f, int ro)
+{
+    char err[512];
+    FILE *m = fmemopen(out, sizeof(out) - 1, "w");
+    int rc = ro ? cp_store_query_readonly(s, sql, f, 0, m, err, sizeof(err))
+                : cp_store_query(s, sql, f, 0, m, err, sizeof(err));
+    long n = ftell(m);
+    fclose(m);
+    if (rc) snprintf(out, sizeof(out), "ERROR %s", err);
+    else out[n] = 0;
+    return out;
+}
+
+static void test_batches_and_checkpoints(void)
+{
+    cp_store *s;
+    char err[256];
+    CHECK(cp_store_open(":memory:", false, &s, err, sizeof(err)) == CP_OK);
+    CHECK(cp_store_begin(s) == CP_OK);
+    for (int i = 0; i < 3; i++) {
+        cp_silver_event e = row(i, i ? "u2" : "u1", 1790856000000LL + i * 1000);
+        CHECK(cp_store_add_event(s, &e) == CP_OK);
+    }
+    CHECK(cp_store_set_checkpoint(s, "log", 3) == CP_OK);
+    CHECK(cp_store_commit(s) == CP_OK);
+    CHECK(cp_store_begin(s) == CP_OK);
+    cp_silver_event e = row(3, "u3", 1790856000000LL);
+    CHECK(cp_store_add_event(s, &e) == CP_OK);
+    CHECK(cp_store_set_checkpoint(s, "log", 4) == CP_OK);
+    cp_dead_letter d = {.received_at_ms = 1790856000000LL, .source = CP_SLICE_LIT("t"),
+                        .reason = CP_SLICE_LIT("not_json"), .detail = CP_SLICE_LIT("bad \xff byte"),
+                        .raw = CP_SLICE_LIT("{\xff"), .line = 9};
+    CHECK(cp_store_add_dead_letter(s, &d) == CP_OK);
+    cp_store_rollback(s);
+    CHECK_INT(scalar(s, "SELECT count(*) FROM events"), 3);
+    CHECK_INT(scalar(s, "SELECT count(*) FROM dead_letters"), 0);
+    int64_t pos;
+    bool found;
+    CHECK(cp_store_get_checkpoint(s, "log", &pos, &found) == CP_OK && found);
+    CHECK_INT(pos, 3);
+    CHECK(cp_store_get_checkpoint(s, "file:x", &pos, &found) == CP_OK && !found);
+    CHECK(cp_store_begin(s) == CP_OK);
+    CHECK(cp_store_add_dead_letter(s, &d) == CP_OK);
+    CHECK(cp_store_commit(s) == CP_OK);
+    CHECK_STR(run_query(s, "SELECT detail, octet_length(raw) AS n, line FROM dead_letters", CP_QUERY_CSV, 0),
+              "detail,n,line\nbad ? byte,2,9\n");
+    CHECK(cp_store_refresh_derived(s) == CP_OK);
+    CHECK_INT(scalar(s, "SELECT count(*) FROM customers"), 2);
+    CHECK_INT(scalar(s, "SELECT events FROM customers WHERE user_id = 'u2'"), 2);
+    cp_store_close(s);
+}
+
+static void test_query_formats(void)
+{
+    cp_store *s;
+    char err[256];
+    CHECK(cp_store_open(":memory:", false, &s, err, sizeof(err)) == CP_OK);
+    const char *sql = "SELECT * FROM (VALUES (1, 'a,b', NULL::VARCHAR, 2.50::DECIMAL(4,2)), "
+                      "(22, 'say \"hi\"', 'x', 10.00)) t(n, s, z, d)";
+    CHECK_STR(run_query(s, sql, CP_QUERY_CSV, 0), "n,s,z,d\n1,\"a,b\",,2.50\n22,\"say \"\"hi\"\"\",x,10.00\n");
+    CHECK_STR(run_query(s, sql, CP_QUERY_JSON, 0),
+              "[{\"n\":1,\"s\":\"a,b\",\"z\":null,\"d\":2.50},\n {\"n\":22,\"s\":\"say \\\"hi\\\"\",\"z\":\"x\",\"d\":10.00}]\n");
+    CHECK_STR(run_query(s, sql, CP_QUERY_TABLE, 0),
+              "n  | s        | z    | d    \n---+----------+------+------\n 1 | a,b      | NULL |  2.50\n"
+              "22 | say \"hi\" | x    | 10.00\n(2 rows)\n");
+    CHECK_STR(run_query(s, "SELECT 1 AS one", CP_QUERY_CSV, 1), "one\n1\n");
+    CHECK_STR(run_query(s, "DELETE FROM events", CP_QUERY_CSV, 1),
+              "ERROR only read-only statements (SELECT, WITH ..., EXPLAIN) are allowed here");
+    CHECK(strncmp(run_query(s, "SELEC 1", CP_QUERY_CSV, 0), "ERROR Parser Error", 18) == 0);
+    cp_store_close(s);
+}
+
+int main(void)
+{
+    RUN(test_batches_and_checkpoints);
+    RUN(test_query_formats);
+    TEST_END();
+}
