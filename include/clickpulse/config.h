@@ -60,6 +60,7 @@ typedef struct cp_config {
     int64_t log_retention_ms;
     int64_t log_compression_level;
     cp_strlist sources_files;
+    int64_t store_memory_limit;
     char *collector_listen;
     cp_strlist collector_write_keys;
     int64_t collector_max_event_bytes;

@@ -69,6 +69,8 @@ typedef struct cp_duplicate {
  * read_only opens an existing file without writing. On error writes a message
  * into err and returns CP_EDB (CP_EAGAIN when another process holds the file). */
 int cp_store_open(const char *path, bool read_only, cp_store **out, char *err, size_t errlen);
+/* Caps DuckDB's memory (bytes); beyond it, DuckDB spills to temporary files. */
+int cp_store_set_memory_limit(cp_store *s, int64_t bytes);
 void cp_store_close(cp_store *s);
 
 /* A batch: begin, appends, derive, checkpoints, commit (or rollback). */

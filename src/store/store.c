@@ -105,6 +105,13 @@ void cp_store_close(cp_store *s)
     cp_free(s);
 }
 
+int cp_store_set_memory_limit(cp_store *s, int64_t bytes)
+{
+    char sql[96];
+    snprintf(sql, sizeof(sql), "SET memory_limit = '%lldMB'", (long long)(bytes >> 20));
+    return exec(s, sql);
+}
+
 int cp_store_begin(cp_store *s)
 {
     if (s->in_batch) return CP_ESTATE;
