@@ -58,6 +58,9 @@ int cp_pipeline_cursor(cp_pipeline *p, const char *cursor_name, int64_t *cursor,
 /* Recomputes the tables derived from all of silver's events: sessions (DESIGN.md
  * section 5 rules), identity_map and customers. */
 int cp_pipeline_refresh_sessions(cp_pipeline *p);
+/* Applies the log's retention (log.retention_bytes, log.retention) at now_ms; returns the
+ * number of segments removed or a negative error. */
+int cp_pipeline_retain(cp_pipeline *p, int64_t now_ms);
 /* Rebuilds every silver table from the bronze log. */
 int cp_pipeline_replay(cp_pipeline *p);
 

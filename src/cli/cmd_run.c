@@ -1,7 +1,7 @@
 /* clickpulse run: the daemon. Opens the pipeline, serves the API, follows the
  * configured files and, with simulator.rate > 0, runs the simulated shop into
- * the pipeline; refreshes sessions every minute and applies log retention; stops
- * cleanly on SIGINT or SIGTERM. */
+ * the pipeline; every minute refreshes sessions and applies the log's retention;
+ * stops cleanly on SIGINT or SIGTERM. */
 #include "cli.h"
 
 #include "clickpulse/error.h"
@@ -142,6 +142,7 @@ static void housekeeping(daemon_state *d)
     pthread_mutex_lock(&d->mu);
     if (cp_pipeline_refresh_sessions(d->p))
         CP_ERROR("pipeline", "refreshing sessions: %s", cp_pipeline_error(d->p));
+    if (cp_pipeline_retain(d->p, cp_now_ms()) < 0) CP_ERROR("log", "retention failed");
     pthread_mutex_unlock(&d->mu);
 }
 

@@ -237,3 +237,9 @@ int cp_pipeline_refresh_sessions(cp_pipeline *p)
     if (rc == CP_OK) rc = cp_store_refresh_derived(p->store);
     return rc ? store_fail(p, rc) : CP_OK;
 }
+
+int cp_pipeline_retain(cp_pipeline *p, int64_t now_ms)
+{
+    int rc = writer_sync(p); /* never drop what silver has not applied */
+    return rc ? rc : cp_bronze_retain(p->log, now_ms);
+}

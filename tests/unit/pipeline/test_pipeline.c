@@ -1,0 +1,134 @@
+/* src/pipeline/pipeline.c, writer.c, recovery.c: batches through the log into
+ * silver; duplicates, redeliveries and rejects; the watermark; catch-up after a
+ * crash between the log and silver; replay. */
+#include "clickpulse/bronze.h"
+#include "clickpulse/error.h"
+#include "clickpulse/log.h"
+#include "clickpulse/pipeline.h"
+#include "test.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+static char dir[128];
+static cp_pipeline *pl;
+static const char *at;
+
+static int on_event(void *ud, const cp_event *ev)
+{
+    (void)ud;
+    return cp_pipeline_submit(pl, ev, CP_SLICE_LIT("t"), cp_slice_from(at));
+}
+
+static int on_reject(void *ud, const cp_reject *r)
+{
+    (void)ud;
+    return cp_pipeline_reject(pl, r, CP_SLICE_LIT("t"), cp_slice_from(at), 1790856000000LL);
+}
+
+static void submit(cp_event_decoder *d, const char *json, const char *where)
+{
+    at = where;
+    CHECK_INT(cp_event_decode(d, json, strlen(json)), CP_OK);
+}
+
+static int64_t q(const char *sql)
+{
+    int64_t v = -1;
+    bool null;
+    CHECK(cp_store_scalar(cp_pipeline_store(pl), sql, &v, &null) == CP_OK);
+    return null ? -1 : v;
+}
+
+static cp_config cfg;
+
+static void open_pipeline(void)
+{
+    char err[512];
+    CHECK_INT(cp_pipeline_open(&cfg, &pl, err, sizeof(err)), CP_OK);
+}
+
+#define EV(id, t) "{\"type\":\"page\",\"messageId\":\"" id "\",\"userId\":\"u\",\"timestamp\":\"" t "\"}"
+
+static void test_batches_recovery_replay(void)
+{
+    cp_decode_options o;
+    cp_decode_options_default(&o);
+    o.received_at_ms = 1790856600000LL;
+    cp_event_decoder *d = cp_event_decoder_new(&o, (cp_decode_sink){NULL, on_event, on_reject});
+    open_pipeline();
+    submit(d, EV("m1", "2026-10-01T12:00:00Z"), "1");
+    submit(d, EV("m2", "2026-10-01T12:09:00Z"), "2");
+    submit(d, EV("m1", "2026-10-01T12:00:00Z"), "3"); /* a duplicate */
+    submit(d, EV("m3", "2026-10-01T12:03:00Z"), "4"); /* late: 6 min behind 12:09 */
+    submit(d, "{\"type\":\"page\"}", "5");             /* rejected */
+    CHECK_INT(cp_pipeline_flush(pl, "file:x", 100), CP_OK);
+    submit(d, EV("m1", "2026-10-01T12:00:00Z"), "1"); /* the same delivery again */
+    CHECK_INT(cp_pipeline_flush(pl, "file:x", 200), CP_OK);
+    CHECK_INT(cp_pipeline_sync(pl), CP_OK);
+    const cp_pipeline_stats *s = cp_pipeline_stats_get(pl);
+    CHECK_INT(s->accepted, 3);
+    CHECK_INT(s->duplicates, 1);
+    CHECK_INT(s->redelivered, 1);
+    CHECK_INT(s->late, 1);
+    CHECK_INT(s->rejected[CP_REJECT_MISSING_IDENTITY], 1);
+    CHECK_INT(q("SELECT count(*) FROM events"), 3);
+    CHECK_INT(q("SELECT \"offset\" FROM events WHERE message_id = 'm3' AND late"), 2);
+    CHECK_INT(q("SELECT count(*) FROM duplicates WHERE message_id = 'm1' AND delivery = '3'"), 1);
+    CHECK_INT(q("SELECT count(*) FROM dead_letters WHERE reason = 'missing_identity' AND delivery = '5'"), 1);
+    CHECK_INT(q("SELECT position FROM checkpoints WHERE name = 'log'"), 3);
+    int64_t cur;
+    bool found;
+    CHECK(cp_pipeline_cursor(pl, "file:x", &cur, &found) == CP_OK && found);
+    CHECK_INT(cur, 200);
+    cp_pipeline_close(pl);
+
+    /* A crash after the log append, before silver: two events only in the log. */
+    char logdir[256];
+    snprintf(logdir, sizeof(logdir), "%s/log", dir);
+    cp_bronze_options bo;
+    cp_bronze_options_default(&bo);
+    bo.dir = logdir;
+    cp_bronze *b;
+    CHECK_INT(cp_bronze_open(&bo, &b, NULL), CP_OK);
+    cp_bronze_record recs[2] = {
+        {1790856700000LL, CP_SLICE_LIT("t"), CP_SLICE_LIT("6"), CP_SLICE_LIT(EV("m4", "2026-10-01T12:10:00Z"))},
+        {1790856700000LL, CP_SLICE_LIT("t"), CP_SLICE_LIT("7"), CP_SLICE_LIT(EV("m5", "2026-10-01T12:11:00Z"))}};
+    uint64_t first;
+    CHECK_INT(cp_bronze_append(b, recs, 2, &first), CP_OK);
+    CHECK_INT(first, 3);
+    cp_bronze_close(b);
+    cp_log_configure(CP_LOG_WARN, CP_LOG_TEXT, 2);
+    open_pipeline();
+    CHECK_INT(q("SELECT count(*) FROM events"), 5);
+    CHECK_INT(q("SELECT position FROM checkpoints WHERE name = 'log'"), 5);
+    /* Their messageIds are known again: a new delivery of m5 is a duplicate. */
+    submit(d, EV("m5", "2026-10-01T12:11:00Z"), "8");
+    CHECK_INT(cp_pipeline_flush(pl, NULL, 0), CP_OK);
+    CHECK_INT(cp_pipeline_stats_get(pl)->duplicates, 1);
+    CHECK_INT(cp_pipeline_replay(pl), CP_OK);
+    CHECK_INT(q("SELECT count(*) FROM events"), 5);
+    CHECK_INT(q("SELECT count(*) FROM events WHERE late"), 1);
+    CHECK_INT(q("SELECT count(*) FROM dead_letters"), 1);
+    CHECK_INT(q("SELECT count(*) FROM duplicates"), 2);
+    CHECK_INT(q("SELECT count(*) FROM sessions"), 1);
+    CHECK_INT(q("SELECT count(*) FROM customers"), 1);
+    cp_pipeline_close(pl);
+    cp_event_decoder_free(d);
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof(dir), "/tmp/cp_test_pipeline_%d", (int)getpid());
+    cp_config_init(&cfg);
+    char err[256], set[200];
+    snprintf(set, sizeof(set), "data_dir=%s", dir);
+    cp_config_set_arg(&cfg, set, err, sizeof(err));
+    cp_config_set_arg(&cfg, "store.memory_limit=256MB", err, sizeof(err));
+    RUN(test_batches_recovery_replay);
+    char cmd[200];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    if (system(cmd) != 0) return 1;
+    cp_config_free(&cfg);
+    TEST_END();
+}
