@@ -15,6 +15,10 @@ void *cp_realloc(void *ptr, size_t size);
 void *cp_reallocarray(void *ptr, size_t n, size_t size);
 void cp_free(void *ptr);
 
+/* Makes the array *arr of elem-byte items hold at least need items, growing *cap by
+ * doubling (from 16). Returns 0 or CP_ENOMEM (the array is unchanged then). */
+int cp_grow(void **arr, size_t *cap, size_t need, size_t elem);
+
 /* Returns a NUL-terminated copy of the first len bytes of s, or NULL. */
 char *cp_strndup(const char *s, size_t len);
 /* Returns a copy of the NUL-terminated s, or NULL (also for s == NULL). */

@@ -3,6 +3,8 @@
  * SQLite's fault simulator it exists only for tests and is off by default. */
 #include "clickpulse/mem.h"
 
+#include "clickpulse/error.h"
+
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -52,6 +54,18 @@ void *cp_reallocarray(void *ptr, size_t n, size_t size)
 void cp_free(void *ptr)
 {
     free(ptr);
+}
+
+int cp_grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return 0;
+    size_t n = *cap ? *cap : 16;
+    while (n < need) n *= 2;
+    void *p = cp_reallocarray(*arr, n, elem);
+    if (!p) return CP_ENOMEM;
+    *arr = p;
+    *cap = n;
+    return 0;
 }
 
 char *cp_strndup(const char *s, size_t len)

@@ -45,13 +45,7 @@ void cp_bronze_options_default(cp_bronze_options *o)
 
 static segment *add_segment(cp_bronze *b, uint64_t base, const char *path)
 {
-    if (b->n_segs == b->cap_segs) {
-        size_t cap = b->cap_segs ? b->cap_segs * 2 : 16;
-        segment *s = cp_reallocarray(b->segs, cap, sizeof(*s));
-        if (!s) return NULL;
-        b->segs = s;
-        b->cap_segs = cap;
-    }
+    if (cp_grow((void **)&b->segs, &b->cap_segs, b->n_segs + 1, sizeof(segment))) return NULL;
     segment *s = &b->segs[b->n_segs];
     memset(s, 0, sizeof(*s));
     s->base = base;
@@ -62,13 +56,7 @@ static segment *add_segment(cp_bronze *b, uint64_t base, const char *path)
 
 static int push_frame(segment *s, const frame_meta *m)
 {
-    if (s->n_frames == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        frame_meta *f = cp_reallocarray(s->frames, cap, sizeof(*f));
-        if (!f) return CP_ENOMEM;
-        s->frames = f;
-        s->cap = cap;
-    }
+    if (cp_grow((void **)&s->frames, &s->cap, s->n_frames + 1, sizeof(frame_meta))) return CP_ENOMEM;
     s->frames[s->n_frames++] = *m;
     return CP_OK;
 }

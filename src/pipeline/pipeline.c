@@ -40,15 +40,10 @@ static int store_fail(cp_pipeline *p, int rc)
     return rc;
 }
 
+/* Room for one more item after n. */
 static int grow(void **arr, size_t *cap, size_t n, size_t size)
 {
-    if (n < *cap) return CP_OK;
-    size_t nc = *cap ? *cap * 2 : 1024;
-    void *a = cp_reallocarray(*arr, nc, size);
-    if (!a) return CP_ENOMEM;
-    *arr = a;
-    *cap = nc;
-    return CP_OK;
+    return cp_grow(arr, cap, n + 1, size);
 }
 
 /* The batch being gathered, created on first use; NULL when out of memory. */
@@ -172,12 +167,7 @@ static void drop_batch(cp_pipeline *p)
 static int append_to_log(cp_pipeline *p, silver_batch *b)
 {
     if (!b->n_events) return CP_OK;
-    if (b->n_events > p->cap_recs) {
-        cp_bronze_record *r = cp_reallocarray(p->recs, b->n_events, sizeof(*r));
-        if (!r) return CP_ENOMEM;
-        p->recs = r;
-        p->cap_recs = b->n_events;
-    }
+    if (cp_grow((void **)&p->recs, &p->cap_recs, b->n_events, sizeof(cp_bronze_record))) return CP_ENOMEM;
     for (size_t i = 0; i < b->n_events; i++) {
         const pending_event *e = &b->events[i];
         p->recs[i] = (cp_bronze_record){e->received_at_ms, e->source, e->at, e->raw};

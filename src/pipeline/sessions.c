@@ -107,13 +107,7 @@ static bool starts_new(const builder *b, const cp_session_event *e)
 
 static int push_gap(builder *b, int64_t gap)
 {
-    if (b->n_gaps == b->cap_gaps) {
-        size_t cap = b->cap_gaps ? b->cap_gaps * 2 : 64;
-        int64_t *g = cp_reallocarray(b->gaps, cap, sizeof(int64_t));
-        if (!g) return CP_ENOMEM;
-        b->gaps = g;
-        b->cap_gaps = cap;
-    }
+    if (cp_grow((void **)&b->gaps, &b->cap_gaps, b->n_gaps + 1, sizeof(int64_t))) return CP_ENOMEM;
     b->gaps[b->n_gaps++] = gap;
     return CP_OK;
 }

@@ -144,13 +144,7 @@ void sim_catalog_free(sim_catalog *cat)
 
 sim_ev *sim_day_push(sim_day *d)
 {
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 4096;
-        sim_ev *ev = cp_reallocarray(d->ev, cap, sizeof(*ev));
-        if (!ev) return NULL;
-        d->ev = ev;
-        d->cap = cap;
-    }
+    if (cp_grow((void **)&d->ev, &d->cap, d->n + 1, sizeof(sim_ev))) return NULL;
     sim_ev *e = &d->ev[d->n++];
     memset(e, 0, sizeof(*e));
     e->seq = d->seq++;
@@ -159,13 +153,7 @@ sim_ev *sim_day_push(sim_day *d)
 
 static int push_line(sim_day *d, uint32_t product, uint8_t qty)
 {
-    if (d->n_lines == d->cap_lines) {
-        size_t cap = d->cap_lines ? d->cap_lines * 2 : 1024;
-        sim_line *l = cp_reallocarray(d->lines, cap, sizeof(*l));
-        if (!l) return CP_ENOMEM;
-        d->lines = l;
-        d->cap_lines = cap;
-    }
+    if (cp_grow((void **)&d->lines, &d->cap_lines, d->n_lines + 1, sizeof(sim_line))) return CP_ENOMEM;
     d->lines[d->n_lines++] = (sim_line){product, qty};
     return CP_OK;
 }

@@ -348,24 +348,14 @@ static int emit(sim_run *r, const sim_ev *e)
 
 static int push_carry(sim_run *r, const sim_ev *e)
 {
-    if (r->n_carry == r->cap_carry) {
-        size_t cap = r->cap_carry ? r->cap_carry * 2 : 1024;
-        sim_ev *c = cp_reallocarray(r->carry, cap, sizeof(*c));
-        if (!c) return CP_ENOMEM;
-        r->carry = c;
-        r->cap_carry = cap;
-    }
+    if (cp_grow((void **)&r->carry, &r->cap_carry, r->n_carry + 1, sizeof(sim_ev))) return CP_ENOMEM;
     sim_ev *c = &r->carry[r->n_carry++];
     *c = *e;
     if (!e->n_lines || (e->kind != CP_KIND_ORDER_COMPLETED && e->kind != CP_KIND_CHECKOUT_STARTED))
         return CP_OK;
-    if (r->n_carry_lines + e->n_lines > r->cap_carry_lines) {
-        size_t cap = (r->cap_carry_lines + e->n_lines) * 2;
-        sim_line *l = cp_reallocarray(r->carry_lines, cap, sizeof(*l));
-        if (!l) return CP_ENOMEM;
-        r->carry_lines = l;
-        r->cap_carry_lines = cap;
-    }
+    if (cp_grow((void **)&r->carry_lines, &r->cap_carry_lines, r->n_carry_lines + e->n_lines,
+                sizeof(sim_line)))
+        return CP_ENOMEM;
     memcpy(r->carry_lines + r->n_carry_lines, r->day.lines + e->lines_off,
            e->n_lines * sizeof(sim_line));
     c->lines_off = (uint32_t)r->n_carry_lines;
@@ -386,16 +376,9 @@ static int open_day(sim_run *r, int64_t day)
         d->seq--; /* keep the carried record's own sequence number */
         *e = r->carry[i];
     }
-    for (size_t i = 0; i < r->n_carry_lines; i++) {
-        if (d->n_lines == d->cap_lines) {
-            size_t cap = d->cap_lines ? d->cap_lines * 2 : 1024;
-            sim_line *l = cp_reallocarray(d->lines, cap, sizeof(*l));
-            if (!l) return CP_ENOMEM;
-            d->lines = l;
-            d->cap_lines = cap;
-        }
-        d->lines[d->n_lines++] = r->carry_lines[i];
-    }
+    if (cp_grow((void **)&d->lines, &d->cap_lines, r->n_carry_lines, sizeof(sim_line))) return CP_ENOMEM;
+    memcpy(d->lines, r->carry_lines, r->n_carry_lines * sizeof(sim_line));
+    d->n_lines = r->n_carry_lines;
     r->n_carry = 0;
     r->n_carry_lines = 0;
     return CP_OK;

@@ -97,6 +97,25 @@ static void test_fail_injection(void)
     cp_buf_free(&buf);
 }
 
+static void test_grow(void)
+{
+    int *a = NULL;
+    size_t cap = 0;
+    CHECK_INT(cp_grow((void **)&a, &cap, 1, sizeof(int)), CP_OK);
+    CHECK_INT(cap, 16);
+    CHECK_INT(cp_grow((void **)&a, &cap, 16, sizeof(int)), CP_OK);
+    CHECK_INT(cap, 16);
+    CHECK_INT(cp_grow((void **)&a, &cap, 100, sizeof(int)), CP_OK);
+    CHECK_INT(cap, 128);
+    a[127] = 7;
+    cp_mem_fail_after(0);
+    CHECK_INT(cp_grow((void **)&a, &cap, 1000, sizeof(int)), CP_ENOMEM);
+    cp_mem_fail_after(-1);
+    CHECK_INT(cap, 128);
+    CHECK_INT(a[127], 7);
+    cp_free(a);
+}
+
 static void test_errors(void)
 {
     CHECK_STR(cp_strerror(CP_OK), "ok");
@@ -112,6 +131,7 @@ int main(void)
     RUN(test_format_numbers);
     RUN(test_arena);
     RUN(test_fail_injection);
+    RUN(test_grow);
     RUN(test_errors);
     TEST_END();
 }
