@@ -30,7 +30,7 @@ static inline bool cp_slice_eq(cp_slice a, cp_slice b)
 static inline bool cp_slice_eq_lit(cp_slice a, const char *lit)
 {
     size_t n = strlen(lit);
-    return a.len == n && memcmp(a.ptr, lit, n) == 0;
+    return a.len == n && (n == 0 || memcmp(a.ptr, lit, n) == 0);
 }
 
 /* True when the slice points at something (possibly empty). */

@@ -26,7 +26,7 @@ typedef struct daemon_state {
     cp_config *cfg;
     cp_pipeline *p;
     pthread_mutex_t mu; /* one writer of the pipeline at a time */
-    char error[512];    /* the last failure, for /health */
+    char error[1024];   /* the last failure, for /health */
     int64_t started_ms;
 } daemon_state;
 

@@ -97,7 +97,7 @@ static int list_segments(cp_bronze *b, uint64_t **bases, size_t *n)
         (*bases)[(*n)++] = v;
     }
     closedir(d);
-    qsort(*bases, *n, sizeof(uint64_t), cmp_u64);
+    if (*n) qsort(*bases, *n, sizeof(uint64_t), cmp_u64);
     return CP_OK;
 }
 

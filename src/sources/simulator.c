@@ -377,7 +377,7 @@ static int open_day(sim_run *r, int64_t day)
         *e = r->carry[i];
     }
     if (cp_grow((void **)&d->lines, &d->cap_lines, r->n_carry_lines, sizeof(sim_line))) return CP_ENOMEM;
-    memcpy(d->lines, r->carry_lines, r->n_carry_lines * sizeof(sim_line));
+    if (r->n_carry_lines) memcpy(d->lines, r->carry_lines, r->n_carry_lines * sizeof(sim_line));
     d->n_lines = r->n_carry_lines;
     r->n_carry = 0;
     r->n_carry_lines = 0;
