@@ -449,108 +449,97 @@ static void fill_page_from_properties(cp_event_context *c, const cp_event_contex
     if (!c->page_search.ptr) c->page_search = pc->page_search;
 }
 
+/* One top-level object being walked. */
+typedef struct walk {
+    cp_jr *jr;
+    seg_state *st;
+    cp_event *ev;
+    cp_event_context pc; /* page fields found in properties */
+    cp_product single;   /* product fields found directly in properties */
+    size_t max_elems;
+} walk;
+
+/* Identity and name fields; returns 0 when k is none of them. */
+static int identity_key(walk *w, cp_slice k)
+{
+    cp_jr *jr = w->jr;
+    seg_state *st = w->st;
+    cp_event *ev = w->ev;
+    if (KEY_IS(k, "userId")) str_field(jr, st, FP("userId"), &ev->user_id, 1);
+    else if (KEY_IS(k, "anonymousId")) str_field(jr, st, FP("anonymousId"), &ev->anonymous_id, 1);
+    else if (KEY_IS(k, "messageId")) str_field(jr, st, FP("messageId"), &ev->message_id, 1);
+    else if (KEY_IS(k, "event")) str_field(jr, st, FP("event"), &ev->event_name, 0);
+    else if (KEY_IS(k, "name") && !ev->event_name.ptr) str_field(jr, st, FP("name"), &ev->event_name, 0);
+    else if (KEY_IS(k, "previousId")) str_field(jr, st, FP("previousId"), &ev->previous_id, 1);
+    else if (KEY_IS(k, "groupId")) str_field(jr, st, FP("groupId"), &ev->group_id, 1);
+    else return 0;
+    return 1;
+}
+
+/* type, the four times and batch; returns 0 when k is none of them. */
+static int control_key(walk *w, cp_slice k)
+{
+    cp_jr *jr = w->jr;
+    seg_state *st = w->st;
+    cp_event *ev = w->ev;
+    if (KEY_IS(k, "type")) {
+        str_field(jr, st, FP("type"), &st->type_name, 0);
+        st->has_type = st->type_name.ptr != NULL;
+    } else if (KEY_IS(k, "timestamp")) {
+        time_field(jr, st, "timestamp", &ev->timestamp_ms, &ev->flags, CP_HAS_TIMESTAMP);
+    } else if (KEY_IS(k, "originalTimestamp")) {
+        time_field(jr, st, "originalTimestamp", &ev->original_timestamp_ms, &ev->flags,
+                   CP_HAS_ORIGINAL_TIMESTAMP);
+    } else if (KEY_IS(k, "sentAt")) {
+        time_field(jr, st, "sentAt", &ev->sent_at_ms, &ev->flags, CP_HAS_SENT_AT);
+    } else if (KEY_IS(k, "receivedAt")) {
+        time_field(jr, st, "receivedAt", &ev->received_at_ms, &ev->flags, CP_HAS_RECEIVED_AT);
+    } else if (KEY_IS(k, "batch")) {
+        parse_batch_array(jr, st, w->max_elems);
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+static void top_key(walk *w, cp_slice k)
+{
+    switch (k.len ? k.ptr[0] : 0) {
+    case 'u': case 'a': case 'm': case 'e': case 'n': case 'g':
+        if (!identity_key(w, k)) jr_skip(w->jr, NULL);
+        return;
+    case 'o': case 's': case 'r': case 'b':
+        if (!control_key(w, k)) jr_skip(w->jr, NULL);
+        return;
+    case 't':
+        if (!control_key(w, k)) parse_object_field(w->jr, w->st, w->ev, k, &w->pc, &w->single);
+        return;
+    case 'p':
+        if (!identity_key(w, k)) parse_object_field(w->jr, w->st, w->ev, k, &w->pc, &w->single);
+        return;
+    default:
+        parse_object_field(w->jr, w->st, w->ev, k, &w->pc, &w->single);
+    }
+}
+
 void seg_parse_event(cp_jr *jr, seg_state *st, cp_event *ev, size_t max_elems)
 {
+    walk w = {.jr = jr, .st = st, .ev = ev, .single = {.quantity = 1}, .max_elems = max_elems};
     cp_slice k;
-    cp_event_context pc = {0};
-    cp_product single = {.quantity = 1};
-    const char *s;
     jr_peek(jr);
-    s = jr->p;
+    const char *s = jr->p;
     if (!jr_obj_begin(jr)) return;
-    while (jr_obj_next(jr, &k)) {
-        switch (k.len ? k.ptr[0] : 0) {
-        case 't':
-            if (KEY_IS(k, "type")) {
-                str_field(jr, st, FP("type"), &st->type_name, 0);
-                st->has_type = st->type_name.ptr != NULL;
-            } else if (KEY_IS(k, "timestamp"))
-                time_field(jr, st, "timestamp", &ev->timestamp_ms, &ev->flags, CP_HAS_TIMESTAMP);
-            else
-                parse_object_field(jr, st, ev, k, &pc, &single);
-            break;
-        case 'u':
-            if (KEY_IS(k, "userId"))
-                str_field(jr, st, FP("userId"), &ev->user_id, 1);
-            else
-                jr_skip(jr, NULL);
-            break;
-        case 'a':
-            if (KEY_IS(k, "anonymousId"))
-                str_field(jr, st, FP("anonymousId"), &ev->anonymous_id, 1);
-            else
-                jr_skip(jr, NULL);
-            break;
-        case 'm':
-            if (KEY_IS(k, "messageId"))
-                str_field(jr, st, FP("messageId"), &ev->message_id, 1);
-            else
-                jr_skip(jr, NULL);
-            break;
-        case 'e':
-            if (KEY_IS(k, "event"))
-                str_field(jr, st, FP("event"), &ev->event_name, 0);
-            else
-                jr_skip(jr, NULL);
-            break;
-        case 'n':
-            if (KEY_IS(k, "name") && !ev->event_name.ptr)
-                str_field(jr, st, FP("name"), &ev->event_name, 0);
-            else
-                jr_skip(jr, NULL);
-            break;
-        case 'o':
-            if (KEY_IS(k, "originalTimestamp"))
-                time_field(jr, st, "originalTimestamp", &ev->original_timestamp_ms, &ev->flags,
-                           CP_HAS_ORIGINAL_TIMESTAMP);
-            else
-                jr_skip(jr, NULL);
-            break;
-        case 's':
-            if (KEY_IS(k, "sentAt"))
-                time_field(jr, st, "sentAt", &ev->sent_at_ms, &ev->flags, CP_HAS_SENT_AT);
-            else
-                jr_skip(jr, NULL);
-            break;
-        case 'r':
-            if (KEY_IS(k, "receivedAt"))
-                time_field(jr, st, "receivedAt", &ev->received_at_ms, &ev->flags,
-                           CP_HAS_RECEIVED_AT);
-            else
-                jr_skip(jr, NULL);
-            break;
-        case 'p':
-            if (KEY_IS(k, "previousId"))
-                str_field(jr, st, FP("previousId"), &ev->previous_id, 1);
-            else
-                parse_object_field(jr, st, ev, k, &pc, &single);
-            break;
-        case 'g':
-            if (KEY_IS(k, "groupId"))
-                str_field(jr, st, FP("groupId"), &ev->group_id, 1);
-            else
-                jr_skip(jr, NULL);
-            break;
-        case 'b':
-            if (KEY_IS(k, "batch"))
-                parse_batch_array(jr, st, max_elems);
-            else
-                jr_skip(jr, NULL);
-            break;
-        default:
-            parse_object_field(jr, st, ev, k, &pc, &single);
-        }
-    }
+    while (jr_obj_next(jr, &k)) top_key(&w, k);
     if (jr->err) return;
     ev->raw = (cp_slice){s, (size_t)(jr->p - s)};
-    fill_page_from_properties(&ev->ctx, &pc);
-    if (ev->n_products == 0 && (single.product_id.ptr || single.sku.ptr)) {
+    fill_page_from_properties(&ev->ctx, &w.pc);
+    if (ev->n_products == 0 && (w.single.product_id.ptr || w.single.sku.ptr)) {
         cp_product *p = cp_arena_alloc(jr->arena, sizeof(*p));
         if (!p) {
             jr_fail(jr, CP_REJECT_TOO_LARGE, "out of memory");
             return;
         }
-        *p = single;
+        *p = w.single;
         ev->products = p;
         ev->n_products = 1;
     }
