@@ -63,6 +63,10 @@ typedef struct cp_config {
     int64_t store_memory_limit;
     char *collector_listen;
     cp_strlist collector_write_keys;
+    cp_strlist collector_cors_origins;
+    cp_strlist collector_trusted_proxies;
+    bool collector_anonymize_ip;
+    int64_t collector_max_backlog;
     int64_t collector_max_event_bytes;
     int64_t collector_max_request_bytes;
     int64_t collector_max_batch_events;

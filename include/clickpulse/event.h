@@ -174,6 +174,7 @@ typedef struct cp_decode_options {
     int64_t received_at_ms;  /* the server's receive time; 0 = none */
     int has_default_type;    /* for route-typed input (/v1/track): use default_type */
     cp_event_type default_type;
+    cp_slice client_ip;      /* set as context.ip where the event has none (collector) */
 } cp_decode_options;
 
 /* Receives decoded events and rejects. A non-zero return stops decoding and is
@@ -198,7 +199,12 @@ void cp_event_decoder_set_received_at(cp_event_decoder *d, int64_t ms);
 
 /* Decodes one JSON document: a single message or a batch envelope whose top-level
  * context, integrations and sentAt are merged into each event. Every event goes to
- * on_event, every bad one to on_reject. Returns 0, CP_ENOMEM, or a sink's non-zero. */
+ * on_event, every bad one to on_reject. Returns 0, CP_ENOMEM, or a sink's non-zero.
+ *
+ * An event's raw text is made self-contained when something was implied: the type
+ * given by the route, the batch's shared fields, context.ip from the connection, and a
+ * messageId where there is none ("cp-" and a hash of the event's bytes) — so that
+ * decoding that text again (replay) gives the same event. */
 int cp_event_decode(cp_event_decoder *d, const char *json, size_t len);
 
 /* JSON Lines in pieces: feed any number of chunks (lines may span chunks), then
@@ -212,5 +218,10 @@ void cp_event_decoder_set_position(cp_event_decoder *d, uint64_t pos, uint64_t l
 /* Where decoding would have to resume to miss nothing: the position of the first byte
  * not yet decoded (the start of a partial line held back) and the lines before it. */
 uint64_t cp_event_decoder_resume_position(const cp_event_decoder *d, uint64_t *line);
+
+/* Finds the string value of a top-level key of a JSON object (unescaped into arena
+ * when needed). Returns 1 with *out set, or 0 when absent, not a string or not JSON. */
+int cp_json_top_string(const char *json, size_t len, const char *key, cp_arena *arena,
+                       cp_slice *out);
 
 #endif

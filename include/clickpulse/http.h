@@ -6,8 +6,11 @@
 #ifndef CLICKPULSE_HTTP_H
 #define CLICKPULSE_HTTP_H
 
+#include "clickpulse/config.h"
 #include "clickpulse/store.h"
 #include "clickpulse/str.h"
+
+#include <pthread.h>
 
 typedef struct cp_api cp_api;
 
@@ -25,5 +28,33 @@ int cp_api_start(const cp_api_config *c, cp_api **out, char *err, size_t errlen)
 void cp_api_stop(cp_api *a);
 /* Parses "host:port" (IPv4 or a name) into buf-held host and port; returns 0 or CP_EINVAL. */
 int cp_parse_listen(const char *listen, char *host, size_t hostlen, int *port);
+
+/* The collector (DESIGN.md section 8), on collector.listen:
+ *   POST /v1/track|page|identify|screen|group|alias   one message, typed by the route
+ *   POST /v1/batch, /v1/import                        {"batch":[…]}
+ *   OPTIONS *                                         CORS preflight
+ *   GET  /health, /metrics                            status; Prometheus text
+ * A write key (HTTP Basic user name, or "writeKey" in the body) names the source.
+ * Bodies may be gzip-compressed (Content-Encoding: gzip). A 200 is sent only once
+ * the request's events are in the bronze log (group commit); under overload the
+ * answer is 429 with Retry-After. Every error is a JSON object with a reason. */
+typedef struct cp_collector cp_collector;
+struct cp_pipeline;
+
+typedef struct cp_collector_config {
+    const char *listen;
+    const cp_strlist *write_keys;   /* "key" or "key=source" */
+    const cp_strlist *cors_origins; /* "*" or origins */
+    const cp_strlist *trusted_proxies; /* peers whose X-Forwarded-For is believed */
+    bool anonymize_ip;
+    size_t max_request_bytes, max_event_bytes, max_batch_events;
+    size_t max_backlog_events;      /* beyond this many events waiting: 429 */
+    struct cp_pipeline *pipeline;
+    pthread_mutex_t *lock;          /* held around every use of the pipeline */
+} cp_collector_config;
+
+int cp_collector_start(const cp_collector_config *c, cp_collector **out, char *err, size_t errlen);
+/* Stops accepting, answers the requests in flight, stops. */
+void cp_collector_stop(cp_collector *c);
 
 #endif

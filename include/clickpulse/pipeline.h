@@ -50,6 +50,8 @@ int cp_pipeline_reject(cp_pipeline *p, const cp_reject *r, cp_slice source, cp_s
 int cp_pipeline_flush(cp_pipeline *p, const char *cursor_name, int64_t cursor);
 /* Records another named position in the open batch (committed by the next flush). */
 int cp_pipeline_note_cursor(cp_pipeline *p, const char *cursor_name, int64_t cursor);
+/* Events gathered or waiting for silver: the open batch and the writer's queue. */
+size_t cp_pipeline_backlog(cp_pipeline *p);
 /* Waits until every batch handed over is committed to silver. */
 int cp_pipeline_sync(cp_pipeline *p);
 /* A source's committed cursor (0 and found = false when none); syncs first. */

@@ -195,6 +195,7 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
     }
     pthread_mutex_init(&d.mu, NULL);
     cp_api *api = NULL;
+    cp_collector *collector = NULL;
     cp_api_config ac = {.listen = cfg->dashboard_listen, .token = cfg->dashboard_token,
                         .store = cp_pipeline_store(d.p), .ud = &d, .health = health};
     int rc = CLI_OK;
@@ -202,15 +203,34 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
         cli_error(cmd->name, "%s", err);
         rc = CLI_FAILURE;
     }
+    cp_collector_config cc = {.listen = cfg->collector_listen,
+                              .write_keys = &cfg->collector_write_keys,
+                              .cors_origins = &cfg->collector_cors_origins,
+                              .trusted_proxies = &cfg->collector_trusted_proxies,
+                              .anonymize_ip = cfg->collector_anonymize_ip,
+                              .max_request_bytes = (size_t)cfg->collector_max_request_bytes,
+                              .max_event_bytes = (size_t)cfg->collector_max_event_bytes,
+                              .max_batch_events = (size_t)cfg->collector_max_batch_events,
+                              .max_backlog_events = (size_t)cfg->collector_max_backlog,
+                              .pipeline = d.p, .lock = &d.mu};
+    if (rc == CLI_OK && cp_collector_start(&cc, &collector, err, sizeof(err))) {
+        cli_error(cmd->name, "%s", err);
+        rc = CLI_FAILURE;
+    }
+    if (rc == CLI_OK && cfg->collector_write_keys.n == 0)
+        CP_WARN("collector", "no write keys configured (collector.write_keys): every request "
+                             "gets 401");
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     if (rc == CLI_OK) {
         write_pid(cfg, 0);
-        CP_INFO("run", "serving the API on http://%s (data in %s)", cfg->dashboard_listen, cfg->data_dir);
+        CP_INFO("run", "collector on http://%s, API on http://%s (data in %s)", cfg->collector_listen,
+                cfg->dashboard_listen, cfg->data_dir);
         rc = serve(&d);
         write_pid(cfg, 1);
     }
+    cp_collector_stop(collector);
     cp_api_stop(api);
     cp_pipeline_close(d.p);
     pthread_mutex_destroy(&d.mu);

@@ -6,6 +6,9 @@
 
 #include "clickpulse/error.h"
 #include "clickpulse/mem.h"
+#include "clickpulse/time.h"
+
+#include <xxhash.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -194,13 +197,122 @@ static int finish_event(cp_event_decoder *d, seg_state *st, cp_event *ev)
     return 1;
 }
 
-static int emit(cp_event_decoder *d, seg_state *st, cp_event *ev, cp_slice raw)
+/* What an element took from outside its own text (its batch, the connection). */
+enum { TOOK_CONTEXT = 1, TOOK_INTEGRATIONS = 2, TOOK_SENT_AT = 4 };
+
+static int put(char **w, const char *s, size_t n, int *first)
+{
+    if (!*first) *(*w)++ = ',';
+    *first = 0;
+    memcpy(*w, s, n);
+    *w += n;
+    return CP_OK;
+}
+
+/* The context text with "ip" inserted first. */
+static cp_slice context_with_ip(char **w, cp_slice ctx, cp_slice ip)
+{
+    char *start = *w;
+    *(*w)++ = '{';
+    memcpy(*w, "\"ip\":", 5);
+    *w += 5;
+    char *q = *w;
+    *q++ = '"';
+    memcpy(q, ip.ptr, ip.len); /* addresses hold no characters JSON escapes */
+    q += ip.len;
+    *q++ = '"';
+    *w = q;
+    const char *body = ctx.ptr ? memchr(ctx.ptr, '{', ctx.len) : NULL;
+    size_t rest = body ? ctx.len - (size_t)(body + 1 - ctx.ptr) : 0;
+    const char *r = body ? body + 1 : "}";
+    while (rest && (*r == ' ' || *r == '\n' || *r == '\t' || *r == '\r')) r++, rest--;
+    if (!body || (rest && *r == '}')) {
+        *(*w)++ = '}';
+    } else {
+        *(*w)++ = ',';
+        memcpy(*w, r, rest);
+        *w += rest;
+    }
+    return (cp_slice){start, (size_t)(*w - start)};
+}
+
+/* Rebuilds ev->raw as a self-contained event (see cp_event_decode). */
+static int normalize(cp_event_decoder *d, cp_event *ev, int add_type, int took, int add_ip)
+{
+    char id[20];
+    int add_id = ev->message_id.len == 0;
+    if (!add_type && !took && !add_id && !add_ip) return CP_OK;
+    if (add_id) {
+        uint64_t h = XXH3_64bits(ev->raw.ptr, ev->raw.len);
+        memcpy(id, "cp-", 3);
+        for (int i = 0; i < 16; i++) id[3 + i] = "0123456789abcdef"[(h >> (60 - 4 * i)) & 15];
+    }
+    size_t cap = ev->raw.len + ev->context.len + ev->integrations.len + d->o.client_ip.len + 160;
+    char *buf = cp_arena_alloc(&d->arena, cap), *w = buf;
+    if (!buf) return CP_ENOMEM;
+    int first = 1, new_ctx = (took & TOOK_CONTEXT) || add_ip;
+    cp_jr j;
+    cp_slice k;
+    jr_init(&j, ev->raw.ptr, ev->raw.len, &d->arena, d->o.max_depth + 2);
+    jr_obj_begin(&j);
+    *w++ = '{';
+    for (;;) {
+        const char *before = j.p;
+        if (!jr_obj_next(&j, &k)) break;
+        while (*before != '"') before++;
+        jr_skip(&j, NULL);
+        if ((new_ctx && cp_slice_eq_lit(k, "context")) ||
+            ((took & TOOK_INTEGRATIONS) && cp_slice_eq_lit(k, "integrations")))
+            continue;
+        put(&w, before, (size_t)(j.p - before), &first);
+    }
+    char tmp[64];
+    if (add_type) put(&w, tmp, (size_t)snprintf(tmp, sizeof(tmp), "\"type\":\"%s\"", cp_event_type_name(ev->type)), &first);
+    if (add_id) {
+        put(&w, "\"messageId\":\"", 13, &first);
+        memcpy(w, id, 19), w += 19, *w++ = '"';
+        ev->message_id = (cp_slice){w - 20, 19};
+    }
+    if (took & TOOK_SENT_AT) {
+        put(&w, "\"sentAt\":\"", 10, &first);
+        w += cp_time_format(ev->sent_at_ms, w);
+        *w++ = '"';
+    }
+    if (new_ctx) {
+        put(&w, "\"context\":", 10, &first);
+        if (add_ip) {
+            ev->context = context_with_ip(&w, ev->context, d->o.client_ip);
+            ev->ctx.ip = d->o.client_ip;
+        } else {
+            memcpy(w, ev->context.ptr, ev->context.len);
+            ev->context = (cp_slice){w, ev->context.len};
+            w += ev->context.len;
+        }
+    }
+    if (took & TOOK_INTEGRATIONS) {
+        put(&w, "\"integrations\":", 15, &first);
+        memcpy(w, ev->integrations.ptr, ev->integrations.len);
+        w += ev->integrations.len;
+    }
+    *w++ = '}';
+    ev->raw = (cp_slice){buf, (size_t)(w - buf)};
+    return CP_OK;
+}
+
+static int emit_took(cp_event_decoder *d, seg_state *st, cp_event *ev, cp_slice raw, int took)
 {
     if (!finish_event(d, st, ev)) return reject(d, st->sem_reason, st->sem_msg, raw);
+    int add_ip = d->o.client_ip.len && !ev->ctx.ip.len;
+    if (normalize(d, ev, !st->has_type, took, add_ip)) return CP_ENOMEM;
     ev->pos = d->cur_pos;
     ev->line = d->cur_line;
     ev->index = d->cur_index;
     return d->sink.on_event ? d->sink.on_event(d->sink.ud, ev) : CP_OK;
+}
+
+static int emit(cp_event_decoder *d, seg_state *st, cp_event *ev, cp_slice raw)
+{
+    return emit_took(d, st, ev, raw, 0);
 }
 
 /* Shallow merge of two JSON objects: a's members, then b's whose keys a lacks.
@@ -368,18 +480,24 @@ static int emit_element(cp_event_decoder *d, seg_elem *el, const batch_defaults 
     cp_event *ev = &el->ev;
     if (el->st.batch.ptr)
         seg_fail(&el->st, CP_REJECT_WRONG_TYPE, "batch: nested batch envelopes are not allowed");
+    int took = 0;
     if (bd->has_sent_at && !(ev->flags & CP_HAS_SENT_AT)) {
         ev->sent_at_ms = bd->sent_at_ms;
         ev->flags |= CP_HAS_SENT_AT;
+        took |= TOOK_SENT_AT;
     }
-    if (bd->context.ptr && merge_context(d, el, bd)) return CP_ENOMEM;
+    if (bd->context.ptr) {
+        if (merge_context(d, el, bd)) return CP_ENOMEM;
+        took |= TOOK_CONTEXT;
+    }
     if (bd->integrations.ptr) {
         if (!ev->integrations.ptr)
             ev->integrations = bd->integrations;
         else if (merge_objects(d, ev->integrations, bd->integrations, &ev->integrations))
             return CP_ENOMEM;
+        took |= TOOK_INTEGRATIONS;
     }
-    return emit(d, &el->st, ev, el->raw);
+    return emit_took(d, &el->st, ev, el->raw, took);
 }
 
 static int decode_envelope(cp_event_decoder *d, seg_state *top, const cp_event *env, cp_slice raw)

@@ -233,3 +233,12 @@ int cp_pipeline_retain(cp_pipeline *p, int64_t now_ms)
     int rc = writer_sync(p); /* never drop what silver has not applied */
     return rc ? rc : cp_bronze_retain(p->log, now_ms);
 }
+
+size_t cp_pipeline_backlog(cp_pipeline *p)
+{
+    size_t n = p->open ? p->open->n_events : 0;
+    pthread_mutex_lock(&p->w.mu);
+    for (int i = 0; i < p->w.count; i++) n += p->w.queue[(p->w.head + i) % WRITER_QUEUE]->n_events;
+    pthread_mutex_unlock(&p->w.mu);
+    return n;
+}

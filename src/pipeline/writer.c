@@ -68,7 +68,6 @@ static void *writer_main(void *arg)
         w->busy = 1;
         pthread_mutex_unlock(&w->mu);
         int rc = w->failed ? CP_ESTATE : write_batch(p, b);
-        batch_free(b);
         pthread_mutex_lock(&w->mu);
         if (rc && !w->failed) {
             w->failed = 1;
@@ -79,6 +78,7 @@ static void *writer_main(void *arg)
         w->head = (w->head + 1) % WRITER_QUEUE;
         w->count--;
         w->busy = 0;
+        batch_free(b); /* under the lock: cp_pipeline_backlog reads queued batches */
         pthread_cond_broadcast(&w->cv);
     }
     pthread_mutex_unlock(&w->mu);

@@ -353,6 +353,50 @@ static void test_json_lines_in_pieces(void)
     }
 }
 
+static void test_self_contained_raw(void)
+{
+    got g, again;
+    cp_decode_options o;
+    cp_decode_options_default(&o);
+    o.received_at_ms = 1790856010000LL;
+    o.has_default_type = 1;
+    o.default_type = CP_TYPE_TRACK;
+    o.client_ip = CP_SLICE_LIT("198.51.100.7");
+    cp_event_decoder *d = decoder(&g, &o);
+    const char *a = "{\"event\":\"Signed Up\",\"userId\":\"u\",\"context\":{\"locale\":\"fr-FR\"}}";
+    CHECK(cp_event_decode(d, a, strlen(a)) == 0);
+    CHECK_INT(g.n_events, 1);
+    char raw[512];
+    snprintf(raw, sizeof(raw), "%.*s", (int)g.ev[0].raw.len, g.ev[0].raw.ptr);
+    CHECK_STR(raw, "{\"event\":\"Signed Up\",\"userId\":\"u\",\"type\":\"track\",\"messageId\":"
+                   "\"cp-217f3b28266622ba\",\"context\":{\"ip\":\"198.51.100.7\",\"locale\":\"fr-FR\"}}");
+    CHECK_SLICE(g.ev[0].ctx.ip, "198.51.100.7");
+    cp_event_decoder_free(d);
+    /* A batch element takes the batch's sentAt and context into its own text. */
+    o.has_default_type = 0;
+    o.client_ip = CP_SLICE_NULL;
+    d = decoder(&g, &o);
+    const char *env = "{\"batch\":[{\"type\":\"page\",\"anonymousId\":\"a\",\"messageId\":\"m\","
+                      "\"originalTimestamp\":\"2026-10-01T12:00:00Z\"}],\"sentAt\":\"2026-10-01T12:00:02Z\","
+                      "\"context\":{\"library\":{\"name\":\"analytics-node\"}}}";
+    CHECK(cp_event_decode(d, env, strlen(env)) == 0);
+    snprintf(raw, sizeof(raw), "%.*s", (int)g.ev[0].raw.len, g.ev[0].raw.ptr);
+    CHECK_STR(raw, "{\"type\":\"page\",\"anonymousId\":\"a\",\"messageId\":\"m\",\"originalTimestamp\":"
+                   "\"2026-10-01T12:00:00Z\",\"sentAt\":\"2026-10-01T12:00:02.000Z\",\"context\":"
+                   "{\"library\":{\"name\":\"analytics-node\"}}}");
+    int64_t t = g.ev[0].time_ms;
+    CHECK_INT(t, 1790856010000LL - 2000);
+    /* Decoding that text alone gives the same event. */
+    cp_event_decoder *d2 = decoder(&again, &o);
+    CHECK(cp_event_decode(d2, raw, strlen(raw)) == 0);
+    CHECK_INT(again.n_events, 1);
+    CHECK_INT(again.ev[0].time_ms, t);
+    CHECK_SLICE(again.ev[0].ctx.library_name, "analytics-node");
+    CHECK_SLICE(again.ev[0].raw, raw);
+    cp_event_decoder_free(d2);
+    cp_event_decoder_free(d);
+}
+
 static int stop_sink(void *ud, const cp_event *ev)
 {
     (void)ev;
@@ -383,5 +427,6 @@ int main(void)
     RUN(test_size_limits);
     RUN(test_json_lines_in_pieces);
     RUN(test_sink_stops_and_oom);
+    RUN(test_self_contained_raw);
     TEST_END();
 }

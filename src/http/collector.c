@@ -1,0 +1,510 @@
+/* The HTTP collector (see include/clickpulse/http.h). One thread per
+ * connection (libmicrohttpd); a request's events are decoded and submitted
+ * under the pipeline lock, then the request waits for the committer thread to
+ * make its batch durable — every request that arrived while the previous
+ * batch was being written shares the next fsync (group commit). */
+#include "clickpulse/http.h"
+
+#include "clickpulse/error.h"
+#include "clickpulse/event.h"
+#include "clickpulse/log.h"
+#include "clickpulse/mem.h"
+#include "clickpulse/pipeline.h"
+#include "clickpulse/time.h"
+#include "internal.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#define FAILED_RING 256
+
+struct cp_collector {
+    cp_collector_config c;
+    struct MHD_Daemon *d;
+    /* group commit */
+    pthread_cond_t work, durable;
+    uint64_t open_gen, durable_gen;
+    uint64_t failed[FAILED_RING]; /* the latest generations whose commit failed */
+    int pending, stop;
+    pthread_t committer;
+    char failure[512];
+    collector_metrics m;
+};
+
+/* ---- group commit ---- */
+
+static void *commit_loop(void *arg)
+{
+    cp_collector *k = arg;
+    pthread_mutex_lock(k->c.lock);
+    for (;;) {
+        while (!k->pending && !k->stop) pthread_cond_wait(&k->work, k->c.lock);
+        if (!k->pending) break;
+        uint64_t gen = k->open_gen++;
+        k->pending = 0;
+        int64_t t0 = cp_mono_ns();
+        int rc = cp_pipeline_flush(k->c.pipeline, NULL, 0);
+        metrics_commit(&k->m, cp_mono_ns() - t0);
+        k->durable_gen = gen; /* done, one way or the other: failures are in the ring */
+        if (rc) {
+            k->failed[gen % FAILED_RING] = gen;
+            snprintf(k->failure, sizeof(k->failure), "the bronze log cannot be written: %s",
+                     cp_pipeline_error(k->c.pipeline));
+            CP_LOG_LIMITED(CP_LOG_ERROR, 1, "collector", "%s", k->failure);
+        } else {
+            k->failure[0] = 0;
+        }
+        pthread_cond_broadcast(&k->durable);
+    }
+    pthread_mutex_unlock(k->c.lock);
+    return NULL;
+}
+
+/* With the lock held: waits until the batch holding this request's events has been
+ * written. Returns 1 when it is durable, 0 when that commit failed. */
+static int wait_durable(cp_collector *k)
+{
+    uint64_t mine = k->open_gen;
+    k->pending++;
+    pthread_cond_signal(&k->work);
+    while (k->durable_gen < mine) pthread_cond_wait(&k->durable, k->c.lock);
+    return k->failed[mine % FAILED_RING] != mine;
+}
+
+/* ---- requests ---- */
+
+typedef struct request {
+    cp_buf body;
+    int too_big;
+} request;
+
+typedef struct outcome {
+    cp_collector *k;
+    cp_slice source;
+    uint32_t accepted, rejected;
+    cp_reject first; /* the first reject, for a 400 */
+    int64_t received;
+    char at[32];
+    uint64_t n;
+} outcome;
+
+static enum MHD_Result reply(cp_collector *k, struct MHD_Connection *con, enum route r,
+                             unsigned status, const char *type, const char *body, size_t len)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!resp) return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", type);
+    const char *origin = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Origin");
+    if (origin && k->c.cors_origins) {
+        for (size_t i = 0; i < k->c.cors_origins->n; i++) {
+            const char *o = k->c.cors_origins->items[i];
+            if (strcmp(o, "*") == 0 || strcmp(o, origin) == 0) {
+                MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
+                MHD_add_response_header(resp, "Vary", "Origin");
+                break;
+            }
+        }
+    }
+    if (status == 429) MHD_add_response_header(resp, "Retry-After", "1");
+    enum MHD_Result ok = MHD_queue_response(con, status, resp);
+    MHD_destroy_response(resp);
+    metrics_request(&k->m, r, status);
+    return ok;
+}
+
+static enum MHD_Result reply_json_error(cp_collector *k, struct MHD_Connection *con, enum route r,
+                                        unsigned status, const char *reason, const char *msg)
+{
+    cp_buf b;
+    cp_buf_init(&b);
+    cp_buf_appendf(&b, "{\"success\":false,\"reason\":\"%s\",\"error\":", reason);
+    cp_buf_append_json_str(&b, msg, strlen(msg));
+    cp_buf_append_str(&b, "}\n");
+    enum MHD_Result res = reply(k, con, r, status, "application/json", b.ptr ? b.ptr : "", b.len);
+    cp_buf_free(&b);
+    return res;
+}
+
+static enum route route_of(const char *url)
+{
+    for (int r = 0; r < R_OTHER; r++)
+        if (strcmp(url, route_path((enum route)r)) == 0) return (enum route)r;
+    return R_OTHER;
+}
+
+static const char *source_of_key(cp_collector *k, const char *key, size_t n)
+{
+    for (size_t i = 0; i < k->c.write_keys->n; i++) {
+        const char *item = k->c.write_keys->items[i], *eq = strchr(item, '=');
+        size_t klen = eq ? (size_t)(eq - item) : strlen(item);
+        if (klen == n && memcmp(item, key, n) == 0) return eq ? eq + 1 : "http";
+    }
+    return NULL;
+}
+
+static int b64_value(char c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+' || c == '-') return 62;
+    if (c == '/' || c == '_') return 63;
+    return -1;
+}
+
+/* Decodes base64 text into out (at most cap bytes); returns the length or -1. */
+static int b64_decode(const char *in, char *out, size_t cap)
+{
+    size_t n = 0;
+    unsigned acc = 0;
+    int bits = 0;
+    for (; *in && *in != '='; in++) {
+        int v = b64_value(*in);
+        if (v < 0) return -1;
+        acc = acc << 6 | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (n == cap) return -1;
+            out[n++] = (char)(acc >> bits & 0xFF);
+        }
+    }
+    return (int)n;
+}
+
+/* The source named by the request's write key, or NULL. */
+static const char *authenticate(cp_collector *k, struct MHD_Connection *con, cp_slice body)
+{
+    const char *h = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Authorization");
+    if (h && strncasecmp(h, "Basic ", 6) == 0) {
+        char user[512];
+        int n = b64_decode(h + 6, user, sizeof(user));
+        if (n <= 0) return NULL;
+        const char *colon = memchr(user, ':', (size_t)n);
+        return source_of_key(k, user, colon ? (size_t)(colon - user) : (size_t)n);
+    }
+    cp_arena a;
+    cp_slice key;
+    cp_arena_init(&a, 4096);
+    const char *src = NULL;
+    if (cp_json_top_string(body.ptr, body.len, "writeKey", &a, &key)) src = source_of_key(k, key.ptr, key.len);
+    cp_arena_free(&a);
+    return src;
+}
+
+/* Inflates a gzip body into out, refusing more than limit bytes (bombs). Returns 0,
+ * CP_ETOOBIG or CP_EPARSE. */
+static int gunzip(cp_slice in, size_t limit, cp_buf *out)
+{
+    z_stream z = {0};
+    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) return CP_ENOMEM;
+    z.next_in = (Bytef *)in.ptr;
+    z.avail_in = (uInt)in.len;
+    int rc = CP_OK;
+    for (;;) {
+        if (cp_buf_reserve(out, 65536)) {
+            rc = CP_ENOMEM;
+            break;
+        }
+        z.next_out = (Bytef *)out->ptr + out->len;
+        z.avail_out = 65536;
+        int zr = inflate(&z, Z_NO_FLUSH);
+        out->len = (size_t)((char *)z.next_out - out->ptr);
+        if (out->len > limit) {
+            rc = CP_ETOOBIG;
+            break;
+        }
+        if (zr == Z_STREAM_END) break;
+        if (zr != Z_OK || (z.avail_in == 0 && z.avail_out != 0)) {
+            rc = CP_EPARSE;
+            break;
+        }
+    }
+    inflateEnd(&z);
+    return rc;
+}
+
+static int on_event(void *ud, const cp_event *ev)
+{
+    outcome *o = ud;
+    int n = snprintf(o->at, sizeof(o->at), "%llu.%u", (unsigned long long)o->n, ev->index);
+    o->accepted++;
+    return cp_pipeline_submit(o->k->c.pipeline, ev, o->source, (cp_slice){o->at, (size_t)n});
+}
+
+static int on_reject(void *ud, const cp_reject *r)
+{
+    outcome *o = ud;
+    if (!o->rejected++) o->first = *r;
+    int n = snprintf(o->at, sizeof(o->at), "%llu.%u", (unsigned long long)o->n, r->index);
+    return cp_pipeline_reject(o->k->c.pipeline, r, o->source, (cp_slice){o->at, (size_t)n}, o->received);
+}
+
+static _Atomic uint64_t request_counter;
+
+/* Zeroes the host part: the last octet of IPv4, the last 80 bits of IPv6. */
+static void anonymize(char *ip)
+{
+    struct in6_addr a6;
+    struct in_addr a4;
+    if (inet_pton(AF_INET, ip, &a4) == 1) {
+        ((unsigned char *)&a4)[3] = 0;
+        inet_ntop(AF_INET, &a4, ip, INET6_ADDRSTRLEN);
+    } else if (inet_pton(AF_INET6, ip, &a6) == 1) {
+        memset(a6.s6_addr + 6, 0, 10);
+        inet_ntop(AF_INET6, &a6, ip, INET6_ADDRSTRLEN);
+    }
+}
+
+/* The client's address: the peer's, or X-Forwarded-For's first when the peer is trusted. */
+static void client_ip(cp_collector *k, struct MHD_Connection *con, char *ip)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    ip[0] = 0;
+    if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr, ip, INET6_ADDRSTRLEN);
+    const char *xff = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-Forwarded-For");
+    for (size_t i = 0; xff && k->c.trusted_proxies && i < k->c.trusted_proxies->n; i++) {
+        if (strcmp(k->c.trusted_proxies->items[i], ip) != 0) continue;
+        size_t n = strcspn(xff, ", ");
+        char cand[INET6_ADDRSTRLEN];
+        struct in6_addr tmp;
+        if (n < sizeof(cand)) {
+            memcpy(cand, xff, n);
+            cand[n] = 0;
+            if (inet_pton(AF_INET, cand, &tmp) == 1 || inet_pton(AF_INET6, cand, &tmp) == 1) strcpy(ip, cand);
+        }
+        break;
+    }
+    if (k->c.anonymize_ip) anonymize(ip);
+}
+
+static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, enum route r,
+                              cp_slice body, const char *source)
+{
+    cp_decode_options o;
+    char ip[INET6_ADDRSTRLEN];
+    cp_decode_options_default(&o);
+    client_ip(k, con, ip);
+    o.client_ip = cp_slice_from(ip);
+    o.max_event_bytes = k->c.max_event_bytes;
+    o.max_line_bytes = k->c.max_request_bytes;
+    o.max_batch_events = k->c.max_batch_events;
+    o.received_at_ms = cp_now_ms();
+    if (r < R_BATCH) {
+        o.has_default_type = 1;
+        static const cp_event_type types[] = {CP_TYPE_TRACK, CP_TYPE_PAGE, CP_TYPE_IDENTIFY,
+                                              CP_TYPE_SCREEN, CP_TYPE_GROUP, CP_TYPE_ALIAS};
+        o.default_type = types[r];
+    }
+    outcome out = {.k = k, .source = cp_slice_from(source), .received = o.received_at_ms,
+                   .n = atomic_fetch_add(&request_counter, 1) + 1};
+    cp_event_decoder *d = cp_event_decoder_new(&o, (cp_decode_sink){&out, on_event, on_reject});
+    if (!d) return reply_json_error(k, con, r, 503, "overloaded", "out of memory");
+    pthread_mutex_lock(k->c.lock);
+    if (cp_pipeline_backlog(k->c.pipeline) > k->c.max_backlog_events) {
+        pthread_mutex_unlock(k->c.lock);
+        cp_event_decoder_free(d);
+        return reply_json_error(k, con, r, 429, "overloaded", "too many events waiting: retry later");
+    }
+    int rc = cp_event_decode(d, body.ptr, body.len);
+    int durable = rc == CP_OK && out.accepted ? wait_durable(k) : 1;
+    pthread_mutex_unlock(k->c.lock);
+    cp_event_decoder_free(d);
+    if (rc || !durable)
+        return reply_json_error(k, con, r, 503, "unavailable", k->failure[0] ? k->failure : "the pipeline failed");
+    if (!out.accepted && out.rejected) {
+        cp_reject_reason why = out.first.reason;
+        unsigned status = why == CP_REJECT_TOO_LARGE || why == CP_REJECT_TOO_MANY_EVENTS ? 413 : 400;
+        return reply_json_error(k, con, r, status, cp_reject_reason_name(why), out.first.detail);
+    }
+    char ok[96];
+    int n = out.rejected ? snprintf(ok, sizeof(ok), "{\"success\":true,\"rejected\":%u}\n", out.rejected)
+                         : snprintf(ok, sizeof(ok), "{\"success\":true}\n");
+    return reply(k, con, r, 200, "application/json", ok, (size_t)n);
+}
+
+static enum MHD_Result post(cp_collector *k, struct MHD_Connection *con, enum route r, request *req)
+{
+    if (req->too_big)
+        return reply_json_error(k, con, r, 413, "too_large", "request body over collector.max_request_bytes");
+    cp_slice body = cp_buf_slice(&req->body);
+    cp_buf plain;
+    cp_buf_init(&plain);
+    const char *enc = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Encoding");
+    if (enc && strcasecmp(enc, "gzip") == 0) {
+        int rc = gunzip(body, k->c.max_request_bytes, &plain);
+        if (rc) {
+            cp_buf_free(&plain);
+            return rc == CP_ETOOBIG ? reply_json_error(k, con, r, 413, "too_large", "decompressed body over collector.max_request_bytes")
+                                    : reply_json_error(k, con, r, 400, "bad_gzip", "the body is not valid gzip");
+        }
+        body = cp_buf_slice(&plain);
+    }
+    atomic_fetch_add(&k->m.bytes_in, body.len);
+    const char *source = authenticate(k, con, body);
+    enum MHD_Result res = source ? ingest(k, con, r, body, source)
+                                 : reply_json_error(k, con, r, 401, "unauthorized",
+                                                    k->c.write_keys->n ? "missing or unknown write key"
+                                                                      : "no write keys configured (collector.write_keys)");
+    cp_buf_free(&plain);
+    return res;
+}
+
+static enum MHD_Result health(cp_collector *k, struct MHD_Connection *con)
+{
+    char body[640];
+    pthread_mutex_lock(k->c.lock);
+    int bad = k->failure[0] != 0;
+    int n = bad ? snprintf(body, sizeof(body), "{\"status\":\"failing\",\"reason\":\"%s\"}\n", k->failure)
+                : snprintf(body, sizeof(body), "{\"status\":\"ok\"}\n");
+    pthread_mutex_unlock(k->c.lock);
+    return reply(k, con, R_HEALTH, bad ? 503 : 200, "application/json", body, (size_t)n);
+}
+
+static enum MHD_Result metrics(cp_collector *k, struct MHD_Connection *con)
+{
+    cp_buf b;
+    cp_buf_init(&b);
+    metrics_format(&k->m, &b);
+    pthread_mutex_lock(k->c.lock);
+    const cp_pipeline_stats *s = cp_pipeline_stats_get(k->c.pipeline);
+    size_t backlog = cp_pipeline_backlog(k->c.pipeline);
+    cp_buf_appendf(&b,
+                   "# TYPE clickpulse_events_accepted_total counter\nclickpulse_events_accepted_total %llu\n"
+                   "# TYPE clickpulse_events_duplicate_total counter\nclickpulse_events_duplicate_total %llu\n"
+                   "# TYPE clickpulse_events_late_total counter\nclickpulse_events_late_total %llu\n"
+                   "# TYPE clickpulse_queue_events gauge\nclickpulse_queue_events %zu\n"
+                   "# TYPE clickpulse_events_rejected_total counter\n",
+                   (unsigned long long)s->accepted, (unsigned long long)s->duplicates,
+                   (unsigned long long)s->late, backlog);
+    for (int i = 0; i < CP_REJECT__COUNT; i++)
+        cp_buf_appendf(&b, "clickpulse_events_rejected_total{reason=\"%s\"} %llu\n",
+                       cp_reject_reason_name((cp_reject_reason)i), (unsigned long long)s->rejected[i]);
+    pthread_mutex_unlock(k->c.lock);
+    enum MHD_Result res = reply(k, con, R_METRICS, 200, "text/plain; version=0.0.4", b.ptr, b.len);
+    cp_buf_free(&b);
+    return res;
+}
+
+static enum MHD_Result route(cp_collector *k, struct MHD_Connection *con, const char *url,
+                             const char *method, request *req)
+{
+    enum route r = route_of(url);
+    if (strcmp(method, "OPTIONS") == 0) {
+        struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+        MHD_add_response_header(resp, "Access-Control-Allow-Methods", "POST, OPTIONS");
+        MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+                                "Authorization, Content-Type, Content-Encoding");
+        MHD_add_response_header(resp, "Access-Control-Max-Age", "86400");
+        const char *origin = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Origin");
+        for (size_t i = 0; origin && k->c.cors_origins && i < k->c.cors_origins->n; i++) {
+            const char *o = k->c.cors_origins->items[i];
+            if (strcmp(o, "*") == 0 || strcmp(o, origin) == 0) {
+                MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
+                break;
+            }
+        }
+        enum MHD_Result ok = MHD_queue_response(con, 204, resp);
+        MHD_destroy_response(resp);
+        metrics_request(&k->m, r, 204);
+        return ok;
+    }
+    if (r == R_HEALTH) return health(k, con);
+    if (r == R_METRICS) return metrics(k, con);
+    if (r == R_OTHER) return reply_json_error(k, con, r, 404, "not_found", "no such endpoint");
+    if (strcmp(method, "POST") != 0) return reply_json_error(k, con, r, 405, "method", "use POST");
+    return post(k, con, r, req);
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **con_cls)
+{
+    cp_collector *k = cls;
+    request *req = *con_cls;
+    (void)version;
+    if (!req) {
+        if (!(req = cp_calloc(1, sizeof(*req)))) return MHD_NO;
+        cp_buf_init(&req->body);
+        *con_cls = req;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (req->body.len + *upload_size > k->c.max_request_bytes) req->too_big = 1;
+        else if (cp_buf_append(&req->body, upload, *upload_size)) return MHD_NO;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    return route(k, con, url, method, req);
+}
+
+static void completed(void *cls, struct MHD_Connection *con, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    request *req = *con_cls;
+    (void)cls, (void)con, (void)toe;
+    if (!req) return;
+    cp_buf_free(&req->body);
+    cp_free(req);
+    *con_cls = NULL;
+}
+
+int cp_collector_start(const cp_collector_config *c, cp_collector **out, char *err, size_t errlen)
+{
+    char host[256];
+    int port;
+    if (cp_parse_listen(c->listen, host, sizeof(host), &port)) {
+        snprintf(err, errlen, "collector.listen: expected host:port, got '%s'", c->listen);
+        return CP_EINVAL;
+    }
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (inet_pton(AF_INET, strcmp(host, "localhost") == 0 ? "127.0.0.1" : host, &sa.sin_addr) != 1) {
+        snprintf(err, errlen, "collector.listen: '%s' is not an IPv4 address", host);
+        return CP_EINVAL;
+    }
+    cp_collector *k = cp_calloc(1, sizeof(*k));
+    if (!k) return CP_ENOMEM;
+    k->c = *c;
+    k->open_gen = 1;
+    pthread_cond_init(&k->work, NULL);
+    pthread_cond_init(&k->durable, NULL);
+    if (pthread_create(&k->committer, NULL, commit_loop, k) != 0) {
+        cp_free(k);
+        return CP_ENOMEM;
+    }
+    k->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                                MHD_USE_ERROR_LOG,
+                            0, NULL, NULL, handle, k, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                            MHD_OPTION_NOTIFY_COMPLETED, completed, k,
+                            MHD_OPTION_CONNECTION_TIMEOUT, 10u, /* slow clients are cut off */
+                            MHD_OPTION_CONNECTION_LIMIT, 2000u,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, 1000u, MHD_OPTION_END);
+    if (!k->d) {
+        snprintf(err, errlen, "cannot listen on %s (in use?)", c->listen);
+        cp_collector_stop(k);
+        return CP_EIO;
+    }
+    *out = k;
+    return CP_OK;
+}
+
+void cp_collector_stop(cp_collector *k)
+{
+    if (!k) return;
+    if (k->d) MHD_stop_daemon(k->d);
+    pthread_mutex_lock(k->c.lock);
+    k->stop = 1;
+    pthread_cond_broadcast(&k->work);
+    pthread_mutex_unlock(k->c.lock);
+    pthread_join(k->committer, NULL);
+    pthread_cond_destroy(&k->work);
+    pthread_cond_destroy(&k->durable);
+    cp_free(k);
+}

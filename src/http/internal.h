@@ -1,0 +1,47 @@
+/* Private to src/http: the collector's counters, exported on /metrics. */
+#ifndef CP_HTTP_INTERNAL_H
+#define CP_HTTP_INTERNAL_H
+
+#include "clickpulse/str.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define ROUTES(X)                                                                                  \
+    X(TRACK, "/v1/track")                                                                          \
+    X(PAGE, "/v1/page")                                                                            \
+    X(IDENTIFY, "/v1/identify")                                                                    \
+    X(SCREEN, "/v1/screen")                                                                        \
+    X(GROUP, "/v1/group")                                                                          \
+    X(ALIAS, "/v1/alias")                                                                          \
+    X(BATCH, "/v1/batch")                                                                          \
+    X(IMPORT, "/v1/import")                                                                        \
+    X(HEALTH, "/health")                                                                           \
+    X(METRICS, "/metrics")                                                                         \
+    X(OTHER, "other")
+
+enum route {
+#define X(id, path) R_##id,
+    ROUTES(X)
+#undef X
+        R__COUNT
+};
+
+/* Status codes counted one by one; anything else lands in the last slot. */
+#define STATUS_CODES(X) X(200) X(204) X(400) X(401) X(404) X(405) X(413) X(429) X(503)
+enum { N_STATUS = 10 };
+
+typedef struct collector_metrics {
+    _Atomic uint64_t requests[R__COUNT][N_STATUS];
+    _Atomic uint64_t bytes_in;
+    _Atomic uint64_t commits, commit_ns_sum, commit_ns_max;
+} collector_metrics;
+
+int status_slot(unsigned status);
+void metrics_request(collector_metrics *m, enum route r, unsigned status);
+void metrics_commit(collector_metrics *m, int64_t ns);
+/* Appends the Prometheus text of the counters (pipeline counters are added by the caller). */
+int metrics_format(const collector_metrics *m, cp_buf *out);
+const char *route_path(enum route r);
+
+#endif
