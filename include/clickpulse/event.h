@@ -175,6 +175,7 @@ typedef struct cp_decode_options {
     int has_default_type;    /* for route-typed input (/v1/track): use default_type */
     cp_event_type default_type;
     cp_slice client_ip;      /* set as context.ip where the event has none (collector) */
+    uint64_t id_seed;        /* mixed into messageIds made for events without one */
 } cp_decode_options;
 
 /* Receives decoded events and rejects. A non-zero return stops decoding and is
@@ -203,8 +204,10 @@ void cp_event_decoder_set_received_at(cp_event_decoder *d, int64_t ms);
  *
  * An event's raw text is made self-contained when something was implied: the type
  * given by the route, the batch's shared fields, context.ip from the connection, and a
- * messageId where there is none ("cp-" and a hash of the event's bytes) — so that
- * decoding that text again (replay) gives the same event. */
+ * messageId where there is none ("cp-" and a hash of the event's bytes, its position
+ * and opts.id_seed: the same for the same record of a file read again, different for
+ * each request when the collector seeds it) — so that decoding that text again
+ * (replay) gives the same event. */
 int cp_event_decode(cp_event_decoder *d, const char *json, size_t len);
 
 /* JSON Lines in pieces: feed any number of chunks (lines may span chunks), then

@@ -243,7 +243,8 @@ static int normalize(cp_event_decoder *d, cp_event *ev, int add_type, int took, 
     int add_id = ev->message_id.len == 0;
     if (!add_type && !took && !add_id && !add_ip) return CP_OK;
     if (add_id) {
-        uint64_t h = XXH3_64bits(ev->raw.ptr, ev->raw.len);
+        uint64_t where = (d->cur_pos * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)d->cur_index << 48) ^ d->o.id_seed;
+        uint64_t h = XXH3_64bits_withSeed(ev->raw.ptr, ev->raw.len, where);
         memcpy(id, "cp-", 3);
         for (int i = 0; i < 16; i++) id[3 + i] = "0123456789abcdef"[(h >> (60 - 4 * i)) & 15];
     }

@@ -78,9 +78,13 @@ static int wait_durable(cp_collector *k)
 
 /* ---- requests ---- */
 
+/* A request taking longer than this to arrive is cut off (slow clients, slow-loris). */
+#define REQUEST_DEADLINE_NS (10LL * 1000000000)
+
 typedef struct request {
     cp_buf body;
     int too_big;
+    int64_t start_ns;
 } request;
 
 typedef struct outcome {
@@ -305,6 +309,7 @@ static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, enum 
     }
     outcome out = {.k = k, .source = cp_slice_from(source), .received = o.received_at_ms,
                    .n = atomic_fetch_add(&request_counter, 1) + 1};
+    o.id_seed = ((uint64_t)o.received_at_ms << 20) ^ out.n; /* ids unique to this delivery */
     cp_event_decoder *d = cp_event_decoder_new(&o, (cp_decode_sink){&out, on_event, on_reject});
     if (!d) return reply_json_error(k, con, r, 503, "overloaded", "out of memory");
     pthread_mutex_lock(k->c.lock);
@@ -315,6 +320,10 @@ static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, enum 
     }
     int rc = cp_event_decode(d, body.ptr, body.len);
     int durable = rc == CP_OK && out.accepted ? wait_durable(k) : 1;
+    if (rc == CP_OK && !out.accepted && out.rejected) { /* dead letters only: commit, no wait */
+        k->pending++;
+        pthread_cond_signal(&k->work);
+    }
     pthread_mutex_unlock(k->c.lock);
     cp_event_decoder_free(d);
     if (rc || !durable)
@@ -433,8 +442,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
     if (!req) {
         if (!(req = cp_calloc(1, sizeof(*req)))) return MHD_NO;
         cp_buf_init(&req->body);
+        req->start_ns = cp_mono_ns();
         *con_cls = req;
         return MHD_YES;
+    }
+    if (cp_mono_ns() - req->start_ns > REQUEST_DEADLINE_NS) {
+        CP_LOG_LIMITED(CP_LOG_WARN, 1, "collector", "cut off a request still arriving after 10 s");
+        return MHD_NO;
     }
     if (*upload_size) {
         if (req->body.len + *upload_size > k->c.max_request_bytes) req->too_big = 1;

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The collector as clients use it: the real @segment/analytics-node client (with a
+# forced 500 and its retry), curl for single events, batches and gzip bodies; bad
+# input — broken JSON, wrong key, oversized body, gzip bomb, 10,000-event batch,
+# a slow-loris connection — gets its documented answer while others are served.
+set -euo pipefail
+bin=$1
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d)
+port=$(( 20000 + RANDOM % 20000 )); api=$(( port + 1 ))
+pid=
+trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
+pass=0; fail=0
+check() { if "${@:2}"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
+q() { "$bin" query --set data_dir="$tmp/data" --set dashboard.listen=127.0.0.1:$api --format csv "$1" | tail -n +2; }
+code() { curl -s -o "$tmp/body" -w '%{http_code}' "$@"; }
+url=http://127.0.0.1:$port
+
+"$bin" run --set data_dir="$tmp/data" --set collector.listen=127.0.0.1:$port \
+  --set dashboard.listen=127.0.0.1:$api --set collector.write_keys=wk_web=web,wk_node=node \
+  --set logging.level=error 2>"$tmp/run.log" &
+pid=$!
+for _ in $(seq 50); do curl -sf $url/health >/dev/null && break; sleep 0.1; done
+check "health" test "$(curl -s $url/health)" = '{"status":"ok"}'
+
+# The real Segment client library.
+out=$(node "$here/../js/segment_client.mjs" $port wk_node)
+check "analytics-node ran" test -n "$out"
+check "a forced 500 was retried" python3 -c "import json,sys; d=json.loads('$out'); sys.exit(0 if d['forced_failures']==1 and d['requests']>=4 and d['client_errors']==0 else 1)"
+check "node events exactly once" test "$(q "SELECT count(*), count(DISTINCT message_id) FROM events WHERE source='node'")" = "53,53"
+check "retried batch counted as duplicates" test "$(q "SELECT count(*) >= 20 FROM duplicates WHERE source='node'")" = true
+check "node order" test "$(q "SELECT revenue, units FROM orders WHERE order_id='o-1'")" = "25.50,2"
+check "node identify" test "$(q "SELECT email FROM events WHERE kind='identify' AND source='node'")" = "u1@example.com"
+check "node library" test "$(q "SELECT count(*) FROM events WHERE source='node' AND ip = '127.0.0.1'")" = 53
+
+# curl: single events on each route, Basic with and without the colon, writeKey in the body.
+check "track" test "$(code -u wk_web: -d '{"event":"Signed Up","userId":"c1"}' $url/v1/track)" = 200
+check "ack body" test "$(cat "$tmp/body")" = '{"success":true}'
+check "page" test "$(code -H "Authorization: Basic $(printf wk_web | base64)" -d '{"anonymousId":"c-anon","name":"Home"}' $url/v1/page)" = 200
+check "identify" test "$(code -d '{"writeKey":"wk_web","userId":"c1","traits":{"email":"c1@example.com"}}' $url/v1/identify)" = 200
+for route in screen group alias; do
+  check "$route" test "$(code -u wk_web: -d '{"userId":"c1","previousId":"x","groupId":"g","name":"S"}' $url/v1/$route)" = 200
+done
+check "batch" test "$(code -u wk_web: -d '{"batch":[{"type":"track","event":"E1","userId":"c2","messageId":"b-1"},{"type":"track","event":"E2","userId":"c2","messageId":"b-2"}]}' $url/v1/batch)" = 200
+check "import" test "$(code -u wk_web: -d '{"batch":[{"type":"track","event":"E3","userId":"c2","messageId":"b-3","timestamp":"2026-01-02T03:04:05Z"}]}' $url/v1/import)" = 200
+check "retry of a batch: deduplicated" test "$(code -u wk_web: -d '{"batch":[{"type":"track","event":"E1","userId":"c2","messageId":"b-1"}]}' $url/v1/batch)" = 200
+printf '{"batch":[{"type":"track","event":"Gz","userId":"c3","messageId":"gz-1"}]}' | gzip > "$tmp/gz"
+check "gzip body (any content type)" test "$(code -u wk_web: -H 'Content-Type: text/plain' -H 'Content-Encoding: gzip' --data-binary @"$tmp/gz" $url/v1/batch)" = 200
+check "web events" test "$(q "SELECT count(*) FROM events WHERE source='web'")" = 10
+check "import keeps its timestamp" test "$(q "SELECT strftime(event_time, '%Y-%m-%d %H:%M:%S') FROM events WHERE message_id='b-3'")" = "2026-01-02 03:04:05"
+check "server receivedAt" test "$(q "SELECT count(*) FROM events WHERE source='web' AND received_at > now() - INTERVAL 5 MINUTE")" = 10
+
+# Bad input.
+check "broken json" test "$(code -u wk_web: -d '{"event":' $url/v1/track)" = 400
+check "broken json reason" grep -q '"reason":"not_json"' "$tmp/body"
+check "wrong key" test "$(code -u nope: -d '{"event":"x","userId":"u"}' $url/v1/track)" = 401
+check "no key" test "$(code -d '{"event":"x","userId":"u"}' $url/v1/track)" = 401
+check "401 reason" grep -q '"reason":"unauthorized"' "$tmp/body"
+head -c 600000 /dev/zero | tr '\0' 'a' > "$tmp/big"
+check "oversized body" test "$(code -u wk_web: --data-binary @"$tmp/big" $url/v1/batch)" = 413
+head -c 50000000 /dev/zero | gzip > "$tmp/bomb"
+check "gzip bomb" test "$(code -u wk_web: -H 'Content-Encoding: gzip' --data-binary @"$tmp/bomb" $url/v1/batch)" = 413
+check "bomb reason" grep -q 'decompressed body over' "$tmp/body"
+python3 -c "import json; print(json.dumps({'batch':[{'type':'track','event':'t','userId':'u'}]*10000}, separators=(',',':')))" > "$tmp/many"
+check "10,000 tiny events" test "$(code -u wk_web: -H 'Content-Encoding: gzip' --data-binary @<(gzip -c "$tmp/many") $url/v1/batch)" = 413
+check "too many reason" grep -q '"reason":"too_many_events"' "$tmp/body"
+check "event too large" test "$(code -u wk_web: -d "{\"event\":\"x\",\"userId\":\"u\",\"properties\":{\"p\":\"$(head -c 40000 /dev/zero | tr '\0' 'b')\"}}" $url/v1/track)" = 413
+check "missing identity" test "$(code -u wk_web: -d '{"event":"x"}' $url/v1/track)" = 400
+check "unknown route" test "$(code -u wk_web: -d '{}' $url/v1/nothing)" = 404
+check "GET on a route" test "$(code $url/v1/track)" = 405
+check "preflight" test "$(curl -s -o /dev/null -w '%{http_code}' -X OPTIONS -H 'Origin: https://shop.example' $url/v1/batch)" = 204
+q "SELECT string_agg(reason, '|' ORDER BY reason) FROM dead_letters WHERE source='web'" >&2
+dl=$(q "SELECT string_agg(reason, '|' ORDER BY reason) FROM dead_letters WHERE source='web'")
+check "dead letters ($dl)" test "$dl" = "missing_identity|not_json|too_large|too_many_events"
+
+# A slow-loris connection does not stop others; the server cuts it off.
+python3 - "$port" > "$tmp/loris" <<'PY' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"POST /v1/track HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+start = time.time()
+try:
+    while time.time() - start < 20:
+        s.sendall(b"a")
+        time.sleep(3)
+    print("open")
+except OSError:
+    print("cut after %.0f s" % (time.time() - start))
+PY
+loris=$!
+sleep 1
+check "served during slow-loris" test "$(code -u wk_web: -d '{"event":"During","userId":"c9"}' $url/v1/track)" = 200
+wait $loris
+check "slow-loris cut off" grep -q '^cut after' "$tmp/loris"
+
+check "metrics" bash -c "curl -s $url/metrics | grep -q 'clickpulse_http_requests_total{route=\"/v1/track\",status=\"401\"} 2'"
+check "metrics events" bash -c "curl -s $url/metrics | grep -q '^clickpulse_events_accepted_total 64$'"
+kill -TERM $pid; wait $pid || true; pid=
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
