@@ -40,6 +40,14 @@ void cli_print_help(const cli_cmd *cmd, FILE *out);
 /* Prints "clickpulse <cmd>: message" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Simulated traffic to a collector (http_sender.c). */
+typedef struct http_sender http_sender;
+int http_sender_open(http_sender **out, const char *base, const char *write_key);
+/* Prints what was sent and answered to report (NULL: nothing), then frees. */
+void http_sender_close(http_sender *s, FILE *report);
+/* A cp_sim_output events callback: POSTs each batch line. */
+int http_sender_send(void *ud, const char *buf, size_t len, size_t n_events);
+
 extern const cli_cmd cli_cmd_simulate;
 extern const cli_cmd cli_cmd_config;
 extern const cli_cmd cli_cmd_version;

@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { OPT_OUT, OPT_QUIET, OPT_OUTPUTS };
+enum { OPT_OUT, OPT_QUIET, OPT_OUTPUTS, OPT_HTTP, OPT_WRITE_KEY };
 
 static const cli_opt opts[] = {
     {.name = "out",
@@ -64,6 +64,11 @@ static const cli_opt opts[] = {
     {.name = "outputs", .metavar = "LIST", .id = OPT_OUTPUTS,
      .help = "With --out DIR: which of events,customers,purchases,clickstream,truth to write "
              "(default: all). 'customers' alone writes only the profiles, without simulating days."},
+    {.name = "http", .metavar = "URL", .id = OPT_HTTP,
+     .help = "Send the events to a collector (URL of its base, e.g. http://127.0.0.1:8080) as "
+             "batches on /v1/batch instead of writing them."},
+    {.name = "write-key", .metavar = "KEY", .id = OPT_WRITE_KEY,
+     .help = "The write key sent with --http."},
     {.name = "quiet", .id = OPT_QUIET, .help = "Print no summary."},
     {0},
 };
@@ -185,6 +190,27 @@ static void print_summary(const cp_sim_stats *s, const char *dest, double secs)
             secs > 0 ? (double)s->bytes / secs / 1e6 : 0);
 }
 
+/* --http: the events go to a collector as batch envelopes. */
+static int run_http(const cli_cmd *cmd, cli_args *args, cp_sim_params *p)
+{
+    http_sender *s;
+    const char *key = args->flags[OPT_WRITE_KEY];
+    if (!key || !*key) {
+        cli_error(cmd->name, "--http needs --write-key KEY (one of the collector's write keys)");
+        return CLI_USAGE;
+    }
+    if (http_sender_open(&s, args->flags[OPT_HTTP], key)) return CLI_FAILURE;
+    p->format = CP_SIM_BATCH;
+    cp_sim_output out = {.ud = s, .events = http_sender_send};
+    cp_sim_stats st;
+    int64_t t0 = cp_mono_ns();
+    int err = cp_simulate(p, &out, &st);
+    if (err) cli_error(cmd->name, "sending to %s: %s", args->flags[OPT_HTTP], cp_strerror(err));
+    else if (!args->flags[OPT_QUIET]) print_summary(&st, args->flags[OPT_HTTP], (double)(cp_mono_ns() - t0) / 1e9);
+    http_sender_close(s, args->flags[OPT_QUIET] ? NULL : stderr);
+    return err ? CLI_FAILURE : CLI_OK;
+}
+
 static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *parsed)
 {
     cli_args *args = parsed;
@@ -197,6 +223,7 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
         return CLI_USAGE;
     }
     cp_sim_params_from_config(cfg, &p);
+    if (args->flags[OPT_HTTP]) return run_http(cmd, args, &p);
     int rc = CLI_OK, mask = parse_outputs(cmd, args->flags[OPT_OUTPUTS]);
     if (mask < 0) return CLI_USAGE;
     if (strcmp(dir, "-") == 0) {

@@ -17,7 +17,7 @@ code() { curl -s -o "$tmp/body" -w '%{http_code}' "$@"; }
 url=http://127.0.0.1:$port
 
 "$bin" run --set data_dir="$tmp/data" --set collector.listen=127.0.0.1:$port \
-  --set dashboard.listen=127.0.0.1:$api --set collector.write_keys=wk_web=web,wk_node=node \
+  --set dashboard.listen=127.0.0.1:$api --set collector.write_keys=wk_web=web,wk_node=node,wk_sim=sim \
   --set logging.level=error 2>"$tmp/run.log" &
 pid=$!
 for _ in $(seq 50); do curl -sf $url/health >/dev/null && break; sleep 0.1; done
@@ -93,8 +93,17 @@ check "served during slow-loris" test "$(code -u wk_web: -d '{"event":"During","
 wait $loris
 check "slow-loris cut off" grep -q '^cut after' "$tmp/loris"
 
+# The simulator as an HTTP client: every event once, every duplicate and bad line seen.
+"$bin" simulate --customers 400 --days 2 --seed 3 --out "$tmp/sim" --quiet
+check "simulate --http" "$bin" simulate --customers 400 --days 2 --seed 3 --http $url --write-key wk_sim --quiet
+read -r events dups bad revenue < <(python3 -c "import json;t=json.load(open('$tmp/sim/truth.json'))['totals'];print(t['events'],t['duplicates'],t['rejected'],'%.2f'%t['revenue'])")
+check "sim events" test "$(q "SELECT count(*), count(DISTINCT message_id) FROM events WHERE source='sim'")" = "$events,$events"
+check "sim duplicates" test "$(q "SELECT count(*) FROM duplicates WHERE source='sim'")" = "$dups"
+check "sim bad lines" test "$(q "SELECT count(*) FROM dead_letters WHERE source='sim'")" = "$bad"
+check "sim revenue" test "$(q "SELECT sum(o.revenue) FROM orders o JOIN events e USING (\"offset\") WHERE e.source='sim'")" = "$revenue"
+
 check "metrics" bash -c "curl -s $url/metrics | grep -q 'clickpulse_http_requests_total{route=\"/v1/track\",status=\"401\"} 2'"
-check "metrics events" bash -c "curl -s $url/metrics | grep -q '^clickpulse_events_accepted_total 64$'"
+check "metrics events" bash -c "curl -s $url/metrics | grep -q '^clickpulse_events_accepted_total $(( 64 + events ))$'"
 kill -TERM $pid; wait $pid || true; pid=
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
