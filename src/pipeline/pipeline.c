@@ -238,7 +238,7 @@ size_t cp_pipeline_backlog(cp_pipeline *p)
 {
     size_t n = p->open ? p->open->n_events : 0;
     pthread_mutex_lock(&p->w.mu);
-    for (int i = 0; i < p->w.count; i++) n += p->w.queue[(p->w.head + i) % WRITER_QUEUE]->n_events;
+    n += p->w.queued_events;
     pthread_mutex_unlock(&p->w.mu);
     return n;
 }

@@ -41,8 +41,12 @@ typedef struct silver_batch {
 } silver_batch;
 
 /* The silver writer: a thread that commits batches to the store, in order,
- * while the next batch is decoded and logged. At most WRITER_QUEUE wait. */
-#define WRITER_QUEUE 2
+ * while the next batch is decoded and logged. Whatever has queued up by the time
+ * it is free goes into one transaction, so many small batches (the collector's
+ * group commits) cost one DuckDB commit. At most WRITER_QUEUE batches and
+ * WRITER_MAX_EVENTS events wait; beyond, enqueueing blocks (backpressure). */
+#define WRITER_QUEUE      1024
+#define WRITER_MAX_EVENTS 400000
 typedef struct silver_writer {
     pthread_t thread;
     int started;
@@ -50,6 +54,7 @@ typedef struct silver_writer {
     pthread_cond_t cv;
     silver_batch *queue[WRITER_QUEUE];
     int head, count, busy, stop, failed;
+    size_t queued_events;
     char err[512];
     cp_event_decoder *dec;
     const pending_event *cur; /* the event being decoded */

@@ -38,9 +38,10 @@ static int write_reject(void *ud, const cp_reject *r)
     return CP_ECORRUPT;
 }
 
+/* One batch's rows and checkpoints, inside the open transaction. */
 static int write_batch(cp_pipeline *p, silver_batch *b)
 {
-    int rc = cp_store_begin(p->store);
+    int rc = CP_OK;
     for (size_t i = 0; i < b->n_events && rc == CP_OK; i++) {
         p->w.cur = &b->events[i];
         cp_event_decoder_set_received_at(p->w.dec, b->events[i].received_at_ms);
@@ -48,9 +49,24 @@ static int write_batch(cp_pipeline *p, silver_batch *b)
     }
     for (size_t i = 0; i < b->n_dead && rc == CP_OK; i++) rc = cp_store_add_dead_letter(p->store, &b->dead[i]);
     for (size_t i = 0; i < b->n_dups && rc == CP_OK; i++) rc = cp_store_add_duplicate(p->store, &b->dups[i]);
-    if (rc == CP_OK) rc = cp_store_set_checkpoint(p->store, LOG_CHECKPOINT, b->log_end);
-    for (int i = 0; i < b->n_cursors && rc == CP_OK; i++)
-        rc = cp_store_set_checkpoint(p->store, b->cursors[i].name, b->cursors[i].value);
+    return rc;
+}
+
+/* n queued batches, in order, as one transaction; the checkpoints once, at their
+ * latest values (a cursor named by several batches keeps the last). */
+static int write_batches(cp_pipeline *p, silver_batch **bs, int n)
+{
+    int rc = cp_store_begin(p->store);
+    for (int i = 0; i < n && rc == CP_OK; i++) rc = write_batch(p, bs[i]);
+    if (rc == CP_OK) rc = cp_store_set_checkpoint(p->store, LOG_CHECKPOINT, bs[n - 1]->log_end);
+    for (int i = 0; i < n && rc == CP_OK; i++)
+        for (int c = 0; c < bs[i]->n_cursors && rc == CP_OK; c++) {
+            int later = 0; /* set only by the last batch naming it */
+            for (int j = i + 1; j < n && !later; j++)
+                for (int k = 0; k < bs[j]->n_cursors && !later; k++)
+                    later = strcmp(bs[j]->cursors[k].name, bs[i]->cursors[c].name) == 0;
+            if (!later) rc = cp_store_set_checkpoint(p->store, bs[i]->cursors[c].name, bs[i]->cursors[c].value);
+        }
     if (rc == CP_OK) return cp_store_commit(p->store);
     cp_store_rollback(p->store);
     return rc;
@@ -61,13 +77,15 @@ static void *writer_main(void *arg)
     cp_pipeline *p = arg;
     silver_writer *w = &p->w;
     pthread_mutex_lock(&w->mu);
+    silver_batch **taken = cp_calloc(WRITER_QUEUE, sizeof(*taken));
     for (;;) {
         while (!w->count && !w->stop) pthread_cond_wait(&w->cv, &w->mu);
         if (!w->count) break;
-        silver_batch *b = w->queue[w->head];
+        int n = w->count;
+        for (int i = 0; i < n; i++) taken[i] = w->queue[(w->head + i) % WRITER_QUEUE];
         w->busy = 1;
         pthread_mutex_unlock(&w->mu);
-        int rc = w->failed ? CP_ESTATE : write_batch(p, b);
+        int rc = w->failed || !taken ? CP_ESTATE : write_batches(p, taken, n);
         pthread_mutex_lock(&w->mu);
         if (rc && !w->failed) {
             w->failed = 1;
@@ -75,13 +93,17 @@ static void *writer_main(void *arg)
                      cp_store_error(p->store));
             CP_ERROR("pipeline", "%s", w->err);
         }
-        w->head = (w->head + 1) % WRITER_QUEUE;
-        w->count--;
+        for (int i = 0; i < n; i++) {
+            w->queued_events -= taken[i]->n_events;
+            batch_free(taken[i]); /* under the lock: cp_pipeline_backlog reads queued batches */
+        }
+        w->head = (w->head + n) % WRITER_QUEUE;
+        w->count -= n;
         w->busy = 0;
-        batch_free(b); /* under the lock: cp_pipeline_backlog reads queued batches */
         pthread_cond_broadcast(&w->cv);
     }
     pthread_mutex_unlock(&w->mu);
+    cp_free(taken);
     return NULL;
 }
 
@@ -104,11 +126,13 @@ int writer_enqueue(cp_pipeline *p, silver_batch *b)
 {
     silver_writer *w = &p->w;
     pthread_mutex_lock(&w->mu);
-    while (w->count == WRITER_QUEUE) pthread_cond_wait(&w->cv, &w->mu);
+    while (w->count == WRITER_QUEUE || (w->count && w->queued_events + b->n_events > WRITER_MAX_EVENTS))
+        pthread_cond_wait(&w->cv, &w->mu);
     int failed = w->failed;
     if (!failed) {
         w->queue[(w->head + w->count) % WRITER_QUEUE] = b;
         w->count++;
+        w->queued_events += b->n_events;
         pthread_cond_broadcast(&w->cv);
     }
     pthread_mutex_unlock(&w->mu);
