@@ -205,23 +205,6 @@ static int add_num(cp_buf *j, const char *name, cp_slice v)
     return cp_buf_appendf(j, ",\"%s\":%.*s", name, (int)v.len, v.ptr);
 }
 
-/* Objects built with add_str/add_num start with a stray comma after their '{':
- * obj_close drops it and closes the object. */
-static size_t obj_open(cp_buf *j)
-{
-    return cp_buf_append_char(j, '{') ? (size_t)-1 : j->len;
-}
-
-static int obj_close(cp_buf *j, size_t at)
-{
-    if (at == (size_t)-1) return CP_ENOMEM;
-    if (at < j->len && j->ptr[at] == ',') {
-        memmove(j->ptr + at, j->ptr + at + 1, j->len - at - 1);
-        j->len--;
-    }
-    return cp_buf_append_char(j, '}');
-}
-
 /* Decodes the JSON built in d->json as the event of the current record. */
 static int decode_json(cp_csv_decoder *d)
 {
@@ -322,10 +305,10 @@ static int click(cp_csv_decoder *d)
     if (!rc) rc = add_str(j, "$session_id", field(d, 1));
     if (!rc) rc = add_str(j, "product_id", field(d, 4));
     if (!rc) rc = cp_buf_append_str(j, "},\"context\":{\"page\":");
-    size_t at = obj_open(j);
+    size_t at = json_obj_open(j);
     if (!rc) rc = add_str(j, "url", url);
     if (!rc) rc = add_str(j, "path", url_path(url));
-    if (!rc) rc = obj_close(j, at);
+    if (!rc) rc = json_obj_close(j, at);
     if (!rc) rc = cp_buf_append_char(j, '}');
     return rc ? rc : decode_json(d);
 }
@@ -387,11 +370,11 @@ static int purchase(cp_csv_decoder *d)
     }
     cp_buf *j = &d->order_products;
     if (d->order_lines) rc = cp_buf_append_char(j, ',');
-    size_t at = obj_open(j);
+    size_t at = json_obj_open(j);
     if (!rc) rc = add_str(j, "product_id", field(d, 2));
     if (!rc) rc = add_num(j, "quantity", qty);
     if (!rc) rc = add_num(j, "price", price);
-    if (!rc) rc = obj_close(j, at);
+    if (!rc) rc = json_obj_close(j, at);
     if (!rc) rc = cp_buf_append(&d->order_raw, d->rec.ptr, d->rec.len);
     if (!rc) rc = cp_buf_append_char(&d->order_raw, '\n');
     d->order_revenue += total;

@@ -61,6 +61,12 @@ int jr_end(cp_jr *jr);
  * and small exponents, otherwise via strtod). Returns 1 when the text is a number. */
 int jr_parse_number_text(const char *s, size_t n, double *out);
 
+/* Building objects from optional members written as ',"k":v': json_obj_open writes
+ * '{' and returns where the members start; json_obj_close drops the first member's
+ * comma and writes '}'. (json_util.c) */
+size_t json_obj_open(cp_buf *j);
+int json_obj_close(cp_buf *j, size_t at);
+
 #endif
 
 /* Top-level groups of context keys, to merge a batch's context field by field. */

@@ -2,6 +2,8 @@
 #include "clickpulse/event.h"
 #include "internal.h"
 
+#include "clickpulse/error.h"
+
 int cp_json_top_string(const char *json, size_t len, const char *key, cp_arena *arena, cp_slice *out)
 {
     cp_jr jr;
@@ -15,4 +17,19 @@ int cp_json_top_string(const char *json, size_t len, const char *key, cp_arena *
         if (!jr_skip(&jr, NULL)) return 0;
     }
     return 0;
+}
+
+size_t json_obj_open(cp_buf *j)
+{
+    return cp_buf_append_char(j, '{') ? (size_t)-1 : j->len;
+}
+
+int json_obj_close(cp_buf *j, size_t at)
+{
+    if (at == (size_t)-1) return CP_ENOMEM;
+    if (at < j->len && j->ptr[at] == ',') {
+        memmove(j->ptr + at, j->ptr + at + 1, j->len - at - 1);
+        j->len--;
+    }
+    return cp_buf_append_char(j, '}');
 }

@@ -10,6 +10,7 @@
 #include "clickpulse/log.h"
 #include "clickpulse/mem.h"
 #include "clickpulse/pipeline.h"
+#include "clickpulse/snowplow.h"
 #include "clickpulse/time.h"
 #include "internal.h"
 
@@ -289,6 +290,8 @@ static void client_ip(cp_collector *k, struct MHD_Connection *con, char *ip)
     if (k->c.anonymize_ip) anonymize(ip);
 }
 
+static enum MHD_Result reply_gif(cp_collector *k, struct MHD_Connection *con, enum route r);
+
 static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, enum route r,
                               cp_slice body, const char *source)
 {
@@ -301,7 +304,7 @@ static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, enum 
     o.max_line_bytes = k->c.max_request_bytes;
     o.max_batch_events = k->c.max_batch_events;
     o.received_at_ms = cp_now_ms();
-    if (r < R_BATCH) {
+    if (r < R_BATCH) { /* the Segment routes named after a call type */
         o.has_default_type = 1;
         static const cp_event_type types[] = {CP_TYPE_TRACK, CP_TYPE_PAGE, CP_TYPE_IDENTIFY,
                                               CP_TYPE_SCREEN, CP_TYPE_GROUP, CP_TYPE_ALIAS};
@@ -333,11 +336,14 @@ static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, enum 
         unsigned status = why == CP_REJECT_TOO_LARGE || why == CP_REJECT_TOO_MANY_EVENTS ? 413 : 400;
         return reply_json_error(k, con, r, status, cp_reject_reason_name(why), out.first.detail);
     }
+    if (r == R_SNOWPLOW_I) return reply_gif(k, con, r);
     char ok[96];
     int n = out.rejected ? snprintf(ok, sizeof(ok), "{\"success\":true,\"rejected\":%u}\n", out.rejected)
                          : snprintf(ok, sizeof(ok), "{\"success\":true}\n");
     return reply(k, con, r, 200, "application/json", ok, (size_t)n);
 }
+
+static enum MHD_Result snowplow_post(cp_collector *k, struct MHD_Connection *con, cp_slice body);
 
 static enum MHD_Result post(cp_collector *k, struct MHD_Connection *con, enum route r, request *req)
 {
@@ -357,6 +363,11 @@ static enum MHD_Result post(cp_collector *k, struct MHD_Connection *con, enum ro
         body = cp_buf_slice(&plain);
     }
     atomic_fetch_add(&k->m.bytes_in, body.len);
+    if (r == R_SNOWPLOW_TP2) {
+        enum MHD_Result res = snowplow_post(k, con, body);
+        cp_buf_free(&plain);
+        return res;
+    }
     const char *source = authenticate(k, con, body);
     enum MHD_Result res = source ? ingest(k, con, r, body, source)
                                  : reply_json_error(k, con, r, 401, "unauthorized",
@@ -402,6 +413,85 @@ static enum MHD_Result metrics(cp_collector *k, struct MHD_Connection *con)
     return res;
 }
 
+/* The 1x1 transparent GIF of the pixel endpoint. */
+static const unsigned char gif[] = {0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80,
+                                    0x00, 0x00, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x21, 0xf9, 0x04,
+                                    0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01,
+                                    0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b};
+
+static enum MHD_Result reply_gif(cp_collector *k, struct MHD_Connection *con, enum route r)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(sizeof(gif), (void *)gif, MHD_RESPMEM_PERSISTENT);
+    if (!resp) return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", "image/gif");
+    MHD_add_response_header(resp, "Cache-Control", "no-cache, no-store, must-revalidate");
+    MHD_add_response_header(resp, "Pragma", "no-cache");
+    MHD_add_response_header(resp, "Expires", "0");
+    enum MHD_Result ok = MHD_queue_response(con, 200, resp);
+    MHD_destroy_response(resp);
+    metrics_request(&k->m, r, 200);
+    return ok;
+}
+
+/* Snowplow has no write key: the app id ("aid") is taken as one, else HTTP Basic. */
+static const char *snowplow_source(cp_collector *k, struct MHD_Connection *con, cp_slice aid)
+{
+    const char *src = aid.len ? source_of_key(k, aid.ptr, aid.len) : NULL;
+    return src ? src : authenticate(k, con, CP_SLICE_NULL);
+}
+
+#define MAX_PARAMS 128
+typedef struct params {
+    cp_kv kv[MAX_PARAMS];
+    size_t n;
+} params;
+
+static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    params *p = cls;
+    (void)kind;
+    if (p->n < MAX_PARAMS && key && value) p->kv[p->n++] = (cp_kv){cp_slice_from(key), cp_slice_from(value)};
+    return MHD_YES;
+}
+
+static enum MHD_Result snowplow_get(cp_collector *k, struct MHD_Connection *con)
+{
+    params p = {.n = 0};
+    char err[256];
+    MHD_get_connection_values(con, MHD_GET_ARGUMENT_KIND, collect_param, &p);
+    cp_slice aid = CP_SLICE_NULL;
+    for (size_t i = 0; i < p.n; i++)
+        if (cp_slice_eq_lit(p.kv[i].key, "aid")) aid = p.kv[i].value;
+    const char *source = snowplow_source(k, con, aid);
+    if (!source) return reply_json_error(k, con, R_SNOWPLOW_I, 401, "unauthorized", "aid is not a known write key");
+    cp_buf json;
+    cp_buf_init(&json);
+    int rc = cp_snowplow_event(p.kv, p.n, &json, err, sizeof(err));
+    enum MHD_Result res = rc ? reply_json_error(k, con, R_SNOWPLOW_I, 400, "bad_snowplow", err)
+                             : ingest(k, con, R_SNOWPLOW_I, cp_buf_slice(&json), source);
+    cp_buf_free(&json);
+    return res;
+}
+
+static enum MHD_Result snowplow_post(cp_collector *k, struct MHD_Connection *con, cp_slice body)
+{
+    char err[256];
+    cp_buf batch;
+    cp_arena a;
+    cp_slice aid;
+    cp_buf_init(&batch);
+    cp_arena_init(&a, 16384);
+    int rc = cp_snowplow_payload(body, &batch, &a, &aid, err, sizeof(err));
+    enum MHD_Result res;
+    const char *source = rc ? NULL : snowplow_source(k, con, aid);
+    if (rc) res = reply_json_error(k, con, R_SNOWPLOW_TP2, 400, "bad_snowplow", err);
+    else if (!source) res = reply_json_error(k, con, R_SNOWPLOW_TP2, 401, "unauthorized", "aid is not a known write key");
+    else res = ingest(k, con, R_SNOWPLOW_TP2, cp_buf_slice(&batch), source);
+    cp_buf_free(&batch);
+    cp_arena_free(&a);
+    return res;
+}
+
 static enum MHD_Result route(cp_collector *k, struct MHD_Connection *con, const char *url,
                              const char *method, request *req)
 {
@@ -425,7 +515,10 @@ static enum MHD_Result route(cp_collector *k, struct MHD_Connection *con, const 
         metrics_request(&k->m, r, 204);
         return ok;
     }
+    if (strcmp(url, "/com.snowplowanalytics.snowplow/i") == 0) r = R_SNOWPLOW_I;
     if (r == R_HEALTH) return health(k, con);
+    if (r == R_SNOWPLOW_I && strcmp(method, "GET") == 0) return snowplow_get(k, con);
+
     if (r == R_METRICS) return metrics(k, con);
     if (r == R_OTHER) return reply_json_error(k, con, r, 404, "not_found", "no such endpoint");
     if (strcmp(method, "POST") != 0) return reply_json_error(k, con, r, 405, "method", "use POST");

@@ -16,6 +16,8 @@
     X(ALIAS, "/v1/alias")                                                                          \
     X(BATCH, "/v1/batch")                                                                          \
     X(IMPORT, "/v1/import")                                                                        \
+    X(SNOWPLOW_TP2, "/com.snowplowanalytics.snowplow/tp2")                                         \
+    X(SNOWPLOW_I, "/i")                                                                            \
     X(HEALTH, "/health")                                                                           \
     X(METRICS, "/metrics")                                                                         \
     X(OTHER, "other")

@@ -50,6 +50,15 @@ check "web events" test "$(q "SELECT count(*) FROM events WHERE source='web'")" 
 check "import keeps its timestamp" test "$(q "SELECT strftime(event_time, '%Y-%m-%d %H:%M:%S') FROM events WHERE message_id='b-3'")" = "2026-01-02 03:04:05"
 check "server receivedAt" test "$(q "SELECT count(*) FROM events WHERE source='web' AND received_at > now() - INTERVAL 5 MINUTE")" = 10
 
+# Snowplow: the pixel (GET /i) and tp2 POSTs; the app id is the write key.
+check "snowplow pixel" test "$(curl -s -o "$tmp/px" -w '%{http_code} %{content_type}' "$url/i?e=pv&aid=wk_web&eid=sp-1&duid=d-1&url=https%3A%2F%2Fshop.example%2Fp%2F1&page=Lamp&dtm=1790856000000&stm=1790856001000&sid=s-1")" = "200 image/gif"
+check "pixel is a 1x1 gif" test "$(head -c 6 "$tmp/px")" = GIF89a
+check "snowplow tp2" test "$(code -d '{"schema":"iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4","data":[{"e":"se","aid":"wk_web","eid":"sp-2","duid":"d-1","se_ca":"video","se_ac":"play","se_va":"12.5"},{"e":"tr","aid":"wk_web","eid":"sp-3","uid":"c-9","tr_id":"o-7","tr_tt":"59.90","tr_cu":"EUR"},{"e":"ue","aid":"wk_web","eid":"sp-4","duid":"d-1","ue_pr":"{\"schema\":\"iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0\",\"data\":{\"schema\":\"iglu:com.acme/checkout_step/jsonschema/1-0-0\",\"data\":{\"step\":2}}}"}]}' $url/com.snowplowanalytics.snowplow/tp2)" = 200
+check "snowplow events" test "$(q "SELECT string_agg(kind || ':' || event_name, '|' ORDER BY message_id) FROM events WHERE message_id LIKE 'sp-%'")" = "page:Lamp|custom:play|order_completed:Order Completed|custom:checkout_step"
+check "snowplow session and skew-corrected time" test "$(q "SELECT session_id, event_time = received_at - INTERVAL 1 SECOND FROM events WHERE message_id='sp-1'")" = "s-1,true"
+check "snowplow bad event" test "$(code "$url/i?e=zz&aid=wk_web")" = 400
+check "snowplow unknown app" test "$(code "$url/i?e=pv&aid=nope")" = 401
+
 # Bad input.
 check "broken json" test "$(code -u wk_web: -d '{"event":' $url/v1/track)" = 400
 check "broken json reason" grep -q '"reason":"not_json"' "$tmp/body"
@@ -103,7 +112,7 @@ check "sim bad lines" test "$(q "SELECT count(*) FROM dead_letters WHERE source=
 check "sim revenue" test "$(q "SELECT sum(o.revenue) FROM orders o JOIN events e USING (\"offset\") WHERE e.source='sim'")" = "$revenue"
 
 check "metrics" bash -c "curl -s $url/metrics | grep -q 'clickpulse_http_requests_total{route=\"/v1/track\",status=\"401\"} 2'"
-check "metrics events" bash -c "curl -s $url/metrics | grep -q '^clickpulse_events_accepted_total $(( 64 + events ))$'"
+check "metrics events" bash -c "curl -s $url/metrics | grep -q '^clickpulse_events_accepted_total $(( 68 + events ))$'"
 kill -TERM $pid; wait $pid || true; pid=
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
