@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #define FAILED_RING 256
 
@@ -153,43 +152,13 @@ static const char *source_of_key(cp_collector *k, const char *key, size_t n)
     return NULL;
 }
 
-static int b64_value(char c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;
-    if (c == '/' || c == '_') return 63;
-    return -1;
-}
-
-/* Decodes base64 text into out (at most cap bytes); returns the length or -1. */
-static int b64_decode(const char *in, char *out, size_t cap)
-{
-    size_t n = 0;
-    unsigned acc = 0;
-    int bits = 0;
-    for (; *in && *in != '='; in++) {
-        int v = b64_value(*in);
-        if (v < 0) return -1;
-        acc = acc << 6 | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (n == cap) return -1;
-            out[n++] = (char)(acc >> bits & 0xFF);
-        }
-    }
-    return (int)n;
-}
-
 /* The source named by the request's write key, or NULL. */
 static const char *authenticate(cp_collector *k, struct MHD_Connection *con, cp_slice body)
 {
     const char *h = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Authorization");
     if (h && strncasecmp(h, "Basic ", 6) == 0) {
         char user[512];
-        int n = b64_decode(h + 6, user, sizeof(user));
+        int n = http_b64_decode(h + 6, user, sizeof(user));
         if (n <= 0) return NULL;
         const char *colon = memchr(user, ':', (size_t)n);
         return source_of_key(k, user, colon ? (size_t)(colon - user) : (size_t)n);
@@ -201,38 +170,6 @@ static const char *authenticate(cp_collector *k, struct MHD_Connection *con, cp_
     if (cp_json_top_string(body.ptr, body.len, "writeKey", &a, &key)) src = source_of_key(k, key.ptr, key.len);
     cp_arena_free(&a);
     return src;
-}
-
-/* Inflates a gzip body into out, refusing more than limit bytes (bombs). Returns 0,
- * CP_ETOOBIG or CP_EPARSE. */
-static int gunzip(cp_slice in, size_t limit, cp_buf *out)
-{
-    z_stream z = {0};
-    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) return CP_ENOMEM;
-    z.next_in = (Bytef *)in.ptr;
-    z.avail_in = (uInt)in.len;
-    int rc = CP_OK;
-    for (;;) {
-        if (cp_buf_reserve(out, 65536)) {
-            rc = CP_ENOMEM;
-            break;
-        }
-        z.next_out = (Bytef *)out->ptr + out->len;
-        z.avail_out = 65536;
-        int zr = inflate(&z, Z_NO_FLUSH);
-        out->len = (size_t)((char *)z.next_out - out->ptr);
-        if (out->len > limit) {
-            rc = CP_ETOOBIG;
-            break;
-        }
-        if (zr == Z_STREAM_END) break;
-        if (zr != Z_OK || (z.avail_in == 0 && z.avail_out != 0)) {
-            rc = CP_EPARSE;
-            break;
-        }
-    }
-    inflateEnd(&z);
-    return rc;
 }
 
 static int on_event(void *ud, const cp_event *ev)
@@ -297,19 +234,10 @@ static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, enum 
 {
     cp_decode_options o;
     char ip[INET6_ADDRSTRLEN];
-    cp_decode_options_default(&o);
+    http_decode_options(r, k->c.max_event_bytes, k->c.max_request_bytes, k->c.max_batch_events, &o);
     client_ip(k, con, ip);
     o.client_ip = cp_slice_from(ip);
-    o.max_event_bytes = k->c.max_event_bytes;
-    o.max_line_bytes = k->c.max_request_bytes;
-    o.max_batch_events = k->c.max_batch_events;
     o.received_at_ms = cp_now_ms();
-    if (r < R_BATCH) { /* the Segment routes named after a call type */
-        o.has_default_type = 1;
-        static const cp_event_type types[] = {CP_TYPE_TRACK, CP_TYPE_PAGE, CP_TYPE_IDENTIFY,
-                                              CP_TYPE_SCREEN, CP_TYPE_GROUP, CP_TYPE_ALIAS};
-        o.default_type = types[r];
-    }
     outcome out = {.k = k, .source = cp_slice_from(source), .received = o.received_at_ms,
                    .n = atomic_fetch_add(&request_counter, 1) + 1};
     o.id_seed = ((uint64_t)o.received_at_ms << 20) ^ out.n; /* ids unique to this delivery */
@@ -349,18 +277,15 @@ static enum MHD_Result post(cp_collector *k, struct MHD_Connection *con, enum ro
 {
     if (req->too_big)
         return reply_json_error(k, con, r, 413, "too_large", "request body over collector.max_request_bytes");
-    cp_slice body = cp_buf_slice(&req->body);
     cp_buf plain;
+    cp_slice body;
     cp_buf_init(&plain);
     const char *enc = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Encoding");
-    if (enc && strcasecmp(enc, "gzip") == 0) {
-        int rc = gunzip(body, k->c.max_request_bytes, &plain);
-        if (rc) {
-            cp_buf_free(&plain);
-            return rc == CP_ETOOBIG ? reply_json_error(k, con, r, 413, "too_large", "decompressed body over collector.max_request_bytes")
-                                    : reply_json_error(k, con, r, 400, "bad_gzip", "the body is not valid gzip");
-        }
-        body = cp_buf_slice(&plain);
+    int rc = http_request_body(cp_buf_slice(&req->body), enc, k->c.max_request_bytes, &plain, &body);
+    if (rc) {
+        cp_buf_free(&plain);
+        return rc == CP_ETOOBIG ? reply_json_error(k, con, r, 413, "too_large", "decompressed body over collector.max_request_bytes")
+                                : reply_json_error(k, con, r, 400, "bad_gzip", "the body is not valid gzip");
     }
     atomic_fetch_add(&k->m.bytes_in, body.len);
     if (r == R_SNOWPLOW_TP2) {

@@ -2,6 +2,7 @@
 #ifndef CP_HTTP_INTERNAL_H
 #define CP_HTTP_INTERNAL_H
 
+#include "clickpulse/event.h"
 #include "clickpulse/str.h"
 
 #include <stdatomic.h>
@@ -45,5 +46,16 @@ void metrics_commit(collector_metrics *m, int64_t ns);
 /* Appends the Prometheus text of the counters (pipeline counters are added by the caller). */
 int metrics_format(const collector_metrics *m, cp_buf *out);
 const char *route_path(enum route r);
+
+/* request.c */
+/* Decodes base64 (standard or URL alphabet) into out; returns the length or -1. */
+int http_b64_decode(const char *in, char *out, size_t cap);
+/* The request body: inflated into plain when Content-Encoding is gzip (never past
+ * limit bytes: CP_ETOOBIG; broken gzip: CP_EPARSE), else raw itself. */
+int http_request_body(cp_slice raw, const char *content_encoding, size_t limit, cp_buf *plain,
+                      cp_slice *body);
+/* Decode options of a route: limits, and the type the Segment call routes imply. */
+void http_decode_options(enum route r, size_t max_event, size_t max_request, size_t max_batch,
+                         cp_decode_options *o);
 
 #endif

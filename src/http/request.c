@@ -1,0 +1,97 @@
+/* The parts of handling a collector request that need no network: the Basic
+ * credentials, the body (gzip inflated within a limit), and the decode options
+ * of each route. Shared by the collector and its fuzz target. */
+#include "internal.h"
+
+#include "clickpulse/error.h"
+
+#include <string.h>
+#include <strings.h>
+#include <zlib.h>
+
+static int b64_value(char c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+' || c == '-') return 62;
+    if (c == '/' || c == '_') return 63;
+    return -1;
+}
+
+/* Decodes base64 text into out (at most cap bytes); returns the length or -1. */
+int http_b64_decode(const char *in, char *out, size_t cap)
+{
+    size_t n = 0;
+    unsigned acc = 0;
+    int bits = 0;
+    for (; *in && *in != '='; in++) {
+        int v = b64_value(*in);
+        if (v < 0) return -1;
+        acc = acc << 6 | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (n == cap) return -1;
+            out[n++] = (char)(acc >> bits & 0xFF);
+        }
+    }
+    return (int)n;
+}
+
+/* Inflates a gzip body into out, refusing more than limit bytes (bombs). Returns 0,
+ * CP_ETOOBIG or CP_EPARSE. */
+static int gunzip(cp_slice in, size_t limit, cp_buf *out)
+{
+    z_stream z = {0};
+    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) return CP_ENOMEM;
+    z.next_in = (Bytef *)in.ptr;
+    z.avail_in = (uInt)in.len;
+    int rc = CP_OK;
+    for (;;) {
+        if (cp_buf_reserve(out, 65536)) {
+            rc = CP_ENOMEM;
+            break;
+        }
+        z.next_out = (Bytef *)out->ptr + out->len;
+        z.avail_out = 65536;
+        int zr = inflate(&z, Z_NO_FLUSH);
+        out->len = (size_t)((char *)z.next_out - out->ptr);
+        if (out->len > limit) {
+            rc = CP_ETOOBIG;
+            break;
+        }
+        if (zr == Z_STREAM_END) break;
+        if (zr != Z_OK || (z.avail_in == 0 && z.avail_out != 0)) {
+            rc = CP_EPARSE;
+            break;
+        }
+    }
+    inflateEnd(&z);
+    return rc;
+}
+
+int http_request_body(cp_slice raw, const char *content_encoding, size_t limit, cp_buf *plain,
+                      cp_slice *body)
+{
+    *body = raw;
+    if (!content_encoding || strcasecmp(content_encoding, "gzip") != 0) return CP_OK;
+    int rc = gunzip(raw, limit, plain);
+    if (rc == CP_OK) *body = cp_buf_slice(plain);
+    return rc;
+}
+
+void http_decode_options(enum route r, size_t max_event, size_t max_request, size_t max_batch,
+                         cp_decode_options *o)
+{
+    static const cp_event_type types[] = {CP_TYPE_TRACK, CP_TYPE_PAGE, CP_TYPE_IDENTIFY,
+                                          CP_TYPE_SCREEN, CP_TYPE_GROUP, CP_TYPE_ALIAS};
+    cp_decode_options_default(o);
+    o->max_event_bytes = max_event;
+    o->max_line_bytes = max_request;
+    o->max_batch_events = max_batch;
+    if (r < R_BATCH) { /* the Segment routes named after a call type */
+        o->has_default_type = 1;
+        o->default_type = types[r];
+    }
+}
