@@ -48,6 +48,17 @@ int cp_pipeline_reject(cp_pipeline *p, const cp_reject *r, cp_slice source, cp_s
  * has it; on a log error nothing of the batch is kept. A silver failure shows in
  * later calls (and a restart applies the log to silver). */
 int cp_pipeline_flush(cp_pipeline *p, const char *cursor_name, int64_t cursor);
+/* Group commit for concurrent producers (the collector): with the caller's lock held,
+ * seal takes the batch gathered so far (NULL when empty); commit then appends it to
+ * the log and hands it to silver WITHOUT needing that lock, so producers keep
+ * submitting meanwhile — commits are ordered among themselves. On a log error,
+ * commit returns it and gives the batch back in *failed, which the caller abandons
+ * (undoing its dedup entries) with the lock held again. cp_pipeline_flush is seal
+ * and commit together. */
+typedef struct cp_pipeline_batch cp_pipeline_batch;
+cp_pipeline_batch *cp_pipeline_seal(cp_pipeline *p);
+int cp_pipeline_commit(cp_pipeline *p, cp_pipeline_batch *b, cp_pipeline_batch **failed);
+void cp_pipeline_abandon(cp_pipeline *p, cp_pipeline_batch *b);
 /* Records another named position in the open batch (committed by the next flush). */
 int cp_pipeline_note_cursor(cp_pipeline *p, const char *cursor_name, int64_t cursor);
 /* Events gathered or waiting for silver: the open batch and the writer's queue. */

@@ -47,9 +47,15 @@ static void *commit_loop(void *arg)
         if (!k->pending) break;
         uint64_t gen = k->open_gen++;
         k->pending = 0;
+        cp_pipeline_batch *b = cp_pipeline_seal(k->c.pipeline), *failed;
+        /* The write and fsync happen without the lock: requests keep arriving into the
+         * next batch meanwhile. */
+        pthread_mutex_unlock(k->c.lock);
         int64_t t0 = cp_mono_ns();
-        int rc = cp_pipeline_flush(k->c.pipeline, NULL, 0);
+        int rc = cp_pipeline_commit(k->c.pipeline, b, &failed);
         metrics_commit(&k->m, cp_mono_ns() - t0);
+        pthread_mutex_lock(k->c.lock);
+        if (failed) cp_pipeline_abandon(k->c.pipeline, failed);
         k->durable_gen = gen; /* done, one way or the other: failures are in the ring */
         if (rc) {
             k->failed[gen % FAILED_RING] = gen;

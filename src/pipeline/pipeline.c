@@ -118,14 +118,14 @@ static int add_event(cp_pipeline *p, silver_batch *b, const cp_event *ev, uint64
                      uint64_t delivery, cp_slice source, cp_slice at)
 {
     if (grow((void **)&b->events, &b->cap_events, b->n_events, sizeof(pending_event)) ||
-        grow((void **)&p->inserted, &p->cap_ins, p->n_ins, sizeof(uint64_t)))
+        grow((void **)&b->inserted, &b->cap_ins, b->n_ins, sizeof(uint64_t)))
         return CP_ENOMEM;
-    pending_event e = {.offset = (int64_t)(cp_bronze_next_offset(p->log) + b->n_events),
+    pending_event e = {.offset = -1, /* the log assigns it at the append */
                        .received_at_ms = ev->received_at_ms, .msg = msg, .delivery = delivery,
                        .late = watermark(p, ev->time_ms), .source = keep(b, source),
                        .at = keep(b, at), .raw = keep(b, ev->raw)};
     if (!KEPT(e.source) || !KEPT(e.at) || !KEPT(e.raw)) return CP_ENOMEM;
-    p->inserted[p->n_ins++] = msg;
+    b->inserted[b->n_ins++] = msg;
     b->events[b->n_events++] = e;
     p->stats.late += e.late;
     p->stats.accepted++;
@@ -155,15 +155,15 @@ int cp_pipeline_submit(cp_pipeline *p, const cp_event *in, cp_slice source, cp_s
     return add_event(p, b, &ev, msg, delivery, source, at);
 }
 
-static void drop_batch(cp_pipeline *p)
+void cp_pipeline_abandon(cp_pipeline *p, cp_pipeline_batch *pb)
 {
-    for (size_t i = 0; i < p->n_ins; i++) dedup_remove(p->dd, p->inserted[i]);
-    p->n_ins = 0;
-    batch_free(p->open);
-    p->open = NULL;
+    silver_batch *b = (silver_batch *)pb;
+    if (!b) return;
+    for (size_t i = 0; i < b->n_ins; i++) dedup_remove(p->dd, b->inserted[i]);
+    batch_free(b);
 }
 
-/* The batch's events into the log, as one frame. */
+/* The batch's events into the log, as one frame; their offsets come from it. With append_mu. */
 static int append_to_log(cp_pipeline *p, silver_batch *b)
 {
     if (!b->n_events) return CP_OK;
@@ -174,8 +174,12 @@ static int append_to_log(cp_pipeline *p, silver_batch *b)
     }
     uint64_t first;
     int rc = cp_bronze_append(p->log, p->recs, b->n_events, &first);
-    if (rc) snprintf(p->err, sizeof(p->err), "bronze log: %s", cp_strerror(rc));
-    return rc;
+    if (rc) {
+        snprintf(p->err, sizeof(p->err), "bronze log: %s", cp_strerror(rc));
+        return rc;
+    }
+    for (size_t i = 0; i < b->n_events; i++) b->events[i].offset = (int64_t)(first + i);
+    return CP_OK;
 }
 
 int cp_pipeline_note_cursor(cp_pipeline *p, const char *cursor_name, int64_t cursor)
@@ -191,20 +195,39 @@ int cp_pipeline_note_cursor(cp_pipeline *p, const char *cursor_name, int64_t cur
     return CP_OK;
 }
 
-int cp_pipeline_flush(cp_pipeline *p, const char *cursor_name, int64_t cursor)
+cp_pipeline_batch *cp_pipeline_seal(cp_pipeline *p)
 {
-    int rc = cursor_name ? cp_pipeline_note_cursor(p, cursor_name, cursor) : CP_OK;
     silver_batch *b = p->open;
-    if (rc || !b) return rc;
-    if ((rc = append_to_log(p, b))) {
-        drop_batch(p);
+    p->open = NULL;
+    if (b) p->stats.batches++;
+    return (cp_pipeline_batch *)b;
+}
+
+int cp_pipeline_commit(cp_pipeline *p, cp_pipeline_batch *pb, cp_pipeline_batch **failed)
+{
+    silver_batch *b = (silver_batch *)pb;
+    *failed = NULL;
+    if (!b) return CP_OK;
+    pthread_mutex_lock(&p->append_mu);
+    int rc = append_to_log(p, b);
+    if (rc) {
+        pthread_mutex_unlock(&p->append_mu);
+        *failed = pb;
         return rc;
     }
     b->log_end = (int64_t)cp_bronze_next_offset(p->log);
-    p->open = NULL;
-    p->n_ins = 0;
-    p->stats.batches++;
-    return writer_enqueue(p, b); /* the log has the events: a silver failure is recoverable */
+    rc = writer_enqueue(p, b); /* the log has the events: a silver failure is recoverable */
+    pthread_mutex_unlock(&p->append_mu);
+    return rc;
+}
+
+int cp_pipeline_flush(cp_pipeline *p, const char *cursor_name, int64_t cursor)
+{
+    int rc = cursor_name ? cp_pipeline_note_cursor(p, cursor_name, cursor) : CP_OK;
+    cp_pipeline_batch *failed;
+    if (rc == CP_OK) rc = cp_pipeline_commit(p, cp_pipeline_seal(p), &failed);
+    if (rc && failed) cp_pipeline_abandon(p, failed);
+    return rc;
 }
 
 int cp_pipeline_cursor(cp_pipeline *p, const char *cursor_name, int64_t *cursor, bool *found)
@@ -231,7 +254,11 @@ int cp_pipeline_refresh_sessions(cp_pipeline *p)
 int cp_pipeline_retain(cp_pipeline *p, int64_t now_ms)
 {
     int rc = writer_sync(p); /* never drop what silver has not applied */
-    return rc ? rc : cp_bronze_retain(p->log, now_ms);
+    if (rc) return rc;
+    pthread_mutex_lock(&p->append_mu);
+    rc = cp_bronze_retain(p->log, now_ms);
+    pthread_mutex_unlock(&p->append_mu);
+    return rc;
 }
 
 size_t cp_pipeline_backlog(cp_pipeline *p)

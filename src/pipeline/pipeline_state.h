@@ -37,7 +37,9 @@ typedef struct silver_batch {
     size_t n_dups, cap_dups;
     named_cursor cursors[MAX_CURSORS];
     int n_cursors;
-    int64_t log_end; /* the log's next offset once this batch is in it */
+    int64_t log_end;    /* the log's next offset once this batch is in it */
+    uint64_t *inserted; /* its dedup insertions, undone if the log append fails */
+    size_t n_ins, cap_ins;
 } silver_batch;
 
 /* The silver writer: a thread that commits batches to the store, in order,
@@ -60,6 +62,8 @@ typedef struct silver_writer {
     const pending_event *cur; /* the event being decoded */
 } silver_writer;
 
+struct cp_pipeline_batch; /* = silver_batch */
+
 struct cp_pipeline {
     cp_bronze *log;
     cp_store *store;
@@ -68,9 +72,8 @@ struct cp_pipeline {
     int64_t lateness_ms, session_timeout_ms, dedup_window_ms;
     int64_t max_time; /* the watermark's source: newest accepted event time */
     silver_batch *open;  /* the batch being gathered */
-    uint64_t *inserted;  /* its dedup insertions, undone if the log append fails */
-    size_t n_ins, cap_ins;
-    cp_bronze_record *recs;
+    pthread_mutex_t append_mu; /* log appends and their hand-over to the writer, in order */
+    cp_bronze_record *recs;  /* scratch for appends, under append_mu */
     size_t cap_recs;
     silver_writer w;
     cp_pipeline_stats stats;

@@ -133,7 +133,7 @@ static int catch_up(cp_pipeline *p)
 
 int cp_pipeline_replay(cp_pipeline *p)
 {
-    int rc = writer_sync(p);
+    int rc = writer_sync(p); /* callers replay with no source running */
     if (rc == CP_OK) rc = cp_store_reset_silver(p->store);
     if (rc) return rc;
     dedup_free(p->dd);
@@ -181,6 +181,7 @@ int cp_pipeline_open(const cp_config *c, cp_pipeline **out, char *err, size_t er
     p->session_timeout_ms = c->pipeline_session_timeout_ms;
     p->dedup_window_ms = c->pipeline_dedup_window_ms;
     p->max_time = INT64_MIN / 2;
+    pthread_mutex_init(&p->append_mu, NULL);
     cp_mkdirs(c->data_dir);
     int rc = open_parts(p, c, err, errlen);
     if (rc == CP_OK && !(p->dd = dedup_new(p->dedup_window_ms))) rc = CP_ENOMEM;
@@ -207,6 +208,6 @@ void cp_pipeline_close(cp_pipeline *p)
     if (p->log && cp_bronze_close(p->log)) CP_ERROR("pipeline", "closing the bronze log failed");
     dedup_free(p->dd);
     cp_free(p->recs);
-    cp_free(p->inserted);
+    pthread_mutex_destroy(&p->append_mu);
     cp_free(p);
 }

@@ -20,6 +20,7 @@ void batch_free(silver_batch *b)
     cp_free(b->events);
     cp_free(b->dead);
     cp_free(b->dups);
+    cp_free(b->inserted);
     cp_free(b);
 }
 
