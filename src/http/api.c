@@ -5,6 +5,7 @@
 
 #include "clickpulse/error.h"
 #include "clickpulse/mem.h"
+#include "internal.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -21,10 +22,7 @@ struct cp_api {
     struct MHD_Daemon *d;
 };
 
-typedef struct request {
-    cp_buf body;
-    int too_big;
-} request;
+typedef http_request request;
 
 int cp_parse_listen(const char *listen, char *host, size_t hostlen, int *port)
 {
@@ -122,47 +120,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **con_cls)
 {
+    request *req;
     (void)version;
-    request *req = *con_cls;
-    if (!req) {
-        if (!(req = cp_calloc(1, sizeof(*req)))) return MHD_NO;
-        cp_buf_init(&req->body);
-        *con_cls = req;
-        return MHD_YES;
-    }
-    if (*upload_size) {
-        if (req->body.len + *upload_size > MAX_BODY) req->too_big = 1;
-        else if (cp_buf_append(&req->body, upload, *upload_size)) return MHD_NO;
-        *upload_size = 0;
-        return MHD_YES;
-    }
+    int g = http_gather(con_cls, upload, upload_size, MAX_BODY, 0, &req);
+    if (g != HTTP_READY) return g == HTTP_MORE ? MHD_YES : MHD_NO;
     return route(cls, con, url, method, req);
-}
-
-static void completed(void *cls, struct MHD_Connection *con, void **con_cls,
-                      enum MHD_RequestTerminationCode toe)
-{
-    (void)cls, (void)con, (void)toe;
-    request *req = *con_cls;
-    if (!req) return;
-    cp_buf_free(&req->body);
-    cp_free(req);
-    *con_cls = NULL;
 }
 
 int cp_api_start(const cp_api_config *c, cp_api **out, char *err, size_t errlen)
 {
-    char host[256];
-    int port;
-    if (cp_parse_listen(c->listen, host, sizeof(host), &port)) {
-        snprintf(err, errlen, "dashboard.listen: expected host:port, got '%s'", c->listen);
-        return CP_EINVAL;
-    }
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    if (inet_pton(AF_INET, strcmp(host, "localhost") == 0 ? "127.0.0.1" : host, &sa.sin_addr) != 1) {
-        snprintf(err, errlen, "dashboard.listen: '%s' is not an IPv4 address", host);
-        return CP_EINVAL;
-    }
+    struct sockaddr_in sa;
+    if (http_listen_addr(c->listen, "dashboard.listen", &sa, err, errlen)) return CP_EINVAL;
     cp_api *a = cp_calloc(1, sizeof(*a));
     if (!a) return CP_ENOMEM;
     a->c = *c;
@@ -170,7 +138,7 @@ int cp_api_start(const cp_api_config *c, cp_api **out, char *err, size_t errlen)
     a->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                                 MHD_USE_ERROR_LOG,
                             0, NULL, NULL, handle, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                            MHD_OPTION_NOTIFY_COMPLETED, completed, a,
+                            MHD_OPTION_NOTIFY_COMPLETED, http_request_done, a,
                             MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
     if (!a->d) {
         snprintf(err, errlen, "cannot listen on %s (in use?)", c->listen);

@@ -87,11 +87,7 @@ static int wait_durable(cp_collector *k)
 /* A request taking longer than this to arrive is cut off (slow clients, slow-loris). */
 #define REQUEST_DEADLINE_NS (10LL * 1000000000)
 
-typedef struct request {
-    cp_buf body;
-    int too_big;
-    int64_t start_ns;
-} request;
+typedef http_request request;
 
 typedef struct outcome {
     cp_collector *k;
@@ -461,52 +457,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
                               size_t *upload_size, void **con_cls)
 {
     cp_collector *k = cls;
-    request *req = *con_cls;
+    request *req;
     (void)version;
-    if (!req) {
-        if (!(req = cp_calloc(1, sizeof(*req)))) return MHD_NO;
-        cp_buf_init(&req->body);
-        req->start_ns = cp_mono_ns();
-        *con_cls = req;
-        return MHD_YES;
-    }
-    if (cp_mono_ns() - req->start_ns > REQUEST_DEADLINE_NS) {
-        CP_LOG_LIMITED(CP_LOG_WARN, 1, "collector", "cut off a request still arriving after 10 s");
-        return MHD_NO;
-    }
-    if (*upload_size) {
-        if (req->body.len + *upload_size > k->c.max_request_bytes) req->too_big = 1;
-        else if (cp_buf_append(&req->body, upload, *upload_size)) return MHD_NO;
-        *upload_size = 0;
-        return MHD_YES;
-    }
+    int g = http_gather(con_cls, upload, upload_size, k->c.max_request_bytes, REQUEST_DEADLINE_NS, &req);
+    if (g == HTTP_ABORT) CP_LOG_LIMITED(CP_LOG_WARN, 1, "collector", "cut off a request (too slow or out of memory)");
+    if (g != HTTP_READY) return g == HTTP_MORE ? MHD_YES : MHD_NO;
     return route(k, con, url, method, req);
-}
-
-static void completed(void *cls, struct MHD_Connection *con, void **con_cls,
-                      enum MHD_RequestTerminationCode toe)
-{
-    request *req = *con_cls;
-    (void)cls, (void)con, (void)toe;
-    if (!req) return;
-    cp_buf_free(&req->body);
-    cp_free(req);
-    *con_cls = NULL;
 }
 
 int cp_collector_start(const cp_collector_config *c, cp_collector **out, char *err, size_t errlen)
 {
-    char host[256];
-    int port;
-    if (cp_parse_listen(c->listen, host, sizeof(host), &port)) {
-        snprintf(err, errlen, "collector.listen: expected host:port, got '%s'", c->listen);
-        return CP_EINVAL;
-    }
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    if (inet_pton(AF_INET, strcmp(host, "localhost") == 0 ? "127.0.0.1" : host, &sa.sin_addr) != 1) {
-        snprintf(err, errlen, "collector.listen: '%s' is not an IPv4 address", host);
-        return CP_EINVAL;
-    }
+    struct sockaddr_in sa;
+    if (http_listen_addr(c->listen, "collector.listen", &sa, err, errlen)) return CP_EINVAL;
     cp_collector *k = cp_calloc(1, sizeof(*k));
     if (!k) return CP_ENOMEM;
     k->c = *c;
@@ -520,7 +482,7 @@ int cp_collector_start(const cp_collector_config *c, cp_collector **out, char *e
     k->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                                 MHD_USE_ERROR_LOG,
                             0, NULL, NULL, handle, k, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                            MHD_OPTION_NOTIFY_COMPLETED, completed, k,
+                            MHD_OPTION_NOTIFY_COMPLETED, http_request_done, k,
                             MHD_OPTION_CONNECTION_TIMEOUT, 10u, /* slow clients are cut off */
                             MHD_OPTION_CONNECTION_LIMIT, 2000u,
                             MHD_OPTION_PER_IP_CONNECTION_LIMIT, 1000u, MHD_OPTION_END);

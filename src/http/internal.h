@@ -48,6 +48,24 @@ int metrics_format(const collector_metrics *m, cp_buf *out);
 const char *route_path(enum route r);
 
 /* request.c */
+/* A request body being gathered; the deadline counts from the request's start. */
+typedef struct http_request {
+    cp_buf body;
+    int too_big;     /* more than the limit arrived: the rest was dropped */
+    int64_t start_ns;
+} http_request;
+enum { HTTP_MORE = 1, HTTP_READY = 0, HTTP_ABORT = -1 };
+/* The body-gathering part of a libmicrohttpd access handler: HTTP_MORE while the
+ * request is arriving, HTTP_READY with *out when it is complete, HTTP_ABORT when out
+ * of memory or past deadline_ns (0: none). */
+int http_gather(void **con_cls, const char *upload, size_t *upload_size, size_t limit,
+                int64_t deadline_ns, http_request **out);
+/* The matching MHD_OPTION_NOTIFY_COMPLETED callback (frees the request). */
+void http_request_done(void *cls, void *connection, void **con_cls, int toe);
+struct sockaddr_in;
+/* "host:port" (IPv4) into sa; on error a message naming the key in err. */
+int http_listen_addr(const char *listen, const char *key, struct sockaddr_in *sa, char *err,
+                     size_t errlen);
 /* Decodes base64 (standard or URL alphabet) into out; returns the length or -1. */
 int http_b64_decode(const char *in, char *out, size_t cap);
 /* The request body: inflated into plain when Content-Encoding is gzip (never past

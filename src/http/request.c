@@ -4,6 +4,12 @@
 #include "internal.h"
 
 #include "clickpulse/error.h"
+#include "clickpulse/http.h"
+#include "clickpulse/mem.h"
+#include "clickpulse/time.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
 
 #include <string.h>
 #include <strings.h>
@@ -94,4 +100,55 @@ void http_decode_options(enum route r, size_t max_event, size_t max_request, siz
         o->has_default_type = 1;
         o->default_type = types[r];
     }
+}
+
+int http_gather(void **con_cls, const char *upload, size_t *upload_size, size_t limit,
+                int64_t deadline_ns, http_request **out)
+{
+    http_request *req = *con_cls;
+    if (!req) {
+        if (!(req = cp_calloc(1, sizeof(*req)))) return HTTP_ABORT;
+        cp_buf_init(&req->body);
+        req->start_ns = cp_mono_ns();
+        *con_cls = req;
+        return HTTP_MORE;
+    }
+    if (deadline_ns && cp_mono_ns() - req->start_ns > deadline_ns) return HTTP_ABORT;
+    if (*upload_size) {
+        if (req->body.len + *upload_size > limit) req->too_big = 1;
+        else if (cp_buf_append(&req->body, upload, *upload_size)) return HTTP_ABORT;
+        *upload_size = 0;
+        return HTTP_MORE;
+    }
+    *out = req;
+    return HTTP_READY;
+}
+
+void http_request_done(void *cls, void *connection, void **con_cls, int toe)
+{
+    http_request *req = *con_cls;
+    (void)cls, (void)connection, (void)toe;
+    if (!req) return;
+    cp_buf_free(&req->body);
+    cp_free(req);
+    *con_cls = NULL;
+}
+
+int http_listen_addr(const char *listen, const char *key, struct sockaddr_in *sa, char *err,
+                     size_t errlen)
+{
+    char host[256];
+    int port;
+    if (cp_parse_listen(listen, host, sizeof(host), &port)) {
+        snprintf(err, errlen, "%s: expected host:port, got '%s'", key, listen);
+        return CP_EINVAL;
+    }
+    memset(sa, 0, sizeof(*sa));
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, strcmp(host, "localhost") == 0 ? "127.0.0.1" : host, &sa->sin_addr) != 1) {
+        snprintf(err, errlen, "%s: '%s' is not an IPv4 address", key, host);
+        return CP_EINVAL;
+    }
+    return CP_OK;
 }
