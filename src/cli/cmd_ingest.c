@@ -126,8 +126,9 @@ const cli_cmd cli_cmd_ingest = {
                "<data_dir>. JSON Lines may hold single events or {\"batch\":[...]} envelopes;\n"
                "CSV files are recognised by their header: customers, purchases or clickstream.\n"
                "A file is read from where its last committed batch ended: ingesting it again\n"
-               "adds only what was appended since, and an interrupted ingest resumes. Rejected events go to the\n"
-               "dead_letters table with their reason and bytes; the summary counts them.",
+               "adds only what was appended since, and an interrupted ingest resumes.\n"
+               "Rejected events go to the dead_letters table with their reason and bytes;\n"
+               "the summary counts them.",
     .opts = opts,
     .run = run,
 };
