@@ -92,8 +92,9 @@ typedef http_request request;
 typedef struct outcome {
     cp_collector *k;
     cp_slice source;
-    uint32_t accepted, rejected;
-    cp_reject first; /* the first reject, for a 400 */
+    cp_event *events;  /* decoded, valid while the decoder lives */
+    cp_reject *rejects;
+    size_t accepted, rejected, cap_events, cap_rejects;
     int64_t received;
     char at[32];
     uint64_t n;
@@ -174,20 +175,37 @@ static const char *authenticate(cp_collector *k, struct MHD_Connection *con, cp_
     return src;
 }
 
+/* A request's events and rejects, decoded before the pipeline's lock is taken. */
 static int on_event(void *ud, const cp_event *ev)
 {
     outcome *o = ud;
-    int n = snprintf(o->at, sizeof(o->at), "%llu.%u", (unsigned long long)o->n, ev->index);
-    o->accepted++;
-    return cp_pipeline_submit(o->k->c.pipeline, ev, o->source, (cp_slice){o->at, (size_t)n});
+    if (cp_grow((void **)&o->events, &o->cap_events, o->accepted + 1, sizeof(cp_event))) return CP_ENOMEM;
+    o->events[o->accepted++] = *ev;
+    return CP_OK;
 }
 
 static int on_reject(void *ud, const cp_reject *r)
 {
     outcome *o = ud;
-    if (!o->rejected++) o->first = *r;
-    int n = snprintf(o->at, sizeof(o->at), "%llu.%u", (unsigned long long)o->n, r->index);
-    return cp_pipeline_reject(o->k->c.pipeline, r, o->source, (cp_slice){o->at, (size_t)n}, o->received);
+    if (cp_grow((void **)&o->rejects, &o->cap_rejects, o->rejected + 1, sizeof(cp_reject))) return CP_ENOMEM;
+    o->rejects[o->rejected++] = *r;
+    return CP_OK;
+}
+
+/* With the lock: everything the request brought into the open batch. */
+static int submit_all(outcome *o)
+{
+    int rc = CP_OK;
+    for (uint32_t i = 0; i < o->accepted && rc == CP_OK; i++) {
+        int n = snprintf(o->at, sizeof(o->at), "%llu.%u", (unsigned long long)o->n, o->events[i].index);
+        rc = cp_pipeline_submit(o->k->c.pipeline, &o->events[i], o->source, (cp_slice){o->at, (size_t)n});
+    }
+    for (uint32_t i = 0; i < o->rejected && rc == CP_OK; i++) {
+        int n = snprintf(o->at, sizeof(o->at), "%llu.%u", (unsigned long long)o->n, o->rejects[i].index);
+        rc = cp_pipeline_reject(o->k->c.pipeline, &o->rejects[i], o->source, (cp_slice){o->at, (size_t)n},
+                                o->received);
+    }
+    return rc;
 }
 
 static _Atomic uint64_t request_counter;
@@ -245,31 +263,39 @@ static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, enum 
     o.id_seed = ((uint64_t)o.received_at_ms << 20) ^ out.n; /* ids unique to this delivery */
     cp_event_decoder *d = cp_event_decoder_new(&o, (cp_decode_sink){&out, on_event, on_reject});
     if (!d) return reply_json_error(k, con, r, 503, "overloaded", "out of memory");
-    pthread_mutex_lock(k->c.lock);
-    if (cp_pipeline_backlog(k->c.pipeline) > k->c.max_backlog_events) {
+    int rc = cp_event_decode(d, body.ptr, body.len), durable = 1, busy = 0;
+    if (rc == CP_OK) {
+        pthread_mutex_lock(k->c.lock);
+        busy = cp_pipeline_backlog(k->c.pipeline) > k->c.max_backlog_events;
+        if (!busy) rc = submit_all(&out);
+        if (!busy && rc == CP_OK && out.accepted) durable = wait_durable(k);
+        else if (!busy && rc == CP_OK && out.rejected) { /* dead letters only: commit, no wait */
+            k->pending++;
+            pthread_cond_signal(&k->work);
+        }
         pthread_mutex_unlock(k->c.lock);
-        cp_event_decoder_free(d);
-        return reply_json_error(k, con, r, 429, "overloaded", "too many events waiting: retry later");
     }
-    int rc = cp_event_decode(d, body.ptr, body.len);
-    int durable = rc == CP_OK && out.accepted ? wait_durable(k) : 1;
-    if (rc == CP_OK && !out.accepted && out.rejected) { /* dead letters only: commit, no wait */
-        k->pending++;
-        pthread_cond_signal(&k->work);
-    }
-    pthread_mutex_unlock(k->c.lock);
-    cp_event_decoder_free(d);
-    if (rc || !durable)
-        return reply_json_error(k, con, r, 503, "unavailable", k->failure[0] ? k->failure : "the pipeline failed");
-    if (!out.accepted && out.rejected) {
-        cp_reject_reason why = out.first.reason;
+    enum MHD_Result res = MHD_YES;
+    int answered = 1;
+    if (busy) res = reply_json_error(k, con, r, 429, "overloaded", "too many events waiting: retry later");
+    else if (rc || !durable)
+        res = reply_json_error(k, con, r, 503, "unavailable", k->failure[0] ? k->failure : "the pipeline failed");
+    else if (!out.accepted && out.rejected) {
+        cp_reject_reason why = out.rejects[0].reason;
         unsigned status = why == CP_REJECT_TOO_LARGE || why == CP_REJECT_TOO_MANY_EVENTS ? 413 : 400;
-        return reply_json_error(k, con, r, status, cp_reject_reason_name(why), out.first.detail);
+        res = reply_json_error(k, con, r, status, cp_reject_reason_name(why), out.rejects[0].detail);
+    } else {
+        answered = 0;
     }
+    size_t rejected = out.rejected;
+    cp_free(out.events);
+    cp_free(out.rejects);
+    cp_event_decoder_free(d);
+    if (answered) return res;
     if (r == R_SNOWPLOW_I) return reply_gif(k, con, r);
     char ok[96];
-    int n = out.rejected ? snprintf(ok, sizeof(ok), "{\"success\":true,\"rejected\":%u}\n", out.rejected)
-                         : snprintf(ok, sizeof(ok), "{\"success\":true}\n");
+    int n = rejected ? snprintf(ok, sizeof(ok), "{\"success\":true,\"rejected\":%zu}\n", rejected)
+                     : snprintf(ok, sizeof(ok), "{\"success\":true}\n");
     return reply(k, con, r, 200, "application/json", ok, (size_t)n);
 }
 
