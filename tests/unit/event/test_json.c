@@ -64,8 +64,8 @@ static void test_strings_and_numbers(void)
 {
     cp_arena a;
     cp_jr jr;
-    cp_slice s, raw;
-    double d;
+    cp_slice s = CP_SLICE_NULL, raw = CP_SLICE_NULL;
+    double d = 0;
     cp_arena_init(&a, 0);
     const char *text = "[\"plain text here\",\"a\\\"b\\u00e9\\ud83d\\ude00\",19.99,-2.5e3,"
                        "123456789012345678901234567890,0.1]";
