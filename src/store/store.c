@@ -541,6 +541,27 @@ static int is_number_type(duckdb_type t)
     }
 }
 
+/* A cell as text (free with duckdb_free), NULL for SQL NULL. DuckDB's value API has
+ * no text for some types; TIMESTAMPTZ is written as RFC 3339 UTC. */
+static char *cell(duckdb_result *r, idx_t c, idx_t i)
+{
+    char *v = duckdb_value_varchar(r, c, i);
+    if (v || duckdb_value_is_null(r, c, i)) return v;
+    char tmp[40];
+    if (duckdb_column_type(r, c) == DUCKDB_TYPE_TIMESTAMP_TZ) {
+        const int64_t *micros = duckdb_column_data(r, c); /* since the epoch, UTC */
+        int64_t us = micros ? micros[i] : 0;
+        int64_t ms = us >= 0 ? us / 1000 : -((-us + 999) / 1000);
+        tmp[cp_time_format(ms, tmp)] = 0;
+    } else {
+        snprintf(tmp, sizeof(tmp), "?");
+    }
+    size_t n = strlen(tmp);
+    char *out = duckdb_malloc(n + 1);
+    if (out) memcpy(out, tmp, n + 1);
+    return out;
+}
+
 static void print_csv_field(FILE *out, const char *v)
 {
     if (!v) return;
@@ -583,7 +604,7 @@ static void print_table(duckdb_result *r, idx_t rows, idx_t cols, FILE *out)
     for (idx_t c = 0; c < shown; c++) width[c] = display_width(duckdb_column_name(r, c));
     for (idx_t i = 0; i < rows; i++)
         for (idx_t c = 0; c < shown; c++) {
-            char *v = duckdb_value_varchar(r, c, i);
+            char *v = cell(r, c, i);
             size_t w = v ? display_width(v) : 4;
             if (w > width[c]) width[c] = w > 60 ? 60 : w;
             duckdb_free(v);
@@ -600,7 +621,7 @@ static void print_table(duckdb_result *r, idx_t rows, idx_t cols, FILE *out)
     fputc('\n', out);
     for (idx_t i = 0; i < rows; i++) {
         for (idx_t c = 0; c < shown; c++) {
-            char *v = duckdb_value_varchar(r, c, i);
+            char *v = cell(r, c, i);
             const char *t = v ? v : "NULL";
             int right = is_number_type(duckdb_column_type(r, c));
             size_t w = display_width(t), pad = w < width[c] ? width[c] - w : 0;
@@ -674,7 +695,7 @@ static int query_on(duckdb_connection con, const char *sql, cp_query_format fmt,
         fputc('\n', out);
         for (idx_t i = 0; i < rows; i++) {
             for (idx_t c = 0; c < cols; c++) {
-                char *v = duckdb_value_varchar(&r, c, i);
+                char *v = cell(&r, c, i);
                 if (c) fputc(',', out);
                 print_csv_field(out, v);
                 duckdb_free(v);
@@ -686,7 +707,7 @@ static int query_on(duckdb_connection con, const char *sql, cp_query_format fmt,
         for (idx_t i = 0; i < rows; i++) {
             fputs(i ? ",\n {" : "{", out);
             for (idx_t c = 0; c < cols; c++) {
-                char *v = duckdb_value_varchar(&r, c, i);
+                char *v = cell(&r, c, i);
                 const char *name = duckdb_column_name(&r, c);
                 cp_buf_reset(&tmp);
                 cp_buf_append_json_str(&tmp, name, strlen(name));

@@ -89,6 +89,8 @@ static void test_query_formats(void)
               "n  | s        | z    | d    \n---+----------+------+------\n 1 | a,b      | NULL |  2.50\n"
               "22 | say \"hi\" | x    | 10.00\n(2 rows)\n");
     CHECK_STR(run_query(s, "SELECT 1 AS one", CP_QUERY_CSV, 1), "one\n1\n");
+    CHECK_STR(run_query(s, "SELECT TIMESTAMPTZ '2026-10-01 12:34:56.789+02' AS t", CP_QUERY_CSV, 0),
+              "t\n2026-10-01T10:34:56.789Z\n");
     CHECK_STR(run_query(s, "DELETE FROM events", CP_QUERY_CSV, 1),
               "ERROR only read-only statements (SELECT, WITH ..., EXPLAIN) are allowed here");
     CHECK(strncmp(run_query(s, "SELEC 1", CP_QUERY_CSV, 0), "ERROR Parser Error", 18) == 0);
