@@ -61,6 +61,9 @@ int cp_pipeline_commit(cp_pipeline *p, cp_pipeline_batch *b, cp_pipeline_batch *
 void cp_pipeline_abandon(cp_pipeline *p, cp_pipeline_batch *b);
 /* Records another named position in the open batch (committed by the next flush). */
 int cp_pipeline_note_cursor(cp_pipeline *p, const char *cursor_name, int64_t cursor);
+/* 1 when the pipeline can accept; else 0 with the reason in reason (the silver writer
+ * failed: silver stays behind the log until a restart applies it). Thread-safe. */
+int cp_pipeline_healthy(cp_pipeline *p, char *reason, size_t len);
 /* Events gathered or waiting for silver: the open batch and the writer's queue. */
 size_t cp_pipeline_backlog(cp_pipeline *p);
 /* Waits until every batch handed over is committed to silver. */

@@ -41,9 +41,12 @@ static void on_signal(int sig)
 static int health(void *ud, cp_buf *out)
 {
     daemon_state *d = ud;
+    char reason[1100] = {0};
+    cp_pipeline_healthy(d->p, reason, sizeof(reason));
     pthread_mutex_lock(&d->mu);
     const cp_pipeline_stats *s = cp_pipeline_stats_get(d->p);
-    int bad = d->error[0] != 0;
+    if (!reason[0] && d->error[0]) snprintf(reason, sizeof(reason), "%s", d->error);
+    int bad = reason[0] != 0;
     cp_buf_appendf(out, "{\"status\":\"%s\",\"accepted\":%llu,\"duplicates\":%llu,\"batches\":%llu,"
                         "\"uptime_s\":%lld",
                    bad ? "failing" : "ok", (unsigned long long)s->accepted,
@@ -51,7 +54,7 @@ static int health(void *ud, cp_buf *out)
                    (long long)((cp_now_ms() - d->started_ms) / 1000));
     if (bad) {
         cp_buf_append_str(out, ",\"reason\":");
-        cp_buf_append_json_str(out, d->error, strlen(d->error));
+        cp_buf_append_json_str(out, reason, strlen(reason));
     }
     cp_buf_append_str(out, "}\n");
     pthread_mutex_unlock(&d->mu);

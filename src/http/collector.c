@@ -332,13 +332,23 @@ static enum MHD_Result post(cp_collector *k, struct MHD_Connection *con, enum ro
 
 static enum MHD_Result health(cp_collector *k, struct MHD_Connection *con)
 {
-    char body[640];
+    char reason[600] = {0};
+    cp_buf b;
     pthread_mutex_lock(k->c.lock);
-    int bad = k->failure[0] != 0;
-    int n = bad ? snprintf(body, sizeof(body), "{\"status\":\"failing\",\"reason\":\"%s\"}\n", k->failure)
-                : snprintf(body, sizeof(body), "{\"status\":\"ok\"}\n");
+    if (k->failure[0]) snprintf(reason, sizeof(reason), "%s", k->failure);
     pthread_mutex_unlock(k->c.lock);
-    return reply(k, con, R_HEALTH, bad ? 503 : 200, "application/json", body, (size_t)n);
+    if (!reason[0]) cp_pipeline_healthy(k->c.pipeline, reason, sizeof(reason));
+    cp_buf_init(&b);
+    if (reason[0]) {
+        cp_buf_append_str(&b, "{\"status\":\"failing\",\"reason\":");
+        cp_buf_append_json_str(&b, reason, strlen(reason));
+        cp_buf_append_str(&b, "}\n");
+    } else {
+        cp_buf_append_str(&b, "{\"status\":\"ok\"}\n");
+    }
+    enum MHD_Result res = reply(k, con, R_HEALTH, reason[0] ? 503 : 200, "application/json", b.ptr, b.len);
+    cp_buf_free(&b);
+    return res;
 }
 
 static enum MHD_Result metrics(cp_collector *k, struct MHD_Connection *con)

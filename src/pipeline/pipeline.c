@@ -269,3 +269,12 @@ size_t cp_pipeline_backlog(cp_pipeline *p)
     pthread_mutex_unlock(&p->w.mu);
     return n;
 }
+
+int cp_pipeline_healthy(cp_pipeline *p, char *reason, size_t len)
+{
+    pthread_mutex_lock(&p->w.mu);
+    int ok = !p->w.failed;
+    if (!ok) snprintf(reason, len, "%s", p->w.err);
+    pthread_mutex_unlock(&p->w.mu);
+    return ok;
+}

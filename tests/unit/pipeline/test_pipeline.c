@@ -113,6 +113,22 @@ static void test_batches_recovery_replay(void)
     CHECK_INT(q("SELECT count(*) FROM duplicates"), 2);
     CHECK_INT(q("SELECT count(*) FROM sessions"), 1);
     CHECK_INT(q("SELECT count(*) FROM customers"), 1);
+
+    /* Silver fails under the writer: health says why, later batches are refused. */
+    char why[600] = "";
+    CHECK_INT(cp_pipeline_healthy(pl, why, sizeof(why)), 1);
+    CHECK_STR(why, "");
+    char err[256];
+    CHECK_INT(cp_store_exec(cp_pipeline_store(pl), "ALTER TABLE checkpoints RENAME TO gone", err, sizeof(err)),
+              CP_OK);
+    submit(d, EV("m6", "2026-10-01T12:12:00Z"), "9");
+    CHECK_INT(cp_pipeline_flush(pl, NULL, 0), CP_OK); /* in the log; silver is behind */
+    CHECK_INT(cp_pipeline_sync(pl), CP_EDB);
+    CHECK_INT(cp_pipeline_healthy(pl, why, sizeof(why)), 0);
+    CHECK(strncmp(why, "writing silver: ", 16) == 0);
+    CHECK(strstr(why, "checkpoints") != NULL);
+    submit(d, EV("m7", "2026-10-01T12:13:00Z"), "10");
+    CHECK_INT(cp_pipeline_flush(pl, NULL, 0), CP_EDB);
     cp_pipeline_close(pl);
     cp_event_decoder_free(d);
 }
