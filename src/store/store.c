@@ -173,6 +173,12 @@ static void put_time(duckdb_appender a, int64_t ms)
     duckdb_append_timestamp(a, (duckdb_timestamp){ms * 1000});
 }
 
+static void put_double(duckdb_appender a, bool present, double v)
+{
+    if (!present) duckdb_append_null(a);
+    else duckdb_append_double(a, v);
+}
+
 static void put_date(duckdb_appender a, int64_t ms)
 {
     duckdb_append_date(a, (duckdb_date){(int32_t)cp_day_of(ms)});
@@ -208,8 +214,7 @@ int cp_store_add_event(cp_store *s, const cp_silver_event *e)
     put_text(a, e->email_domain);
     put_text(a, e->name);
     put_text(a, e->order_id);
-    if (e->has_revenue) duckdb_append_double(a, e->revenue);
-    else duckdb_append_null(a);
+    put_double(a, e->has_revenue, e->revenue);
     put_text(a, e->currency);
     put_text(a, e->properties);
     return end_row(s, APP_EVENTS);
@@ -226,8 +231,7 @@ int cp_store_add_order(cp_store *s, const cp_silver_order *o)
     put_time(a, o->event_time_ms);
     put_date(a, o->event_time_ms);
     duckdb_append_double(a, o->revenue);
-    if (o->has_total) duckdb_append_double(a, o->total);
-    else duckdb_append_null(a);
+    put_double(a, o->has_total, o->total);
     put_text(a, o->currency);
     put_text(a, o->country);
     duckdb_append_int32(a, o->items);
@@ -245,8 +249,7 @@ int cp_store_add_item(cp_store *s, const cp_silver_item *i)
     put_text(a, i->sku);
     put_text(a, i->name);
     put_text(a, i->category);
-    if (i->has_price) duckdb_append_double(a, i->price);
-    else duckdb_append_null(a);
+    put_double(a, i->has_price, i->price);
     duckdb_append_int64(a, i->quantity);
     return end_row(s, APP_ITEMS);
 }
