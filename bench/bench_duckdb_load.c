@@ -21,11 +21,13 @@ int main(int argc, char **argv)
     unlink(argv[2]);
     snprintf(wal, sizeof(wal), "%s.wal", argv[2]);
     unlink(wal);
-    if (duckdb_open(argv[2], &db) == DuckDBError || duckdb_connect(db, &con) == DuckDBError) return 1;
+    if (duckdb_open(argv[2], &db) == DuckDBError || duckdb_connect(db, &con) == DuckDBError)
+        return 1;
     int64_t t0 = cp_mono_ns();
     snprintf(sql, sizeof(sql),
              "CREATE TABLE raw AS SELECT * FROM read_json('%s', format='newline_delimited', "
-             "ignore_errors=true, maximum_object_size=1048576)", argv[1]);
+             "ignore_errors=true, maximum_object_size=1048576)",
+             argv[1]);
     if (duckdb_query(con, sql, &r) == DuckDBError) {
         fprintf(stderr, "%s\n", duckdb_result_error(&r));
         return 1;

@@ -28,7 +28,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cp_arena_init(&a, 4096);
     cp_buf_init(&out);
     cp_event_decoder *d = cp_event_decoder_new(NULL, (cp_decode_sink){&sum, count, count_reject});
-    if (cp_snowplow_payload((cp_slice){(const char *)data, size}, &out, &a, &aid, err, sizeof(err)) == 0 && d)
+    if (cp_snowplow_payload((cp_slice){(const char *)data, size}, &out, &a, &aid, err,
+                            sizeof(err)) == 0 &&
+        d)
         cp_event_decode(d, out.ptr, out.len);
     cp_kv kv[64];
     size_t n = 0;
@@ -41,7 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         p = stop + 1;
     }
     cp_buf_reset(&out);
-    if (cp_snowplow_event(kv, n, &out, err, sizeof(err)) == 0 && d) cp_event_decode(d, out.ptr, out.len);
+    if (cp_snowplow_event(kv, n, &out, err, sizeof(err)) == 0 && d)
+        cp_event_decode(d, out.ptr, out.len);
     cp_event_decoder_free(d);
     cp_buf_free(&out);
     cp_arena_free(&a);

@@ -25,13 +25,13 @@ typedef enum cp_bronze_fsync {
 } cp_bronze_fsync;
 
 typedef struct cp_bronze_options {
-    const char *dir;            /* the log directory (created when missing) */
+    const char *dir; /* the log directory (created when missing) */
     cp_bronze_fsync fsync;
     int64_t fsync_interval_ms;
-    int64_t segment_bytes;      /* roll to a new segment past this size (default 128 MiB) */
-    int64_t retention_bytes;    /* keep at most this much (0: no limit) */
-    int64_t retention_ms;       /* drop segments whose newest event is older (0: keep) */
-    int compression_level;      /* zstd level (default 1; negative levels are faster) */
+    int64_t segment_bytes;   /* roll to a new segment past this size (default 128 MiB) */
+    int64_t retention_bytes; /* keep at most this much (0: no limit) */
+    int64_t retention_ms;    /* drop segments whose newest event is older (0: keep) */
+    int compression_level;   /* zstd level (default 1; negative levels are faster) */
 } cp_bronze_options;
 
 /* One event to append: when and from where it was received, and its JSON text.
@@ -39,7 +39,7 @@ typedef struct cp_bronze_options {
 typedef struct cp_bronze_record {
     int64_t received_at_ms;
     cp_slice source;
-    cp_slice at;    /* delivery position within the source, or empty */
+    cp_slice at; /* delivery position within the source, or empty */
     cp_slice event;
 } cp_bronze_record;
 

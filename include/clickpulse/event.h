@@ -149,7 +149,7 @@ typedef struct cp_event {
 
     /* Raw JSON text of the objects, as received (merged with the batch's for context). */
     cp_slice properties, traits, context, integrations;
-    cp_slice raw; /* the whole event */
+    cp_slice raw;   /* the whole event */
     uint64_t pos;   /* byte position of its line in the stream fed (JSON Lines) */
     uint64_t line;  /* its 1-based line number (JSON Lines), else 0 */
     uint32_t index; /* its 1-based place in a batch envelope, else 0 */
@@ -174,8 +174,8 @@ typedef struct cp_decode_options {
     int64_t received_at_ms;  /* the server's receive time; 0 = none */
     int has_default_type;    /* for route-typed input (/v1/track): use default_type */
     cp_event_type default_type;
-    cp_slice client_ip;      /* set as context.ip where the event has none (collector) */
-    uint64_t id_seed;        /* mixed into messageIds made for events without one */
+    cp_slice client_ip; /* set as context.ip where the event has none (collector) */
+    uint64_t id_seed;   /* mixed into messageIds made for events without one */
 } cp_decode_options;
 
 /* Receives decoded events and rejects. A non-zero return stops decoding and is

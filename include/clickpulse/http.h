@@ -15,9 +15,9 @@
 typedef struct cp_api cp_api;
 
 typedef struct cp_api_config {
-    const char *listen;   /* "host:port" */
-    const char *token;    /* "" or NULL: no token required */
-    cp_store *store;      /* queries run on its read-only connection */
+    const char *listen; /* "host:port" */
+    const char *token;  /* "" or NULL: no token required */
+    cp_store *store;    /* queries run on its read-only connection */
     void *ud;
     /* Fills out with the health JSON; returns the HTTP status (200 or 503). */
     int (*health)(void *ud, cp_buf *out);
@@ -43,14 +43,14 @@ struct cp_pipeline;
 
 typedef struct cp_collector_config {
     const char *listen;
-    const cp_strlist *write_keys;   /* "key" or "key=source" */
-    const cp_strlist *cors_origins; /* "*" or origins */
+    const cp_strlist *write_keys;      /* "key" or "key=source" */
+    const cp_strlist *cors_origins;    /* "*" or origins */
     const cp_strlist *trusted_proxies; /* peers whose X-Forwarded-For is believed */
     bool anonymize_ip;
     size_t max_request_bytes, max_event_bytes, max_batch_events;
-    size_t max_backlog_events;      /* beyond this many events waiting: 429 */
+    size_t max_backlog_events; /* beyond this many events waiting: 429 */
     struct cp_pipeline *pipeline;
-    pthread_mutex_t *lock;          /* held around every use of the pipeline */
+    pthread_mutex_t *lock; /* held around every use of the pipeline */
 } cp_collector_config;
 
 int cp_collector_start(const cp_collector_config *c, cp_collector **out, char *err, size_t errlen);

@@ -20,10 +20,10 @@
 typedef struct cp_pipeline cp_pipeline;
 
 typedef struct cp_pipeline_stats {
-    uint64_t accepted;   /* new events appended to the log */
-    uint64_t duplicates; /* deliveries of a messageId already accepted */
-    uint64_t redelivered;/* the same delivery seen again after a restart (not a duplicate) */
-    uint64_t late;       /* accepted events older than the watermark */
+    uint64_t accepted;    /* new events appended to the log */
+    uint64_t duplicates;  /* deliveries of a messageId already accepted */
+    uint64_t redelivered; /* the same delivery seen again after a restart (not a duplicate) */
+    uint64_t late;        /* accepted events older than the watermark */
     uint64_t rejected[CP_REJECT__COUNT];
     uint64_t batches;
 } cp_pipeline_stats;

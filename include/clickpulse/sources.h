@@ -14,11 +14,11 @@
 #include <stdint.h>
 
 typedef struct cp_file_options {
-    const char *path;               /* a file, or "-" for standard input */
-    bool follow;                    /* at the end, wait for more (tail -f); stop with *stop */
-    size_t chunk_bytes;             /* 0: 16 MiB */
-    volatile sig_atomic_t *stop;    /* polled; non-zero stops reading */
-    pthread_mutex_t *lock;          /* held around each use of the pipeline, when shared */
+    const char *path;            /* a file, or "-" for standard input */
+    bool follow;                 /* at the end, wait for more (tail -f); stop with *stop */
+    size_t chunk_bytes;          /* 0: 16 MiB */
+    volatile sig_atomic_t *stop; /* polled; non-zero stops reading */
+    pthread_mutex_t *lock;       /* held around each use of the pipeline, when shared */
     void (*progress)(void *ud, uint64_t done, uint64_t total);
     void *progress_ud;
 } cp_file_options;

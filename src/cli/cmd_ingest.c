@@ -16,7 +16,8 @@
 enum { OPT_FOLLOW, OPT_QUIET };
 
 static const cli_opt opts[] = {
-    {.name = "follow", .id = OPT_FOLLOW,
+    {.name = "follow",
+     .id = OPT_FOLLOW,
      .help = "Keep reading the (single) file as it grows, until interrupted."},
     {.name = "quiet", .id = OPT_QUIET, .help = "No progress bar and no summary."},
     {0},
@@ -88,7 +89,8 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
     int64_t t0 = cp_mono_ns();
     for (int i = 0; i < argc && rc == CLI_OK && !stop_flag; i++) {
         progress pr = {argv[i], cp_mono_ns()};
-        cp_file_options o = {.path = argv[i], .follow = args->flags[OPT_FOLLOW] != NULL,
+        cp_file_options o = {.path = argv[i],
+                             .follow = args->flags[OPT_FOLLOW] != NULL,
                              .stop = &stop_flag,
                              .progress = !quiet && tty ? show_progress : NULL,
                              .progress_ud = &pr};

@@ -13,9 +13,13 @@
 enum { OPT_FORMAT, OPT_MAX_ROWS };
 
 static const cli_opt opts[] = {
-    {.name = "format", .metavar = "table|csv|json", .id = OPT_FORMAT,
+    {.name = "format",
+     .metavar = "table|csv|json",
+     .id = OPT_FORMAT,
      .help = "Output format (default: table)."},
-    {.name = "max-rows", .metavar = "N", .id = OPT_MAX_ROWS,
+    {.name = "max-rows",
+     .metavar = "N",
+     .id = OPT_MAX_ROWS,
      .help = "Print at most N rows (default: all)."},
     {0},
 };

@@ -47,8 +47,9 @@ static int health(void *ud, cp_buf *out)
     const cp_pipeline_stats *s = cp_pipeline_stats_get(d->p);
     if (!reason[0] && d->error[0]) snprintf(reason, sizeof(reason), "%s", d->error);
     int bad = reason[0] != 0;
-    cp_buf_appendf(out, "{\"status\":\"%s\",\"accepted\":%llu,\"duplicates\":%llu,\"batches\":%llu,"
-                        "\"uptime_s\":%lld",
+    cp_buf_appendf(out,
+                   "{\"status\":\"%s\",\"accepted\":%llu,\"duplicates\":%llu,\"batches\":%llu,"
+                   "\"uptime_s\":%lld",
                    bad ? "failing" : "ok", (unsigned long long)s->accepted,
                    (unsigned long long)s->duplicates, (unsigned long long)s->batches,
                    (long long)((cp_now_ms() - d->started_ms) / 1000));
@@ -101,7 +102,8 @@ static int sim_reject(void *ud, const cp_reject *r)
 {
     sim_feed *f = ud;
     int n = snprintf(f->at, sizeof(f->at), "%llu.%u", (unsigned long long)r->pos, r->index);
-    return cp_pipeline_reject(f->d->p, r, CP_SLICE_LIT("simulator"), (cp_slice){f->at, (size_t)n}, 0);
+    return cp_pipeline_reject(f->d->p, r, CP_SLICE_LIT("simulator"), (cp_slice){f->at, (size_t)n},
+                              0);
 }
 
 static int sim_output(void *ud, const char *buf, size_t len, size_t n_events)
@@ -124,8 +126,10 @@ static void *simulate(void *arg)
     cp_sim_output out = {.ud = f, .events = sim_output};
     cp_sim_stats st;
     int rc = cp_simulate(&p, &out, &st);
-    if (rc && !stop_flag) CP_ERROR("source:simulator", "stopped: %s", cp_strerror(rc));
-    else if (!rc) CP_INFO("source:simulator", "finished: %llu events", (unsigned long long)st.events);
+    if (rc && !stop_flag)
+        CP_ERROR("source:simulator", "stopped: %s", cp_strerror(rc));
+    else if (!rc)
+        CP_INFO("source:simulator", "finished: %llu events", (unsigned long long)st.events);
     return NULL;
 }
 
@@ -199,8 +203,11 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
     pthread_mutex_init(&d.mu, NULL);
     cp_api *api = NULL;
     cp_collector *collector = NULL;
-    cp_api_config ac = {.listen = cfg->dashboard_listen, .token = cfg->dashboard_token,
-                        .store = cp_pipeline_store(d.p), .ud = &d, .health = health};
+    cp_api_config ac = {.listen = cfg->dashboard_listen,
+                        .token = cfg->dashboard_token,
+                        .store = cp_pipeline_store(d.p),
+                        .ud = &d,
+                        .health = health};
     int rc = CLI_OK;
     if (cp_api_start(&ac, &api, err, sizeof(err))) {
         cli_error(cmd->name, "%s", err);
@@ -215,7 +222,8 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
                               .max_event_bytes = (size_t)cfg->collector_max_event_bytes,
                               .max_batch_events = (size_t)cfg->collector_max_batch_events,
                               .max_backlog_events = (size_t)cfg->collector_max_backlog,
-                              .pipeline = d.p, .lock = &d.mu};
+                              .pipeline = d.p,
+                              .lock = &d.mu};
     if (rc == CLI_OK && cp_collector_start(&cc, &collector, err, sizeof(err))) {
         cli_error(cmd->name, "%s", err);
         rc = CLI_FAILURE;
@@ -228,8 +236,8 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
     sigaction(SIGTERM, &sa, NULL);
     if (rc == CLI_OK) {
         write_pid(cfg, 0);
-        CP_INFO("run", "collector on http://%s, API on http://%s (data in %s)", cfg->collector_listen,
-                cfg->dashboard_listen, cfg->data_dir);
+        CP_INFO("run", "collector on http://%s, API on http://%s (data in %s)",
+                cfg->collector_listen, cfg->dashboard_listen, cfg->data_dir);
         rc = serve(&d);
         write_pid(cfg, 1);
     }

@@ -61,13 +61,20 @@ static const cli_opt opts[] = {
      .key = "simulator.bot_rate",
      .metavar = "X",
      .help = "Crawler sessions per customer per day."},
-    {.name = "outputs", .metavar = "LIST", .id = OPT_OUTPUTS,
-     .help = "With --out DIR: which of events,customers,purchases,clickstream,truth to write "
-             "(default: all). 'customers' alone writes only the profiles, without simulating days."},
-    {.name = "http", .metavar = "URL", .id = OPT_HTTP,
+    {.name = "outputs",
+     .metavar = "LIST",
+     .id = OPT_OUTPUTS,
+     .help =
+         "With --out DIR: which of events,customers,purchases,clickstream,truth to write "
+         "(default: all). 'customers' alone writes only the profiles, without simulating days."},
+    {.name = "http",
+     .metavar = "URL",
+     .id = OPT_HTTP,
      .help = "Send the events to a collector (URL of its base, e.g. http://127.0.0.1:8080) as "
              "batches on /v1/batch instead of writing them."},
-    {.name = "write-key", .metavar = "KEY", .id = OPT_WRITE_KEY,
+    {.name = "write-key",
+     .metavar = "KEY",
+     .id = OPT_WRITE_KEY,
      .help = "The write key sent with --http."},
     {.name = "quiet", .id = OPT_QUIET, .help = "Print no summary."},
     {0},
@@ -142,12 +149,15 @@ static int parse_outputs(const cli_cmd *cmd, const char *list)
     int mask = 0;
     char buf[256];
     snprintf(buf, sizeof(buf), "%s", list);
-    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
         int i = 0;
         while (i < 5 && strcmp(tok, output_names[i]) != 0) i++;
         if (i == 5) {
-            cli_error(cmd->name, "unknown output '%s' (expected events, customers, purchases, "
-                                 "clickstream or truth)", tok);
+            cli_error(cmd->name,
+                      "unknown output '%s' (expected events, customers, purchases, "
+                      "clickstream or truth)",
+                      tok);
             return -1;
         }
         mask |= 1 << i;
@@ -205,8 +215,10 @@ static int run_http(const cli_cmd *cmd, cli_args *args, cp_sim_params *p)
     cp_sim_stats st;
     int64_t t0 = cp_mono_ns();
     int err = cp_simulate(p, &out, &st);
-    if (err) cli_error(cmd->name, "sending to %s: %s", args->flags[OPT_HTTP], cp_strerror(err));
-    else if (!args->flags[OPT_QUIET]) print_summary(&st, args->flags[OPT_HTTP], (double)(cp_mono_ns() - t0) / 1e9);
+    if (err)
+        cli_error(cmd->name, "sending to %s: %s", args->flags[OPT_HTTP], cp_strerror(err));
+    else if (!args->flags[OPT_QUIET])
+        print_summary(&st, args->flags[OPT_HTTP], (double)(cp_mono_ns() - t0) / 1e9);
     http_sender_close(s, args->flags[OPT_QUIET] ? NULL : stderr);
     return err ? CLI_FAILURE : CLI_OK;
 }
@@ -253,8 +265,8 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
     rc = close_outputs(cmd, &f, rc);
     double secs = (double)(cp_mono_ns() - t0) / 1e9;
     if (rc == CLI_OK && !args->flags[OPT_QUIET] && mask == 2)
-        fprintf(stderr, "simulate: %lld customer profiles to %s in %.2f s\n", (long long)p.customers,
-                dir, secs);
+        fprintf(stderr, "simulate: %lld customer profiles to %s in %.2f s\n",
+                (long long)p.customers, dir, secs);
     else if (rc == CLI_OK && !args->flags[OPT_QUIET])
         print_summary(&stats, strcmp(dir, "-") ? dir : "stdout", secs);
     return rc;

@@ -38,7 +38,8 @@ int cli_query_daemon(const cp_config *cfg, const char *sql, const char *format, 
     *handled = 1;
     CURL *c = curl_easy_init();
     if (!c) return CLI_FAILURE;
-    snprintf(url, sizeof(url), "http://%s/api/v1/query?format=%s&max_rows=%ld", addr, format, max_rows);
+    snprintf(url, sizeof(url), "http://%s/api/v1/query?format=%s&max_rows=%ld", addr, format,
+             max_rows);
     struct curl_slist *h = NULL;
     char auth[600];
     if (cfg->dashboard_token[0]) {
@@ -64,7 +65,9 @@ int cli_query_daemon(const cp_config *cfg, const char *sql, const char *format, 
         cli_error("query", "the daemon at %s did not answer: %s", addr, curl_easy_strerror(rc));
         result = CLI_FAILURE;
     } else if (status != 200) {
-        cli_error("query", "%.*s", (int)(body.len && body.ptr[body.len - 1] == '\n' ? body.len - 1 : body.len), body.ptr ? body.ptr : "");
+        cli_error("query", "%.*s",
+                  (int)(body.len && body.ptr[body.len - 1] == '\n' ? body.len - 1 : body.len),
+                  body.ptr ? body.ptr : "");
         result = CLI_FAILURE;
     } else if (body.len) {
         fwrite(body.ptr, 1, body.len, stdout);

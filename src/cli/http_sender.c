@@ -35,7 +35,8 @@ int http_sender_open(http_sender **out, const char *base, const char *write_key)
         return CP_ENOMEM;
     }
     size_t n = strlen(base);
-    snprintf(s->url, sizeof(s->url), "%.*s/v1/batch", (int)(n && base[n - 1] == '/' ? n - 1 : n), base);
+    snprintf(s->url, sizeof(s->url), "%.*s/v1/batch", (int)(n && base[n - 1] == '/' ? n - 1 : n),
+             base);
     s->headers = curl_slist_append(NULL, "Content-Type: application/json");
     curl_easy_setopt(s->curl, CURLOPT_URL, s->url);
     curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, s->headers);
@@ -51,7 +52,8 @@ void http_sender_close(http_sender *s, FILE *report)
 {
     if (!s) return;
     if (report)
-        fprintf(report, "simulate: %ld requests accepted, %ld rejected (4xx), %ld retries, %ld failed\n",
+        fprintf(report,
+                "simulate: %ld requests accepted, %ld rejected (4xx), %ld retries, %ld failed\n",
                 s->ok, s->rejected, s->retries, s->failed);
     curl_slist_free_all(s->headers);
     curl_easy_cleanup(s->curl);

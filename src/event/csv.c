@@ -19,26 +19,27 @@
 
 typedef enum table { T_NONE, T_CUSTOMERS, T_PURCHASES, T_CLICKSTREAM, T_UNKNOWN } table;
 
-static const char *const cols_customers[] = {"customer_id", "name", "email", "country",
-                                             "signup_date", NULL};
-static const char *const cols_purchases[] = {"order_id", "customer_id", "product_id", "quantity",
-                                             "price", "total_amount", "purchase_date", NULL};
-static const char *const cols_clicks[] = {"user_id", "session_id", "page_url", "event_type",
-                                          "product_id", "timestamp", NULL};
+static const char *const cols_customers[] = {"customer_id", "name",        "email",
+                                             "country",     "signup_date", NULL};
+static const char *const cols_purchases[] = {"order_id",      "customer_id", "product_id",
+                                             "quantity",      "price",       "total_amount",
+                                             "purchase_date", NULL};
+static const char *const cols_clicks[] = {"user_id",    "session_id", "page_url", "event_type",
+                                          "product_id", "timestamp",  NULL};
 
 struct cp_csv_decoder {
     cp_decode_sink sink;
     cp_event_decoder *inner;
     table t;
-    int col[8];                 /* field index of each of the table's columns */
-    cp_buf rec;                 /* the record being gathered */
+    int col[8]; /* field index of each of the table's columns */
+    cp_buf rec; /* the record being gathered */
     int in_quotes;
     uint64_t fed, rec_pos, line_no, rec_line;
-    cp_buf fields;              /* unquoted field values, NUL-separated */
+    cp_buf fields; /* unquoted field values, NUL-separated */
     cp_slice f[MAX_FIELDS];
     int nf;
     cp_buf json;
-    cp_slice raw;               /* the record handed to the inner decoder's callbacks */
+    cp_slice raw; /* the record handed to the inner decoder's callbacks */
     uint64_t cur_pos, cur_line;
     /* the order being gathered (purchases) */
     cp_buf order_id, order_customer, order_date, order_products, order_raw;
@@ -89,8 +90,9 @@ void cp_csv_decoder_free(cp_csv_decoder *d)
 {
     if (!d) return;
     cp_event_decoder_free(d->inner);
-    cp_buf *bufs[] = {&d->rec, &d->fields, &d->json, &d->order_id, &d->order_customer,
-                      &d->order_date, &d->order_products, &d->order_raw};
+    cp_buf *bufs[] = {
+        &d->rec,        &d->fields,         &d->json,     &d->order_id, &d->order_customer,
+        &d->order_date, &d->order_products, &d->order_raw};
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++) cp_buf_free(bufs[i]);
     cp_free(d);
 }
@@ -135,8 +137,10 @@ static int split(cp_csv_decoder *d)
             for (p++;; p++) {
                 if (p >= e) return -1;
                 if (*p == '"') {
-                    if (p + 1 < e && p[1] == '"') *o++ = *p++;
-                    else break;
+                    if (p + 1 < e && p[1] == '"')
+                        *o++ = *p++;
+                    else
+                        break;
                 } else {
                     *o++ = *p;
                 }
@@ -171,8 +175,8 @@ static int match_header(cp_csv_decoder *d, const char *const *cols, table t)
 
 static int header(cp_csv_decoder *d)
 {
-    if (match_header(d, cols_purchases, T_PURCHASES) || match_header(d, cols_customers, T_CUSTOMERS) ||
-        match_header(d, cols_clicks, T_CLICKSTREAM))
+    if (match_header(d, cols_purchases, T_PURCHASES) ||
+        match_header(d, cols_customers, T_CUSTOMERS) || match_header(d, cols_clicks, T_CLICKSTREAM))
         return CP_OK;
     d->t = T_UNKNOWN;
     return reject_record(d, CP_REJECT_MISSING_FIELD,
@@ -219,7 +223,9 @@ static int customer(cp_csv_decoder *d)
     cp_buf_reset(j);
     int rc = cp_buf_append_str(j, "{\"type\":\"identify\"");
     if (!rc) rc = add_str(j, "userId", id);
-    if (!rc) rc = cp_buf_appendf(j, ",\"messageId\":\"csv:customers:%.*s\"", (int)(id.len > 200 ? 200 : id.len), id.ptr);
+    if (!rc)
+        rc = cp_buf_appendf(j, ",\"messageId\":\"csv:customers:%.*s\"",
+                            (int)(id.len > 200 ? 200 : id.len), id.ptr);
     if (!rc) rc = add_str(j, "timestamp", field(d, 4));
     if (!rc) rc = cp_buf_append_str(j, ",\"traits\":{\"source\":\"customers.csv\"");
     if (!rc) rc = add_str(j, "name", field(d, 1));
@@ -228,7 +234,8 @@ static int customer(cp_csv_decoder *d)
     if (!rc) rc = add_str(j, "createdAt", field(d, 4));
     if (!rc) rc = cp_buf_append_str(j, "},\"context\":{\"location\":{");
     cp_slice c = field(d, 3);
-    if (!rc && c.len) rc = cp_buf_append_str(j, "\"country\":") || cp_buf_append_json_str(j, c.ptr, c.len);
+    if (!rc && c.len)
+        rc = cp_buf_append_str(j, "\"country\":") || cp_buf_append_json_str(j, c.ptr, c.len);
     if (!rc) rc = cp_buf_append_str(j, "}}");
     return rc ? rc : decode_json(d);
 }
@@ -241,16 +248,26 @@ static const char *click_event(cp_slice t, int *is_page)
         *is_page = 2;
         return "";
     }
-    static const char *const map[][2] = {
-        {"page", ""}, {"page_view", ""}, {"pageview", ""}, {"view", ""},
-        {"product_viewed", "Product Viewed"}, {"product_view", "Product Viewed"},
-        {"view_item", "Product Viewed"}, {"product_added", "Product Added"},
-        {"add_to_cart", "Product Added"}, {"product_removed", "Product Removed"},
-        {"remove_from_cart", "Product Removed"}, {"cart_viewed", "Cart Viewed"},
-        {"view_cart", "Cart Viewed"}, {"checkout_started", "Checkout Started"},
-        {"begin_checkout", "Checkout Started"}, {"checkout", "Checkout Started"},
-        {"signed_up", "Signed Up"}, {"sign_up", "Signed Up"},
-        {"order_completed", "Order Placed (clickstream)"}, {"purchase", "Order Placed (clickstream)"}};
+    static const char *const map[][2] = {{"page", ""},
+                                         {"page_view", ""},
+                                         {"pageview", ""},
+                                         {"view", ""},
+                                         {"product_viewed", "Product Viewed"},
+                                         {"product_view", "Product Viewed"},
+                                         {"view_item", "Product Viewed"},
+                                         {"product_added", "Product Added"},
+                                         {"add_to_cart", "Product Added"},
+                                         {"product_removed", "Product Removed"},
+                                         {"remove_from_cart", "Product Removed"},
+                                         {"cart_viewed", "Cart Viewed"},
+                                         {"view_cart", "Cart Viewed"},
+                                         {"checkout_started", "Checkout Started"},
+                                         {"begin_checkout", "Checkout Started"},
+                                         {"checkout", "Checkout Started"},
+                                         {"signed_up", "Signed Up"},
+                                         {"sign_up", "Signed Up"},
+                                         {"order_completed", "Order Placed (clickstream)"},
+                                         {"purchase", "Order Placed (clickstream)"}};
     *is_page = 0;
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
         if (!cp_slice_eq_lit(t, map[i][0])) continue;
@@ -266,7 +283,8 @@ static int looks_like_uuid(cp_slice v)
     for (size_t i = 0; i < 36; i++) {
         char c = v.ptr[i];
         int dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+        if (dash ? c != '-'
+                 : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
             return 0;
     }
     return 1;
@@ -327,12 +345,15 @@ static int flush_order(cp_csv_decoder *d)
     cp_buf_reset(j);
     int rc = cp_buf_append_str(j, "{\"type\":\"track\",\"event\":\"Order Completed\"");
     if (!rc) rc = add_str(j, "userId", cp_buf_slice(&d->order_customer));
-    if (!rc) rc = cp_buf_appendf(j, ",\"messageId\":\"csv:order:%.*s\"", (int)(d->order_id.len > 200 ? 200 : d->order_id.len), d->order_id.ptr);
+    if (!rc)
+        rc = cp_buf_appendf(j, ",\"messageId\":\"csv:order:%.*s\"",
+                            (int)(d->order_id.len > 200 ? 200 : d->order_id.len), d->order_id.ptr);
     if (!rc) rc = add_str(j, "timestamp", cp_buf_slice(&d->order_date));
     if (!rc) rc = cp_buf_append_str(j, ",\"properties\":{\"source\":\"purchases.csv\"");
     if (!rc) rc = add_str(j, "order_id", cp_buf_slice(&d->order_id));
-    if (!rc) rc = cp_buf_appendf(j, ",\"revenue\":%.2f,\"products\":[%.*s]}", d->order_revenue,
-                                 (int)d->order_products.len, d->order_products.ptr);
+    if (!rc)
+        rc = cp_buf_appendf(j, ",\"revenue\":%.2f,\"products\":[%.*s]}", d->order_revenue,
+                            (int)d->order_products.len, d->order_products.ptr);
     d->order_lines = 0;
     d->cur_pos = d->order_pos;
     d->cur_line = d->order_line;
@@ -346,9 +367,11 @@ static int purchase(cp_csv_decoder *d)
     double total;
     cp_slice qty = field(d, 3), price = field(d, 4), amount = field(d, 5);
     double q, pr;
-    if (!jr_parse_number_text(qty.ptr, qty.len, &q) || !jr_parse_number_text(price.ptr, price.len, &pr) ||
+    if (!jr_parse_number_text(qty.ptr, qty.len, &q) ||
+        !jr_parse_number_text(price.ptr, price.len, &pr) ||
         !jr_parse_number_text(amount.ptr, amount.len, &total))
-        return reject_record(d, CP_REJECT_WRONG_TYPE, "quantity, price and total_amount must be numbers");
+        return reject_record(d, CP_REJECT_WRONG_TYPE,
+                             "quantity, price and total_amount must be numbers");
     if (!id.len) return reject_record(d, CP_REJECT_MISSING_FIELD, "order_id: empty");
     int rc = CP_OK;
     if (d->order_lines && !cp_slice_eq(id, cp_buf_slice(&d->order_id))) {
@@ -390,13 +413,20 @@ static int record(cp_csv_decoder *d)
     int s = split(d);
     if (s == -2) return CP_ENOMEM;
     if (d->rec.len == 0 || (d->rec.len == 1 && d->rec.ptr[0] == '\r')) return CP_OK;
-    if (s < 0) return reject_record(d, CP_REJECT_NOT_JSON, "malformed CSV record (quotes or too many fields)");
+    if (s < 0)
+        return reject_record(d, CP_REJECT_NOT_JSON,
+                             "malformed CSV record (quotes or too many fields)");
     switch (d->t) {
-    case T_NONE: return header(d);
-    case T_CUSTOMERS: return customer(d);
-    case T_PURCHASES: return purchase(d);
-    case T_CLICKSTREAM: return click(d);
-    default: return reject_record(d, CP_REJECT_MISSING_FIELD, "after an unknown CSV header");
+    case T_NONE:
+        return header(d);
+    case T_CUSTOMERS:
+        return customer(d);
+    case T_PURCHASES:
+        return purchase(d);
+    case T_CLICKSTREAM:
+        return click(d);
+    default:
+        return reject_record(d, CP_REJECT_MISSING_FIELD, "after an unknown CSV header");
     }
 }
 
@@ -418,7 +448,8 @@ int cp_csv_decoder_feed(cp_csv_decoder *d, const char *buf, size_t len)
         if (d->rec.len > MAX_RECORD) { /* an unclosed quote swallowing the input */
             d->cur_pos = d->rec_pos, d->cur_line = d->rec_line;
             d->raw = (cp_slice){d->rec.ptr, 4096};
-            rc = reject_record(d, CP_REJECT_TOO_LARGE, "CSV record longer than 1 MiB (unclosed quote?)");
+            rc = reject_record(d, CP_REJECT_TOO_LARGE,
+                               "CSV record longer than 1 MiB (unclosed quote?)");
             cp_buf_reset(&d->rec);
             d->in_quotes = 0;
             p = q < end ? q + 1 : end;

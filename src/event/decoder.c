@@ -119,8 +119,8 @@ void cp_event_decoder_set_received_at(cp_event_decoder *d, int64_t ms)
 static int reject(cp_event_decoder *d, cp_reject_reason r, const char *detail, cp_slice raw)
 {
     if (!d->sink.on_reject) return CP_OK;
-    cp_reject rej = {.reason = r, .raw = raw, .line = d->cur_line, .pos = d->cur_pos,
-                     .index = d->cur_index};
+    cp_reject rej = {
+        .reason = r, .raw = raw, .line = d->cur_line, .pos = d->cur_pos, .index = d->cur_index};
     snprintf(rej.detail, sizeof(rej.detail), "%s", detail);
     if (rej.raw.len > RAW_SAMPLE_MAX && r == CP_REJECT_TOO_LARGE) rej.raw.len = RAW_SAMPLE_MAX;
     return d->sink.on_reject(d->sink.ud, &rej);
@@ -243,7 +243,8 @@ static int normalize(cp_event_decoder *d, cp_event *ev, int add_type, int took, 
     int add_id = ev->message_id.len == 0;
     if (!add_type && !took && !add_id && !add_ip) return CP_OK;
     if (add_id) {
-        uint64_t where = (d->cur_pos * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)d->cur_index << 48) ^ d->o.id_seed;
+        uint64_t where =
+            (d->cur_pos * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)d->cur_index << 48) ^ d->o.id_seed;
         uint64_t h = XXH3_64bits_withSeed(ev->raw.ptr, ev->raw.len, where);
         memcpy(id, "cp-", 3);
         for (int i = 0; i < 16; i++) id[3 + i] = "0123456789abcdef"[(h >> (60 - 4 * i)) & 15];
@@ -268,7 +269,10 @@ static int normalize(cp_event_decoder *d, cp_event *ev, int add_type, int took, 
         put(&w, before, (size_t)(j.p - before), &first);
     }
     char tmp[64];
-    if (add_type) put(&w, tmp, (size_t)snprintf(tmp, sizeof(tmp), "\"type\":\"%s\"", cp_event_type_name(ev->type)), &first);
+    if (add_type)
+        put(&w, tmp,
+            (size_t)snprintf(tmp, sizeof(tmp), "\"type\":\"%s\"", cp_event_type_name(ev->type)),
+            &first);
     if (add_id) {
         put(&w, "\"messageId\":\"", 13, &first);
         memcpy(w, id, 19), w += 19, *w++ = '"';

@@ -4,7 +4,8 @@
 
 #include "clickpulse/error.h"
 
-int cp_json_top_string(const char *json, size_t len, const char *key, cp_arena *arena, cp_slice *out)
+int cp_json_top_string(const char *json, size_t len, const char *key, cp_arena *arena,
+                       cp_slice *out)
 {
     cp_jr jr;
     cp_slice k;

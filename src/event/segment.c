@@ -465,14 +465,22 @@ static int identity_key(walk *w, cp_slice k)
     cp_jr *jr = w->jr;
     seg_state *st = w->st;
     cp_event *ev = w->ev;
-    if (KEY_IS(k, "userId")) str_field(jr, st, FP("userId"), &ev->user_id, 1);
-    else if (KEY_IS(k, "anonymousId")) str_field(jr, st, FP("anonymousId"), &ev->anonymous_id, 1);
-    else if (KEY_IS(k, "messageId")) str_field(jr, st, FP("messageId"), &ev->message_id, 1);
-    else if (KEY_IS(k, "event")) str_field(jr, st, FP("event"), &ev->event_name, 0);
-    else if (KEY_IS(k, "name") && !ev->event_name.ptr) str_field(jr, st, FP("name"), &ev->event_name, 0);
-    else if (KEY_IS(k, "previousId")) str_field(jr, st, FP("previousId"), &ev->previous_id, 1);
-    else if (KEY_IS(k, "groupId")) str_field(jr, st, FP("groupId"), &ev->group_id, 1);
-    else return 0;
+    if (KEY_IS(k, "userId"))
+        str_field(jr, st, FP("userId"), &ev->user_id, 1);
+    else if (KEY_IS(k, "anonymousId"))
+        str_field(jr, st, FP("anonymousId"), &ev->anonymous_id, 1);
+    else if (KEY_IS(k, "messageId"))
+        str_field(jr, st, FP("messageId"), &ev->message_id, 1);
+    else if (KEY_IS(k, "event"))
+        str_field(jr, st, FP("event"), &ev->event_name, 0);
+    else if (KEY_IS(k, "name") && !ev->event_name.ptr)
+        str_field(jr, st, FP("name"), &ev->event_name, 0);
+    else if (KEY_IS(k, "previousId"))
+        str_field(jr, st, FP("previousId"), &ev->previous_id, 1);
+    else if (KEY_IS(k, "groupId"))
+        str_field(jr, st, FP("groupId"), &ev->group_id, 1);
+    else
+        return 0;
     return 1;
 }
 
@@ -505,10 +513,18 @@ static int control_key(walk *w, cp_slice k)
 static void top_key(walk *w, cp_slice k)
 {
     switch (k.len ? k.ptr[0] : 0) {
-    case 'u': case 'a': case 'm': case 'e': case 'n': case 'g':
+    case 'u':
+    case 'a':
+    case 'm':
+    case 'e':
+    case 'n':
+    case 'g':
         if (!identity_key(w, k)) jr_skip(w->jr, NULL);
         return;
-    case 'o': case 's': case 'r': case 'b':
+    case 'o':
+    case 's':
+    case 'r':
+    case 'b':
         if (!control_key(w, k)) jr_skip(w->jr, NULL);
         return;
     case 't':

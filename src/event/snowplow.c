@@ -62,9 +62,12 @@ static int self_describing(cp_slice ue, cp_buf *o, char *err, size_t errlen)
             if (cp_slice_eq_lit(k, "data") && jr_peek(&jr) == JR_OBJECT) {
                 jr_obj_begin(&jr);
                 while (jr_obj_next(&jr, &k)) {
-                    if (cp_slice_eq_lit(k, "schema")) jr_string(&jr, &schema);
-                    else if (cp_slice_eq_lit(k, "data")) jr_skip(&jr, &inner);
-                    else jr_skip(&jr, NULL);
+                    if (cp_slice_eq_lit(k, "schema"))
+                        jr_string(&jr, &schema);
+                    else if (cp_slice_eq_lit(k, "data"))
+                        jr_skip(&jr, &inner);
+                    else
+                        jr_skip(&jr, NULL);
                 }
             } else {
                 jr_skip(&jr, NULL);
@@ -76,14 +79,16 @@ static int self_describing(cp_slice ue, cp_buf *o, char *err, size_t errlen)
         snprintf(err, errlen, "ue_pr/ue_px: not a self-describing event");
         rc = CP_EINVAL;
     } else {
-        const char *name = slash + 1, *end = memchr(name, '/', schema.len - (size_t)(name - schema.ptr));
+        const char *name = slash + 1,
+                   *end = memchr(name, '/', schema.len - (size_t)(name - schema.ptr));
         size_t n = end ? (size_t)(end - name) : schema.len - (size_t)(name - schema.ptr);
         rc = str(o, "event", (cp_slice){name, n});
         if (!rc) rc = cp_buf_append_str(o, ",\"properties\":{\"schema\":");
         if (!rc) rc = cp_buf_append_json_str(o, schema.ptr, schema.len);
         const char *body = inner.ptr + 1;
         size_t blen = inner.len - 2;
-        while (blen && (*body == ' ' || *body == '\n' || *body == '\t' || *body == '\r')) body++, blen--;
+        while (blen && (*body == ' ' || *body == '\n' || *body == '\t' || *body == '\r'))
+            body++, blen--;
         if (!rc && blen) rc = cp_buf_append_char(o, ',') || cp_buf_append(o, body, blen);
         if (!rc) rc = cp_buf_append_char(o, '}');
     }
@@ -131,8 +136,9 @@ static int kind_fields(const cp_kv *p, size_t n, cp_slice e, cp_buf *o, char *er
         if (!rc) rc = str(o, "event", get(p, n, "se_ac"));
         if (!rc) rc = cp_buf_append_str(o, ",\"properties\":");
         size_t at = json_obj_open(o);
-        if (!rc) rc = str(o, "category", get(p, n, "se_ca")) || str(o, "label", get(p, n, "se_la")) ||
-                      str(o, "property", get(p, n, "se_pr"));
+        if (!rc)
+            rc = str(o, "category", get(p, n, "se_ca")) || str(o, "label", get(p, n, "se_la")) ||
+                 str(o, "property", get(p, n, "se_pr"));
         if (!rc) rc = num(o, "value", get(p, n, "se_va"));
         if (!rc) rc = json_obj_close(o, at);
     } else if (cp_slice_eq_lit(e, "ue")) {
@@ -144,28 +150,34 @@ static int kind_fields(const cp_kv *p, size_t n, cp_slice e, cp_buf *o, char *er
         if (!rc) rc = self_describing(pr, o, err, errlen);
         cp_buf_free(&dec);
     } else if (cp_slice_eq_lit(e, "tr")) {
-        rc = cp_buf_append_str(o, "\"type\":\"track\",\"event\":\"Order Completed\",\"properties\":");
+        rc = cp_buf_append_str(o,
+                               "\"type\":\"track\",\"event\":\"Order Completed\",\"properties\":");
         size_t at = json_obj_open(o);
         if (!rc) rc = str(o, "order_id", get(p, n, "tr_id"));
         if (!rc) rc = num(o, "total", get(p, n, "tr_tt"));
         if (!rc) rc = num(o, "tax", get(p, n, "tr_tx"));
         if (!rc) rc = num(o, "shipping", get(p, n, "tr_sh"));
-        if (!rc) rc = str(o, "currency", get(p, n, "tr_cu")) || str(o, "affiliation", get(p, n, "tr_af"));
+        if (!rc)
+            rc =
+                str(o, "currency", get(p, n, "tr_cu")) || str(o, "affiliation", get(p, n, "tr_af"));
         if (!rc) rc = json_obj_close(o, at);
     } else if (cp_slice_eq_lit(e, "ti")) {
         rc = cp_buf_append_str(o, "\"type\":\"track\",\"event\":\"Order Item\",\"properties\":");
         size_t at = json_obj_open(o);
-        if (!rc) rc = str(o, "order_id", get(p, n, "ti_id")) || str(o, "sku", get(p, n, "ti_sk")) ||
-                      str(o, "name", get(p, n, "ti_nm")) || str(o, "category", get(p, n, "ti_ca"));
+        if (!rc)
+            rc = str(o, "order_id", get(p, n, "ti_id")) || str(o, "sku", get(p, n, "ti_sk")) ||
+                 str(o, "name", get(p, n, "ti_nm")) || str(o, "category", get(p, n, "ti_ca"));
         if (!rc) rc = num(o, "price", get(p, n, "ti_pr"));
         if (!rc) rc = num(o, "quantity", get(p, n, "ti_qu"));
         if (!rc) rc = str(o, "currency", get(p, n, "ti_cu"));
         if (!rc) rc = json_obj_close(o, at);
     } else {
-        snprintf(err, errlen, "e: unknown Snowplow event type '%.*s'", (int)(e.len > 16 ? 16 : e.len), e.ptr);
+        snprintf(err, errlen, "e: unknown Snowplow event type '%.*s'",
+                 (int)(e.len > 16 ? 16 : e.len), e.ptr);
         return CP_EINVAL;
     }
-    if (rc == CP_EINVAL && !err[0]) snprintf(err, errlen, "a numeric Snowplow parameter is not a number");
+    if (rc == CP_EINVAL && !err[0])
+        snprintf(err, errlen, "a numeric Snowplow parameter is not a number");
     return rc;
 }
 
@@ -180,20 +192,25 @@ int cp_snowplow_event(const cp_kv *p, size_t n, cp_buf *o, char *err, size_t err
     if (!anon.len) anon = get(p, n, "nuid");
     int rc = cp_buf_append_char(o, '{');
     if (!rc) rc = kind_fields(p, n, e, o, err, errlen);
-    if (!rc) rc = str(o, "messageId", get(p, n, "eid")) || str(o, "userId", get(p, n, "uid")) ||
-                  str(o, "anonymousId", anon);
-    if (!rc) rc = ms_time(o, "originalTimestamp", get(p, n, "dtm")) || ms_time(o, "sentAt", get(p, n, "stm")) ||
-                  ms_time(o, "timestamp", get(p, n, "ttm"));
-    if (rc == CP_EINVAL && !err[0]) snprintf(err, errlen, "dtm/stm/ttm: not a time in milliseconds");
+    if (!rc)
+        rc = str(o, "messageId", get(p, n, "eid")) || str(o, "userId", get(p, n, "uid")) ||
+             str(o, "anonymousId", anon);
+    if (!rc)
+        rc = ms_time(o, "originalTimestamp", get(p, n, "dtm")) ||
+             ms_time(o, "sentAt", get(p, n, "stm")) || ms_time(o, "timestamp", get(p, n, "ttm"));
+    if (rc == CP_EINVAL && !err[0])
+        snprintf(err, errlen, "dtm/stm/ttm: not a time in milliseconds");
     if (!rc) rc = cp_buf_append_str(o, ",\"context\":{\"library\":{\"name\":\"snowplow\"");
     if (!rc) rc = str(o, "version", get(p, n, "tv"));
     if (!rc) rc = cp_buf_append_str(o, "},\"page\":");
     size_t at = json_obj_open(o);
-    if (!rc) rc = str(o, "url", get(p, n, "url")) || str(o, "referrer", get(p, n, "refr")) ||
-                  str(o, "title", get(p, n, "page"));
+    if (!rc)
+        rc = str(o, "url", get(p, n, "url")) || str(o, "referrer", get(p, n, "refr")) ||
+             str(o, "title", get(p, n, "page"));
     if (!rc) rc = json_obj_close(o, at);
-    if (!rc) rc = str(o, "userAgent", get(p, n, "ua")) || str(o, "locale", get(p, n, "lang")) ||
-                  str(o, "timezone", get(p, n, "tz")) || str(o, "sessionId", get(p, n, "sid"));
+    if (!rc)
+        rc = str(o, "userAgent", get(p, n, "ua")) || str(o, "locale", get(p, n, "lang")) ||
+             str(o, "timezone", get(p, n, "tz")) || str(o, "sessionId", get(p, n, "sid"));
     if (!rc) rc = cp_buf_append_char(o, '}');
     if (!rc && get(p, n, "aid").len) {
         rc = cp_buf_append_str(o, ",\"integrations\":{\"snowplow\":{\"app_id\":");

@@ -40,7 +40,8 @@ int cp_parse_listen(const char *listen, char *host, size_t hostlen, int *port)
 static enum MHD_Result reply(struct MHD_Connection *con, unsigned status, const char *type,
                              const char *body, size_t len)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     if (!r) return MHD_NO;
     MHD_add_response_header(r, "Content-Type", type);
     MHD_add_response_header(r, "Cache-Control", "no-store");
@@ -74,13 +75,18 @@ static enum MHD_Result query(cp_api *a, struct MHD_Connection *con, request *req
 {
     const char *f = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "format");
     const char *m = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "max_rows");
-    const char *sql = req->body.len ? req->body.ptr : MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "sql");
+    const char *sql = req->body.len
+                          ? req->body.ptr
+                          : MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "sql");
     cp_query_format fmt = CP_QUERY_JSON;
     static const char *const types[] = {"text/plain; charset=utf-8", "text/csv; charset=utf-8",
                                         "application/json"};
-    if (f && strcmp(f, "table") == 0) fmt = CP_QUERY_TABLE;
-    else if (f && strcmp(f, "csv") == 0) fmt = CP_QUERY_CSV;
-    else if (f && strcmp(f, "json") != 0) return reply_error(con, 400, "format: expected table, csv or json");
+    if (f && strcmp(f, "table") == 0)
+        fmt = CP_QUERY_TABLE;
+    else if (f && strcmp(f, "csv") == 0)
+        fmt = CP_QUERY_CSV;
+    else if (f && strcmp(f, "json") != 0)
+        return reply_error(con, 400, "format: expected table, csv or json");
     if (!sql || !*sql) return reply_error(con, 400, "no SQL: send it as the request body");
     char *out = NULL, err[2048];
     size_t len = 0;

@@ -92,7 +92,7 @@ typedef http_request request;
 typedef struct outcome {
     cp_collector *k;
     cp_slice source;
-    cp_event *events;  /* decoded, valid while the decoder lives */
+    cp_event *events; /* decoded, valid while the decoder lives */
     cp_reject *rejects;
     size_t accepted, rejected, cap_events, cap_rejects;
     int64_t received;
@@ -170,7 +170,8 @@ static const char *authenticate(cp_collector *k, struct MHD_Connection *con, cp_
     cp_slice key;
     cp_arena_init(&a, 4096);
     const char *src = NULL;
-    if (cp_json_top_string(body.ptr, body.len, "writeKey", &a, &key)) src = source_of_key(k, key.ptr, key.len);
+    if (cp_json_top_string(body.ptr, body.len, "writeKey", &a, &key))
+        src = source_of_key(k, key.ptr, key.len);
     cp_arena_free(&a);
     return src;
 }
@@ -179,7 +180,8 @@ static const char *authenticate(cp_collector *k, struct MHD_Connection *con, cp_
 static int on_event(void *ud, const cp_event *ev)
 {
     outcome *o = ud;
-    if (cp_grow((void **)&o->events, &o->cap_events, o->accepted + 1, sizeof(cp_event))) return CP_ENOMEM;
+    if (cp_grow((void **)&o->events, &o->cap_events, o->accepted + 1, sizeof(cp_event)))
+        return CP_ENOMEM;
     o->events[o->accepted++] = *ev;
     return CP_OK;
 }
@@ -187,7 +189,8 @@ static int on_event(void *ud, const cp_event *ev)
 static int on_reject(void *ud, const cp_reject *r)
 {
     outcome *o = ud;
-    if (cp_grow((void **)&o->rejects, &o->cap_rejects, o->rejected + 1, sizeof(cp_reject))) return CP_ENOMEM;
+    if (cp_grow((void **)&o->rejects, &o->cap_rejects, o->rejected + 1, sizeof(cp_reject)))
+        return CP_ENOMEM;
     o->rejects[o->rejected++] = *r;
     return CP_OK;
 }
@@ -197,13 +200,16 @@ static int submit_all(outcome *o)
 {
     int rc = CP_OK;
     for (uint32_t i = 0; i < o->accepted && rc == CP_OK; i++) {
-        int n = snprintf(o->at, sizeof(o->at), "%llu.%u", (unsigned long long)o->n, o->events[i].index);
-        rc = cp_pipeline_submit(o->k->c.pipeline, &o->events[i], o->source, (cp_slice){o->at, (size_t)n});
+        int n =
+            snprintf(o->at, sizeof(o->at), "%llu.%u", (unsigned long long)o->n, o->events[i].index);
+        rc = cp_pipeline_submit(o->k->c.pipeline, &o->events[i], o->source,
+                                (cp_slice){o->at, (size_t)n});
     }
     for (uint32_t i = 0; i < o->rejected && rc == CP_OK; i++) {
-        int n = snprintf(o->at, sizeof(o->at), "%llu.%u", (unsigned long long)o->n, o->rejects[i].index);
-        rc = cp_pipeline_reject(o->k->c.pipeline, &o->rejects[i], o->source, (cp_slice){o->at, (size_t)n},
-                                o->received);
+        int n = snprintf(o->at, sizeof(o->at), "%llu.%u", (unsigned long long)o->n,
+                         o->rejects[i].index);
+        rc = cp_pipeline_reject(o->k->c.pipeline, &o->rejects[i], o->source,
+                                (cp_slice){o->at, (size_t)n}, o->received);
     }
     return rc;
 }
@@ -227,10 +233,12 @@ static void anonymize(char *ip)
 /* The client's address: the peer's, or X-Forwarded-For's first when the peer is trusted. */
 static void client_ip(cp_collector *k, struct MHD_Connection *con, char *ip)
 {
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     ip[0] = 0;
     if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr, ip, INET6_ADDRSTRLEN);
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr,
+                  ip, INET6_ADDRSTRLEN);
     const char *xff = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-Forwarded-For");
     for (size_t i = 0; xff && k->c.trusted_proxies && i < k->c.trusted_proxies->n; i++) {
         if (strcmp(k->c.trusted_proxies->items[i], ip) != 0) continue;
@@ -240,7 +248,8 @@ static void client_ip(cp_collector *k, struct MHD_Connection *con, char *ip)
         if (n < sizeof(cand)) {
             memcpy(cand, xff, n);
             cand[n] = 0;
-            if (inet_pton(AF_INET, cand, &tmp) == 1 || inet_pton(AF_INET6, cand, &tmp) == 1) strcpy(ip, cand);
+            if (inet_pton(AF_INET, cand, &tmp) == 1 || inet_pton(AF_INET6, cand, &tmp) == 1)
+                strcpy(ip, cand);
         }
         break;
     }
@@ -258,7 +267,9 @@ static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, enum 
     client_ip(k, con, ip);
     o.client_ip = cp_slice_from(ip);
     o.received_at_ms = cp_now_ms();
-    outcome out = {.k = k, .source = cp_slice_from(source), .received = o.received_at_ms,
+    outcome out = {.k = k,
+                   .source = cp_slice_from(source),
+                   .received = o.received_at_ms,
                    .n = atomic_fetch_add(&request_counter, 1) + 1};
     o.id_seed = ((uint64_t)o.received_at_ms << 20) ^ out.n; /* ids unique to this delivery */
     cp_event_decoder *d = cp_event_decoder_new(&o, (cp_decode_sink){&out, on_event, on_reject});
@@ -268,7 +279,8 @@ static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, enum 
         pthread_mutex_lock(k->c.lock);
         busy = cp_pipeline_backlog(k->c.pipeline) > k->c.max_backlog_events;
         if (!busy) rc = submit_all(&out);
-        if (!busy && rc == CP_OK && out.accepted) durable = wait_durable(k);
+        if (!busy && rc == CP_OK && out.accepted)
+            durable = wait_durable(k);
         else if (!busy && rc == CP_OK && out.rejected) { /* dead letters only: commit, no wait */
             k->pending++;
             pthread_cond_signal(&k->work);
@@ -277,13 +289,18 @@ static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, enum 
     }
     enum MHD_Result res = MHD_YES;
     int answered = 1;
-    if (busy) res = reply_json_error(k, con, r, 429, "overloaded", "too many events waiting: retry later");
+    if (busy)
+        res =
+            reply_json_error(k, con, r, 429, "overloaded", "too many events waiting: retry later");
     else if (rc || !durable)
-        res = reply_json_error(k, con, r, 503, "unavailable", k->failure[0] ? k->failure : "the pipeline failed");
+        res = reply_json_error(k, con, r, 503, "unavailable",
+                               k->failure[0] ? k->failure : "the pipeline failed");
     else if (!out.accepted && out.rejected) {
         cp_reject_reason why = out.rejects[0].reason;
-        unsigned status = why == CP_REJECT_TOO_LARGE || why == CP_REJECT_TOO_MANY_EVENTS ? 413 : 400;
-        res = reply_json_error(k, con, r, status, cp_reject_reason_name(why), out.rejects[0].detail);
+        unsigned status =
+            why == CP_REJECT_TOO_LARGE || why == CP_REJECT_TOO_MANY_EVENTS ? 413 : 400;
+        res =
+            reply_json_error(k, con, r, status, cp_reject_reason_name(why), out.rejects[0].detail);
     } else {
         answered = 0;
     }
@@ -304,16 +321,20 @@ static enum MHD_Result snowplow_post(cp_collector *k, struct MHD_Connection *con
 static enum MHD_Result post(cp_collector *k, struct MHD_Connection *con, enum route r, request *req)
 {
     if (req->too_big)
-        return reply_json_error(k, con, r, 413, "too_large", "request body over collector.max_request_bytes");
+        return reply_json_error(k, con, r, 413, "too_large",
+                                "request body over collector.max_request_bytes");
     cp_buf plain;
     cp_slice body;
     cp_buf_init(&plain);
     const char *enc = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Encoding");
-    int rc = http_request_body(cp_buf_slice(&req->body), enc, k->c.max_request_bytes, &plain, &body);
+    int rc =
+        http_request_body(cp_buf_slice(&req->body), enc, k->c.max_request_bytes, &plain, &body);
     if (rc) {
         cp_buf_free(&plain);
-        return rc == CP_ETOOBIG ? reply_json_error(k, con, r, 413, "too_large", "decompressed body over collector.max_request_bytes")
-                                : reply_json_error(k, con, r, 400, "bad_gzip", "the body is not valid gzip");
+        return rc == CP_ETOOBIG
+                   ? reply_json_error(k, con, r, 413, "too_large",
+                                      "decompressed body over collector.max_request_bytes")
+                   : reply_json_error(k, con, r, 400, "bad_gzip", "the body is not valid gzip");
     }
     atomic_fetch_add(&k->m.bytes_in, body.len);
     if (r == R_SNOWPLOW_TP2) {
@@ -322,10 +343,12 @@ static enum MHD_Result post(cp_collector *k, struct MHD_Connection *con, enum ro
         return res;
     }
     const char *source = authenticate(k, con, body);
-    enum MHD_Result res = source ? ingest(k, con, r, body, source)
-                                 : reply_json_error(k, con, r, 401, "unauthorized",
-                                                    k->c.write_keys->n ? "missing or unknown write key"
-                                                                      : "no write keys configured (collector.write_keys)");
+    enum MHD_Result res =
+        source ? ingest(k, con, r, body, source)
+               : reply_json_error(k, con, r, 401, "unauthorized",
+                                  k->c.write_keys->n
+                                      ? "missing or unknown write key"
+                                      : "no write keys configured (collector.write_keys)");
     cp_buf_free(&plain);
     return res;
 }
@@ -346,7 +369,8 @@ static enum MHD_Result health(cp_collector *k, struct MHD_Connection *con)
     } else {
         cp_buf_append_str(&b, "{\"status\":\"ok\"}\n");
     }
-    enum MHD_Result res = reply(k, con, R_HEALTH, reason[0] ? 503 : 200, "application/json", b.ptr, b.len);
+    enum MHD_Result res =
+        reply(k, con, R_HEALTH, reason[0] ? 503 : 200, "application/json", b.ptr, b.len);
     cp_buf_free(&b);
     return res;
 }
@@ -359,17 +383,19 @@ static enum MHD_Result metrics(cp_collector *k, struct MHD_Connection *con)
     pthread_mutex_lock(k->c.lock);
     const cp_pipeline_stats *s = cp_pipeline_stats_get(k->c.pipeline);
     size_t backlog = cp_pipeline_backlog(k->c.pipeline);
-    cp_buf_appendf(&b,
-                   "# TYPE clickpulse_events_accepted_total counter\nclickpulse_events_accepted_total %llu\n"
-                   "# TYPE clickpulse_events_duplicate_total counter\nclickpulse_events_duplicate_total %llu\n"
-                   "# TYPE clickpulse_events_late_total counter\nclickpulse_events_late_total %llu\n"
-                   "# TYPE clickpulse_queue_events gauge\nclickpulse_queue_events %zu\n"
-                   "# TYPE clickpulse_events_rejected_total counter\n",
-                   (unsigned long long)s->accepted, (unsigned long long)s->duplicates,
-                   (unsigned long long)s->late, backlog);
+    cp_buf_appendf(
+        &b,
+        "# TYPE clickpulse_events_accepted_total counter\nclickpulse_events_accepted_total %llu\n"
+        "# TYPE clickpulse_events_duplicate_total counter\nclickpulse_events_duplicate_total %llu\n"
+        "# TYPE clickpulse_events_late_total counter\nclickpulse_events_late_total %llu\n"
+        "# TYPE clickpulse_queue_events gauge\nclickpulse_queue_events %zu\n"
+        "# TYPE clickpulse_events_rejected_total counter\n",
+        (unsigned long long)s->accepted, (unsigned long long)s->duplicates,
+        (unsigned long long)s->late, backlog);
     for (int i = 0; i < CP_REJECT__COUNT; i++)
         cp_buf_appendf(&b, "clickpulse_events_rejected_total{reason=\"%s\"} %llu\n",
-                       cp_reject_reason_name((cp_reject_reason)i), (unsigned long long)s->rejected[i]);
+                       cp_reject_reason_name((cp_reject_reason)i),
+                       (unsigned long long)s->rejected[i]);
     pthread_mutex_unlock(k->c.lock);
     enum MHD_Result res = reply(k, con, R_METRICS, 200, "text/plain; version=0.0.4", b.ptr, b.len);
     cp_buf_free(&b);
@@ -377,14 +403,15 @@ static enum MHD_Result metrics(cp_collector *k, struct MHD_Connection *con)
 }
 
 /* The 1x1 transparent GIF of the pixel endpoint. */
-static const unsigned char gif[] = {0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80,
-                                    0x00, 0x00, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x21, 0xf9, 0x04,
-                                    0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01,
-                                    0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b};
+static const unsigned char gif[] = {
+    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0xff, 0xff,
+    0xff, 0x00, 0x00, 0x00, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00,
+    0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b};
 
 static enum MHD_Result reply_gif(cp_collector *k, struct MHD_Connection *con, enum route r)
 {
-    struct MHD_Response *resp = MHD_create_response_from_buffer(sizeof(gif), (void *)gif, MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(sizeof(gif), (void *)gif, MHD_RESPMEM_PERSISTENT);
     if (!resp) return MHD_NO;
     MHD_add_response_header(resp, "Content-Type", "image/gif");
     MHD_add_response_header(resp, "Cache-Control", "no-cache, no-store, must-revalidate");
@@ -409,11 +436,13 @@ typedef struct params {
     size_t n;
 } params;
 
-static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
 {
     params *p = cls;
     (void)kind;
-    if (p->n < MAX_PARAMS && key && value) p->kv[p->n++] = (cp_kv){cp_slice_from(key), cp_slice_from(value)};
+    if (p->n < MAX_PARAMS && key && value)
+        p->kv[p->n++] = (cp_kv){cp_slice_from(key), cp_slice_from(value)};
     return MHD_YES;
 }
 
@@ -426,7 +455,9 @@ static enum MHD_Result snowplow_get(cp_collector *k, struct MHD_Connection *con)
     for (size_t i = 0; i < p.n; i++)
         if (cp_slice_eq_lit(p.kv[i].key, "aid")) aid = p.kv[i].value;
     const char *source = snowplow_source(k, con, aid);
-    if (!source) return reply_json_error(k, con, R_SNOWPLOW_I, 401, "unauthorized", "aid is not a known write key");
+    if (!source)
+        return reply_json_error(k, con, R_SNOWPLOW_I, 401, "unauthorized",
+                                "aid is not a known write key");
     cp_buf json;
     cp_buf_init(&json);
     int rc = cp_snowplow_event(p.kv, p.n, &json, err, sizeof(err));
@@ -447,9 +478,13 @@ static enum MHD_Result snowplow_post(cp_collector *k, struct MHD_Connection *con
     int rc = cp_snowplow_payload(body, &batch, &a, &aid, err, sizeof(err));
     enum MHD_Result res;
     const char *source = rc ? NULL : snowplow_source(k, con, aid);
-    if (rc) res = reply_json_error(k, con, R_SNOWPLOW_TP2, 400, "bad_snowplow", err);
-    else if (!source) res = reply_json_error(k, con, R_SNOWPLOW_TP2, 401, "unauthorized", "aid is not a known write key");
-    else res = ingest(k, con, R_SNOWPLOW_TP2, cp_buf_slice(&batch), source);
+    if (rc)
+        res = reply_json_error(k, con, R_SNOWPLOW_TP2, 400, "bad_snowplow", err);
+    else if (!source)
+        res = reply_json_error(k, con, R_SNOWPLOW_TP2, 401, "unauthorized",
+                               "aid is not a known write key");
+    else
+        res = ingest(k, con, R_SNOWPLOW_TP2, cp_buf_slice(&batch), source);
     cp_buf_free(&batch);
     cp_arena_free(&a);
     return res;
@@ -495,8 +530,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
     cp_collector *k = cls;
     request *req;
     (void)version;
-    int g = http_gather(con_cls, upload, upload_size, k->c.max_request_bytes, REQUEST_DEADLINE_NS, &req);
-    if (g == HTTP_ABORT) CP_LOG_LIMITED(CP_LOG_WARN, 1, "collector", "cut off a request (too slow or out of memory)");
+    int g = http_gather(con_cls, upload, upload_size, k->c.max_request_bytes, REQUEST_DEADLINE_NS,
+                        &req);
+    if (g == HTTP_ABORT)
+        CP_LOG_LIMITED(CP_LOG_WARN, 1, "collector",
+                       "cut off a request (too slow or out of memory)");
     if (g != HTTP_READY) return g == HTTP_MORE ? MHD_YES : MHD_NO;
     return route(k, con, url, method, req);
 }
@@ -520,8 +558,8 @@ int cp_collector_start(const cp_collector_config *c, cp_collector **out, char *e
                             0, NULL, NULL, handle, k, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                             MHD_OPTION_NOTIFY_COMPLETED, http_request_done, k,
                             MHD_OPTION_CONNECTION_TIMEOUT, 10u, /* slow clients are cut off */
-                            MHD_OPTION_CONNECTION_LIMIT, 2000u,
-                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, 1000u, MHD_OPTION_END);
+                            MHD_OPTION_CONNECTION_LIMIT, 2000u, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                            1000u, MHD_OPTION_END);
     if (!k->d) {
         snprintf(err, errlen, "cannot listen on %s (in use?)", c->listen);
         cp_collector_stop(k);

@@ -51,7 +51,7 @@ const char *route_path(enum route r);
 /* A request body being gathered; the deadline counts from the request's start. */
 typedef struct http_request {
     cp_buf body;
-    int too_big;     /* more than the limit arrived: the rest was dropped */
+    int too_big; /* more than the limit arrived: the rest was dropped */
     int64_t start_ns;
 } http_request;
 enum { HTTP_MORE = 1, HTTP_READY = 0, HTTP_ABORT = -1 };

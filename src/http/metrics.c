@@ -39,22 +39,27 @@ void metrics_commit(collector_metrics *m, int64_t ns)
     atomic_fetch_add_explicit(&m->commits, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&m->commit_ns_sum, (uint64_t)ns, memory_order_relaxed);
     uint64_t old = atomic_load(&m->commit_ns_max);
-    while ((uint64_t)ns > old && !atomic_compare_exchange_weak(&m->commit_ns_max, &old, (uint64_t)ns)) {
+    while ((uint64_t)ns > old &&
+           !atomic_compare_exchange_weak(&m->commit_ns_max, &old, (uint64_t)ns)) {
     }
 }
 
 int metrics_format(const collector_metrics *m, cp_buf *out)
 {
-    int rc = cp_buf_append_str(out, "# HELP clickpulse_http_requests_total Collector requests by route "
-                                    "and status.\n# TYPE clickpulse_http_requests_total counter\n");
+    int rc =
+        cp_buf_append_str(out, "# HELP clickpulse_http_requests_total Collector requests by route "
+                               "and status.\n# TYPE clickpulse_http_requests_total counter\n");
     for (int r = 0; r < R__COUNT && !rc; r++)
         for (int s = 0; s < N_STATUS && !rc; s++) {
             uint64_t n = atomic_load(&m->requests[r][s]);
             if (!n) continue;
             char status[8];
-            if (s == N_STATUS - 1) snprintf(status, sizeof(status), "other");
-            else snprintf(status, sizeof(status), "%u", codes[s]);
-            rc = cp_buf_appendf(out, "clickpulse_http_requests_total{route=\"%s\",status=\"%s\"} %llu\n",
+            if (s == N_STATUS - 1)
+                snprintf(status, sizeof(status), "other");
+            else
+                snprintf(status, sizeof(status), "%u", codes[s]);
+            rc = cp_buf_appendf(out,
+                                "clickpulse_http_requests_total{route=\"%s\",status=\"%s\"} %llu\n",
                                 paths[r], status, (unsigned long long)n);
         }
     if (!rc)
@@ -62,11 +67,14 @@ int metrics_format(const collector_metrics *m, cp_buf *out)
             out,
             "# HELP clickpulse_http_bytes_in_total Request body bytes received (after gzip).\n"
             "# TYPE clickpulse_http_bytes_in_total counter\nclickpulse_http_bytes_in_total %llu\n"
-            "# HELP clickpulse_log_commit_seconds Group commits of the bronze log (write + fsync).\n"
+            "# HELP clickpulse_log_commit_seconds Group commits of the bronze log (write + "
+            "fsync).\n"
             "# TYPE clickpulse_log_commit_seconds summary\n"
             "clickpulse_log_commit_seconds_count %llu\nclickpulse_log_commit_seconds_sum %.6f\n"
             "clickpulse_log_commit_seconds_max %.6f\n",
-            (unsigned long long)atomic_load(&m->bytes_in), (unsigned long long)atomic_load(&m->commits),
-            (double)atomic_load(&m->commit_ns_sum) / 1e9, (double)atomic_load(&m->commit_ns_max) / 1e9);
+            (unsigned long long)atomic_load(&m->bytes_in),
+            (unsigned long long)atomic_load(&m->commits),
+            (double)atomic_load(&m->commit_ns_sum) / 1e9,
+            (double)atomic_load(&m->commit_ns_max) / 1e9);
     return rc;
 }

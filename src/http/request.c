@@ -90,7 +90,7 @@ int http_request_body(cp_slice raw, const char *content_encoding, size_t limit, 
 void http_decode_options(enum route r, size_t max_event, size_t max_request, size_t max_batch,
                          cp_decode_options *o)
 {
-    static const cp_event_type types[] = {CP_TYPE_TRACK, CP_TYPE_PAGE, CP_TYPE_IDENTIFY,
+    static const cp_event_type types[] = {CP_TYPE_TRACK,  CP_TYPE_PAGE,  CP_TYPE_IDENTIFY,
                                           CP_TYPE_SCREEN, CP_TYPE_GROUP, CP_TYPE_ALIAS};
     cp_decode_options_default(o);
     o->max_event_bytes = max_event;
@@ -115,8 +115,10 @@ int http_gather(void **con_cls, const char *upload, size_t *upload_size, size_t 
     }
     if (deadline_ns && cp_mono_ns() - req->start_ns > deadline_ns) return HTTP_ABORT;
     if (*upload_size) {
-        if (req->body.len + *upload_size > limit) req->too_big = 1;
-        else if (cp_buf_append(&req->body, upload, *upload_size)) return HTTP_ABORT;
+        if (req->body.len + *upload_size > limit)
+            req->too_big = 1;
+        else if (cp_buf_append(&req->body, upload, *upload_size))
+            return HTTP_ABORT;
         *upload_size = 0;
         return HTTP_MORE;
     }
@@ -146,7 +148,8 @@ int http_listen_addr(const char *listen, const char *key, struct sockaddr_in *sa
     memset(sa, 0, sizeof(*sa));
     sa->sin_family = AF_INET;
     sa->sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, strcmp(host, "localhost") == 0 ? "127.0.0.1" : host, &sa->sin_addr) != 1) {
+    if (inet_pton(AF_INET, strcmp(host, "localhost") == 0 ? "127.0.0.1" : host, &sa->sin_addr) !=
+        1) {
         snprintf(err, errlen, "%s: '%s' is not an IPv4 address", key, host);
         return CP_EINVAL;
     }

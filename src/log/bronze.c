@@ -24,14 +24,14 @@ struct cp_bronze {
     char *dir;
     segment *segs;
     size_t n_segs, cap_segs;
-    int fd;                 /* the newest segment, open for appending */
+    int fd; /* the newest segment, open for appending */
     uint64_t next;
     int64_t last_sync_ms;
     int dirty;
     ZSTD_CCtx *cctx;
     ZSTD_DCtx *dctx;
     cp_buf lines, out;
-    pthread_mutex_t mu;     /* guards segs for readers */
+    pthread_mutex_t mu; /* guards segs for readers */
 };
 
 void cp_bronze_options_default(cp_bronze_options *o)
@@ -56,7 +56,8 @@ static segment *add_segment(cp_bronze *b, uint64_t base, const char *path)
 
 static int push_frame(segment *s, const frame_meta *m)
 {
-    if (cp_grow((void **)&s->frames, &s->cap, s->n_frames + 1, sizeof(frame_meta))) return CP_ENOMEM;
+    if (cp_grow((void **)&s->frames, &s->cap, s->n_frames + 1, sizeof(frame_meta)))
+        return CP_ENOMEM;
     s->frames[s->n_frames++] = *m;
     return CP_OK;
 }
@@ -197,9 +198,10 @@ static int recover(cp_bronze *b, cp_bronze_recovery *rec)
             rc = cut_tail(s, good, size);
             rec->cut_bytes += size - good;
         } else if (rc == CP_ECORRUPT) {
-            CP_ERROR("log", "segment %s is damaged at byte %llu (not the log's tail): "
-                            "refusing to open; move it away to start anyway", path,
-                     (unsigned long long)good);
+            CP_ERROR("log",
+                     "segment %s is damaged at byte %llu (not the log's tail): "
+                     "refusing to open; move it away to start anyway",
+                     path, (unsigned long long)good);
         }
         for (size_t f = 0; f < s->n_frames; f++) b->next += s->frames[f].count;
         rec->frames += s->n_frames;
@@ -235,7 +237,6 @@ static int open_active(cp_bronze *b, int fresh)
     if (b->fd < 0) return CP_EIO;
     return fresh || s->size == 0 ? sync_dir(b->dir) : CP_OK;
 }
-
 
 int cp_bronze_open(const cp_bronze_options *o, cp_bronze **out, cp_bronze_recovery *rec)
 {
@@ -301,8 +302,10 @@ static int format_lines(cp_bronze *b, const cp_bronze_record *recs, size_t n, in
         CP_BUF_PUT_LIT(&b->lines, ",\"event\":");
         char *ev = b->lines.ptr + b->lines.len;
         cp_buf_put(&b->lines, r->event.ptr, r->event.len);
-        for (char *p = ev, *e = ev + r->event.len; (p = memchr(p, '\n', (size_t)(e - p)));) *p = ' ';
-        for (char *p = ev, *e = ev + r->event.len; (p = memchr(p, '\r', (size_t)(e - p)));) *p = ' ';
+        for (char *p = ev, *e = ev + r->event.len; (p = memchr(p, '\n', (size_t)(e - p)));)
+            *p = ' ';
+        for (char *p = ev, *e = ev + r->event.len; (p = memchr(p, '\r', (size_t)(e - p)));)
+            *p = ' ';
         CP_BUF_PUT_LIT(&b->lines, "}\n");
         if (r->received_at_ms > *last_recv) *last_recv = r->received_at_ms;
     }
@@ -329,7 +332,8 @@ int cp_bronze_append(cp_bronze *b, const cp_bronze_record *recs, size_t n, uint6
     size_t bound = ZSTD_compressBound(b->lines.len);
     cp_buf_reset(&b->out);
     if (cp_buf_reserve(&b->out, HEADER_BYTES + bound)) return CP_ENOMEM;
-    size_t clen = ZSTD_compress2(b->cctx, b->out.ptr + HEADER_BYTES, bound, b->lines.ptr, b->lines.len);
+    size_t clen =
+        ZSTD_compress2(b->cctx, b->out.ptr + HEADER_BYTES, bound, b->lines.ptr, b->lines.len);
     if (ZSTD_isError(clen)) return CP_ENOMEM;
     segment *s = &b->segs[b->n_segs - 1];
     m.clen = (uint32_t)clen;
@@ -347,9 +351,11 @@ int cp_bronze_append(cp_bronze *b, const cp_bronze_record *recs, size_t n, uint6
     }
     b->dirty = 1;
     if (b->o.fsync == CP_BRONZE_FSYNC_BATCH ||
-        (b->o.fsync == CP_BRONZE_FSYNC_INTERVAL && cp_now_ms() - b->last_sync_ms >= b->o.fsync_interval_ms)) {
+        (b->o.fsync == CP_BRONZE_FSYNC_INTERVAL &&
+         cp_now_ms() - b->last_sync_ms >= b->o.fsync_interval_ms)) {
         if (do_sync(b)) {
-            if (ftruncate(b->fd, (off_t)s->size) != 0) CP_ERROR("log", "cannot cut an unsynced write");
+            if (ftruncate(b->fd, (off_t)s->size) != 0)
+                CP_ERROR("log", "cannot cut an unsynced write");
             return CP_EIO;
         }
     }
@@ -445,8 +451,10 @@ int bronze_snapshot(cp_bronze *b, uint64_t from, segment **segs, size_t *n, uint
         copy[i].n_frames = s->n_frames;
         copy[i].path = cp_strdup(s->path);
         copy[i].frames = cp_calloc(s->n_frames ? s->n_frames : 1, sizeof(frame_meta));
-        if (!copy[i].path || !copy[i].frames) rc = CP_ENOMEM;
-        else if (s->n_frames) memcpy(copy[i].frames, s->frames, s->n_frames * sizeof(frame_meta));
+        if (!copy[i].path || !copy[i].frames)
+            rc = CP_ENOMEM;
+        else if (s->n_frames)
+            memcpy(copy[i].frames, s->frames, s->n_frames * sizeof(frame_meta));
     }
     *end = b->next;
     pthread_mutex_unlock(&b->mu);

@@ -18,21 +18,21 @@
 
 /* One batch's metadata, as stored (little-endian) in its skippable frame. */
 typedef struct frame_meta {
-    uint64_t first;     /* offset of the first event */
-    uint32_t count;     /* events in the frame */
-    uint32_t clen;      /* bytes of the zstd frame that follows */
-    uint32_t ulen;      /* bytes of JSON lines inside it */
-    uint32_t check;     /* xxh32 of the other 28 bytes */
-    int64_t last_recv;  /* newest received_at in the batch */
-    uint64_t pos;       /* in memory only: file position of the header */
+    uint64_t first;    /* offset of the first event */
+    uint32_t count;    /* events in the frame */
+    uint32_t clen;     /* bytes of the zstd frame that follows */
+    uint32_t ulen;     /* bytes of JSON lines inside it */
+    uint32_t check;    /* xxh32 of the other 28 bytes */
+    int64_t last_recv; /* newest received_at in the batch */
+    uint64_t pos;      /* in memory only: file position of the header */
 } frame_meta;
 
 typedef struct segment {
-    uint64_t base;      /* offset of its first event (its name) */
+    uint64_t base; /* offset of its first event (its name) */
     char *path;
     frame_meta *frames;
     size_t n_frames, cap;
-    uint64_t size;      /* bytes */
+    uint64_t size; /* bytes */
 } segment;
 
 void meta_encode(const frame_meta *m, unsigned char out[HEADER_BYTES]);

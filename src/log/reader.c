@@ -16,11 +16,11 @@ int bronze_snapshot(cp_bronze *b, uint64_t from, segment **segs, size_t *n, uint
 struct cp_bronze_reader {
     segment *segs;
     size_t n_segs, seg, frame;
-    uint64_t next, end;  /* next offset to return; stop before end */
-    int fd;              /* segs[seg], when open */
+    uint64_t next, end; /* next offset to return; stop before end */
+    int fd;             /* segs[seg], when open */
     ZSTD_DCtx *dctx;
     cp_buf comp, plain;
-    size_t at;           /* position of the next line in plain */
+    size_t at;            /* position of the next line in plain */
     uint64_t plain_first; /* offset of the first line in plain */
     int loaded;
 };
@@ -70,8 +70,10 @@ static int load_frame(cp_bronze_reader *r)
             if (r->fd < 0 && (r->fd = open(s->path, O_RDONLY | O_CLOEXEC)) < 0) return CP_EIO;
             cp_buf_reset(&r->comp);
             cp_buf_reset(&r->plain);
-            if (cp_buf_reserve(&r->comp, m->clen) || cp_buf_reserve(&r->plain, m->ulen)) return CP_ENOMEM;
-            if (pread(r->fd, r->comp.ptr, m->clen, (off_t)(m->pos + HEADER_BYTES)) != (ssize_t)m->clen)
+            if (cp_buf_reserve(&r->comp, m->clen) || cp_buf_reserve(&r->plain, m->ulen))
+                return CP_ENOMEM;
+            if (pread(r->fd, r->comp.ptr, m->clen, (off_t)(m->pos + HEADER_BYTES)) !=
+                (ssize_t)m->clen)
                 return CP_EIO;
             size_t got = ZSTD_decompressDCtx(r->dctx, r->plain.ptr, m->ulen, r->comp.ptr, m->clen);
             if (ZSTD_isError(got) || got != m->ulen) return CP_ECORRUPT;

@@ -66,9 +66,11 @@ int meta_decode(const unsigned char in[HEADER_BYTES], frame_meta *m)
 int batch_lines_ok(const char *data, size_t len, const frame_meta *m)
 {
     char want[40];
-    size_t n = (size_t)snprintf(want, sizeof(want), "{\"offset\":%llu,", (unsigned long long)m->first);
+    size_t n =
+        (size_t)snprintf(want, sizeof(want), "{\"offset\":%llu,", (unsigned long long)m->first);
     if (len < n || memcmp(data, want, n) != 0 || data[len - 1] != '\n') return 0;
     uint32_t lines = 0;
-    for (const char *p = data, *e = data + len; (p = memchr(p, '\n', (size_t)(e - p))); p++) lines++;
+    for (const char *p = data, *e = data + len; (p = memchr(p, '\n', (size_t)(e - p))); p++)
+        lines++;
     return lines == m->count;
 }

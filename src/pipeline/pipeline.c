@@ -16,7 +16,6 @@
 #include <sys/stat.h>
 #include <xxhash.h>
 
-
 #include "pipeline_state.h"
 
 const cp_pipeline_stats *cp_pipeline_stats_get(const cp_pipeline *p)
@@ -79,11 +78,14 @@ int cp_pipeline_reject(cp_pipeline *p, const cp_reject *r, cp_slice source, cp_s
                        int64_t received_at_ms)
 {
     silver_batch *b = open_batch(p);
-    if (!b || grow((void **)&b->dead, &b->cap_dead, b->n_dead, sizeof(cp_dead_letter))) return CP_ENOMEM;
+    if (!b || grow((void **)&b->dead, &b->cap_dead, b->n_dead, sizeof(cp_dead_letter)))
+        return CP_ENOMEM;
     cp_dead_letter d = {.received_at_ms = received_at_ms ? received_at_ms : cp_now_ms(),
-                        .source = keep(b, source), .at = keep(b, at),
+                        .source = keep(b, source),
+                        .at = keep(b, at),
                         .reason = cp_slice_from(cp_reject_reason_name(r->reason)),
-                        .detail = keep(b, cp_slice_from(r->detail)), .raw = keep(b, r->raw),
+                        .detail = keep(b, cp_slice_from(r->detail)),
+                        .raw = keep(b, r->raw),
                         .line = (int64_t)r->line};
     if (!KEPT(d.source) || !KEPT(d.at) || !KEPT(d.detail) || !KEPT(d.raw)) return CP_ENOMEM;
     if (!d.raw.ptr) d.raw = CP_SLICE_LIT("");
@@ -104,7 +106,8 @@ static cp_slice make_message_id(silver_batch *b, cp_slice raw)
     return (cp_slice){id, 19};
 }
 
-static int add_duplicate(cp_pipeline *p, silver_batch *b, const cp_event *ev, cp_slice source, cp_slice at)
+static int add_duplicate(cp_pipeline *p, silver_batch *b, const cp_event *ev, cp_slice source,
+                         cp_slice at)
 {
     if (grow((void **)&b->dups, &b->cap_dups, b->n_dups, sizeof(cp_duplicate))) return CP_ENOMEM;
     cp_duplicate d = {keep(b, ev->message_id), keep(b, source), keep(b, at), ev->received_at_ms};
@@ -121,9 +124,13 @@ static int add_event(cp_pipeline *p, silver_batch *b, const cp_event *ev, uint64
         grow((void **)&b->inserted, &b->cap_ins, b->n_ins, sizeof(uint64_t)))
         return CP_ENOMEM;
     pending_event e = {.offset = -1, /* the log assigns it at the append */
-                       .received_at_ms = ev->received_at_ms, .msg = msg, .delivery = delivery,
-                       .late = watermark(p, ev->time_ms), .source = keep(b, source),
-                       .at = keep(b, at), .raw = keep(b, ev->raw)};
+                       .received_at_ms = ev->received_at_ms,
+                       .msg = msg,
+                       .delivery = delivery,
+                       .late = watermark(p, ev->time_ms),
+                       .source = keep(b, source),
+                       .at = keep(b, at),
+                       .raw = keep(b, ev->raw)};
     if (!KEPT(e.source) || !KEPT(e.at) || !KEPT(e.raw)) return CP_ENOMEM;
     b->inserted[b->n_ins++] = msg;
     b->events[b->n_events++] = e;
@@ -142,7 +149,8 @@ int cp_pipeline_submit(cp_pipeline *p, const cp_event *in, cp_slice source, cp_s
         ev.received_at_ms = cp_now_ms();
         ev.flags |= CP_HAS_RECEIVED_AT;
     }
-    if (!cp_validate_event(&ev, &r)) return cp_pipeline_reject(p, &r, source, at, ev.received_at_ms);
+    if (!cp_validate_event(&ev, &r))
+        return cp_pipeline_reject(p, &r, source, at, ev.received_at_ms);
     if (!ev.message_id.len && !(ev.message_id = make_message_id(b, ev.raw)).ptr) return CP_ENOMEM;
     uint64_t msg = hash_message(ev.message_id), delivery = hash_delivery(source, at);
     int verdict = dedup_check(p->dd, msg, delivery, ev.received_at_ms);
@@ -167,7 +175,8 @@ void cp_pipeline_abandon(cp_pipeline *p, cp_pipeline_batch *pb)
 static int append_to_log(cp_pipeline *p, silver_batch *b)
 {
     if (!b->n_events) return CP_OK;
-    if (cp_grow((void **)&p->recs, &p->cap_recs, b->n_events, sizeof(cp_bronze_record))) return CP_ENOMEM;
+    if (cp_grow((void **)&p->recs, &p->cap_recs, b->n_events, sizeof(cp_bronze_record)))
+        return CP_ENOMEM;
     for (size_t i = 0; i < b->n_events; i++) {
         const pending_event *e = &b->events[i];
         p->recs[i] = (cp_bronze_record){e->received_at_ms, e->source, e->at, e->raw};
@@ -187,7 +196,8 @@ int cp_pipeline_note_cursor(cp_pipeline *p, const char *cursor_name, int64_t cur
     silver_batch *b = open_batch(p);
     if (!b) return CP_ENOMEM;
     for (int i = 0; i < b->n_cursors; i++)
-        if (strcmp(b->cursors[i].name, cursor_name) == 0) return b->cursors[i].value = cursor, CP_OK;
+        if (strcmp(b->cursors[i].name, cursor_name) == 0)
+            return b->cursors[i].value = cursor, CP_OK;
     if (b->n_cursors == MAX_CURSORS) return CP_EINVAL;
     cp_slice name = keep(b, cp_slice_from(cursor_name));
     if (!KEPT(name)) return CP_ENOMEM;

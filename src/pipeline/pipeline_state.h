@@ -70,10 +70,10 @@ struct cp_pipeline {
     dedup *dd;
     silver_ctx silver;
     int64_t lateness_ms, session_timeout_ms, dedup_window_ms;
-    int64_t max_time; /* the watermark's source: newest accepted event time */
-    silver_batch *open;  /* the batch being gathered */
+    int64_t max_time;          /* the watermark's source: newest accepted event time */
+    silver_batch *open;        /* the batch being gathered */
     pthread_mutex_t append_mu; /* log appends and their hand-over to the writer, in order */
-    cp_bronze_record *recs;  /* scratch for appends, under append_mu */
+    cp_bronze_record *recs;    /* scratch for appends, under append_mu */
     size_t cap_recs;
     silver_writer w;
     cp_pipeline_stats stats;

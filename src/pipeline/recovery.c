@@ -47,8 +47,10 @@ static int commit_replayed(cp_pipeline *p, int64_t from, int64_t to)
 {
     (void)from;
     int rc = cp_store_set_checkpoint(p->store, LOG_CHECKPOINT, to);
-    if (rc == CP_OK) rc = cp_store_commit(p->store);
-    else cp_store_rollback(p->store);
+    if (rc == CP_OK)
+        rc = cp_store_commit(p->store);
+    else
+        cp_store_rollback(p->store);
     return rc;
 }
 
@@ -61,7 +63,8 @@ static int apply_log(cp_pipeline *p, uint64_t from)
     cp_decode_options o;
     cp_decode_options_default(&o);
     o.max_event_bytes = o.max_line_bytes = 64u << 20;
-    cp_event_decoder *dec = cp_event_decoder_new(&o, (cp_decode_sink){&c, replay_event, replay_reject});
+    cp_event_decoder *dec =
+        cp_event_decoder_new(&o, (cp_decode_sink){&c, replay_event, replay_reject});
     int rc = dec ? cp_bronze_reader_open(p->log, from, &r) : CP_ENOMEM;
     if (rc) {
         cp_event_decoder_free(dec);
@@ -84,8 +87,10 @@ static int apply_log(cp_pipeline *p, uint64_t from)
             n = 0;
         }
     }
-    if (n && rc == CP_OK) rc = commit_replayed(p, batch_from, (int64_t)cp_bronze_next_offset(p->log));
-    else if (n) cp_store_rollback(p->store);
+    if (n && rc == CP_OK)
+        rc = commit_replayed(p, batch_from, (int64_t)cp_bronze_next_offset(p->log));
+    else if (n)
+        cp_store_rollback(p->store);
     cp_bronze_reader_close(r);
     cp_event_decoder_free(dec);
     return rc;
@@ -104,7 +109,8 @@ static int rebuild_state(cp_pipeline *p)
     int rc = cp_store_scalar(p->store, "SELECT epoch_ms(max(event_time)) FROM events", &v, &null);
     if (rc) return rc;
     p->max_time = null ? INT64_MIN / 2 : v;
-    if ((rc = cp_store_scalar(p->store, "SELECT epoch_ms(max(received_at)) FROM events", &v, &null)))
+    if ((rc =
+             cp_store_scalar(p->store, "SELECT epoch_ms(max(received_at)) FROM events", &v, &null)))
         return rc;
     if (null) return CP_OK;
     return cp_store_scan_hashes(p->store, v - p->dedup_window_ms, dedup_fill, p->dd);
@@ -186,10 +192,12 @@ int cp_pipeline_open(const cp_config *c, cp_pipeline **out, char *err, size_t er
     int rc = open_parts(p, c, err, errlen);
     if (rc == CP_OK && !(p->dd = dedup_new(p->dedup_window_ms))) rc = CP_ENOMEM;
     p->silver.store = p->store;
-    if (rc == CP_OK && (rc = rebuild_state(p))) snprintf(err, errlen, "%s", cp_store_error(p->store));
+    if (rc == CP_OK && (rc = rebuild_state(p)))
+        snprintf(err, errlen, "%s", cp_store_error(p->store));
     if (rc == CP_OK && (rc = catch_up(p)))
         snprintf(err, errlen, "%s", p->err[0] ? p->err : cp_store_error(p->store));
-    if (rc == CP_OK && (rc = writer_start(p))) snprintf(err, errlen, "cannot start the silver writer");
+    if (rc == CP_OK && (rc = writer_start(p)))
+        snprintf(err, errlen, "cannot start the silver writer");
     if (rc) {
         cp_pipeline_close(p);
         return rc;

@@ -14,9 +14,9 @@
 #include <string.h>
 #include <xxhash.h>
 
-#define MAX_SESSION_MS  (24 * CP_MS_PER_HOUR)
-#define BOT_MIN_PAGES   15
-#define BOT_MEDIAN_GAP  2500
+#define MAX_SESSION_MS (24 * CP_MS_PER_HOUR)
+#define BOT_MIN_PAGES  15
+#define BOT_MEDIAN_GAP 2500
 
 enum { F_IDENTITY, F_USER, F_SID, F_LANDING, F_SRC, F_MED, F_CAMP, F_COUNTRY, F_DEVICE, F__COUNT };
 
@@ -63,29 +63,40 @@ static int close_session(builder *b)
     char id[20];
     cp_slice sid = get(&b->f[F_SID]);
     if (!sid.len) {
-        uint64_t h = XXH3_64bits_withSeed(b->f[F_IDENTITY].ptr, b->f[F_IDENTITY].len, (uint64_t)b->start_ms);
+        uint64_t h =
+            XXH3_64bits_withSeed(b->f[F_IDENTITY].ptr, b->f[F_IDENTITY].len, (uint64_t)b->start_ms);
         id[0] = 's';
         id[1] = '_';
         for (int i = 0; i < 16; i++) id[2 + i] = "0123456789abcdef"[(h >> (60 - 4 * i)) & 15];
         sid = (cp_slice){id, 18};
     }
-    cp_session_row r = {.session_id = sid, .identity = get(&b->f[F_IDENTITY]),
-                        .user_id = get(&b->f[F_USER]), .utm_source = get(&b->f[F_SRC]),
-                        .utm_medium = get(&b->f[F_MED]), .utm_campaign = get(&b->f[F_CAMP]),
-                        .country = get(&b->f[F_COUNTRY]), .device_type = get(&b->f[F_DEVICE]),
-                        .landing_path = get(&b->f[F_LANDING]), .start_ms = b->start_ms,
-                        .end_ms = b->last_ms, .events = b->events, .pageviews = b->pageviews,
-                        .is_bot = b->ua_bot || behaves_like_bot(b), .product_view = b->product_view,
-                        .cart = b->cart, .checkout = b->checkout, .purchase = b->purchase};
+    cp_session_row r = {.session_id = sid,
+                        .identity = get(&b->f[F_IDENTITY]),
+                        .user_id = get(&b->f[F_USER]),
+                        .utm_source = get(&b->f[F_SRC]),
+                        .utm_medium = get(&b->f[F_MED]),
+                        .utm_campaign = get(&b->f[F_CAMP]),
+                        .country = get(&b->f[F_COUNTRY]),
+                        .device_type = get(&b->f[F_DEVICE]),
+                        .landing_path = get(&b->f[F_LANDING]),
+                        .start_ms = b->start_ms,
+                        .end_ms = b->last_ms,
+                        .events = b->events,
+                        .pageviews = b->pageviews,
+                        .is_bot = b->ua_bot || behaves_like_bot(b),
+                        .product_view = b->product_view,
+                        .cart = b->cart,
+                        .checkout = b->checkout,
+                        .purchase = b->purchase};
     b->open = 0;
     return cp_store_add_session(b->store, &r);
 }
 
 static int open_session(builder *b, const cp_session_event *e)
 {
-    const cp_slice v[F__COUNT] = {e->identity, e->user_id, e->session_id, e->page_path,
-                                  e->utm_source, e->utm_medium, e->utm_campaign, e->country,
-                                  e->device_type};
+    const cp_slice v[F__COUNT] = {e->identity,     e->user_id,    e->session_id,
+                                  e->page_path,    e->utm_source, e->utm_medium,
+                                  e->utm_campaign, e->country,    e->device_type};
     for (int i = 0; i < F__COUNT; i++)
         if (set(&b->f[i], v[i])) return CP_ENOMEM;
     b->open = 1;
@@ -123,7 +134,8 @@ static int on_event(void *ud, const cp_session_event *e)
     if (e->user_id.len && (rc = set(&b->f[F_USER], e->user_id))) return rc;
     if (cp_slice_eq_lit(e->kind, "page")) {
         b->pageviews++;
-        if (b->last_page_ms != INT64_MIN && (rc = push_gap(b, e->time_ms - b->last_page_ms))) return rc;
+        if (b->last_page_ms != INT64_MIN && (rc = push_gap(b, e->time_ms - b->last_page_ms)))
+            return rc;
         b->last_page_ms = e->time_ms;
     } else if (cp_slice_eq_lit(e->kind, "product_viewed")) {
         b->product_view = true;

@@ -71,11 +71,17 @@ static cp_slice lit(const char *s)
 
 static int write_order(silver_ctx *s, const cp_event *ev, int64_t offset, cp_slice country)
 {
-    cp_silver_order o = {.offset = offset, .order_id = ev->order_id, .message_id = ev->message_id,
-                         .user_id = ev->user_id, .anonymous_id = ev->anonymous_id,
-                         .currency = ev->currency, .country = country,
-                         .event_time_ms = ev->time_ms, .revenue = ev->revenue,
-                         .total = ev->total, .has_total = (ev->flags & CP_HAS_TOTAL) != 0,
+    cp_silver_order o = {.offset = offset,
+                         .order_id = ev->order_id,
+                         .message_id = ev->message_id,
+                         .user_id = ev->user_id,
+                         .anonymous_id = ev->anonymous_id,
+                         .currency = ev->currency,
+                         .country = country,
+                         .event_time_ms = ev->time_ms,
+                         .revenue = ev->revenue,
+                         .total = ev->total,
+                         .has_total = (ev->flags & CP_HAS_TOTAL) != 0,
                          .items = (int32_t)ev->n_products};
     if (!(ev->flags & CP_HAS_REVENUE)) {
         double sum = 0;
@@ -87,10 +93,16 @@ static int write_order(silver_ctx *s, const cp_event *ev, int64_t offset, cp_sli
     int rc = cp_store_add_order(s->store, &o);
     for (uint32_t i = 0; i < ev->n_products && !rc; i++) {
         const cp_product *p = &ev->products[i];
-        cp_silver_item it = {.offset = offset, .order_id = ev->order_id, .line = (int32_t)i + 1,
-                             .product_id = p->product_id, .sku = p->sku, .name = p->name,
-                             .category = p->category, .price = p->price,
-                             .has_price = p->has_price, .quantity = p->quantity};
+        cp_silver_item it = {.offset = offset,
+                             .order_id = ev->order_id,
+                             .line = (int32_t)i + 1,
+                             .product_id = p->product_id,
+                             .sku = p->sku,
+                             .name = p->name,
+                             .category = p->category,
+                             .price = p->price,
+                             .has_price = p->has_price,
+                             .quantity = p->quantity};
         rc = cp_store_add_item(s->store, &it);
     }
     return rc;
@@ -103,25 +115,36 @@ int silver_write(silver_ctx *s, const cp_event *ev, int64_t offset, uint64_t msg
     ua_cached(s, ev->ctx.user_agent, &ua);
     cp_slice url = ev->ctx.page_url, country = country_of(s, ev);
     cp_silver_event r = {
-        .offset = offset, .msg_hash = msg_hash, .delivery_hash = delivery_hash,
-        .message_id = ev->message_id, .type = lit(cp_event_type_name(ev->type)),
-        .kind = lit(cp_event_kind_name(ev->kind)), .event_name = ev->event_name,
+        .offset = offset,
+        .msg_hash = msg_hash,
+        .delivery_hash = delivery_hash,
+        .message_id = ev->message_id,
+        .type = lit(cp_event_type_name(ev->type)),
+        .kind = lit(cp_event_kind_name(ev->kind)),
+        .event_name = ev->event_name,
         .user_id = ev->user_id.len ? ev->user_id : CP_SLICE_NULL,
         .anonymous_id = ev->anonymous_id.len ? ev->anonymous_id : CP_SLICE_NULL,
         .identity = ev->anonymous_id.len ? ev->anonymous_id : ev->user_id,
         .session_id = first_set(ev->session_id, ev->ctx.session_id),
-        .event_time_ms = ev->time_ms, .received_at_ms = ev->received_at_ms, .source = source,
-        .page_url = first_set(url, CP_SLICE_NULL), .page_path = first_set(ev->ctx.page_path, CP_SLICE_NULL),
+        .event_time_ms = ev->time_ms,
+        .received_at_ms = ev->received_at_ms,
+        .source = source,
+        .page_url = first_set(url, CP_SLICE_NULL),
+        .page_path = first_set(ev->ctx.page_path, CP_SLICE_NULL),
         .page_referrer = first_set(ev->ctx.page_referrer, CP_SLICE_NULL),
         .utm_source = first_set(ev->ctx.campaign_source, query_param(url, "utm_source")),
         .utm_medium = first_set(ev->ctx.campaign_medium, query_param(url, "utm_medium")),
         .utm_campaign = first_set(ev->ctx.campaign_name, query_param(url, "utm_campaign")),
         .utm_term = first_set(ev->ctx.campaign_term, query_param(url, "utm_term")),
         .utm_content = first_set(ev->ctx.campaign_content, query_param(url, "utm_content")),
-        .country = country, .locale = first_set(ev->ctx.locale, CP_SLICE_NULL),
+        .country = country,
+        .locale = first_set(ev->ctx.locale, CP_SLICE_NULL),
         .ip = first_set(ev->ctx.ip, CP_SLICE_NULL),
-        .device_type = lit(ua.device_type), .browser = lit(ua.browser), .os = lit(ua.os),
-        .is_bot = ua.is_bot, .late = late,
+        .device_type = lit(ua.device_type),
+        .browser = lit(ua.browser),
+        .os = lit(ua.os),
+        .is_bot = ua.is_bot,
+        .late = late,
         .email = first_set(ev->email, CP_SLICE_NULL),
         .email_domain = cp_email_domain(ev->email, s->email_domain),
         .name = first_set(ev->name, CP_SLICE_NULL),
@@ -131,6 +154,7 @@ int silver_write(silver_ctx *s, const cp_event *ev, int64_t offset, uint64_t msg
         .revenue = (ev->flags & CP_HAS_REVENUE) ? ev->revenue : ev->total,
         .properties = ev->properties};
     int rc = cp_store_add_event(s->store, &r);
-    if (rc == CP_OK && ev->kind == CP_KIND_ORDER_COMPLETED) rc = write_order(s, ev, offset, country);
+    if (rc == CP_OK && ev->kind == CP_KIND_ORDER_COMPLETED)
+        rc = write_order(s, ev, offset, country);
     return rc;
 }

@@ -10,8 +10,10 @@
 static int reject(cp_reject *r, cp_reject_reason why, const char *fmt, const char *a, double v)
 {
     r->reason = why;
-    if (a) snprintf(r->detail, sizeof(r->detail), fmt, a);
-    else snprintf(r->detail, sizeof(r->detail), fmt, v);
+    if (a)
+        snprintf(r->detail, sizeof(r->detail), fmt, a);
+    else
+        snprintf(r->detail, sizeof(r->detail), fmt, v);
     return 0;
 }
 
@@ -41,8 +43,10 @@ static int products_ok(const cp_event *ev, cp_reject *r)
         const cp_product *p = &ev->products[i];
         char path[48];
         snprintf(path, sizeof(path), "properties.products[%u]", i);
-        if (p->has_price && p->price < 0) return reject(r, CP_REJECT_INVALID_VALUE, "%s.price: negative", path, 0);
-        if (p->quantity < 1) return reject(r, CP_REJECT_INVALID_VALUE, "%s.quantity: below 1", path, 0);
+        if (p->has_price && p->price < 0)
+            return reject(r, CP_REJECT_INVALID_VALUE, "%s.price: negative", path, 0);
+        if (p->quantity < 1)
+            return reject(r, CP_REJECT_INVALID_VALUE, "%s.quantity: below 1", path, 0);
     }
     return 1;
 }
@@ -52,17 +56,21 @@ int cp_validate_event(const cp_event *ev, cp_reject *r)
     if (ev->time_ms < 946684800000LL) /* 2000-01-01 */
         return reject(r, CP_REJECT_BAD_TIMESTAMP, "event time before 2000-01-01", NULL, 0);
     if ((ev->flags & CP_HAS_RECEIVED_AT) && ev->time_ms > ev->received_at_ms + CP_MS_PER_DAY)
-        return reject(r, CP_REJECT_BAD_TIMESTAMP, "event time more than a day after it was received",
-                      NULL, 0);
+        return reject(r, CP_REJECT_BAD_TIMESTAMP,
+                      "event time more than a day after it was received", NULL, 0);
     if (ev->currency.len && !currency_ok(ev->currency))
-        return reject(r, CP_REJECT_INVALID_VALUE, "properties.currency: not an ISO 4217 code", NULL, 0);
+        return reject(r, CP_REJECT_INVALID_VALUE, "properties.currency: not an ISO 4217 code", NULL,
+                      0);
     if ((ev->flags & CP_HAS_REVENUE) && ev->revenue < 0)
-        return reject(r, CP_REJECT_INVALID_VALUE, "properties.revenue: negative (%g)", NULL, ev->revenue);
+        return reject(r, CP_REJECT_INVALID_VALUE, "properties.revenue: negative (%g)", NULL,
+                      ev->revenue);
     if ((ev->flags & CP_HAS_TOTAL) && ev->total < 0)
-        return reject(r, CP_REJECT_INVALID_VALUE, "properties.total: negative (%g)", NULL, ev->total);
+        return reject(r, CP_REJECT_INVALID_VALUE, "properties.total: negative (%g)", NULL,
+                      ev->total);
     if (ev->kind == CP_KIND_ORDER_COMPLETED || ev->kind == CP_KIND_ORDER_REFUNDED) {
         if (!ev->order_id.len)
-            return reject(r, CP_REJECT_MISSING_FIELD, "properties.order_id: an order needs one", NULL, 0);
+            return reject(r, CP_REJECT_MISSING_FIELD, "properties.order_id: an order needs one",
+                          NULL, 0);
         if (!(ev->flags & (CP_HAS_REVENUE | CP_HAS_TOTAL)) && ev->n_products == 0)
             return reject(r, CP_REJECT_MISSING_FIELD,
                           "properties.revenue: an order needs revenue, total or products", NULL, 0);

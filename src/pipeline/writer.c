@@ -48,8 +48,10 @@ static int write_batch(cp_pipeline *p, silver_batch *b)
         cp_event_decoder_set_received_at(p->w.dec, b->events[i].received_at_ms);
         rc = cp_event_decode(p->w.dec, b->events[i].raw.ptr, b->events[i].raw.len);
     }
-    for (size_t i = 0; i < b->n_dead && rc == CP_OK; i++) rc = cp_store_add_dead_letter(p->store, &b->dead[i]);
-    for (size_t i = 0; i < b->n_dups && rc == CP_OK; i++) rc = cp_store_add_duplicate(p->store, &b->dups[i]);
+    for (size_t i = 0; i < b->n_dead && rc == CP_OK; i++)
+        rc = cp_store_add_dead_letter(p->store, &b->dead[i]);
+    for (size_t i = 0; i < b->n_dups && rc == CP_OK; i++)
+        rc = cp_store_add_duplicate(p->store, &b->dups[i]);
     return rc;
 }
 
@@ -66,7 +68,9 @@ static int write_batches(cp_pipeline *p, silver_batch **bs, int n)
             for (int j = i + 1; j < n && !later; j++)
                 for (int k = 0; k < bs[j]->n_cursors && !later; k++)
                     later = strcmp(bs[j]->cursors[k].name, bs[i]->cursors[c].name) == 0;
-            if (!later) rc = cp_store_set_checkpoint(p->store, bs[i]->cursors[c].name, bs[i]->cursors[c].value);
+            if (!later)
+                rc = cp_store_set_checkpoint(p->store, bs[i]->cursors[c].name,
+                                             bs[i]->cursors[c].value);
         }
     if (rc == CP_OK) return cp_store_commit(p->store);
     cp_store_rollback(p->store);
@@ -127,7 +131,8 @@ int writer_enqueue(cp_pipeline *p, silver_batch *b)
 {
     silver_writer *w = &p->w;
     pthread_mutex_lock(&w->mu);
-    while (w->count == WRITER_QUEUE || (w->count && w->queued_events + b->n_events > WRITER_MAX_EVENTS))
+    while (w->count == WRITER_QUEUE ||
+           (w->count && w->queued_events + b->n_events > WRITER_MAX_EVENTS))
         pthread_cond_wait(&w->cv, &w->mu);
     int failed = w->failed;
     if (!failed) {

@@ -31,7 +31,7 @@ typedef struct file_run {
     cp_arena positions; /* delivery positions of the open batch */
     char source[PATH_MAX + 8], cursor[PATH_MAX + 8], line_cursor[PATH_MAX + 16];
     int fd, is_stdin;
-    uint64_t pos;       /* bytes of the stream read so far (from its start) */
+    uint64_t pos; /* bytes of the stream read so far (from its start) */
     int rc;
 } file_run;
 
@@ -53,8 +53,8 @@ static int on_event(void *ud, const cp_event *ev)
 static int on_reject(void *ud, const cp_reject *rej)
 {
     file_run *r = ud;
-    return cp_pipeline_reject(r->p, rej, cp_slice_from(r->source), position(r, rej->pos, rej->index),
-                              cp_now_ms());
+    return cp_pipeline_reject(r->p, rej, cp_slice_from(r->source),
+                              position(r, rej->pos, rej->index), cp_now_ms());
 }
 
 static int feed(file_run *r, const char *buf, size_t n)
@@ -83,7 +83,8 @@ static int commit(file_run *r)
 static int is_json(const char *buf, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\r' && buf[i] != '\n') return buf[i] == '{';
+        if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\r' && buf[i] != '\n')
+            return buf[i] == '{';
     return 1;
 }
 
@@ -96,8 +97,10 @@ static int make_decoder(file_run *r, const cp_config *c, int json)
     d.max_batch_events = (size_t)c->collector_max_batch_events;
     d.trust_received_at = true; /* files are archives: their receivedAt is the collector's */
     cp_decode_sink sink = {r, on_event, on_reject};
-    if (json) r->json = cp_event_decoder_new(&d, sink);
-    else r->csv = cp_csv_decoder_new(&d, sink);
+    if (json)
+        r->json = cp_event_decoder_new(&d, sink);
+    else
+        r->csv = cp_csv_decoder_new(&d, sink);
     return r->json || r->csv ? CP_OK : CP_ENOMEM;
 }
 
@@ -182,13 +185,17 @@ static int start(file_run *r, const cp_config *c, cp_file_result *res, char *buf
         return rc;
     struct stat st;
     if (fstat(r->fd, &st) == 0 && found && at > st.st_size) {
-        CP_WARN("source:file", "%s is shorter than its committed position %lld: reading it from "
-                               "the start", r->source, (long long)at);
+        CP_WARN("source:file",
+                "%s is shorter than its committed position %lld: reading it from "
+                "the start",
+                r->source, (long long)at);
         at = line = 0;
     }
     if (!json && at > 0 && (rc = replay_header(r))) return rc;
-    if (json) cp_event_decoder_set_position(r->json, (uint64_t)at, (uint64_t)line);
-    else cp_csv_decoder_set_position(r->csv, (uint64_t)at, (uint64_t)line);
+    if (json)
+        cp_event_decoder_set_position(r->json, (uint64_t)at, (uint64_t)line);
+    else
+        cp_csv_decoder_set_position(r->csv, (uint64_t)at, (uint64_t)line);
     if (lseek(r->fd, at, SEEK_SET) < 0) return CP_EIO;
     r->pos = (uint64_t)at;
     res->resumed_at = (uint64_t)at;

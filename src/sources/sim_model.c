@@ -153,7 +153,8 @@ sim_ev *sim_day_push(sim_day *d)
 
 static int push_line(sim_day *d, uint32_t product, uint8_t qty)
 {
-    if (cp_grow((void **)&d->lines, &d->cap_lines, d->n_lines + 1, sizeof(sim_line))) return CP_ENOMEM;
+    if (cp_grow((void **)&d->lines, &d->cap_lines, d->n_lines + 1, sizeof(sim_line)))
+        return CP_ENOMEM;
     d->lines[d->n_lines++] = (sim_line){product, qty};
     return CP_OK;
 }

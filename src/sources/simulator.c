@@ -348,7 +348,8 @@ static int emit(sim_run *r, const sim_ev *e)
 
 static int push_carry(sim_run *r, const sim_ev *e)
 {
-    if (cp_grow((void **)&r->carry, &r->cap_carry, r->n_carry + 1, sizeof(sim_ev))) return CP_ENOMEM;
+    if (cp_grow((void **)&r->carry, &r->cap_carry, r->n_carry + 1, sizeof(sim_ev)))
+        return CP_ENOMEM;
     sim_ev *c = &r->carry[r->n_carry++];
     *c = *e;
     if (!e->n_lines || (e->kind != CP_KIND_ORDER_COMPLETED && e->kind != CP_KIND_CHECKOUT_STARTED))
@@ -376,7 +377,8 @@ static int open_day(sim_run *r, int64_t day)
         d->seq--; /* keep the carried record's own sequence number */
         *e = r->carry[i];
     }
-    if (cp_grow((void **)&d->lines, &d->cap_lines, r->n_carry_lines, sizeof(sim_line))) return CP_ENOMEM;
+    if (cp_grow((void **)&d->lines, &d->cap_lines, r->n_carry_lines, sizeof(sim_line)))
+        return CP_ENOMEM;
     if (r->n_carry_lines) memcpy(d->lines, r->carry_lines, r->n_carry_lines * sizeof(sim_line));
     d->n_lines = r->n_carry_lines;
     r->n_carry = 0;

@@ -164,8 +164,10 @@ void cp_store_rollback(cp_store *s)
 
 static void put_text(duckdb_appender a, cp_slice v)
 {
-    if (!v.ptr) duckdb_append_null(a);
-    else duckdb_append_varchar_length(a, v.ptr, v.len);
+    if (!v.ptr)
+        duckdb_append_null(a);
+    else
+        duckdb_append_varchar_length(a, v.ptr, v.len);
 }
 
 static void put_time(duckdb_appender a, int64_t ms)
@@ -175,8 +177,10 @@ static void put_time(duckdb_appender a, int64_t ms)
 
 static void put_double(duckdb_appender a, bool present, double v)
 {
-    if (!present) duckdb_append_null(a);
-    else duckdb_append_double(a, v);
+    if (!present)
+        duckdb_append_null(a);
+    else
+        duckdb_append_double(a, v);
 }
 
 static void put_date(duckdb_appender a, int64_t ms)
@@ -197,16 +201,16 @@ int cp_store_add_event(cp_store *s, const cp_silver_event *e)
     duckdb_append_int64(a, e->offset);
     duckdb_append_uint64(a, e->msg_hash);
     duckdb_append_uint64(a, e->delivery_hash);
-    const cp_slice head[] = {e->message_id, e->type, e->kind, e->event_name,
-                             e->user_id, e->anonymous_id, e->identity, e->session_id};
+    const cp_slice head[] = {e->message_id, e->type,         e->kind,     e->event_name,
+                             e->user_id,    e->anonymous_id, e->identity, e->session_id};
     for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++) put_text(a, head[i]);
     put_time(a, e->event_time_ms);
     put_time(a, e->received_at_ms);
     put_date(a, e->event_time_ms);
-    const cp_slice mid[] = {e->source,       e->page_url,     e->page_path,  e->page_referrer,
-                            e->utm_source,   e->utm_medium,   e->utm_campaign, e->utm_term,
-                            e->utm_content,  e->country,      e->locale,     e->ip,
-                            e->device_type,  e->browser,      e->os};
+    const cp_slice mid[] = {
+        e->source,     e->page_url,     e->page_path,   e->page_referrer, e->utm_source,
+        e->utm_medium, e->utm_campaign, e->utm_term,    e->utm_content,   e->country,
+        e->locale,     e->ip,           e->device_type, e->browser,       e->os};
     for (size_t i = 0; i < sizeof(mid) / sizeof(mid[0]); i++) put_text(a, mid[i]);
     duckdb_append_bool(a, e->is_bot);
     duckdb_append_bool(a, e->late);
@@ -294,8 +298,10 @@ int cp_store_add_dead_letter(cp_store *s, const cp_dead_letter *d)
     put_text(a, d->reason);
     put_text(a, valid_text(s, d->detail));
     duckdb_append_blob(a, d->raw.ptr ? d->raw.ptr : "", d->raw.len);
-    if (d->line) duckdb_append_int64(a, d->line);
-    else duckdb_append_null(a);
+    if (d->line)
+        duckdb_append_int64(a, d->line);
+    else
+        duckdb_append_null(a);
     return end_row(s, APP_DEAD);
 }
 
@@ -313,20 +319,20 @@ int cp_store_add_duplicate(cp_store *s, const cp_duplicate *d)
 
 int cp_store_refresh_derived(cp_store *s)
 {
-    return exec(s,
-                "BEGIN TRANSACTION;"
-                "DELETE FROM identity_map;"
-                "INSERT INTO identity_map SELECT anonymous_id, arg_min(user_id, event_time), "
-                "min(event_time) FROM events WHERE anonymous_id IS NOT NULL AND user_id IS NOT NULL "
-                "GROUP BY anonymous_id;"
-                "DELETE FROM customers;"
-                "INSERT INTO customers SELECT user_id, arg_max(email, event_time) FILTER (email IS "
-                "NOT NULL), arg_max(email_domain, event_time) FILTER (email_domain IS NOT NULL), "
-                "arg_max(name, event_time) FILTER (name IS NOT NULL), arg_max(country, event_time) "
-                "FILTER (country IS NOT NULL), min(event_time), max(event_time), min(event_time) "
-                "FILTER (kind = 'signed_up'), count(*) FROM events WHERE user_id IS NOT NULL "
-                "GROUP BY user_id;"
-                "COMMIT;");
+    return exec(
+        s, "BEGIN TRANSACTION;"
+           "DELETE FROM identity_map;"
+           "INSERT INTO identity_map SELECT anonymous_id, arg_min(user_id, event_time), "
+           "min(event_time) FROM events WHERE anonymous_id IS NOT NULL AND user_id IS NOT NULL "
+           "GROUP BY anonymous_id;"
+           "DELETE FROM customers;"
+           "INSERT INTO customers SELECT user_id, arg_max(email, event_time) FILTER (email IS "
+           "NOT NULL), arg_max(email_domain, event_time) FILTER (email_domain IS NOT NULL), "
+           "arg_max(name, event_time) FILTER (name IS NOT NULL), arg_max(country, event_time) "
+           "FILTER (country IS NOT NULL), min(event_time), max(event_time), min(event_time) "
+           "FILTER (kind = 'signed_up'), count(*) FROM events WHERE user_id IS NOT NULL "
+           "GROUP BY user_id;"
+           "COMMIT;");
 }
 
 int cp_store_set_checkpoint(cp_store *s, const char *name, int64_t position)
@@ -343,7 +349,9 @@ int cp_store_set_checkpoint(cp_store *s, const char *name, int64_t position)
     duckdb_result r;
     duckdb_bind_varchar(st, 1, name);
     duckdb_bind_int64(st, 2, position);
-    int rc = duckdb_execute_prepared(st, &r) == DuckDBError ? fail(s, "checkpoint", duckdb_result_error(&r)) : CP_OK;
+    int rc = duckdb_execute_prepared(st, &r) == DuckDBError
+                 ? fail(s, "checkpoint", duckdb_result_error(&r))
+                 : CP_OK;
     duckdb_destroy_result(&r);
     duckdb_destroy_prepare(&st);
     return rc;
@@ -354,7 +362,8 @@ int cp_store_get_checkpoint(cp_store *s, const char *name, int64_t *position, bo
     duckdb_prepared_statement st;
     duckdb_result r;
     *found = false;
-    if (duckdb_prepare(s->con, "SELECT position FROM checkpoints WHERE name = $1", &st) == DuckDBError) {
+    if (duckdb_prepare(s->con, "SELECT position FROM checkpoints WHERE name = $1", &st) ==
+        DuckDBError) {
         int rc = fail(s, "checkpoint", duckdb_prepare_error(st));
         duckdb_destroy_prepare(&st);
         return rc;
@@ -407,7 +416,8 @@ static int stream(cp_store *s, const char *sql, duckdb_result *r)
 {
     duckdb_prepared_statement st;
     duckdb_pending_result pending;
-    if (!s->scan && duckdb_connect(s->db, &s->scan) == DuckDBError) return fail(s, "scan", "connect");
+    if (!s->scan && duckdb_connect(s->db, &s->scan) == DuckDBError)
+        return fail(s, "scan", "connect");
     if (duckdb_prepare(s->scan, sql, &st) == DuckDBError) {
         int rc = fail(s, "scan", duckdb_prepare_error(st));
         duckdb_destroy_prepare(&st);
@@ -425,14 +435,16 @@ static int stream(cp_store *s, const char *sql, duckdb_result *r)
     return rc;
 }
 
-int cp_store_scan_for_sessions(cp_store *s, int (*fn)(void *ud, const cp_session_event *e), void *ud)
+int cp_store_scan_for_sessions(cp_store *s, int (*fn)(void *ud, const cp_session_event *e),
+                               void *ud)
 {
     duckdb_result r;
-    int rc = stream(s,
-                    "SELECT identity, user_id, session_id, kind, page_path, utm_source, utm_medium, "
-                    "utm_campaign, country, device_type, epoch_ms(event_time), \"offset\", is_bot "
-                    "FROM events ORDER BY identity, event_time, \"offset\"",
-                    &r);
+    int rc =
+        stream(s,
+               "SELECT identity, user_id, session_id, kind, page_path, utm_source, utm_medium, "
+               "utm_campaign, country, device_type, epoch_ms(event_time), \"offset\", is_bot "
+               "FROM events ORDER BY identity, event_time, \"offset\"",
+               &r);
     if (rc) return rc;
     duckdb_data_chunk ch;
     while (rc == CP_OK && (ch = duckdb_stream_fetch_chunk(r))) {
@@ -440,14 +452,19 @@ int cp_store_scan_for_sessions(cp_store *s, int (*fn)(void *ud, const cp_session
         get_cols(ch, c, 13);
         idx_t n = duckdb_data_chunk_get_size(ch);
         for (idx_t i = 0; i < n && rc == CP_OK; i++) {
-            cp_session_event e = {
-                .identity = str_at(c[0], i), .user_id = str_at(c[1], i),
-                .session_id = str_at(c[2], i), .kind = str_at(c[3], i),
-                .page_path = str_at(c[4], i), .utm_source = str_at(c[5], i),
-                .utm_medium = str_at(c[6], i), .utm_campaign = str_at(c[7], i),
-                .country = str_at(c[8], i), .device_type = str_at(c[9], i),
-                .time_ms = ((int64_t *)c[10].data)[i], .offset = ((int64_t *)c[11].data)[i],
-                .is_bot = ((bool *)c[12].data)[i]};
+            cp_session_event e = {.identity = str_at(c[0], i),
+                                  .user_id = str_at(c[1], i),
+                                  .session_id = str_at(c[2], i),
+                                  .kind = str_at(c[3], i),
+                                  .page_path = str_at(c[4], i),
+                                  .utm_source = str_at(c[5], i),
+                                  .utm_medium = str_at(c[6], i),
+                                  .utm_campaign = str_at(c[7], i),
+                                  .country = str_at(c[8], i),
+                                  .device_type = str_at(c[9], i),
+                                  .time_ms = ((int64_t *)c[10].data)[i],
+                                  .offset = ((int64_t *)c[11].data)[i],
+                                  .is_bot = ((bool *)c[12].data)[i]};
             rc = fn(ud, &e);
         }
         duckdb_destroy_data_chunk(&ch);
@@ -489,7 +506,8 @@ int cp_store_add_session(cp_store *s, const cp_session_row *r)
     put_text(a, r->utm_campaign);
     put_text(a, r->country);
     put_text(a, r->device_type);
-    if (duckdb_appender_end_row(a) == DuckDBError) return fail(s, "sessions", duckdb_appender_error(a));
+    if (duckdb_appender_end_row(a) == DuckDBError)
+        return fail(s, "sessions", duckdb_appender_error(a));
     return CP_OK;
 }
 
@@ -506,13 +524,15 @@ int cp_store_sessions_end(cp_store *s)
 }
 
 int cp_store_scan_hashes(cp_store *s, int64_t since_ms,
-                         int (*fn)(void *ud, uint64_t msg, uint64_t delivery, int64_t recv_ms), void *ud)
+                         int (*fn)(void *ud, uint64_t msg, uint64_t delivery, int64_t recv_ms),
+                         void *ud)
 {
     char sql[256];
     duckdb_result r;
     snprintf(sql, sizeof(sql),
              "SELECT msg_hash, delivery_hash, epoch_ms(received_at) FROM events WHERE received_at "
-             ">= make_timestamp(%lld)", (long long)since_ms * 1000);
+             ">= make_timestamp(%lld)",
+             (long long)since_ms * 1000);
     int rc = stream(s, sql, &r);
     if (rc) return rc;
     duckdb_data_chunk ch;
@@ -521,7 +541,8 @@ int cp_store_scan_hashes(cp_store *s, int64_t since_ms,
         get_cols(ch, c, 3);
         idx_t n = duckdb_data_chunk_get_size(ch);
         for (idx_t i = 0; i < n && rc == CP_OK; i++)
-            rc = fn(ud, ((uint64_t *)c[0].data)[i], ((uint64_t *)c[1].data)[i], ((int64_t *)c[2].data)[i]);
+            rc = fn(ud, ((uint64_t *)c[0].data)[i], ((uint64_t *)c[1].data)[i],
+                    ((int64_t *)c[2].data)[i]);
         duckdb_destroy_data_chunk(&ch);
     }
     duckdb_destroy_result(&r);
@@ -533,11 +554,20 @@ int cp_store_scan_hashes(cp_store *s, int64_t since_ms,
 static int is_number_type(duckdb_type t)
 {
     switch (t) {
-    case DUCKDB_TYPE_TINYINT: case DUCKDB_TYPE_SMALLINT: case DUCKDB_TYPE_INTEGER:
-    case DUCKDB_TYPE_BIGINT: case DUCKDB_TYPE_UTINYINT: case DUCKDB_TYPE_USMALLINT:
-    case DUCKDB_TYPE_UINTEGER: case DUCKDB_TYPE_UBIGINT: case DUCKDB_TYPE_HUGEINT:
-    case DUCKDB_TYPE_UHUGEINT: case DUCKDB_TYPE_FLOAT: case DUCKDB_TYPE_DOUBLE:
-    case DUCKDB_TYPE_DECIMAL: case DUCKDB_TYPE_BOOLEAN:
+    case DUCKDB_TYPE_TINYINT:
+    case DUCKDB_TYPE_SMALLINT:
+    case DUCKDB_TYPE_INTEGER:
+    case DUCKDB_TYPE_BIGINT:
+    case DUCKDB_TYPE_UTINYINT:
+    case DUCKDB_TYPE_USMALLINT:
+    case DUCKDB_TYPE_UINTEGER:
+    case DUCKDB_TYPE_UBIGINT:
+    case DUCKDB_TYPE_HUGEINT:
+    case DUCKDB_TYPE_UHUGEINT:
+    case DUCKDB_TYPE_FLOAT:
+    case DUCKDB_TYPE_DOUBLE:
+    case DUCKDB_TYPE_DECIMAL:
+    case DUCKDB_TYPE_BOOLEAN:
         return 1;
     default:
         return 0;
@@ -629,8 +659,10 @@ static void print_table(duckdb_result *r, idx_t rows, idx_t cols, FILE *out)
             int right = is_number_type(duckdb_column_type(r, c));
             size_t w = display_width(t), pad = w < width[c] ? width[c] - w : 0;
             fputs(c ? " | " : "", out);
-            if (right) fprintf(out, "%*s%s", (int)pad, "", t);
-            else fprintf(out, "%s%*s", t, (int)pad, "");
+            if (right)
+                fprintf(out, "%*s%s", (int)pad, "", t);
+            else
+                fprintf(out, "%s%*s", t, (int)pad, "");
             duckdb_free(v);
         }
         fputc('\n', out);
@@ -672,8 +704,10 @@ static int query_on(duckdb_connection con, const char *sql, cp_query_format fmt,
         return CP_EDB;
     }
     duckdb_statement_type type = duckdb_prepared_statement_type(st);
-    if (read_only && type != DUCKDB_STATEMENT_TYPE_SELECT && type != DUCKDB_STATEMENT_TYPE_EXPLAIN) {
-        snprintf(err, errlen, "only read-only statements (SELECT, WITH ..., EXPLAIN) are allowed here");
+    if (read_only && type != DUCKDB_STATEMENT_TYPE_SELECT &&
+        type != DUCKDB_STATEMENT_TYPE_EXPLAIN) {
+        snprintf(err, errlen,
+                 "only read-only statements (SELECT, WITH ..., EXPLAIN) are allowed here");
         duckdb_destroy_prepare(&st);
         return CP_EINVAL;
     }

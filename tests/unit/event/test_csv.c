@@ -104,7 +104,8 @@ static void test_clickstream_and_bad_rows(void)
 {
     got g;
     const char *t = "user_id,session_id,page_url,event_type,product_id,timestamp\n"
-                    "0a1b2c3d-0000-4000-8000-000000000001,s1,https://s.example/p/1?x=1,page,,2026-10-01T10:00:00Z\n"
+                    "0a1b2c3d-0000-4000-8000-000000000001,s1,https://s.example/p/"
+                    "1?x=1,page,,2026-10-01T10:00:00Z\n"
                     "cus_7,s1,https://s.example/p/1,add_to_cart,p1,2026-10-01T10:00:05Z\n"
                     "cus_7,s1,https://s.example/,teleport,,2026-10-01T10:00:06Z\n"
                     "cus_7,s1,https://s.example/,page,,yesterday\n"

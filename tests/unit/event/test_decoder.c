@@ -201,7 +201,8 @@ static void test_batch_envelope(void)
     d = decoder(&g, &o);
     char big_ctx[2048];
     size_t n = (size_t)snprintf(big_ctx, sizeof(big_ctx), "{\"ip\":\"9.9.9.9\"");
-    for (int i = 0; i < 40; i++) n += (size_t)snprintf(big_ctx + n, sizeof(big_ctx) - n, ",\"k%d\":%d", i, i);
+    for (int i = 0; i < 40; i++)
+        n += (size_t)snprintf(big_ctx + n, sizeof(big_ctx) - n, ",\"k%d\":%d", i, i);
     snprintf(big_ctx + n, sizeof(big_ctx) - n, "}");
     char env2[4096];
     snprintf(env2, sizeof(env2),
@@ -368,22 +369,25 @@ static void test_self_contained_raw(void)
     CHECK_INT(g.n_events, 1);
     char raw[512];
     snprintf(raw, sizeof(raw), "%.*s", (int)g.ev[0].raw.len, g.ev[0].raw.ptr);
-    CHECK_STR(raw, "{\"event\":\"Signed Up\",\"userId\":\"u\",\"type\":\"track\",\"messageId\":"
-                   "\"cp-217f3b28266622ba\",\"context\":{\"ip\":\"198.51.100.7\",\"locale\":\"fr-FR\"}}");
+    CHECK_STR(
+        raw, "{\"event\":\"Signed Up\",\"userId\":\"u\",\"type\":\"track\",\"messageId\":"
+             "\"cp-217f3b28266622ba\",\"context\":{\"ip\":\"198.51.100.7\",\"locale\":\"fr-FR\"}}");
     CHECK_SLICE(g.ev[0].ctx.ip, "198.51.100.7");
     cp_event_decoder_free(d);
     /* A batch element takes the batch's sentAt and context into its own text. */
     o.has_default_type = 0;
     o.client_ip = CP_SLICE_NULL;
     d = decoder(&g, &o);
-    const char *env = "{\"batch\":[{\"type\":\"page\",\"anonymousId\":\"a\",\"messageId\":\"m\","
-                      "\"originalTimestamp\":\"2026-10-01T12:00:00Z\"}],\"sentAt\":\"2026-10-01T12:00:02Z\","
-                      "\"context\":{\"library\":{\"name\":\"analytics-node\"}}}";
+    const char *env =
+        "{\"batch\":[{\"type\":\"page\",\"anonymousId\":\"a\",\"messageId\":\"m\","
+        "\"originalTimestamp\":\"2026-10-01T12:00:00Z\"}],\"sentAt\":\"2026-10-01T12:00:02Z\","
+        "\"context\":{\"library\":{\"name\":\"analytics-node\"}}}";
     CHECK(cp_event_decode(d, env, strlen(env)) == 0);
     snprintf(raw, sizeof(raw), "%.*s", (int)g.ev[0].raw.len, g.ev[0].raw.ptr);
-    CHECK_STR(raw, "{\"type\":\"page\",\"anonymousId\":\"a\",\"messageId\":\"m\",\"originalTimestamp\":"
-                   "\"2026-10-01T12:00:00Z\",\"sentAt\":\"2026-10-01T12:00:02.000Z\",\"context\":"
-                   "{\"library\":{\"name\":\"analytics-node\"}}}");
+    CHECK_STR(raw,
+              "{\"type\":\"page\",\"anonymousId\":\"a\",\"messageId\":\"m\",\"originalTimestamp\":"
+              "\"2026-10-01T12:00:00Z\",\"sentAt\":\"2026-10-01T12:00:02.000Z\",\"context\":"
+              "{\"library\":{\"name\":\"analytics-node\"}}}");
     int64_t t = g.ev[0].time_ms;
     CHECK_INT(t, 1790856010000LL - 2000);
     /* Decoding that text alone gives the same event. */

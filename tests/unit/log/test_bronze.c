@@ -70,9 +70,11 @@ static int read_from(cp_bronze *b, uint64_t from, uint64_t start)
         snprintf(want, sizeof(want), "{\"i\":%d, \"s\":\"x\"}", (int)e.offset);
         if (e.offset != from + (uint64_t)n) CHECK_INT(e.offset, from + (uint64_t)n);
         if (!cp_slice_eq_lit(e.event, want)) CHECK_SLICE(e.event, want);
-        if (e.received_at_ms != 1790856000000LL + (int64_t)e.offset) CHECK_INT(e.received_at_ms, 1790856000000LL + (int64_t)e.offset);
+        if (e.received_at_ms != 1790856000000LL + (int64_t)e.offset)
+            CHECK_INT(e.received_at_ms, 1790856000000LL + (int64_t)e.offset);
         if (!cp_slice_eq_lit(e.source, "file")) CHECK_SLICE(e.source, "file");
-        if (!cp_slice_eq_lit(e.at, e.offset % 2 ? "f.jsonl:7" : "")) CHECK_SLICE(e.at, e.offset % 2 ? "f.jsonl:7" : "");
+        if (!cp_slice_eq_lit(e.at, e.offset % 2 ? "f.jsonl:7" : ""))
+            CHECK_SLICE(e.at, e.offset % 2 ? "f.jsonl:7" : "");
         n++;
     }
     if (!t_case_failed) CHECK_INT(rc, 0);
@@ -118,7 +120,8 @@ static char *only_segment(void)
     struct dirent *de;
     path[0] = 0;
     while ((de = readdir(d)))
-        if (strstr(de->d_name, ".jsonl.zst")) snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        if (strstr(de->d_name, ".jsonl.zst"))
+            snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
     closedir(d);
     return path;
 }
@@ -253,7 +256,8 @@ static void test_duckdb_reads_segments(void)
     snprintf(sql, sizeof(sql),
              "SELECT count(*), min(\"offset\"), max(\"offset\"), sum(event.i), "
              "count(DISTINCT source), max(received_at)::VARCHAR FROM read_json('%s/*.jsonl.zst', "
-             "format='newline_delimited', compression='zstd')", dir);
+             "format='newline_delimited', compression='zstd')",
+             dir);
     CHECK(duckdb_query(con, sql, &res) == DuckDBSuccess);
     CHECK_INT(duckdb_value_int64(&res, 0, 0), 250);
     CHECK_INT(duckdb_value_int64(&res, 1, 0), 0);

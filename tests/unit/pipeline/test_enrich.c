@@ -17,24 +17,31 @@ static void ua(const char *s, const char *device, const char *browser, const cha
 static void test_user_agents(void)
 {
     ua("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-       "Chrome/131.0.0.0 Safari/537.36", "desktop", "Chrome", "Windows", false);
+       "Chrome/131.0.0.0 Safari/537.36",
+       "desktop", "Chrome", "Windows", false);
     ua("Mozilla/5.0 (iPhone; CPU iPhone OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
-       "Gecko) Version/17.6 Mobile/15E148 Safari/604.1", "mobile", "Safari", "iOS", false);
+       "Gecko) Version/17.6 Mobile/15E148 Safari/604.1",
+       "mobile", "Safari", "iOS", false);
     ua("Mozilla/5.0 (iPad; CPU OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-       "Version/17.6 Mobile/15E148 Safari/604.1", "tablet", "Safari", "iOS", false);
+       "Version/17.6 Mobile/15E148 Safari/604.1",
+       "tablet", "Safari", "iOS", false);
     ua("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
-       "Chrome/131.0.0.0 Mobile Safari/537.36", "mobile", "Chrome", "Android", false);
+       "Chrome/131.0.0.0 Mobile Safari/537.36",
+       "mobile", "Chrome", "Android", false);
     ua("Mozilla/5.0 (Linux; Android 13; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) "
-       "Chrome/131.0.0.0 Safari/537.36", "tablet", "Chrome", "Android", false);
+       "Chrome/131.0.0.0 Safari/537.36",
+       "tablet", "Chrome", "Android", false);
     ua("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
        "desktop", "Firefox", "Windows", false);
     ua("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-       "Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0", "desktop", "Edge", "Windows", false);
+       "Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0",
+       "desktop", "Edge", "Windows", false);
     ua("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", "bot", "bot",
        "other", true);
     ua("python-requests/2.31.0", "bot", "bot", "other", true);
     ua("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-       "HeadlessChrome/120.0.0.0 Safari/537.36", "bot", "Headless Chrome", "Linux", true);
+       "HeadlessChrome/120.0.0.0 Safari/537.36",
+       "bot", "Headless Chrome", "Linux", true);
     ua("", "unknown", "other", "other", false);
 }
 
@@ -57,12 +64,18 @@ static int check_event(cp_event *e, cp_reject_reason *why, char *detail)
 
 static void test_validation(void)
 {
-    cp_product prods[2] = {{.product_id = CP_SLICE_LIT("p1"), .price = 5, .has_price = true, .quantity = 2},
-                           {.product_id = CP_SLICE_LIT("p2"), .price = -1, .has_price = true, .quantity = 1}};
-    cp_event e = {.kind = CP_KIND_ORDER_COMPLETED, .time_ms = 1790856000000LL,
-                  .received_at_ms = 1790856000000LL, .flags = CP_HAS_RECEIVED_AT | CP_HAS_REVENUE,
-                  .order_id = CP_SLICE_LIT("o1"), .revenue = 10, .currency = CP_SLICE_LIT("EUR"),
-                  .products = prods, .n_products = 1};
+    cp_product prods[2] = {
+        {.product_id = CP_SLICE_LIT("p1"), .price = 5, .has_price = true, .quantity = 2},
+        {.product_id = CP_SLICE_LIT("p2"), .price = -1, .has_price = true, .quantity = 1}};
+    cp_event e = {.kind = CP_KIND_ORDER_COMPLETED,
+                  .time_ms = 1790856000000LL,
+                  .received_at_ms = 1790856000000LL,
+                  .flags = CP_HAS_RECEIVED_AT | CP_HAS_REVENUE,
+                  .order_id = CP_SLICE_LIT("o1"),
+                  .revenue = 10,
+                  .currency = CP_SLICE_LIT("EUR"),
+                  .products = prods,
+                  .n_products = 1};
     cp_reject_reason why;
     char detail[320];
     CHECK(check_event(&e, &why, detail));
@@ -90,7 +103,8 @@ static void test_validation(void)
     e.time_ms = 900000000000LL;
     CHECK(!check_event(&e, &why, detail));
     CHECK_STR(detail, "event time before 2000-01-01");
-    cp_event id = {.kind = CP_KIND_IDENTIFY, .time_ms = 1790856000000LL, .email = CP_SLICE_LIT("a b@c.de")};
+    cp_event id = {
+        .kind = CP_KIND_IDENTIFY, .time_ms = 1790856000000LL, .email = CP_SLICE_LIT("a b@c.de")};
     CHECK(!check_event(&id, &why, detail));
     CHECK_STR(detail, "traits.email: not an e-mail address");
     id.email = CP_SLICE_LIT("ab@c.de");

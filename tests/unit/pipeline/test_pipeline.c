@@ -48,7 +48,8 @@ static void open_pipeline(void)
     CHECK_INT(cp_pipeline_open(&cfg, &pl, err, sizeof(err)), CP_OK);
 }
 
-#define EV(id, t) "{\"type\":\"page\",\"messageId\":\"" id "\",\"userId\":\"u\",\"timestamp\":\"" t "\"}"
+#define EV(id, t)                                                                                  \
+    "{\"type\":\"page\",\"messageId\":\"" id "\",\"userId\":\"u\",\"timestamp\":\"" t "\"}"
 
 static void test_batches_recovery_replay(void)
 {
@@ -61,7 +62,7 @@ static void test_batches_recovery_replay(void)
     submit(d, EV("m2", "2026-10-01T12:09:00Z"), "2");
     submit(d, EV("m1", "2026-10-01T12:00:00Z"), "3"); /* a duplicate */
     submit(d, EV("m3", "2026-10-01T12:03:00Z"), "4"); /* late: 6 min behind 12:09 */
-    submit(d, "{\"type\":\"page\"}", "5");             /* rejected */
+    submit(d, "{\"type\":\"page\"}", "5");            /* rejected */
     CHECK_INT(cp_pipeline_flush(pl, "file:x", 100), CP_OK);
     submit(d, EV("m1", "2026-10-01T12:00:00Z"), "1"); /* the same delivery again */
     CHECK_INT(cp_pipeline_flush(pl, "file:x", 200), CP_OK);
@@ -75,7 +76,9 @@ static void test_batches_recovery_replay(void)
     CHECK_INT(q("SELECT count(*) FROM events"), 3);
     CHECK_INT(q("SELECT \"offset\" FROM events WHERE message_id = 'm3' AND late"), 2);
     CHECK_INT(q("SELECT count(*) FROM duplicates WHERE message_id = 'm1' AND delivery = '3'"), 1);
-    CHECK_INT(q("SELECT count(*) FROM dead_letters WHERE reason = 'missing_identity' AND delivery = '5'"), 1);
+    CHECK_INT(
+        q("SELECT count(*) FROM dead_letters WHERE reason = 'missing_identity' AND delivery = '5'"),
+        1);
     CHECK_INT(q("SELECT position FROM checkpoints WHERE name = 'log'"), 3);
     int64_t cur;
     bool found;
@@ -91,9 +94,10 @@ static void test_batches_recovery_replay(void)
     bo.dir = logdir;
     cp_bronze *b;
     CHECK_INT(cp_bronze_open(&bo, &b, NULL), CP_OK);
-    cp_bronze_record recs[2] = {
-        {1790856700000LL, CP_SLICE_LIT("t"), CP_SLICE_LIT("6"), CP_SLICE_LIT(EV("m4", "2026-10-01T12:10:00Z"))},
-        {1790856700000LL, CP_SLICE_LIT("t"), CP_SLICE_LIT("7"), CP_SLICE_LIT(EV("m5", "2026-10-01T12:11:00Z"))}};
+    cp_bronze_record recs[2] = {{1790856700000LL, CP_SLICE_LIT("t"), CP_SLICE_LIT("6"),
+                                 CP_SLICE_LIT(EV("m4", "2026-10-01T12:10:00Z"))},
+                                {1790856700000LL, CP_SLICE_LIT("t"), CP_SLICE_LIT("7"),
+                                 CP_SLICE_LIT(EV("m5", "2026-10-01T12:11:00Z"))}};
     uint64_t first;
     CHECK_INT(cp_bronze_append(b, recs, 2, &first), CP_OK);
     CHECK_INT(first, 3);
@@ -119,7 +123,8 @@ static void test_batches_recovery_replay(void)
     CHECK_INT(cp_pipeline_healthy(pl, why, sizeof(why)), 1);
     CHECK_STR(why, "");
     char err[256];
-    CHECK_INT(cp_store_exec(cp_pipeline_store(pl), "ALTER TABLE checkpoints RENAME TO gone", err, sizeof(err)),
+    CHECK_INT(cp_store_exec(cp_pipeline_store(pl), "ALTER TABLE checkpoints RENAME TO gone", err,
+                            sizeof(err)),
               CP_OK);
     submit(d, EV("m6", "2026-10-01T12:12:00Z"), "9");
     CHECK_INT(cp_pipeline_flush(pl, NULL, 0), CP_OK); /* in the log; silver is behind */

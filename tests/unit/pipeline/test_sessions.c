@@ -11,8 +11,11 @@ static int64_t off;
 
 static void ev(cp_store *s, const char *id, int64_t t, const char *kind, const char *sid)
 {
-    cp_silver_event e = {.offset = off++, .identity = cp_slice_from(id), .kind = cp_slice_from(kind),
-                         .event_time_ms = t, .received_at_ms = t,
+    cp_silver_event e = {.offset = off++,
+                         .identity = cp_slice_from(id),
+                         .kind = cp_slice_from(kind),
+                         .event_time_ms = t,
+                         .received_at_ms = t,
                          .session_id = sid ? cp_slice_from(sid) : CP_SLICE_NULL};
     CHECK(cp_store_add_event(s, &e) == CP_OK);
 }
@@ -35,24 +38,33 @@ static void test_rules(void)
     ev(s, "A", T0 + 10 * MIN, "product_viewed", NULL);
     ev(s, "A", T0 + 40 * MIN, "product_added", NULL); /* exactly 30 min later: same session */
     ev(s, "A", T0 + 71 * MIN, "page", NULL);          /* 31 min later: a new one */
-    for (int i = 0; i < 80; i++) ev(s, "B", T0 + i * 20 * MIN, "page", NULL); /* 26.3 h, 20-min gaps */
+    for (int i = 0; i < 80; i++)
+        ev(s, "B", T0 + i * 20 * MIN, "page", NULL); /* 26.3 h, 20-min gaps */
     ev(s, "C", T0, "page", "s1");
     ev(s, "C", T0 + MIN, "page", "s1");
     ev(s, "C", T0 + 2 * MIN, "page", "s2");
     for (int i = 0; i < 16; i++) ev(s, "D", T0 + i * 1000, "page", NULL);
-    for (int i = 0; i < 16; i++) ev(s, "E", T0 + i * 1000, i == 5 ? "product_viewed" : "page", NULL);
+    for (int i = 0; i < 16; i++)
+        ev(s, "E", T0 + i * 1000, i == 5 ? "product_viewed" : "page", NULL);
     CHECK(cp_store_commit(s) == CP_OK);
     CHECK(sessions_refresh(s, 30 * MIN) == CP_OK);
     CHECK_INT(q(s, "SELECT count(*) FROM sessions WHERE identity = 'A'"), 2);
-    CHECK_INT(q(s, "SELECT events FROM sessions WHERE identity = 'A' ORDER BY start_time LIMIT 1"), 3);
-    CHECK_INT(q(s, "SELECT count(*) FROM sessions WHERE identity = 'A' AND product_view AND cart AND NOT checkout"), 1);
+    CHECK_INT(q(s, "SELECT events FROM sessions WHERE identity = 'A' ORDER BY start_time LIMIT 1"),
+              3);
+    CHECK_INT(q(s, "SELECT count(*) FROM sessions WHERE identity = 'A' AND product_view AND cart "
+                   "AND NOT checkout"),
+              1);
     CHECK_INT(q(s, "SELECT count(*) FROM sessions WHERE identity = 'B'"), 2);
     CHECK_INT(q(s, "SELECT max(events) FROM sessions WHERE identity = 'B'"), 72);
     CHECK_INT(q(s, "SELECT count(*) FROM sessions WHERE identity = 'C'"), 2);
-    CHECK_INT(q(s, "SELECT count(*) FROM sessions WHERE identity = 'C' AND session_id IN ('s1', 's2')"), 2);
+    CHECK_INT(
+        q(s, "SELECT count(*) FROM sessions WHERE identity = 'C' AND session_id IN ('s1', 's2')"),
+        2);
     CHECK_INT(q(s, "SELECT is_bot::INT FROM sessions WHERE identity = 'D'"), 1);
     CHECK_INT(q(s, "SELECT is_bot::INT FROM sessions WHERE identity = 'E'"), 0);
-    CHECK_INT(q(s, "SELECT count(*) FROM sessions WHERE session_id LIKE 's\\_%' ESCAPE '\\' AND length(session_id) = 18"), 6);
+    CHECK_INT(q(s, "SELECT count(*) FROM sessions WHERE session_id LIKE 's\\_%' ESCAPE '\\' AND "
+                   "length(session_id) = 18"),
+              6);
     /* A second refresh gives the same table. */
     CHECK(sessions_refresh(s, 30 * MIN) == CP_OK);
     CHECK_INT(q(s, "SELECT count(*) FROM sessions"), 8);

@@ -6,11 +6,18 @@
 
 static cp_silver_event row(int64_t offset, const char *user, int64_t t)
 {
-    return (cp_silver_event){.offset = offset, .msg_hash = (uint64_t)offset + 1, .message_id = cp_slice_from("m"),
-                             .type = CP_SLICE_LIT("track"), .kind = CP_SLICE_LIT("order_completed"),
-                             .user_id = cp_slice_from(user), .identity = cp_slice_from(user),
-                             .event_time_ms = t, .received_at_ms = t, .source = CP_SLICE_LIT("test"),
-                             .has_revenue = true, .revenue = 12.5 + (double)offset};
+    return (cp_silver_event){.offset = offset,
+                             .msg_hash = (uint64_t)offset + 1,
+                             .message_id = cp_slice_from("m"),
+                             .type = CP_SLICE_LIT("track"),
+                             .kind = CP_SLICE_LIT("order_completed"),
+                             .user_id = cp_slice_from(user),
+                             .identity = cp_slice_from(user),
+                             .event_time_ms = t,
+                             .received_at_ms = t,
+                             .source = CP_SLICE_LIT("test"),
+                             .has_revenue = true,
+                             .revenue = 12.5 + (double)offset};
 }
 
 static int64_t scalar(cp_store *s, const char *sql)
@@ -31,8 +38,10 @@ static const char *run_query(cp_store *s, const char *sql, cp_query_format f, in
                 : cp_store_query(s, sql, f, 0, m, err, sizeof(err));
     long n = ftell(m);
     fclose(m);
-    if (rc) snprintf(out, sizeof(out), "ERROR %s", err);
-    else out[n] = 0;
+    if (rc)
+        snprintf(out, sizeof(out), "ERROR %s", err);
+    else
+        out[n] = 0;
     return out;
 }
 
@@ -52,9 +61,12 @@ static void test_batches_and_checkpoints(void)
     cp_silver_event e = row(3, "u3", 1790856000000LL);
     CHECK(cp_store_add_event(s, &e) == CP_OK);
     CHECK(cp_store_set_checkpoint(s, "log", 4) == CP_OK);
-    cp_dead_letter d = {.received_at_ms = 1790856000000LL, .source = CP_SLICE_LIT("t"),
-                        .reason = CP_SLICE_LIT("not_json"), .detail = CP_SLICE_LIT("bad \xff byte"),
-                        .raw = CP_SLICE_LIT("{\xff"), .line = 9};
+    cp_dead_letter d = {.received_at_ms = 1790856000000LL,
+                        .source = CP_SLICE_LIT("t"),
+                        .reason = CP_SLICE_LIT("not_json"),
+                        .detail = CP_SLICE_LIT("bad \xff byte"),
+                        .raw = CP_SLICE_LIT("{\xff"),
+                        .line = 9};
     CHECK(cp_store_add_dead_letter(s, &d) == CP_OK);
     cp_store_rollback(s);
     CHECK_INT(scalar(s, "SELECT count(*) FROM events"), 3);
@@ -67,7 +79,8 @@ static void test_batches_and_checkpoints(void)
     CHECK(cp_store_begin(s) == CP_OK);
     CHECK(cp_store_add_dead_letter(s, &d) == CP_OK);
     CHECK(cp_store_commit(s) == CP_OK);
-    CHECK_STR(run_query(s, "SELECT detail, octet_length(raw) AS n, line FROM dead_letters", CP_QUERY_CSV, 0),
+    CHECK_STR(run_query(s, "SELECT detail, octet_length(raw) AS n, line FROM dead_letters",
+                        CP_QUERY_CSV, 0),
               "detail,n,line\nbad ? byte,2,9\n");
     CHECK(cp_store_refresh_derived(s) == CP_OK);
     CHECK_INT(scalar(s, "SELECT count(*) FROM customers"), 2);
@@ -82,12 +95,15 @@ static void test_query_formats(void)
     CHECK(cp_store_open(":memory:", false, &s, err, sizeof(err)) == CP_OK);
     const char *sql = "SELECT * FROM (VALUES (1, 'a,b', NULL::VARCHAR, 2.50::DECIMAL(4,2)), "
                       "(22, 'say \"hi\"', 'x', 10.00)) t(n, s, z, d)";
-    CHECK_STR(run_query(s, sql, CP_QUERY_CSV, 0), "n,s,z,d\n1,\"a,b\",,2.50\n22,\"say \"\"hi\"\"\",x,10.00\n");
+    CHECK_STR(run_query(s, sql, CP_QUERY_CSV, 0),
+              "n,s,z,d\n1,\"a,b\",,2.50\n22,\"say \"\"hi\"\"\",x,10.00\n");
     CHECK_STR(run_query(s, sql, CP_QUERY_JSON, 0),
-              "[{\"n\":1,\"s\":\"a,b\",\"z\":null,\"d\":2.50},\n {\"n\":22,\"s\":\"say \\\"hi\\\"\",\"z\":\"x\",\"d\":10.00}]\n");
-    CHECK_STR(run_query(s, sql, CP_QUERY_TABLE, 0),
-              "n  | s        | z    | d    \n---+----------+------+------\n 1 | a,b      | NULL |  2.50\n"
-              "22 | say \"hi\" | x    | 10.00\n(2 rows)\n");
+              "[{\"n\":1,\"s\":\"a,b\",\"z\":null,\"d\":2.50},\n {\"n\":22,\"s\":\"say "
+              "\\\"hi\\\"\",\"z\":\"x\",\"d\":10.00}]\n");
+    CHECK_STR(
+        run_query(s, sql, CP_QUERY_TABLE, 0),
+        "n  | s        | z    | d    \n---+----------+------+------\n 1 | a,b      | NULL |  2.50\n"
+        "22 | say \"hi\" | x    | 10.00\n(2 rows)\n");
     CHECK_STR(run_query(s, "SELECT 1 AS one", CP_QUERY_CSV, 1), "one\n1\n");
     CHECK_STR(run_query(s, "SELECT TIMESTAMPTZ '2026-10-01 12:34:56.789+02' AS t", CP_QUERY_CSV, 0),
               "t\n2026-10-01T10:34:56.789Z\n");
