@@ -21,6 +21,9 @@ typedef struct cp_api_config {
     void *ud;
     /* Fills out with the health JSON; returns the HTTP status (200 or 503). */
     int (*health)(void *ud, cp_buf *out);
+    /* Read-your-writes: waits at most timeout_ms until silver holds every event acknowledged
+     * before the call; returns 0 or an error (CP_EAGAIN on timeout). NULL: never waits. */
+    int (*catch_up)(void *ud, int timeout_ms);
 } cp_api_config;
 
 /* Starts serving on its own threads. On error writes a message into err. */

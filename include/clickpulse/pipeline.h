@@ -68,6 +68,10 @@ int cp_pipeline_healthy(cp_pipeline *p, char *reason, size_t len);
 size_t cp_pipeline_backlog(cp_pipeline *p);
 /* Waits until every batch handed over is committed to silver. */
 int cp_pipeline_sync(cp_pipeline *p);
+/* Read-your-writes for queries: waits at most timeout_ms until silver has every batch
+ * handed over before the call (batches handed over meanwhile are not waited for).
+ * Returns 0, CP_EAGAIN on timeout, or CP_EDB when the silver writer failed. Thread-safe. */
+int cp_pipeline_catch_up(cp_pipeline *p, int timeout_ms);
 /* A source's committed cursor (0 and found = false when none); syncs first. */
 int cp_pipeline_cursor(cp_pipeline *p, const char *cursor_name, int64_t *cursor, bool *found);
 

@@ -73,8 +73,9 @@ const cli_cmd cli_cmd_query = {
     .summary = "Run SQL on the silver and gold tables.",
     .usage = "clickpulse query \"SQL\" [--format table|csv|json] [--max-rows N]",
     .details = "With 'clickpulse run' active on the same data directory the query goes\n"
-               "through its API (read-only statements only); otherwise the database file is\n"
-               "opened read-only.",
+               "through its API (read-only statements only) and sees every event the daemon\n"
+               "acknowledged before it (it waits up to 2 s for silver to catch up, and says\n"
+               "so when it could not); otherwise the database file is opened read-only.",
     .opts = opts,
     .run = run,
 };

@@ -38,6 +38,12 @@ static void on_signal(int sig)
     stop_flag = 1;
 }
 
+static int catch_up(void *ud, int timeout_ms)
+{
+    daemon_state *d = ud;
+    return cp_pipeline_catch_up(d->p, timeout_ms);
+}
+
 static int health(void *ud, cp_buf *out)
 {
     daemon_state *d = ud;
@@ -207,7 +213,8 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
                         .token = cfg->dashboard_token,
                         .store = cp_pipeline_store(d.p),
                         .ud = &d,
-                        .health = health};
+                        .health = health,
+                        .catch_up = catch_up};
     int rc = CLI_OK;
     if (cp_api_start(&ac, &api, err, sizeof(err))) {
         cli_error(cmd->name, "%s", err);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Reads <data_dir>/clickpulse.pid: "pid\nhost:port\n". Returns 1 when the daemon lives. */
 int cli_daemon_address(const cp_config *cfg, char *addr, size_t len)
@@ -27,6 +28,13 @@ int cli_daemon_address(const cp_config *cfg, char *addr, size_t len)
 static size_t write_out(char *p, size_t size, size_t n, void *ud)
 {
     return cp_buf_append(ud, p, size * n) ? 0 : size * n;
+}
+
+static size_t header_in(char *p, size_t size, size_t n, void *ud)
+{
+    static const char name[] = "x-clickpulse-fresh: false";
+    if (size * n >= sizeof(name) - 1 && strncasecmp(p, name, sizeof(name) - 1) == 0) *(int *)ud = 1;
+    return size * n;
 }
 
 int cli_query_daemon(const cp_config *cfg, const char *sql, const char *format, long max_rows,
@@ -54,6 +62,9 @@ int cli_query_daemon(const cp_config *cfg, const char *sql, const char *format, 
     cp_buf body;
     cp_buf_init(&body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    int stale = 0;
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_in);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &stale);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
     CURLcode rc = curl_easy_perform(c);
     long status = 0;
@@ -69,8 +80,11 @@ int cli_query_daemon(const cp_config *cfg, const char *sql, const char *format, 
                   (int)(body.len && body.ptr[body.len - 1] == '\n' ? body.len - 1 : body.len),
                   body.ptr ? body.ptr : "");
         result = CLI_FAILURE;
-    } else if (body.len) {
-        fwrite(body.ptr, 1, body.len, stdout);
+    } else {
+        if (stale)
+            cli_error("query", "note: silver is still behind what the daemon has acknowledged; "
+                               "the result may miss the latest events");
+        if (body.len) fwrite(body.ptr, 1, body.len, stdout);
     }
     cp_buf_free(&body);
     return result;

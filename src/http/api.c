@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_BODY (1u << 20)
+#define MAX_BODY          (1u << 20)
+#define QUERY_WAIT_MS     2000 /* default wait for silver to hold what was acknowledged */
+#define QUERY_WAIT_MAX_MS 60000
 
 struct cp_api {
     cp_api_config c;
@@ -37,17 +39,25 @@ int cp_parse_listen(const char *listen, char *host, size_t hostlen, int *port)
     return CP_OK;
 }
 
-static enum MHD_Result reply(struct MHD_Connection *con, unsigned status, const char *type,
-                             const char *body, size_t len)
+static enum MHD_Result reply_with(struct MHD_Connection *con, unsigned status, const char *type,
+                                  const char *body, size_t len, const char *header,
+                                  const char *value)
 {
     struct MHD_Response *r =
         MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     if (!r) return MHD_NO;
     MHD_add_response_header(r, "Content-Type", type);
+    if (header) MHD_add_response_header(r, header, value);
     MHD_add_response_header(r, "Cache-Control", "no-store");
     enum MHD_Result ok = MHD_queue_response(con, status, r);
     MHD_destroy_response(r);
     return ok;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *con, unsigned status, const char *type,
+                             const char *body, size_t len)
+{
+    return reply_with(con, status, type, body, len, NULL, NULL);
 }
 
 static enum MHD_Result reply_error(struct MHD_Connection *con, unsigned status, const char *msg)
@@ -75,6 +85,7 @@ static enum MHD_Result query(cp_api *a, struct MHD_Connection *con, request *req
 {
     const char *f = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "format");
     const char *m = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "max_rows");
+    const char *w = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "wait_ms");
     const char *sql = req->body.len
                           ? req->body.ptr
                           : MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "sql");
@@ -88,13 +99,25 @@ static enum MHD_Result query(cp_api *a, struct MHD_Connection *con, request *req
     else if (f && strcmp(f, "json") != 0)
         return reply_error(con, 400, "format: expected table, csv or json");
     if (!sql || !*sql) return reply_error(con, 400, "no SQL: send it as the request body");
+    long wait_ms = QUERY_WAIT_MS;
+    if (w) {
+        char *end;
+        wait_ms = strtol(w, &end, 10);
+        if (end == w || *end || wait_ms < 0 || wait_ms > QUERY_WAIT_MAX_MS)
+            return reply_error(con, 400, "wait_ms: expected milliseconds from 0 to 60000");
+    }
+    /* Fresh unless silver could not catch up with what was acknowledged before the query. */
+    const char *fresh = "true";
+    if (a->c.catch_up && a->c.catch_up(a->c.ud, (int)wait_ms) != 0) fresh = "false";
     char *out = NULL, err[2048];
     size_t len = 0;
     FILE *mem = open_memstream(&out, &len);
     if (!mem) return reply_error(con, 500, "out of memory");
     int rc = cp_store_query_readonly(a->c.store, sql, fmt, m ? atoll(m) : 0, mem, err, sizeof(err));
     fclose(mem);
-    enum MHD_Result r = rc ? reply_error(con, 400, err) : reply(con, 200, types[fmt], out, len);
+    enum MHD_Result r =
+        rc ? reply_error(con, 400, err)
+           : reply_with(con, 200, types[fmt], out, len, "X-Clickpulse-Fresh", fresh);
     free(out);
     return r;
 }

@@ -252,6 +252,11 @@ int cp_pipeline_sync(cp_pipeline *p)
     return writer_sync(p);
 }
 
+int cp_pipeline_catch_up(cp_pipeline *p, int timeout_ms)
+{
+    return writer_catch_up(p, timeout_ms);
+}
+
 int cp_pipeline_refresh_sessions(cp_pipeline *p)
 {
     int rc = writer_sync(p);

@@ -57,6 +57,7 @@ typedef struct silver_writer {
     silver_batch *queue[WRITER_QUEUE];
     int head, count, busy, stop, failed;
     size_t queued_events;
+    uint64_t handed, applied; /* batches enqueued / committed (or dropped after a failure) */
     char err[512];
     cp_event_decoder *dec;
     const pending_event *cur; /* the event being decoded */
@@ -86,6 +87,7 @@ int writer_start(cp_pipeline *p);
 int writer_enqueue(cp_pipeline *p, silver_batch *b);
 /* Waits until every queued batch is committed; returns CP_EDB when one failed. */
 int writer_sync(cp_pipeline *p);
+int writer_catch_up(cp_pipeline *p, int timeout_ms);
 void writer_stop(cp_pipeline *p);
 void batch_free(silver_batch *b);
 

@@ -10,8 +10,10 @@
 #include "clickpulse/log.h"
 #include "clickpulse/mem.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 void batch_free(silver_batch *b)
 {
@@ -104,6 +106,7 @@ static void *writer_main(void *arg)
         }
         w->head = (w->head + n) % WRITER_QUEUE;
         w->count -= n;
+        w->applied += (uint64_t)n;
         w->busy = 0;
         pthread_cond_broadcast(&w->cv);
     }
@@ -138,6 +141,7 @@ int writer_enqueue(cp_pipeline *p, silver_batch *b)
     if (!failed) {
         w->queue[(w->head + w->count) % WRITER_QUEUE] = b;
         w->count++;
+        w->handed++;
         w->queued_events += b->n_events;
         pthread_cond_broadcast(&w->cv);
     }
@@ -160,6 +164,25 @@ int writer_sync(cp_pipeline *p)
     if (failed) snprintf(p->err, sizeof(p->err), "%s", w->err);
     pthread_mutex_unlock(&w->mu);
     return failed ? CP_EDB : CP_OK;
+}
+
+int writer_catch_up(cp_pipeline *p, int timeout_ms)
+{
+    silver_writer *w = &p->w;
+    if (!w->started) return CP_OK;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+    pthread_mutex_lock(&w->mu);
+    uint64_t target = w->handed;
+    int rc = CP_OK;
+    while (w->applied < target && !w->failed && rc == CP_OK)
+        if (pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT) rc = CP_EAGAIN;
+    if (w->failed) rc = CP_EDB;
+    pthread_mutex_unlock(&w->mu);
+    return rc;
 }
 
 void writer_stop(cp_pipeline *p)

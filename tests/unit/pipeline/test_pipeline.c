@@ -66,6 +66,9 @@ static void test_batches_recovery_replay(void)
     CHECK_INT(cp_pipeline_flush(pl, "file:x", 100), CP_OK);
     submit(d, EV("m1", "2026-10-01T12:00:00Z"), "1"); /* the same delivery again */
     CHECK_INT(cp_pipeline_flush(pl, "file:x", 200), CP_OK);
+    CHECK_INT(cp_pipeline_catch_up(pl, 10000), CP_OK); /* read-your-writes, no full sync */
+    CHECK_INT(q("SELECT count(*) FROM dead_letters"), 1);
+    CHECK_INT(cp_pipeline_catch_up(pl, 0), CP_OK); /* nothing outstanding: at once */
     CHECK_INT(cp_pipeline_sync(pl), CP_OK);
     const cp_pipeline_stats *s = cp_pipeline_stats_get(pl);
     CHECK_INT(s->accepted, 3);
@@ -128,6 +131,7 @@ static void test_batches_recovery_replay(void)
               CP_OK);
     submit(d, EV("m6", "2026-10-01T12:12:00Z"), "9");
     CHECK_INT(cp_pipeline_flush(pl, NULL, 0), CP_OK); /* in the log; silver is behind */
+    CHECK_INT(cp_pipeline_catch_up(pl, 10000), CP_EDB);
     CHECK_INT(cp_pipeline_sync(pl), CP_EDB);
     CHECK_INT(cp_pipeline_healthy(pl, why, sizeof(why)), 0);
     CHECK(strncmp(why, "writing silver: ", 16) == 0);
