@@ -86,6 +86,8 @@ int cp_pipeline_replay(cp_pipeline *p);
 
 const cp_pipeline_stats *cp_pipeline_stats_get(const cp_pipeline *p);
 cp_store *cp_pipeline_store(cp_pipeline *p);
+/* The real-time operators fed by the silver writer (thread-safe snapshots). */
+struct cp_live *cp_pipeline_live(cp_pipeline *p);
 const char *cp_pipeline_error(const cp_pipeline *p);
 
 /* Enrichment helpers, exposed for tests. */

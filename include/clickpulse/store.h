@@ -119,6 +119,30 @@ int cp_store_scan_hashes(cp_store *s, int64_t since_ms,
  * dead letters, duplicates and source cursors stay. */
 int cp_store_reset_silver(cp_store *s);
 
+/* Real-time rollups: one row a minute (rt_minute) and its counts by key (rt_minute_top:
+ * dim is kind, page, product, referrer or country; key NULL sums the keys past the
+ * tracked limit). Written in the batch's transaction: delete the minutes, then add. */
+typedef struct cp_rt_minute {
+    int64_t minute_ms;
+    int64_t events, pageviews, visitors, sessions, converted, orders, bots;
+    int64_t funnel[5];
+    double revenue;
+    cp_slice hll; /* the visitors' HyperLogLog, serialized */
+} cp_rt_minute;
+typedef struct cp_rt_top {
+    int64_t minute_ms;
+    const char *dim;
+    cp_slice key;
+    int64_t n, orders;
+    double revenue;
+} cp_rt_top;
+int cp_store_rt_delete(cp_store *s, const int64_t *minutes_ms, size_t n);
+int cp_store_add_rt_minute(cp_store *s, const cp_rt_minute *r);
+int cp_store_add_rt_top(cp_store *s, const cp_rt_top *r);
+/* Every persisted minute at or after since_ms, then every top row of those minutes. */
+int cp_store_scan_rt(cp_store *s, int64_t since_ms, int (*minute)(void *ud, const cp_rt_minute *r),
+                     int (*top)(void *ud, const cp_rt_top *r), void *ud);
+
 typedef enum cp_query_format { CP_QUERY_TABLE, CP_QUERY_CSV, CP_QUERY_JSON } cp_query_format;
 /* Runs sql and prints its result in the format; at most max_rows rows (0: all).
  * On error writes DuckDB's message into err and returns CP_EDB. */

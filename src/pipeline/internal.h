@@ -2,6 +2,7 @@
 #ifndef CP_PIPELINE_INTERNAL_H
 #define CP_PIPELINE_INTERNAL_H
 
+#include "clickpulse/live.h"
 #include "clickpulse/pipeline.h"
 
 #include <stdint.h>
@@ -28,6 +29,7 @@ typedef struct ua_slot {
 
 typedef struct silver_ctx {
     cp_store *store;
+    cp_live *live; /* the real-time operators see every event written */
     ua_slot ua_cache[UA_CACHE];
     char email_domain[256];
     char country[3];

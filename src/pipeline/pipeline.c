@@ -252,6 +252,11 @@ int cp_pipeline_sync(cp_pipeline *p)
     return writer_sync(p);
 }
 
+cp_live *cp_pipeline_live(cp_pipeline *p)
+{
+    return p->live;
+}
+
 int cp_pipeline_catch_up(cp_pipeline *p, int timeout_ms)
 {
     return writer_catch_up(p, timeout_ms);

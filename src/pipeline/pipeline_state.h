@@ -70,6 +70,7 @@ struct cp_pipeline {
     cp_store *store;
     dedup *dd;
     silver_ctx silver;
+    cp_live *live;
     int64_t lateness_ms, session_timeout_ms, dedup_window_ms;
     int64_t max_time;          /* the watermark's source: newest accepted event time */
     silver_batch *open;        /* the batch being gathered */

@@ -46,7 +46,8 @@ static int replay_reject(void *ud, const cp_reject *r)
 static int commit_replayed(cp_pipeline *p, int64_t from, int64_t to)
 {
     (void)from;
-    int rc = cp_store_set_checkpoint(p->store, LOG_CHECKPOINT, to);
+    int rc = cp_live_persist(p->live, p->store);
+    if (rc == CP_OK) rc = cp_store_set_checkpoint(p->store, LOG_CHECKPOINT, to);
     if (rc == CP_OK)
         rc = cp_store_commit(p->store);
     else
@@ -145,6 +146,7 @@ int cp_pipeline_replay(cp_pipeline *p)
     dedup_free(p->dd);
     if (!(p->dd = dedup_new(p->dedup_window_ms))) return CP_ENOMEM;
     p->max_time = INT64_MIN / 2;
+    cp_live_reset(p->live);
     rc = apply_log(p, cp_bronze_first_offset(p->log));
     if (rc == CP_OK) rc = cp_pipeline_refresh_sessions(p);
     return rc;
@@ -192,8 +194,12 @@ int cp_pipeline_open(const cp_config *c, cp_pipeline **out, char *err, size_t er
     int rc = open_parts(p, c, err, errlen);
     if (rc == CP_OK && !(p->dd = dedup_new(p->dedup_window_ms))) rc = CP_ENOMEM;
     p->silver.store = p->store;
+    if (rc == CP_OK && !(p->live = p->silver.live = cp_live_new(p->session_timeout_ms)))
+        rc = CP_ENOMEM;
     if (rc == CP_OK && (rc = rebuild_state(p)))
         snprintf(err, errlen, "%s", cp_store_error(p->store));
+    if (rc == CP_OK && (rc = cp_live_restore(p->live, p->store)))
+        snprintf(err, errlen, "restoring the live view: %s", cp_store_error(p->store));
     if (rc == CP_OK && (rc = catch_up(p)))
         snprintf(err, errlen, "%s", p->err[0] ? p->err : cp_store_error(p->store));
     if (rc == CP_OK && (rc = writer_start(p)))
@@ -215,6 +221,7 @@ void cp_pipeline_close(cp_pipeline *p)
     cp_store_close(p->store);
     if (p->log && cp_bronze_close(p->log)) CP_ERROR("pipeline", "closing the bronze log failed");
     dedup_free(p->dd);
+    cp_live_free(p->live);
     cp_free(p->recs);
     pthread_mutex_destroy(&p->append_mu);
     cp_free(p);

@@ -154,6 +154,19 @@ int silver_write(silver_ctx *s, const cp_event *ev, int64_t offset, uint64_t msg
         .revenue = (ev->flags & CP_HAS_REVENUE) ? ev->revenue : ev->total,
         .properties = ev->properties};
     int rc = cp_store_add_event(s->store, &r);
+    if (s->live)
+        cp_live_add(s->live, &(cp_live_event){.kind = ev->kind,
+                                              .time_ms = ev->time_ms,
+                                              .identity = r.identity,
+                                              .page_path = r.page_path,
+                                              .referrer = r.page_referrer,
+                                              .country = country,
+                                              .is_bot = ua.is_bot,
+                                              .late = late,
+                                              .has_revenue = r.has_revenue,
+                                              .revenue = r.revenue,
+                                              .products = ev->products,
+                                              .n_products = ev->n_products});
     if (rc == CP_OK && ev->kind == CP_KIND_ORDER_COMPLETED)
         rc = write_order(s, ev, offset, country);
     return rc;

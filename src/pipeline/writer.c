@@ -63,6 +63,7 @@ static int write_batches(cp_pipeline *p, silver_batch **bs, int n)
 {
     int rc = cp_store_begin(p->store);
     for (int i = 0; i < n && rc == CP_OK; i++) rc = write_batch(p, bs[i]);
+    if (rc == CP_OK) rc = cp_live_persist(p->live, p->store);
     if (rc == CP_OK) rc = cp_store_set_checkpoint(p->store, LOG_CHECKPOINT, bs[n - 1]->log_end);
     for (int i = 0; i < n && rc == CP_OK; i++)
         for (int c = 0; c < bs[i]->n_cursors && rc == CP_OK; c++) {

@@ -40,6 +40,13 @@ static const char cp_schema_sql[] =
     " raw BLOB, line BIGINT);"
     "CREATE TABLE IF NOT EXISTS duplicates ("
     " message_id VARCHAR, received_at TIMESTAMP, source VARCHAR, delivery VARCHAR);"
+    "CREATE TABLE IF NOT EXISTS rt_minute ("
+    " minute TIMESTAMP, events BIGINT, pageviews BIGINT, visitors BIGINT, sessions BIGINT,"
+    " converted BIGINT, orders BIGINT, revenue DOUBLE, bots BIGINT, funnel_page BIGINT,"
+    " funnel_product BIGINT, funnel_cart BIGINT, funnel_checkout BIGINT, funnel_order BIGINT,"
+    " visitors_hll BLOB);"
+    "CREATE TABLE IF NOT EXISTS rt_minute_top ("
+    " minute TIMESTAMP, dim VARCHAR, key VARCHAR, n BIGINT, orders BIGINT, revenue DOUBLE);"
     "CREATE TABLE IF NOT EXISTS checkpoints ("
     " name VARCHAR PRIMARY KEY, position BIGINT NOT NULL, updated_at TIMESTAMP);";
 

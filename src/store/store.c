@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { APP_EVENTS, APP_ORDERS, APP_ITEMS, APP_DEAD, APP_DUPS, APP__COUNT };
-static const char *const app_tables[APP__COUNT] = {"events", "orders", "order_items",
-                                                   "dead_letters", "duplicates"};
+enum { APP_EVENTS, APP_ORDERS, APP_ITEMS, APP_DEAD, APP_DUPS, APP_RT, APP_RT_TOP, APP__COUNT };
+static const char *const app_tables[APP__COUNT] = {
+    "events", "orders", "order_items", "dead_letters", "duplicates", "rt_minute", "rt_minute_top"};
 
 struct cp_store {
     duckdb_database db;
@@ -385,7 +385,51 @@ int cp_store_reset_silver(cp_store *s)
 {
     return exec(s, "DELETE FROM events; DELETE FROM orders; DELETE FROM order_items; "
                    "DELETE FROM identity_map; DELETE FROM customers; DELETE FROM sessions; "
+                   "DELETE FROM rt_minute; DELETE FROM rt_minute_top; "
                    "DELETE FROM checkpoints WHERE name = 'log';");
+}
+
+/* ---- real-time rollups ---- */
+
+int cp_store_rt_delete(cp_store *s, const int64_t *minutes_ms, size_t n)
+{
+    cp_buf *b = &s->scratch;
+    for (int t = 0; t < 2; t++) {
+        cp_buf_reset(b);
+        cp_buf_appendf(b, "DELETE FROM %s WHERE minute IN (", t ? "rt_minute_top" : "rt_minute");
+        for (size_t i = 0; i < n; i++)
+            cp_buf_appendf(b, "%smake_timestamp(%lld)", i ? "," : "",
+                           (long long)minutes_ms[i] * 1000);
+        if (cp_buf_append_str(b, ")")) return CP_ENOMEM;
+        if (exec(s, b->ptr)) return CP_EDB;
+    }
+    return CP_OK;
+}
+
+int cp_store_add_rt_minute(cp_store *s, const cp_rt_minute *r)
+{
+    duckdb_appender a = s->app[APP_RT];
+    put_time(a, r->minute_ms);
+    const int64_t v[] = {r->events,   r->pageviews, r->visitors,
+                         r->sessions, r->converted, r->orders};
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) duckdb_append_int64(a, v[i]);
+    duckdb_append_double(a, r->revenue);
+    duckdb_append_int64(a, r->bots);
+    for (int i = 0; i < 5; i++) duckdb_append_int64(a, r->funnel[i]);
+    duckdb_append_blob(a, r->hll.ptr ? r->hll.ptr : "", r->hll.len);
+    return end_row(s, APP_RT);
+}
+
+int cp_store_add_rt_top(cp_store *s, const cp_rt_top *r)
+{
+    duckdb_appender a = s->app[APP_RT_TOP];
+    put_time(a, r->minute_ms);
+    duckdb_append_varchar(a, r->dim);
+    put_text(a, r->key);
+    duckdb_append_int64(a, r->n);
+    duckdb_append_int64(a, r->orders);
+    duckdb_append_double(a, r->revenue);
+    return end_row(s, APP_RT_TOP);
 }
 
 /* ---- reading results in chunks ---- */
@@ -543,6 +587,65 @@ int cp_store_scan_hashes(cp_store *s, int64_t since_ms,
         for (idx_t i = 0; i < n && rc == CP_OK; i++)
             rc = fn(ud, ((uint64_t *)c[0].data)[i], ((uint64_t *)c[1].data)[i],
                     ((int64_t *)c[2].data)[i]);
+        duckdb_destroy_data_chunk(&ch);
+    }
+    duckdb_destroy_result(&r);
+    return rc;
+}
+
+int cp_store_scan_rt(cp_store *s, int64_t since_ms, int (*minute)(void *ud, const cp_rt_minute *r),
+                     int (*top)(void *ud, const cp_rt_top *r), void *ud)
+{
+    char sql[512];
+    duckdb_result r;
+    snprintf(sql, sizeof(sql),
+             "SELECT epoch_ms(minute), events, pageviews, visitors, sessions, converted, orders, "
+             "revenue, bots, funnel_page, funnel_product, funnel_cart, funnel_checkout, "
+             "funnel_order, visitors_hll FROM rt_minute WHERE minute >= make_timestamp(%lld)",
+             (long long)since_ms * 1000);
+    int rc = stream(s, sql, &r);
+    if (rc) return rc;
+    duckdb_data_chunk ch;
+    while (rc == CP_OK && (ch = duckdb_stream_fetch_chunk(r))) {
+        col c[15];
+        get_cols(ch, c, 15);
+        idx_t n = duckdb_data_chunk_get_size(ch);
+        for (idx_t i = 0; i < n && rc == CP_OK; i++) {
+            cp_rt_minute m = {.minute_ms = ((int64_t *)c[0].data)[i]};
+            int64_t *v[] = {&m.events,   &m.pageviews, &m.visitors,
+                            &m.sessions, &m.converted, &m.orders};
+            for (int k = 0; k < 6; k++) *v[k] = ((int64_t *)c[1 + k].data)[i];
+            m.revenue = ((double *)c[7].data)[i];
+            m.bots = ((int64_t *)c[8].data)[i];
+            for (int k = 0; k < 5; k++) m.funnel[k] = ((int64_t *)c[9 + k].data)[i];
+            m.hll = str_at(c[14], i);
+            rc = minute(ud, &m);
+        }
+        duckdb_destroy_data_chunk(&ch);
+    }
+    duckdb_destroy_result(&r);
+    if (rc) return rc;
+    snprintf(sql, sizeof(sql),
+             "SELECT epoch_ms(minute), dim, key, n, orders, revenue FROM rt_minute_top "
+             "WHERE minute >= make_timestamp(%lld)",
+             (long long)since_ms * 1000);
+    if ((rc = stream(s, sql, &r))) return rc;
+    char dim[32];
+    while (rc == CP_OK && (ch = duckdb_stream_fetch_chunk(r))) {
+        col c[6];
+        get_cols(ch, c, 6);
+        idx_t n = duckdb_data_chunk_get_size(ch);
+        for (idx_t i = 0; i < n && rc == CP_OK; i++) {
+            cp_slice d = str_at(c[1], i);
+            snprintf(dim, sizeof(dim), "%.*s", (int)d.len, d.ptr ? d.ptr : "");
+            cp_rt_top t = {.minute_ms = ((int64_t *)c[0].data)[i],
+                           .dim = dim,
+                           .key = str_at(c[2], i),
+                           .n = ((int64_t *)c[3].data)[i],
+                           .orders = ((int64_t *)c[4].data)[i],
+                           .revenue = ((double *)c[5].data)[i]};
+            rc = top(ud, &t);
+        }
         duckdb_destroy_data_chunk(&ch);
     }
     duckdb_destroy_result(&r);

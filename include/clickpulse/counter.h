@@ -1,0 +1,38 @@
+/* Counting by key: a hash map from a string to a count, an order count and a
+ * revenue, bounded in keys. Keys past the bound are summed into "other", so
+ * totals stay exact and every tracked key's figures too. Used for top pages,
+ * products and referrers and for countries; maps merge. Not thread-safe. */
+#ifndef CLICKPULSE_COUNTER_H
+#define CLICKPULSE_COUNTER_H
+
+#include "clickpulse/str.h"
+
+#include <stdint.h>
+
+typedef struct cp_counter_entry {
+    char *key;
+    uint32_t len;
+    uint64_t hash;
+    int64_t n, orders;
+    double revenue;
+} cp_counter_entry;
+
+typedef struct cp_counter {
+    cp_counter_entry *entries; /* dense, in insertion order */
+    uint32_t *index;           /* open addressing: entry + 1, 0 = empty */
+    uint32_t count, cap, mask, limit;
+    cp_counter_entry other; /* what keys past the limit added (key NULL) */
+} cp_counter;
+
+/* limit: most keys tracked (at least 1). */
+void cp_counter_init(cp_counter *c, uint32_t limit);
+void cp_counter_free(cp_counter *c);
+void cp_counter_clear(cp_counter *c);
+/* Adds to key's figures; returns 0 or CP_ENOMEM (nothing is lost: it goes to other). */
+int cp_counter_add(cp_counter *c, cp_slice key, int64_t n, int64_t orders, double revenue);
+int cp_counter_merge(cp_counter *into, const cp_counter *from);
+/* The k entries with the largest n (ties: larger revenue, then key order) into out;
+ * returns how many. The pointers stay valid until the counter changes. */
+uint32_t cp_counter_top(const cp_counter *c, uint32_t k, const cp_counter_entry **out);
+
+#endif

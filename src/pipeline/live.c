@@ -1,0 +1,661 @@
+/* Real-time operators (see include/clickpulse/live.h): a ring of minutes and a
+ * ring of seconds in event time, live sessions per identity, and the snapshot. */
+#include "clickpulse/live.h"
+
+#include "clickpulse/counter.h"
+#include "clickpulse/error.h"
+#include "clickpulse/hll.h"
+#include "clickpulse/mem.h"
+#include "clickpulse/time.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <xxhash.h>
+
+#define MINUTES     1500 /* 25 hours */
+#define SECONDS     900  /* 15 minutes */
+#define KEYS_LIMIT  4096 /* keys tracked per minute and dimension */
+#define MINUTE_MS   60000LL
+#define DAY_MS      86400000LL
+#define SWEEP_EVERY 65536
+
+enum { DIM_PAGE, DIM_PRODUCT, DIM_REFERRER, DIM_COUNTRY, DIM__COUNT };
+static const char *const dim_names[DIM__COUNT] = {"page", "product", "referrer", "country"};
+
+typedef struct minute {
+    int64_t minute; /* minute number (ms / 60000); EMPTY when unused */
+    int64_t events, pageviews, orders, sessions, converted, bots;
+    int64_t kinds[CP_KIND__COUNT];
+    int64_t funnel[CP_LIVE_STEPS];
+    double revenue;
+    cp_hll *visitors; /* allocated on the first visitor */
+    cp_counter dims[DIM__COUNT];
+    bool dirty;
+} minute;
+
+typedef struct second {
+    int64_t second;
+    int64_t kinds[CP_KIND__COUNT];
+} second;
+
+typedef struct session {
+    uint64_t id; /* identity hash, never 0; 0 = free slot */
+    int64_t start, last, start_minute;
+    uint8_t mask; /* funnel steps reached (bit per step) */
+} session;
+
+struct cp_live {
+    pthread_mutex_t mu;
+    int64_t timeout_ms;
+    minute minutes[MINUTES];
+    second seconds[SECONDS];
+    minute *retired; /* dirty minutes pushed out of the ring before they were persisted */
+    size_t n_retired;
+    session *sessions;
+    uint32_t s_mask, s_count;
+    int64_t max_time;
+    uint64_t counted, late, since_sweep;
+};
+
+static const int64_t EMPTY = INT64_MIN;
+
+static void minute_init(minute *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->minute = EMPTY;
+    for (int d = 0; d < DIM__COUNT; d++) cp_counter_init(&m->dims[d], KEYS_LIMIT);
+}
+
+static void minute_free(minute *m)
+{
+    cp_free(m->visitors);
+    for (int d = 0; d < DIM__COUNT; d++) cp_counter_free(&m->dims[d]);
+    minute_init(m);
+}
+
+static void reset_locked(cp_live *l)
+{
+    for (int i = 0; i < MINUTES; i++) minute_free(&l->minutes[i]);
+    for (size_t i = 0; i < l->n_retired; i++) minute_free(&l->retired[i]);
+    cp_free(l->retired);
+    l->retired = NULL;
+    l->n_retired = 0;
+    for (int i = 0; i < SECONDS; i++) l->seconds[i] = (second){.second = EMPTY};
+    cp_free(l->sessions);
+    l->sessions = NULL;
+    l->s_mask = l->s_count = 0;
+    l->max_time = EMPTY;
+    l->counted = l->late = l->since_sweep = 0;
+}
+
+cp_live *cp_live_new(int64_t session_timeout_ms)
+{
+    cp_live *l = cp_calloc(1, sizeof(*l));
+    if (!l) return NULL;
+    pthread_mutex_init(&l->mu, NULL);
+    l->timeout_ms = session_timeout_ms;
+    for (int i = 0; i < MINUTES; i++) minute_init(&l->minutes[i]);
+    reset_locked(l);
+    return l;
+}
+
+void cp_live_free(cp_live *l)
+{
+    if (!l) return;
+    reset_locked(l);
+    pthread_mutex_destroy(&l->mu);
+    cp_free(l);
+}
+
+void cp_live_reset(cp_live *l)
+{
+    pthread_mutex_lock(&l->mu);
+    reset_locked(l);
+    pthread_mutex_unlock(&l->mu);
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+static size_t ring_at(int64_t n, int64_t size)
+{
+    int64_t r = n % size;
+    return (size_t)(r < 0 ? r + size : r);
+}
+
+/* The ring's slot for minute m, or NULL when a newer minute holds it. */
+static minute *minute_for(cp_live *l, int64_t m)
+{
+    minute *s = &l->minutes[ring_at(m, MINUTES)];
+    if (s->minute == m) return s;
+    if (s->minute != EMPTY && s->minute > m) return NULL;
+    if (s->dirty) { /* keep it for the next persist */
+        minute *r = cp_reallocarray(l->retired, l->n_retired + 1, sizeof(*r));
+        if (!r) return NULL;
+        l->retired = r;
+        l->retired[l->n_retired++] = *s;
+        minute_init(s);
+    } else {
+        minute_free(s);
+    }
+    s->minute = m;
+    return s;
+}
+
+/* Minute m when the ring holds it (no slot is taken). */
+static const minute *minute_get(const cp_live *l, int64_t m)
+{
+    const minute *s = &l->minutes[ring_at(m, MINUTES)];
+    return s->minute == m ? s : NULL;
+}
+
+/* ---- live sessions ---- */
+
+static session *session_slot(cp_live *l, uint64_t id)
+{
+    uint32_t i = (uint32_t)id & l->s_mask;
+    while (l->sessions[i].id && l->sessions[i].id != id) i = (i + 1) & l->s_mask;
+    return &l->sessions[i];
+}
+
+/* Rebuilds the table at the given size, keeping sessions active after horizon. */
+static int sessions_rebuild(cp_live *l, uint32_t slots, int64_t horizon)
+{
+    session *old = l->sessions;
+    uint32_t old_slots = old ? l->s_mask + 1 : 0;
+    session *t = cp_calloc(slots, sizeof(*t));
+    if (!t) return CP_ENOMEM;
+    l->sessions = t;
+    l->s_mask = slots - 1;
+    l->s_count = 0;
+    for (uint32_t i = 0; i < old_slots; i++)
+        if (old[i].id && old[i].last >= horizon) {
+            *session_slot(l, old[i].id) = old[i];
+            l->s_count++;
+        }
+    cp_free(old);
+    return CP_OK;
+}
+
+static int step_of(cp_event_kind k)
+{
+    switch (k) {
+    case CP_KIND_PAGE:
+    case CP_KIND_SCREEN:
+        return 0;
+    case CP_KIND_PRODUCT_VIEWED:
+        return 1;
+    case CP_KIND_PRODUCT_ADDED:
+        return 2;
+    case CP_KIND_CHECKOUT_STARTED:
+        return 3;
+    case CP_KIND_ORDER_COMPLETED:
+        return 4;
+    default:
+        return -1;
+    }
+}
+
+static int depth(uint8_t mask)
+{
+    int d = 0;
+    while (d < CP_LIVE_STEPS && (mask >> d & 1)) d++;
+    return d;
+}
+
+/* Moves a session to a new step mask, crediting the minute it started in. */
+static void advance(cp_live *l, session *s, uint8_t mask)
+{
+    minute *m = minute_for(l, s->start_minute);
+    int from = depth(s->mask), to = depth(mask);
+    if (m) {
+        for (int i = from; i < to; i++) m->funnel[i]++;
+        if ((mask & ~s->mask) >> 4 & 1) m->converted++;
+        m->dirty = true;
+    }
+    s->mask = mask;
+}
+
+static void track_session(cp_live *l, uint64_t id, int64_t t, int step)
+{
+    if (!l->sessions || (l->s_count + 1) * 2 > l->s_mask + 1) {
+        uint32_t slots = l->sessions ? (l->s_mask + 1) * 2 : 1024;
+        if (sessions_rebuild(l, slots, INT64_MIN)) return;
+    }
+    session *s = session_slot(l, id);
+    session far = {0};
+    bool fresh = !s->id || t - s->last > l->timeout_ms || t - s->start >= DAY_MS;
+    if (s->id && t < s->start - l->timeout_ms) { /* from a session before the one tracked */
+        s = &far;
+        fresh = true;
+    }
+    if (fresh) {
+        if (!s->id && s != &far) l->s_count++;
+        *s = (session){.id = id, .start = t, .last = t, .start_minute = floor_div(t, MINUTE_MS)};
+        minute *m = minute_for(l, s->start_minute);
+        if (m) m->sessions++;
+    }
+    if (t > s->last) s->last = t;
+    if (step >= 0 && !(s->mask >> step & 1)) advance(l, s, (uint8_t)(s->mask | 1u << step));
+}
+
+/* ---- adding events ---- */
+
+static cp_slice or_lit(cp_slice v, const char *lit)
+{
+    return v.len ? v : cp_slice_from(lit);
+}
+
+/* "https://www.google.com/search?q=x" → "www.google.com". */
+static cp_slice url_host(cp_slice u)
+{
+    const char *p = u.ptr, *end = u.ptr + u.len;
+    const char *s = memchr(p, ':', u.len);
+    if (s && s + 2 < end && s[1] == '/' && s[2] == '/') p = s + 3;
+    const char *q = p;
+    while (q < end && *q != '/' && *q != '?' && *q != '#') q++;
+    return (cp_slice){p, (size_t)(q - p)};
+}
+
+static cp_slice product_key(const cp_product *p)
+{
+    return p->name.len ? p->name : p->product_id.len ? p->product_id : or_lit(p->sku, "(unknown)");
+}
+
+static void add_locked(cp_live *l, const cp_live_event *e)
+{
+    l->counted++;
+    int64_t mn = floor_div(e->time_ms, MINUTE_MS);
+    minute *m = e->late ? NULL : minute_for(l, mn);
+    if (!m) {
+        l->late++;
+        return;
+    }
+    if (l->max_time == EMPTY || e->time_ms > l->max_time) l->max_time = e->time_ms;
+    int64_t sn = floor_div(e->time_ms, 1000);
+    second *sec = &l->seconds[ring_at(sn, SECONDS)];
+    if (sec->second == EMPTY || sec->second < sn) *sec = (second){.second = sn};
+    if (sec->second == sn) sec->kinds[e->kind]++;
+
+    m->dirty = true;
+    m->events++;
+    m->kinds[e->kind]++;
+    if (e->is_bot) {
+        m->bots++;
+        return;
+    }
+    bool order = e->kind == CP_KIND_ORDER_COMPLETED;
+    double revenue = order && e->has_revenue ? e->revenue : 0;
+    if (e->kind == CP_KIND_PAGE) {
+        m->pageviews++;
+        cp_counter_add(&m->dims[DIM_PAGE], or_lit(e->page_path, "/"), 1, 0, 0);
+        if (e->referrer.len) cp_counter_add(&m->dims[DIM_REFERRER], url_host(e->referrer), 1, 0, 0);
+    }
+    if (order) {
+        m->orders++;
+        m->revenue += revenue;
+        for (uint32_t i = 0; i < e->n_products; i++) {
+            const cp_product *p = &e->products[i];
+            cp_counter_add(&m->dims[DIM_PRODUCT], product_key(p), 0, p->quantity,
+                           p->has_price ? p->price * (double)p->quantity : 0);
+        }
+    } else if (e->kind == CP_KIND_PRODUCT_VIEWED && e->n_products) {
+        cp_counter_add(&m->dims[DIM_PRODUCT], product_key(&e->products[0]), 1, 0, 0);
+    }
+    cp_counter_add(&m->dims[DIM_COUNTRY], or_lit(e->country, "unknown"), 1, order, revenue);
+    if (e->identity.len) {
+        uint64_t h = XXH3_64bits(e->identity.ptr, e->identity.len);
+        if (!m->visitors && !(m->visitors = cp_calloc(1, sizeof(cp_hll)))) return;
+        cp_hll_add(m->visitors, h);
+        track_session(l, h | 1, e->time_ms, step_of(e->kind));
+    }
+    if (++l->since_sweep >= SWEEP_EVERY && l->sessions) {
+        l->since_sweep = 0;
+        sessions_rebuild(l, l->s_mask + 1, l->max_time - l->timeout_ms - MINUTE_MS);
+    }
+}
+
+void cp_live_add(cp_live *l, const cp_live_event *e)
+{
+    pthread_mutex_lock(&l->mu);
+    add_locked(l, e);
+    pthread_mutex_unlock(&l->mu);
+}
+
+uint64_t cp_live_counted(cp_live *l)
+{
+    pthread_mutex_lock(&l->mu);
+    uint64_t n = l->counted;
+    pthread_mutex_unlock(&l->mu);
+    return n;
+}
+
+uint64_t cp_live_late(cp_live *l)
+{
+    pthread_mutex_lock(&l->mu);
+    uint64_t n = l->late;
+    pthread_mutex_unlock(&l->mu);
+    return n;
+}
+
+/* ---- reading ---- */
+
+static void copy_top(const cp_counter *c, cp_live_top *out, uint32_t *n)
+{
+    const cp_counter_entry *top[CP_LIVE_TOP];
+    *n = cp_counter_top(c, CP_LIVE_TOP, top);
+    for (uint32_t i = 0; i < *n; i++) {
+        snprintf(out[i].key, sizeof(out[i].key), "%s", top[i]->key);
+        out[i].n = top[i]->n;
+        out[i].orders = top[i]->orders;
+        out[i].revenue = top[i]->revenue;
+    }
+}
+
+static int window_locked(cp_live *l, int64_t from, int64_t to, cp_live_window *w)
+{
+    memset(w, 0, sizeof(*w));
+    cp_counter dims[DIM__COUNT];
+    for (int d = 0; d < DIM__COUNT; d++) cp_counter_init(&dims[d], 1u << 20);
+    cp_hll *v = cp_calloc(1, sizeof(*v));
+    int rc = v ? CP_OK : CP_ENOMEM;
+    for (int i = 0; i < MINUTES && rc == CP_OK; i++) {
+        const minute *m = &l->minutes[i];
+        if (m->minute == EMPTY || m->minute < from || m->minute > to) continue;
+        w->events += m->events;
+        w->pageviews += m->pageviews;
+        w->orders += m->orders;
+        w->sessions += m->sessions;
+        w->converted += m->converted;
+        w->bots += m->bots;
+        w->revenue += m->revenue;
+        for (int k = 0; k < CP_KIND__COUNT; k++) w->kinds[k] += m->kinds[k];
+        for (int k = 0; k < CP_LIVE_STEPS; k++) w->funnel[k] += m->funnel[k];
+        if (m->visitors) cp_hll_merge(v, m->visitors);
+        for (int d = 0; d < DIM__COUNT && rc == CP_OK; d++)
+            rc = cp_counter_merge(&dims[d], &m->dims[d]);
+    }
+    if (rc == CP_OK) {
+        w->visitors = round(cp_hll_count(v));
+        copy_top(&dims[DIM_PAGE], w->pages, &w->n_pages);
+        copy_top(&dims[DIM_PRODUCT], w->products, &w->n_products);
+        copy_top(&dims[DIM_REFERRER], w->referrers, &w->n_referrers);
+        copy_top(&dims[DIM_COUNTRY], w->countries, &w->n_countries);
+    }
+    for (int d = 0; d < DIM__COUNT; d++) cp_counter_free(&dims[d]);
+    cp_free(v);
+    return rc;
+}
+
+int cp_live_window_get(cp_live *l, int64_t from_minute, int64_t to_minute, cp_live_window *w)
+{
+    pthread_mutex_lock(&l->mu);
+    int rc = window_locked(l, from_minute, to_minute, w);
+    pthread_mutex_unlock(&l->mu);
+    return rc;
+}
+
+static double visitors_locked(cp_live *l, int64_t from, int64_t to)
+{
+    cp_hll *v = cp_calloc(1, sizeof(*v));
+    if (!v) return 0;
+    for (int64_t mn = from; mn <= to; mn++) {
+        const minute *m = minute_get(l, mn);
+        if (m && m->visitors) cp_hll_merge(v, m->visitors);
+    }
+    double n = round(cp_hll_count(v));
+    cp_free(v);
+    return n;
+}
+
+double cp_live_visitors(cp_live *l, int64_t from_minute, int64_t to_minute)
+{
+    pthread_mutex_lock(&l->mu);
+    double n = visitors_locked(l, from_minute, to_minute);
+    pthread_mutex_unlock(&l->mu);
+    return n;
+}
+
+static void seconds_locked(cp_live *l, int64_t from_s, int n, int kind, int64_t *out)
+{
+    for (int i = 0; i < n; i++) {
+        const second *s = &l->seconds[ring_at(from_s + i, SECONDS)];
+        out[i] = 0;
+        if (s->second != from_s + i) continue;
+        for (int k = 0; k < CP_KIND__COUNT; k++)
+            if (kind < 0 || kind == k) out[i] += s->kinds[k];
+    }
+}
+
+void cp_live_seconds(cp_live *l, int64_t from_s, int n, int kind, int64_t *out)
+{
+    pthread_mutex_lock(&l->mu);
+    seconds_locked(l, from_s, n, kind, out);
+    pthread_mutex_unlock(&l->mu);
+}
+
+/* ---- the snapshot ---- */
+
+static void json_top(cp_buf *b, const char *name, const cp_live_top *t, uint32_t n, int shape)
+{
+    cp_buf_appendf(b, ",\"%s\":[", name);
+    for (uint32_t i = 0; i < n; i++) {
+        cp_buf_append_str(b, i ? ",{\"key\":" : "{\"key\":");
+        cp_buf_append_json_str(b, t[i].key, strlen(t[i].key));
+        if (shape == DIM_PRODUCT)
+            cp_buf_appendf(b, ",\"views\":%lld,\"units\":%lld,\"revenue\":%.2f}", (long long)t[i].n,
+                           (long long)t[i].orders, t[i].revenue);
+        else if (shape == DIM_COUNTRY)
+            cp_buf_appendf(b, ",\"events\":%lld,\"orders\":%lld,\"revenue\":%.2f}",
+                           (long long)t[i].n, (long long)t[i].orders, t[i].revenue);
+        else
+            cp_buf_appendf(b, ",\"n\":%lld}", (long long)t[i].n);
+    }
+    cp_buf_append_char(b, ']');
+}
+
+static void json_window(cp_buf *b, const char *name, const cp_live_window *w)
+{
+    cp_buf_appendf(
+        b,
+        ",\"%s\":{\"events\":%lld,\"pageviews\":%lld,\"visitors\":%.0f,\"sessions\":%lld,"
+        "\"orders\":%lld,\"revenue\":%.2f,\"aov\":%.2f,\"conversion\":%.4f,\"bots\":%lld",
+        name, (long long)w->events, (long long)w->pageviews, w->visitors, (long long)w->sessions,
+        (long long)w->orders, w->revenue, w->orders ? w->revenue / (double)w->orders : 0.0,
+        w->sessions ? (double)w->converted / (double)w->sessions : 0.0, (long long)w->bots);
+    cp_buf_append_str(b, ",\"kinds\":{");
+    for (int k = 0; k < CP_KIND__COUNT; k++)
+        cp_buf_appendf(b, "%s\"%s\":%lld", k ? "," : "", cp_event_kind_name((cp_event_kind)k),
+                       (long long)w->kinds[k]);
+    cp_buf_append_str(b, "},\"funnel\":[");
+    for (int k = 0; k < CP_LIVE_STEPS; k++)
+        cp_buf_appendf(b, "%s%lld", k ? "," : "", (long long)w->funnel[k]);
+    cp_buf_append_char(b, ']');
+    json_top(b, "top_pages", w->pages, w->n_pages, DIM_PAGE);
+    json_top(b, "top_products", w->products, w->n_products, DIM_PRODUCT);
+    json_top(b, "top_referrers", w->referrers, w->n_referrers, DIM_REFERRER);
+    json_top(b, "countries", w->countries, w->n_countries, DIM_COUNTRY);
+    cp_buf_append_char(b, '}');
+}
+
+static void json_series(cp_buf *b, const char *name, const int64_t *v, int n)
+{
+    cp_buf_appendf(b, ",\"%s\":[", name);
+    for (int i = 0; i < n; i++) cp_buf_appendf(b, "%s%lld", i ? "," : "", (long long)v[i]);
+    cp_buf_append_char(b, ']');
+}
+
+int cp_live_snapshot(cp_live *l, int64_t now_ms, cp_buf *b)
+{
+    enum { PER_MINUTE = 60 };
+    cp_live_window w;
+    int64_t now_min = floor_div(now_ms, MINUTE_MS), now_s = floor_div(now_ms, 1000);
+    int64_t sec[SECONDS], ev[PER_MINUTE], pv[PER_MINUTE], orders[PER_MINUTE], visitors[PER_MINUTE];
+    double revenue[PER_MINUTE];
+    pthread_mutex_lock(&l->mu);
+    cp_buf_appendf(b, "{\"now\":%lld,\"max_event_time\":%lld,\"counted\":%llu,\"late\":%llu",
+                   (long long)now_ms, (long long)(l->max_time == EMPTY ? 0 : l->max_time),
+                   (unsigned long long)l->counted, (unsigned long long)l->late);
+    cp_buf_appendf(b, ",\"active_users\":%.0f", visitors_locked(l, now_min - 4, now_min));
+    seconds_locked(l, now_s - SECONDS + 1, SECONDS, -1, sec);
+    cp_buf_appendf(b, ",\"per_second\":{\"start\":%lld", (long long)(now_s - SECONDS + 1) * 1000);
+    json_series(b, "events", sec, SECONDS);
+    cp_buf_append_char(b, '}');
+    for (int i = 0; i < PER_MINUTE; i++) {
+        int64_t mn = now_min - PER_MINUTE + 1 + i;
+        const minute *m = minute_get(l, mn);
+        ev[i] = m ? m->events : 0;
+        pv[i] = m ? m->pageviews : 0;
+        orders[i] = m ? m->orders : 0;
+        revenue[i] = m ? m->revenue : 0;
+        visitors[i] = m && m->visitors ? (int64_t)round(cp_hll_count(m->visitors)) : 0;
+    }
+    cp_buf_appendf(b, ",\"per_minute\":{\"start\":%lld",
+                   (long long)(now_min - PER_MINUTE + 1) * MINUTE_MS);
+    json_series(b, "events", ev, PER_MINUTE);
+    json_series(b, "pageviews", pv, PER_MINUTE);
+    json_series(b, "visitors", visitors, PER_MINUTE);
+    json_series(b, "orders", orders, PER_MINUTE);
+    cp_buf_append_str(b, ",\"revenue\":[");
+    for (int i = 0; i < PER_MINUTE; i++) cp_buf_appendf(b, "%s%.2f", i ? "," : "", revenue[i]);
+    cp_buf_append_str(b, "]}");
+    int rc = window_locked(l, now_min - 29, now_min, &w);
+    if (rc == CP_OK) json_window(b, "last_30m", &w);
+    int64_t day = floor_div(now_ms, DAY_MS) * (DAY_MS / MINUTE_MS);
+    if (rc == CP_OK && (rc = window_locked(l, day, now_min, &w)) == CP_OK)
+        json_window(b, "today", &w);
+    pthread_mutex_unlock(&l->mu);
+    if (cp_buf_append_str(b, "}\n")) rc = CP_ENOMEM;
+    return rc;
+}
+
+/* ---- persistence ---- */
+
+static int persist_minute(const minute *m, cp_store *s, cp_buf *hll)
+{
+    cp_buf_reset(hll);
+    if (m->visitors && cp_hll_serialize(m->visitors, hll)) return CP_ENOMEM;
+    int64_t ms = m->minute * MINUTE_MS;
+    cp_rt_minute r = {.minute_ms = ms,
+                      .events = m->events,
+                      .pageviews = m->pageviews,
+                      .visitors = m->visitors ? (int64_t)round(cp_hll_count(m->visitors)) : 0,
+                      .sessions = m->sessions,
+                      .converted = m->converted,
+                      .orders = m->orders,
+                      .bots = m->bots,
+                      .revenue = m->revenue,
+                      .hll = cp_buf_slice(hll)};
+    memcpy(r.funnel, m->funnel, sizeof(r.funnel));
+    int rc = cp_store_add_rt_minute(s, &r);
+    for (int k = 0; k < CP_KIND__COUNT && rc == CP_OK; k++)
+        if (m->kinds[k])
+            rc = cp_store_add_rt_top(
+                s, &(cp_rt_top){.minute_ms = ms,
+                                .dim = "kind",
+                                .key = cp_slice_from(cp_event_kind_name((cp_event_kind)k)),
+                                .n = m->kinds[k]});
+    for (int d = 0; d < DIM__COUNT && rc == CP_OK; d++) {
+        const cp_counter *c = &m->dims[d];
+        for (uint32_t i = 0; i < c->count && rc == CP_OK; i++) {
+            const cp_counter_entry *e = &c->entries[i];
+            rc = cp_store_add_rt_top(
+                s, &(cp_rt_top){ms, dim_names[d], {e->key, e->len}, e->n, e->orders, e->revenue});
+        }
+        if (rc == CP_OK && (c->other.n || c->other.orders))
+            rc = cp_store_add_rt_top(s, &(cp_rt_top){ms, dim_names[d], CP_SLICE_NULL, c->other.n,
+                                                     c->other.orders, c->other.revenue});
+    }
+    return rc;
+}
+
+int cp_live_persist(cp_live *l, cp_store *s)
+{
+    pthread_mutex_lock(&l->mu);
+    size_t n = l->n_retired;
+    for (int i = 0; i < MINUTES; i++) n += l->minutes[i].dirty;
+    int64_t *ms = n ? cp_calloc(n, sizeof(*ms)) : NULL;
+    int rc = n && !ms ? CP_ENOMEM : CP_OK;
+    size_t k = 0;
+    for (size_t i = 0; i < l->n_retired && ms; i++) ms[k++] = l->retired[i].minute * MINUTE_MS;
+    for (int i = 0; i < MINUTES && ms; i++)
+        if (l->minutes[i].dirty) ms[k++] = l->minutes[i].minute * MINUTE_MS;
+    if (rc == CP_OK && n) rc = cp_store_rt_delete(s, ms, n);
+    cp_buf hll;
+    cp_buf_init(&hll);
+    for (size_t i = 0; i < l->n_retired && rc == CP_OK; i++)
+        rc = persist_minute(&l->retired[i], s, &hll);
+    for (int i = 0; i < MINUTES && rc == CP_OK; i++)
+        if (l->minutes[i].dirty) rc = persist_minute(&l->minutes[i], s, &hll);
+    if (rc == CP_OK) {
+        for (int i = 0; i < MINUTES; i++) l->minutes[i].dirty = false;
+        for (size_t i = 0; i < l->n_retired; i++) minute_free(&l->retired[i]);
+        l->n_retired = 0;
+    }
+    pthread_mutex_unlock(&l->mu);
+    cp_buf_free(&hll);
+    cp_free(ms);
+    return rc;
+}
+
+static int restore_minute(void *ud, const cp_rt_minute *r)
+{
+    cp_live *l = ud;
+    minute *m = minute_for(l, floor_div(r->minute_ms, MINUTE_MS));
+    if (!m) return CP_OK;
+    m->events = r->events;
+    m->pageviews = r->pageviews;
+    m->sessions = r->sessions;
+    m->converted = r->converted;
+    m->orders = r->orders;
+    m->bots = r->bots;
+    m->revenue = r->revenue;
+    memcpy(m->funnel, r->funnel, sizeof(m->funnel));
+    if (r->hll.len) {
+        if (!m->visitors && !(m->visitors = cp_calloc(1, sizeof(cp_hll)))) return CP_ENOMEM;
+        if (cp_hll_merge_serialized(m->visitors, r->hll.ptr, r->hll.len)) return CP_ECORRUPT;
+    }
+    int64_t t = r->minute_ms + MINUTE_MS - 1;
+    if (l->max_time == EMPTY || t > l->max_time) l->max_time = t;
+    return CP_OK;
+}
+
+static int restore_top(void *ud, const cp_rt_top *r)
+{
+    cp_live *l = ud;
+    minute *m = minute_for(l, floor_div(r->minute_ms, MINUTE_MS));
+    if (!m) return CP_OK;
+    if (strcmp(r->dim, "kind") == 0) {
+        for (int k = 0; k < CP_KIND__COUNT; k++)
+            if (cp_slice_eq_lit(r->key, cp_event_kind_name((cp_event_kind)k))) m->kinds[k] = r->n;
+        return CP_OK;
+    }
+    for (int d = 0; d < DIM__COUNT; d++) {
+        if (strcmp(r->dim, dim_names[d]) != 0) continue;
+        if (!r->key.ptr) {
+            m->dims[d].other =
+                (cp_counter_entry){.n = r->n, .orders = r->orders, .revenue = r->revenue};
+            return CP_OK;
+        }
+        return cp_counter_add(&m->dims[d], r->key, r->n, r->orders, r->revenue);
+    }
+    return CP_OK;
+}
+
+int cp_live_restore(cp_live *l, cp_store *s)
+{
+    int64_t newest;
+    bool none;
+    int rc = cp_store_scalar(s, "SELECT epoch_ms(max(minute)) FROM rt_minute", &newest, &none);
+    if (rc || none) return rc;
+    pthread_mutex_lock(&l->mu);
+    reset_locked(l);
+    rc = cp_store_scan_rt(s, newest - (MINUTES - 1) * MINUTE_MS, restore_minute, restore_top, l);
+    for (int i = 0; i < MINUTES; i++) l->minutes[i].dirty = false;
+    pthread_mutex_unlock(&l->mu);
+    return rc;
+}

@@ -1,0 +1,288 @@
+/* src/pipeline/live.c: every real-time operator against exact figures — counts by
+ * kind per second and minute, page views, visitors, active users, orders, revenue,
+ * average order value, sessions and conversion, the funnel, top pages, products and
+ * referrers, countries — with late and out-of-order events, minute boundaries,
+ * session timeouts, and the rollups persisted and restored. */
+#include "clickpulse/error.h"
+#include "clickpulse/live.h"
+#include "test.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define T0  1790856000000LL /* 2026-10-01T12:00:00Z, a minute boundary */
+#define M0  (T0 / 60000)
+#define MIN 60000LL
+
+static cp_live *lv;
+
+static void ev(cp_event_kind kind, int64_t t, const char *who, const char *path,
+               const char *country)
+{
+    cp_live_event e = {.kind = kind,
+                       .time_ms = t,
+                       .identity = cp_slice_from(who),
+                       .page_path = path ? cp_slice_from(path) : CP_SLICE_NULL,
+                       .country = country ? cp_slice_from(country) : CP_SLICE_NULL};
+    cp_live_add(lv, &e);
+}
+
+static cp_product lamp = {.product_id = CP_SLICE_LIT("p-1"),
+                          .name = CP_SLICE_LIT("Lamp"),
+                          .price = 29.95,
+                          .quantity = 2,
+                          .has_price = true};
+static cp_product mug = {
+    .product_id = CP_SLICE_LIT("p-2"), .price = 5, .quantity = 1, .has_price = true};
+
+static void order(int64_t t, const char *who, double revenue, cp_product *p, uint32_t n)
+{
+    cp_live_event e = {.kind = CP_KIND_ORDER_COMPLETED,
+                       .time_ms = t,
+                       .identity = cp_slice_from(who),
+                       .country = CP_SLICE_LIT("DE"),
+                       .has_revenue = true,
+                       .revenue = revenue,
+                       .products = p,
+                       .n_products = n};
+    cp_live_add(lv, &e);
+}
+
+static void view(int64_t t, const char *who, cp_product *p)
+{
+    cp_live_event e = {.kind = CP_KIND_PRODUCT_VIEWED,
+                       .time_ms = t,
+                       .identity = cp_slice_from(who),
+                       .country = CP_SLICE_LIT("DE"),
+                       .products = p,
+                       .n_products = 1};
+    cp_live_add(lv, &e);
+}
+
+/* The shop's first minutes:
+ *   a: the whole funnel in minute 0 (page with a Google referrer, view, cart, checkout, order)
+ *   b: a page at 59.999 s (minute 0) and one at 60.000 s (minute 1), a product view in
+ *      minute 1, then 31 minutes of silence and a page: a second session (minute 32)
+ *   bot: one page in minute 0
+ *   c: a page in minute 2, then a page from 10 s before it arriving after it (out of order)
+ *   a late event (older than the watermark): counted as late only. */
+static void feed(void)
+{
+    cp_live_event g = {.kind = CP_KIND_PAGE,
+                       .time_ms = T0 + 1000,
+                       .identity = CP_SLICE_LIT("a"),
+                       .page_path = CP_SLICE_LIT("/"),
+                       .country = CP_SLICE_LIT("DE"),
+                       .referrer = CP_SLICE_LIT("https://www.google.com/search?q=lamp")};
+    cp_live_add(lv, &g);
+    view(T0 + 10000, "a", &lamp);
+    ev(CP_KIND_PRODUCT_ADDED, T0 + 20000, "a", NULL, "DE");
+    ev(CP_KIND_CHECKOUT_STARTED, T0 + 30000, "a", NULL, "DE");
+    order(T0 + 40000, "a", 64.90, (cp_product[]){lamp, mug}, 2);
+    ev(CP_KIND_PAGE, T0 + 59999, "b", "/p/lamp", "FR");
+    ev(CP_KIND_PAGE, T0 + 60000, "b", "/p/lamp", "FR");
+    view(T0 + 61000, "b", &lamp);
+    cp_live_event bot = {.kind = CP_KIND_PAGE,
+                         .time_ms = T0 + 5000,
+                         .identity = CP_SLICE_LIT("bot"),
+                         .page_path = CP_SLICE_LIT("/robots"),
+                         .is_bot = true};
+    cp_live_add(lv, &bot);
+    ev(CP_KIND_PAGE, T0 + 2 * MIN + 20000, "c", "/", NULL);
+    ev(CP_KIND_PAGE, T0 + 2 * MIN + 10000, "c", "/p/mug", NULL); /* out of order */
+    cp_live_event late = {.kind = CP_KIND_PAGE,
+                          .time_ms = T0 - 10 * MIN,
+                          .identity = CP_SLICE_LIT("z"),
+                          .page_path = CP_SLICE_LIT("/"),
+                          .late = true};
+    cp_live_add(lv, &late);
+    ev(CP_KIND_PAGE, T0 + 60000 + 31 * MIN, "b", "/", "FR");
+}
+
+static void check_first_minutes(void)
+{
+    cp_live_window w;
+    CHECK_INT(cp_live_window_get(lv, M0, M0, &w), CP_OK);
+    CHECK_INT(w.events, 7); /* a: 5, b: 1, bot: 1 */
+    CHECK_INT(w.bots, 1);
+    CHECK_INT(w.kinds[CP_KIND_PAGE], 3);
+    CHECK_INT(w.kinds[CP_KIND_ORDER_COMPLETED], 1);
+    CHECK_INT(w.pageviews, 2); /* the bot's is not one */
+    CHECK_INT((int64_t)w.visitors, 2);
+    CHECK_INT(w.orders, 1);
+    CHECK_NEAR(w.revenue, 64.90, 1e-9);
+    CHECK_INT(w.sessions, 2); /* a and b started in minute 0 */
+    CHECK_INT(w.converted, 1);
+    CHECK_INT(w.funnel[0], 2);
+    CHECK_INT(w.funnel[1], 2); /* b's product view in minute 1 counts for its session's minute */
+    CHECK_INT(w.funnel[2], 1);
+    CHECK_INT(w.funnel[3], 1);
+    CHECK_INT(w.funnel[4], 1);
+    CHECK_INT(w.n_referrers, 1);
+    CHECK_STR(w.referrers[0].key, "www.google.com");
+    CHECK_INT(w.n_products, 2);
+    CHECK_STR(w.products[0].key, "Lamp"); /* one view, 2 units, 59.90 */
+    CHECK_INT(w.products[0].n, 1);
+    CHECK_INT(w.products[0].orders, 2);
+    CHECK_NEAR(w.products[0].revenue, 59.90, 1e-9);
+    CHECK_STR(w.products[1].key, "p-2"); /* no name: the id */
+    CHECK_INT(w.products[1].orders, 1);
+    CHECK_INT(w.n_countries, 2);
+    CHECK_STR(w.countries[0].key, "DE");
+    CHECK_INT(w.countries[0].n, 5);
+    CHECK_INT(w.countries[0].orders, 1);
+    CHECK_NEAR(w.countries[0].revenue, 64.90, 1e-9);
+    CHECK_STR(w.countries[1].key, "FR");
+
+    CHECK_INT(cp_live_window_get(lv, M0 + 1, M0 + 1, &w), CP_OK);
+    CHECK_INT(w.events, 2);
+    CHECK_INT(w.sessions, 0);
+    CHECK_INT(w.n_products, 1);
+    CHECK_INT(w.products[0].n, 1);
+
+    CHECK_INT(cp_live_window_get(lv, M0 + 2, M0 + 2, &w), CP_OK);
+    CHECK_INT(w.pageviews, 2);
+    CHECK_INT(w.sessions, 1); /* the earlier page joined c's session */
+    CHECK_INT(w.funnel[0], 1);
+    CHECK_INT(w.n_pages, 2);
+    CHECK_STR(w.pages[0].key, "/"); /* ties in order of key */
+    CHECK_STR(w.pages[1].key, "/p/mug");
+    CHECK_STR(w.countries[0].key, "unknown");
+
+    CHECK_INT(cp_live_window_get(lv, M0, M0 + 40, &w), CP_OK);
+    CHECK_INT(w.events, 12);
+    CHECK_INT(w.sessions, 4); /* b's return after 31 minutes is a new session */
+    CHECK_INT(w.converted, 1);
+    CHECK_INT((int64_t)w.visitors, 3);
+    CHECK_INT(w.n_pages, 3);
+    CHECK_STR(w.pages[0].key, "/");
+    CHECK_INT(w.pages[0].n, 3);
+    CHECK_STR(w.pages[1].key, "/p/lamp");
+    CHECK_INT(w.pages[1].n, 2);
+    CHECK_INT(cp_live_late(lv), 1);
+    CHECK_INT((int64_t)cp_live_counted(lv), 13);
+    CHECK_INT((int64_t)cp_live_visitors(lv, M0 + 30, M0 + 34), 1);
+
+    int64_t s[3];
+    cp_live_seconds(lv, T0 / 1000 + 59, 3, -1, s);
+    CHECK_INT(s[0], 1); /* 59.999 s */
+    CHECK_INT(s[1], 1); /* 60.000 s */
+    CHECK_INT(s[2], 1); /* 61 s: b's product view */
+    cp_live_seconds(lv, T0 / 1000 + 61, 1, CP_KIND_PAGE, s);
+    CHECK_INT(s[0], 0);
+}
+
+static void test_operators(void)
+{
+    lv = cp_live_new(30 * MIN);
+    feed();
+    check_first_minutes();
+
+    cp_buf b;
+    cp_buf_init(&b);
+    CHECK_INT(cp_live_snapshot(lv, T0 + 3 * MIN, &b), CP_OK);
+    CHECK(strstr(b.ptr, "\"active_users\":3,") != NULL); /* minutes 0..3: a, b and c */
+    CHECK(strstr(b.ptr,
+                 "\"last_30m\":{\"events\":11,\"pageviews\":5,\"visitors\":3,\"sessions\":3,"
+                 "\"orders\":1,\"revenue\":64.90,\"aov\":64.90,\"conversion\":0.3333,\"bots\":1") !=
+          NULL);
+    CHECK(strstr(b.ptr, "\"funnel\":[3,2,1,1,1]") != NULL);
+    CHECK(
+        strstr(b.ptr,
+               "\"top_products\":[{\"key\":\"Lamp\",\"views\":2,\"units\":2,\"revenue\":59.90}") !=
+        NULL);
+    cp_buf_free(&b);
+    cp_live_free(lv);
+}
+
+static void test_session_rules(void)
+{
+    lv = cp_live_new(30 * MIN);
+    /* a visit every 20 minutes for 24 h 40 min: a new session once 24 hours have passed */
+    for (int64_t t = 0; t <= 1480; t += 20) ev(CP_KIND_PAGE, T0 + t * MIN, "long", "/", NULL);
+    cp_live_window w;
+    CHECK_INT(cp_live_window_get(lv, M0, M0 + 25 * 60, &w), CP_OK);
+    CHECK_INT(w.sessions, 2);
+    CHECK_INT(w.pageviews, 75);
+    CHECK_INT(cp_live_window_get(lv, M0 + 24 * 60, M0 + 24 * 60, &w), CP_OK);
+    CHECK_INT(w.sessions, 1);
+    /* an event from well before the tracked session: a session of its own, the tracked one kept */
+    ev(CP_KIND_PAGE, T0 + 23 * 60 * MIN, "long", "/", NULL);
+    CHECK_INT(cp_live_window_get(lv, M0, M0 + 25 * 60, &w), CP_OK);
+    CHECK_INT(w.sessions, 3);
+    ev(CP_KIND_PAGE, T0 + 1480 * MIN + 1000, "long", "/", NULL);
+    CHECK_INT(cp_live_window_get(lv, M0, M0 + 25 * 60, &w), CP_OK);
+    CHECK_INT(w.sessions, 3);
+    /* 25 hours on, the ring has let the first minutes go */
+    ev(CP_KIND_PAGE, T0 + 1500 * MIN, "other", "/", NULL);
+    CHECK_INT(cp_live_window_get(lv, M0, M0, &w), CP_OK);
+    CHECK_INT(w.events, 0);
+    cp_live_free(lv);
+}
+
+static void test_persist_restore(void)
+{
+    char err[256];
+    cp_store *s;
+    CHECK_INT(cp_store_open(":memory:", false, &s, err, sizeof(err)), CP_OK);
+    lv = cp_live_new(30 * MIN);
+    feed();
+    CHECK_INT(cp_store_begin(s), CP_OK);
+    CHECK_INT(cp_live_persist(lv, s), CP_OK);
+    CHECK_INT(cp_store_commit(s), CP_OK);
+    /* more events in minute 0 later: the minute's rows are replaced */
+    ev(CP_KIND_PAGE, T0 + 3000, "d", "/", "DE");
+    ev(CP_KIND_PAGE, T0 + 4000, "bot", "/robots", NULL);
+    CHECK_INT(cp_store_begin(s), CP_OK);
+    CHECK_INT(cp_live_persist(lv, s), CP_OK);
+    CHECK_INT(cp_store_commit(s), CP_OK);
+    int64_t v;
+    bool null;
+    CHECK_INT(cp_store_scalar(s, "SELECT count(*) FROM rt_minute", &v, &null), CP_OK);
+    CHECK_INT(v, 4); /* minutes 0, 1, 2 and 32 */
+    CHECK_INT(cp_store_scalar(
+                  s,
+                  "SELECT visitors FROM rt_minute WHERE minute = TIMESTAMP '2026-10-01 12:00:00'",
+                  &v, &null),
+              CP_OK);
+    CHECK_INT(v, 4); /* a, b, d, and the second 'bot' (no bot flag this time) */
+    CHECK_INT(cp_store_scalar(s,
+                              "SELECT n FROM rt_minute_top WHERE dim = 'page' AND key = '/' AND "
+                              "minute = TIMESTAMP '2026-10-01 12:00:00'",
+                              &v, &null),
+              CP_OK);
+    CHECK_INT(v, 2);
+    cp_live_free(lv);
+
+    lv = cp_live_new(30 * MIN);
+    CHECK_INT(cp_live_restore(lv, s), CP_OK);
+    cp_live_window w;
+    CHECK_INT(cp_live_window_get(lv, M0, M0, &w), CP_OK);
+    CHECK_INT(w.events, 9);
+    CHECK_INT(w.kinds[CP_KIND_PAGE], 5);
+    CHECK_INT(w.pageviews, 4);
+    CHECK_INT((int64_t)w.visitors, 4);
+    CHECK_INT(w.funnel[4], 1);
+    CHECK_NEAR(w.revenue, 64.90, 1e-9);
+    CHECK_STR(w.products[0].key, "Lamp");
+    CHECK_STR(w.referrers[0].key, "www.google.com");
+    CHECK_INT(cp_live_window_get(lv, M0, M0 + 40, &w), CP_OK);
+    CHECK_INT(w.events, 14);
+    CHECK_INT(w.sessions, 6);
+    /* restored minutes are not written again until they change */
+    CHECK_INT(cp_store_begin(s), CP_OK);
+    CHECK_INT(cp_live_persist(lv, s), CP_OK);
+    CHECK_INT(cp_store_commit(s), CP_OK);
+    CHECK_INT(cp_store_scalar(s, "SELECT count(*) FROM rt_minute", &v, &null), CP_OK);
+    CHECK_INT(v, 4);
+    cp_live_free(lv);
+    cp_store_close(s);
+}
+
+int main(void)
+{
+    RUN(test_operators);
+    RUN(test_session_rules);
+    RUN(test_persist_restore);
+    TEST_END();
+}
