@@ -214,7 +214,7 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
                         .store = cp_pipeline_store(d.p),
                         .ud = &d,
                         .health = health,
-                        .catch_up = catch_up};
+                        .catch_up = catch_up, .live = cp_pipeline_live(d.p)};
     int rc = CLI_OK;
     if (cp_api_start(&ac, &api, err, sizeof(err))) {
         cli_error(cmd->name, "%s", err);

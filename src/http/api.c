@@ -3,8 +3,11 @@
  * JSON object with a reason. */
 #include "clickpulse/http.h"
 
+#include "assets.h"
 #include "clickpulse/error.h"
+#include "clickpulse/live.h"
 #include "clickpulse/mem.h"
+#include "clickpulse/time.h"
 #include "internal.h"
 
 #include <arpa/inet.h>
@@ -13,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_BODY          (1u << 20)
 #define QUERY_WAIT_MS     2000 /* default wait for silver to hold what was acknowledged */
@@ -22,6 +26,7 @@ struct cp_api {
     cp_api_config c;
     char *token;
     struct MHD_Daemon *d;
+    volatile int stopping; /* ends live streams */
 };
 
 typedef http_request request;
@@ -122,6 +127,120 @@ static enum MHD_Result query(cp_api *a, struct MHD_Connection *con, request *req
     return r;
 }
 
+/* ---- the live view ---- */
+
+#define STREAM_INTERVAL_MS 1000
+
+static enum MHD_Result live(cp_api *a, struct MHD_Connection *con)
+{
+    if (!a->c.live) return reply_error(con, 503, "no live view in this process");
+    cp_buf b;
+    cp_buf_init(&b);
+    int rc = cp_live_snapshot(a->c.live, cp_now_ms(), &b);
+    enum MHD_Result r = rc ? reply_error(con, 500, cp_strerror(rc))
+                           : reply(con, 200, "application/json", b.ptr, b.len);
+    cp_buf_free(&b);
+    return r;
+}
+
+/* One live stream (Server-Sent Events): a snapshot every interval, written by the
+ * connection's own thread, which sleeps between them. */
+typedef struct stream {
+    cp_api *a;
+    int64_t interval_ms, next_ms;
+    cp_buf buf;
+    size_t off;
+    bool started;
+} stream;
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+    stream *s = cls;
+    (void)pos;
+    while (s->off == s->buf.len) {
+        if (s->a->stopping) return MHD_CONTENT_READER_END_OF_STREAM;
+        int64_t now = cp_now_ms();
+        if (now < s->next_ms) {
+            int64_t wait = s->next_ms - now < 100 ? s->next_ms - now : 100;
+            nanosleep(&(struct timespec){0, (long)wait * 1000000L}, NULL);
+            continue;
+        }
+        s->next_ms = (s->next_ms ? s->next_ms : now) + s->interval_ms;
+        if (s->next_ms < now) s->next_ms = now + s->interval_ms; /* fell behind: skip ticks */
+        cp_buf_reset(&s->buf);
+        s->off = 0;
+        /* the first message tells the browser to reconnect a second after a drop */
+        cp_buf_append_str(&s->buf, s->started ? "event: live\ndata: " : "retry: 1000\nevent: live\ndata: ");
+        s->started = true;
+        if (cp_live_snapshot(s->a->c.live, now, &s->buf)) return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (s->buf.len && s->buf.ptr[s->buf.len - 1] == '\n') s->buf.len--;
+        if (cp_buf_append_str(&s->buf, "\n\n")) return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    size_t n = s->buf.len - s->off < max ? s->buf.len - s->off : max;
+    memcpy(out, s->buf.ptr + s->off, n);
+    s->off += n;
+    return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+    stream *s = cls;
+    cp_buf_free(&s->buf);
+    cp_free(s);
+}
+
+static enum MHD_Result live_stream(cp_api *a, struct MHD_Connection *con)
+{
+    if (!a->c.live) return reply_error(con, 503, "no live view in this process");
+    const char *iv = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "interval_ms");
+    long interval = STREAM_INTERVAL_MS;
+    if (iv) {
+        char *end;
+        interval = strtol(iv, &end, 10);
+        if (end == iv || *end || interval < 50 || interval > 60000)
+            return reply_error(con, 400, "interval_ms: expected milliseconds from 50 to 60000");
+    }
+    stream *s = cp_calloc(1, sizeof(*s));
+    if (!s) return reply_error(con, 500, "out of memory");
+    s->a = a;
+    s->interval_ms = interval;
+    cp_buf_init(&s->buf);
+    struct MHD_Response *r =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, s, stream_free);
+    if (!r) {
+        stream_free(s);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", "text/event-stream");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "X-Accel-Buffering", "no");
+    enum MHD_Result ok = MHD_queue_response(con, 200, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+/* The dashboard's files; gzip when the client takes it. */
+static enum MHD_Result asset(struct MHD_Connection *con, const char *url)
+{
+    if (strcmp(url, "/index.html") == 0) url = "/";
+    for (const http_asset *f = http_assets; f->path; f++) {
+        if (strcmp(f->path, url) != 0) continue;
+        const char *ae = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Accept-Encoding");
+        bool gz = ae && strstr(ae, "gzip");
+        struct MHD_Response *r = MHD_create_response_from_buffer(
+            gz ? f->gz_len : f->len, (void *)(gz ? f->gz : f->data), MHD_RESPMEM_PERSISTENT);
+        if (!r) return MHD_NO;
+        MHD_add_response_header(r, "Content-Type", f->type);
+        MHD_add_response_header(r, "Cache-Control", "no-cache");
+        MHD_add_response_header(r, "Vary", "Accept-Encoding");
+        if (gz) MHD_add_response_header(r, "Content-Encoding", "gzip");
+        enum MHD_Result ok = MHD_queue_response(con, 200, r);
+        MHD_destroy_response(r);
+        return ok;
+    }
+    return reply_error(con, 404, "no such page");
+}
+
 static enum MHD_Result route(cp_api *a, struct MHD_Connection *con, const char *url,
                              const char *method, request *req)
 {
@@ -134,13 +253,21 @@ static enum MHD_Result route(cp_api *a, struct MHD_Connection *con, const char *
         cp_buf_free(&b);
         return r;
     }
-    if (strncmp(url, "/api/v1/", 8) != 0) return reply_error(con, 404, "no such endpoint");
+    if (strncmp(url, "/api/v1/", 8) != 0) {
+        if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+            return reply_error(con, 405, "the dashboard's pages are read with GET");
+        return asset(con, url);
+    }
     if (!authorised(a, con)) return reply_error(con, 401, "a valid dashboard token is required");
     if (req->too_big) return reply_error(con, 413, "request body larger than 1 MiB");
     if (strcmp(url, "/api/v1/query") == 0) {
         if (strcmp(method, "POST") != 0 && strcmp(method, "GET") != 0)
             return reply_error(con, 405, "use POST with the SQL as the body");
         return query(a, con, req);
+    }
+    if (strcmp(url, "/api/v1/live") == 0 || strcmp(url, "/api/v1/live/stream") == 0) {
+        if (strcmp(method, "GET") != 0) return reply_error(con, 405, "use GET");
+        return url[12] ? live_stream(a, con) : live(a, con);
     }
     return reply_error(con, 404, "no such endpoint");
 }
@@ -182,6 +309,7 @@ int cp_api_start(const cp_api_config *c, cp_api **out, char *err, size_t errlen)
 void cp_api_stop(cp_api *a)
 {
     if (!a) return;
+    a->stopping = 1;
     MHD_stop_daemon(a->d);
     cp_free(a->token);
     cp_free(a);
