@@ -46,7 +46,7 @@ chart('c-revenue', {
 });
 chart('c-funnel', {
   tooltip: { trigger: 'item' },
-  series: [{ name: 'sessions', type: 'funnel', sort: 'none', left: '5%', width: '90%', top: 8, bottom: 8, minSize: '8%',
+  series: [{ name: 'sessions', type: 'funnel', sort: 'none', left: '4%', width: '62%', top: 8, bottom: 8, minSize: '8%',
     label: { color: '#e6edf3', formatter: '{b}: {c}' }, data: [] }],
 });
 chart('c-countries', {
