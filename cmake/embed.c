@@ -73,7 +73,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < n; i++) {
         size_t len, gz_len;
         unsigned char *b = slurp(argv[3 + 3 * i], &len), *z = gzip(b, len, &gz_len);
-        const char *type = argv[4 + 3 * i], *cs = strncmp(type, "text/", 5) ? "" : "; charset=utf-8";
+        const char *type = argv[4 + 3 * i],
+                   *cs = strncmp(type, "text/", 5) ? "" : "; charset=utf-8";
         fprintf(o, "    {\"%s\", \"%s%s\", raw%d, %zu, gz%d, %zu},\n", argv[2 + 3 * i], type, cs, i,
                 len, i, gz_len);
         free(b);

@@ -7,7 +7,7 @@
  * whatever order they come. State per minute (the last 25 hours): counts by
  * kind, page views, orders, revenue, a HyperLogLog of visitors, sessions that
  * started in it with their funnel progress and conversion, top pages, products
- * and referrers, and countries; per second (the last 15 minutes): counts by
+ * and external referrers (by host), and countries; per second (the last 15 minutes): counts by
  * kind. Sessions follow the rules of DESIGN.md section 5 per identity (a new one
  * after the inactivity timeout or 24 hours); the funnel counts a session at a
  * step when it has reached that step and every step before it (page view →
@@ -33,7 +33,8 @@ typedef struct cp_live_event {
     cp_event_kind kind;
     int64_t time_ms;
     cp_slice identity; /* anonymousId, else userId */
-    cp_slice page_path, referrer, country;
+    cp_slice page_url, page_path, referrer,
+        country; /* referrers from page_url's host are internal */
     bool is_bot, late, has_revenue;
     double revenue;
     const cp_product *products; /* product views: the product; orders: the lines */

@@ -170,7 +170,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
         cp_buf_reset(&s->buf);
         s->off = 0;
         /* the first message tells the browser to reconnect a second after a drop */
-        cp_buf_append_str(&s->buf, s->started ? "event: live\ndata: " : "retry: 1000\nevent: live\ndata: ");
+        cp_buf_append_str(&s->buf,
+                          s->started ? "event: live\ndata: " : "retry: 1000\nevent: live\ndata: ");
         s->started = true;
         if (cp_live_snapshot(s->a->c.live, now, &s->buf)) return MHD_CONTENT_READER_END_WITH_ERROR;
         if (s->buf.len && s->buf.ptr[s->buf.len - 1] == '\n') s->buf.len--;

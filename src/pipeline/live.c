@@ -293,7 +293,9 @@ static void add_locked(cp_live *l, const cp_live_event *e)
     if (e->kind == CP_KIND_PAGE) {
         m->pageviews++;
         cp_counter_add(&m->dims[DIM_PAGE], or_lit(e->page_path, "/"), 1, 0, 0);
-        if (e->referrer.len) cp_counter_add(&m->dims[DIM_REFERRER], url_host(e->referrer), 1, 0, 0);
+        cp_slice from = e->referrer.len ? url_host(e->referrer) : CP_SLICE_NULL;
+        if (from.len && !cp_slice_eq(from, url_host(e->page_url)))
+            cp_counter_add(&m->dims[DIM_REFERRER], from, 1, 0, 0);
     }
     if (order) {
         m->orders++;

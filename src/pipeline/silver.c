@@ -158,6 +158,7 @@ int silver_write(silver_ctx *s, const cp_event *ev, int64_t offset, uint64_t msg
         cp_live_add(s->live, &(cp_live_event){.kind = ev->kind,
                                               .time_ms = ev->time_ms,
                                               .identity = r.identity,
+                                              .page_url = r.page_url,
                                               .page_path = r.page_path,
                                               .referrer = r.page_referrer,
                                               .country = country,

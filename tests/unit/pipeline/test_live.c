@@ -60,7 +60,8 @@ static void view(int64_t t, const char *who, cp_product *p)
 }
 
 /* The shop's first minutes:
- *   a: the whole funnel in minute 0 (page with a Google referrer, view, cart, checkout, order)
+ *   a: the whole funnel in minute 0 (a page from Google, a page from the shop, view, cart,
+ *      checkout, order)
  *   b: a page at 59.999 s (minute 0) and one at 60.000 s (minute 1), a product view in
  *      minute 1, then 31 minutes of silence and a page: a second session (minute 32)
  *   bot: one page in minute 0
@@ -73,8 +74,13 @@ static void feed(void)
                        .identity = CP_SLICE_LIT("a"),
                        .page_path = CP_SLICE_LIT("/"),
                        .country = CP_SLICE_LIT("DE"),
+                       .page_url = CP_SLICE_LIT("https://shop.example/"),
                        .referrer = CP_SLICE_LIT("https://www.google.com/search?q=lamp")};
     cp_live_add(lv, &g);
+    cp_live_event inside = g; /* a second page with the shop itself as referrer */
+    inside.time_ms = T0 + 1500;
+    inside.referrer = CP_SLICE_LIT("https://shop.example/p/1");
+    cp_live_add(lv, &inside);
     view(T0 + 10000, "a", &lamp);
     ev(CP_KIND_PRODUCT_ADDED, T0 + 20000, "a", NULL, "DE");
     ev(CP_KIND_CHECKOUT_STARTED, T0 + 30000, "a", NULL, "DE");
@@ -103,11 +109,11 @@ static void check_first_minutes(void)
 {
     cp_live_window w;
     CHECK_INT(cp_live_window_get(lv, M0, M0, &w), CP_OK);
-    CHECK_INT(w.events, 7); /* a: 5, b: 1, bot: 1 */
+    CHECK_INT(w.events, 8); /* a: 6, b: 1, bot: 1 */
     CHECK_INT(w.bots, 1);
-    CHECK_INT(w.kinds[CP_KIND_PAGE], 3);
+    CHECK_INT(w.kinds[CP_KIND_PAGE], 4);
     CHECK_INT(w.kinds[CP_KIND_ORDER_COMPLETED], 1);
-    CHECK_INT(w.pageviews, 2); /* the bot's is not one */
+    CHECK_INT(w.pageviews, 3); /* the bot's is not one */
     CHECK_INT((int64_t)w.visitors, 2);
     CHECK_INT(w.orders, 1);
     CHECK_NEAR(w.revenue, 64.90, 1e-9);
@@ -118,7 +124,7 @@ static void check_first_minutes(void)
     CHECK_INT(w.funnel[2], 1);
     CHECK_INT(w.funnel[3], 1);
     CHECK_INT(w.funnel[4], 1);
-    CHECK_INT(w.n_referrers, 1);
+    CHECK_INT(w.n_referrers, 1); /* the shop's own pages are not referrers */
     CHECK_STR(w.referrers[0].key, "www.google.com");
     CHECK_INT(w.n_products, 2);
     CHECK_STR(w.products[0].key, "Lamp"); /* one view, 2 units, 59.90 */
@@ -129,7 +135,7 @@ static void check_first_minutes(void)
     CHECK_INT(w.products[1].orders, 1);
     CHECK_INT(w.n_countries, 2);
     CHECK_STR(w.countries[0].key, "DE");
-    CHECK_INT(w.countries[0].n, 5);
+    CHECK_INT(w.countries[0].n, 6);
     CHECK_INT(w.countries[0].orders, 1);
     CHECK_NEAR(w.countries[0].revenue, 64.90, 1e-9);
     CHECK_STR(w.countries[1].key, "FR");
@@ -150,17 +156,17 @@ static void check_first_minutes(void)
     CHECK_STR(w.countries[0].key, "unknown");
 
     CHECK_INT(cp_live_window_get(lv, M0, M0 + 40, &w), CP_OK);
-    CHECK_INT(w.events, 12);
+    CHECK_INT(w.events, 13);
     CHECK_INT(w.sessions, 4); /* b's return after 31 minutes is a new session */
     CHECK_INT(w.converted, 1);
     CHECK_INT((int64_t)w.visitors, 3);
     CHECK_INT(w.n_pages, 3);
     CHECK_STR(w.pages[0].key, "/");
-    CHECK_INT(w.pages[0].n, 3);
+    CHECK_INT(w.pages[0].n, 4);
     CHECK_STR(w.pages[1].key, "/p/lamp");
     CHECK_INT(w.pages[1].n, 2);
     CHECK_INT(cp_live_late(lv), 1);
-    CHECK_INT((int64_t)cp_live_counted(lv), 13);
+    CHECK_INT((int64_t)cp_live_counted(lv), 14);
     CHECK_INT((int64_t)cp_live_visitors(lv, M0 + 30, M0 + 34), 1);
 
     int64_t s[3];
@@ -183,7 +189,7 @@ static void test_operators(void)
     CHECK_INT(cp_live_snapshot(lv, T0 + 3 * MIN, &b), CP_OK);
     CHECK(strstr(b.ptr, "\"active_users\":3,") != NULL); /* minutes 0..3: a, b and c */
     CHECK(strstr(b.ptr,
-                 "\"last_30m\":{\"events\":11,\"pageviews\":5,\"visitors\":3,\"sessions\":3,"
+                 "\"last_30m\":{\"events\":12,\"pageviews\":6,\"visitors\":3,\"sessions\":3,"
                  "\"orders\":1,\"revenue\":64.90,\"aov\":64.90,\"conversion\":0.3333,\"bots\":1") !=
           NULL);
     CHECK(strstr(b.ptr, "\"funnel\":[3,2,1,1,1]") != NULL);
@@ -251,23 +257,23 @@ static void test_persist_restore(void)
                               "minute = TIMESTAMP '2026-10-01 12:00:00'",
                               &v, &null),
               CP_OK);
-    CHECK_INT(v, 2);
+    CHECK_INT(v, 3); /* a twice, d */
     cp_live_free(lv);
 
     lv = cp_live_new(30 * MIN);
     CHECK_INT(cp_live_restore(lv, s), CP_OK);
     cp_live_window w;
     CHECK_INT(cp_live_window_get(lv, M0, M0, &w), CP_OK);
-    CHECK_INT(w.events, 9);
-    CHECK_INT(w.kinds[CP_KIND_PAGE], 5);
-    CHECK_INT(w.pageviews, 4);
+    CHECK_INT(w.events, 10);
+    CHECK_INT(w.kinds[CP_KIND_PAGE], 6);
+    CHECK_INT(w.pageviews, 5);
     CHECK_INT((int64_t)w.visitors, 4);
     CHECK_INT(w.funnel[4], 1);
     CHECK_NEAR(w.revenue, 64.90, 1e-9);
     CHECK_STR(w.products[0].key, "Lamp");
     CHECK_STR(w.referrers[0].key, "www.google.com");
     CHECK_INT(cp_live_window_get(lv, M0, M0 + 40, &w), CP_OK);
-    CHECK_INT(w.events, 14);
+    CHECK_INT(w.events, 15);
     CHECK_INT(w.sessions, 6);
     /* restored minutes are not written again until they change */
     CHECK_INT(cp_store_begin(s), CP_OK);
