@@ -6,6 +6,7 @@
 #include "clickpulse/str.h"
 
 #include <stdatomic.h>
+#include <stdarg.h>
 #include <stdint.h>
 
 #define ROUTES(X)                                                                                  \
@@ -62,6 +63,9 @@ int http_gather(void **con_cls, const char *upload, size_t *upload_size, size_t 
                 int64_t deadline_ns, http_request **out);
 /* The matching MHD_OPTION_NOTIFY_COMPLETED callback (frees the request). */
 void http_request_done(void *cls, void *connection, void **con_cls, int toe);
+/* libmicrohttpd's messages into our log (cls: the component name); clients that went
+ * away are logged at debug level. */
+void http_mhd_log(void *cls, const char *fmt, va_list ap);
 struct sockaddr_in;
 /* "host:port" (IPv4) into sa; on error a message naming the key in err. */
 int http_listen_addr(const char *listen, const char *key, struct sockaddr_in *sa, char *err,

@@ -5,10 +5,12 @@
 
 #include "clickpulse/error.h"
 #include "clickpulse/http.h"
+#include "clickpulse/log.h"
 #include "clickpulse/mem.h"
 #include "clickpulse/time.h"
 
 #include <arpa/inet.h>
+#include <stdarg.h>
 #include <stdio.h>
 
 #include <string.h>
@@ -134,6 +136,19 @@ void http_request_done(void *cls, void *connection, void **con_cls, int toe)
     cp_buf_free(&req->body);
     cp_free(req);
     *con_cls = NULL;
+}
+
+void http_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n && msg[n - 1] == '\n') msg[--n] = 0;
+    /* a client that went away (a closed dashboard tab, a cut-off request) is routine */
+    if (strstr(msg, "no longer available") || strstr(msg, "Connection reset") || strstr(msg, "timed out"))
+        CP_DEBUG((const char *)cls, "%s", msg);
+    else
+        CP_WARN((const char *)cls, "%s", msg);
 }
 
 int http_listen_addr(const char *listen, const char *key, struct sockaddr_in *sa, char *err,
