@@ -553,14 +553,13 @@ int cp_collector_start(const cp_collector_config *c, cp_collector **out, char *e
         cp_free(k);
         return CP_ENOMEM;
     }
-    k->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                                MHD_USE_ERROR_LOG,
-                            0, NULL, NULL, handle, k, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                            MHD_OPTION_NOTIFY_COMPLETED, http_request_done, k,
-                            MHD_OPTION_CONNECTION_TIMEOUT, 10u, /* slow clients are cut off */
-                            MHD_OPTION_CONNECTION_LIMIT, 2000u, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                            1000u, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, "collector",
-                            MHD_OPTION_END);
+    k->d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG, 0,
+        NULL, NULL, handle, k, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_NOTIFY_COMPLETED, http_request_done, k, MHD_OPTION_CONNECTION_TIMEOUT,
+        10u, /* slow clients are cut off */
+        MHD_OPTION_CONNECTION_LIMIT, 2000u, MHD_OPTION_PER_IP_CONNECTION_LIMIT, 1000u,
+        MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, "collector", MHD_OPTION_END);
     if (!k->d) {
         snprintf(err, errlen, "cannot listen on %s (in use?)", c->listen);
         cp_collector_stop(k);

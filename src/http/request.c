@@ -145,7 +145,8 @@ void http_mhd_log(void *cls, const char *fmt, va_list ap)
     size_t n = strlen(msg);
     while (n && msg[n - 1] == '\n') msg[--n] = 0;
     /* a client that went away (a closed dashboard tab, a cut-off request) is routine */
-    if (strstr(msg, "no longer available") || strstr(msg, "Connection reset") || strstr(msg, "timed out"))
+    if (strstr(msg, "no longer available") || strstr(msg, "Connection reset") ||
+        strstr(msg, "timed out"))
         CP_DEBUG((const char *)cls, "%s", msg);
     else
         CP_WARN((const char *)cls, "%s", msg);

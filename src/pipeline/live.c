@@ -506,7 +506,21 @@ int cp_live_snapshot(cp_live *l, int64_t now_ms, cp_buf *b)
     seconds_locked(l, now_s - SECONDS + 1, SECONDS, -1, sec);
     cp_buf_appendf(b, ",\"per_second\":{\"start\":%lld", (long long)(now_s - SECONDS + 1) * 1000);
     json_series(b, "events", sec, SECONDS);
-    cp_buf_append_char(b, '}');
+    /* by kind, for the last minute of seconds: the kinds seen in it */
+    cp_buf_append_str(b, ",\"kinds\":{");
+    int first = 1;
+    for (int k = 0; k < CP_KIND__COUNT; k++) {
+        int64_t v[PER_MINUTE], any = 0;
+        seconds_locked(l, now_s - PER_MINUTE + 1, PER_MINUTE, k, v);
+        for (int i = 0; i < PER_MINUTE; i++) any |= v[i];
+        if (!any) continue;
+        cp_buf_appendf(b, "%s\"%s\":[", first ? "" : ",", cp_event_kind_name((cp_event_kind)k));
+        for (int i = 0; i < PER_MINUTE; i++)
+            cp_buf_appendf(b, "%s%lld", i ? "," : "", (long long)v[i]);
+        cp_buf_append_char(b, ']');
+        first = 0;
+    }
+    cp_buf_append_str(b, "}}");
     for (int i = 0; i < PER_MINUTE; i++) {
         int64_t mn = now_min - PER_MINUTE + 1 + i;
         const minute *m = minute_get(l, mn);
@@ -524,7 +538,23 @@ int cp_live_snapshot(cp_live *l, int64_t now_ms, cp_buf *b)
     json_series(b, "orders", orders, PER_MINUTE);
     cp_buf_append_str(b, ",\"revenue\":[");
     for (int i = 0; i < PER_MINUTE; i++) cp_buf_appendf(b, "%s%.2f", i ? "," : "", revenue[i]);
-    cp_buf_append_str(b, "]}");
+    cp_buf_append_str(b, "],\"kinds\":{"); /* the kinds seen in the hour */
+    first = 1;
+    for (int k = 0; k < CP_KIND__COUNT; k++) {
+        int64_t any = 0;
+        for (int i = 0; i < PER_MINUTE; i++) {
+            const minute *m = minute_get(l, now_min - PER_MINUTE + 1 + i);
+            ev[i] = m ? m->kinds[k] : 0;
+            any |= ev[i];
+        }
+        if (!any) continue;
+        cp_buf_appendf(b, "%s\"%s\":[", first ? "" : ",", cp_event_kind_name((cp_event_kind)k));
+        for (int i = 0; i < PER_MINUTE; i++)
+            cp_buf_appendf(b, "%s%lld", i ? "," : "", (long long)ev[i]);
+        cp_buf_append_char(b, ']');
+        first = 0;
+    }
+    cp_buf_append_str(b, "}}");
     int rc = window_locked(l, now_min - 29, now_min, &w);
     if (rc == CP_OK) json_window(b, "last_30m", &w);
     int64_t day = floor_div(now_ms, DAY_MS) * (DAY_MS / MINUTE_MS);

@@ -193,6 +193,20 @@ static void test_operators(void)
                  "\"orders\":1,\"revenue\":64.90,\"aov\":64.90,\"conversion\":0.3333,\"bots\":1") !=
           NULL);
     CHECK(strstr(b.ptr, "\"funnel\":[3,2,1,1,1]") != NULL);
+    /* per minute by kind over the hour: minutes 0..3 are the last four of the sixty */
+    CHECK(
+        strstr(
+            b.ptr,
+            "\"page\":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,"
+            "0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,4,1,2,0]") != NULL); /* bots count */
+    CHECK(strstr(b.ptr, "\"order_completed\":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,"
+                        "0,0,0,0,0,0,0,"
+                        "0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,1,0,0,0]") != NULL);
+    /* per second by kind, the last 60 seconds (2:01..3:00): c's pages at 2:10 and 2:20 */
+    char want[400] = "\"kinds\":{\"page\":[";
+    for (int i = 0; i < 60; i++) strcat(want, i == 9 || i == 19 ? "1," : "0,");
+    strcpy(want + strlen(want) - 1, "]}}");
+    CHECK(strstr(b.ptr, want) != NULL);
     CHECK(
         strstr(b.ptr,
                "\"top_products\":[{\"key\":\"Lamp\",\"views\":2,\"units\":2,\"revenue\":59.90}") !=
