@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define FAILED_RING 256
 
@@ -31,6 +32,10 @@ struct cp_collector {
     uint64_t open_gen, durable_gen;
     uint64_t failed[FAILED_RING]; /* the latest generations whose commit failed */
     int pending, stop;
+    http_request *waiters; /* suspended requests waiting for their generation */
+    size_t n_waiters;
+    struct MHD_Connection **resume; /* the committer's scratch */
+    size_t cap_resume;
     pthread_t committer;
     char failure[512];
     collector_metrics m;
@@ -65,21 +70,27 @@ static void *commit_loop(void *arg)
         } else {
             k->failure[0] = 0;
         }
+        /* The requests of this generation answer now: their connections are resumed
+         * (after the lock is let go; a resumed request may complete and be freed at once). */
+        size_t n = 0;
+        for (http_request **w = &k->waiters; *w;) {
+            http_request *x = *w;
+            if (x->gen > gen) {
+                w = &x->next;
+                continue;
+            }
+            *w = x->next;
+            x->durable = k->failed[x->gen % FAILED_RING] != x->gen;
+            k->resume[n++] = x->con; /* room was made when it started waiting */
+            k->n_waiters--;
+        }
         pthread_cond_broadcast(&k->durable);
+        pthread_mutex_unlock(k->c.lock);
+        for (size_t i = 0; i < n; i++) MHD_resume_connection(k->resume[i]);
+        pthread_mutex_lock(k->c.lock);
     }
     pthread_mutex_unlock(k->c.lock);
     return NULL;
-}
-
-/* With the lock held: waits until the batch holding this request's events has been
- * written. Returns 1 when it is durable, 0 when that commit failed. */
-static int wait_durable(cp_collector *k)
-{
-    uint64_t mine = k->open_gen;
-    k->pending++;
-    pthread_cond_signal(&k->work);
-    while (k->durable_gen < mine) pthread_cond_wait(&k->durable, k->c.lock);
-    return k->failed[mine % FAILED_RING] != mine;
 }
 
 /* ---- requests ---- */
@@ -257,9 +268,11 @@ static void client_ip(cp_collector *k, struct MHD_Connection *con, char *ip)
 }
 
 static enum MHD_Result reply_gif(cp_collector *k, struct MHD_Connection *con, enum route r);
+static enum MHD_Result reply_accepted(cp_collector *k, struct MHD_Connection *con, enum route r,
+                                      size_t rejected);
 
-static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, enum route r,
-                              cp_slice body, const char *source)
+static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, request *req,
+                              enum route r, cp_slice body, const char *source)
 {
     cp_decode_options o;
     char ip[INET6_ADDRSTRLEN];
@@ -274,14 +287,39 @@ static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, enum 
     o.id_seed = ((uint64_t)o.received_at_ms << 20) ^ out.n; /* ids unique to this delivery */
     cp_event_decoder *d = cp_event_decoder_new(&o, (cp_decode_sink){&out, on_event, on_reject});
     if (!d) return reply_json_error(k, con, r, 503, "overloaded", "out of memory");
-    int rc = cp_event_decode(d, body.ptr, body.len), durable = 1, busy = 0;
+    int rc = cp_event_decode(d, body.ptr, body.len), busy = 0;
     if (rc == CP_OK) {
         pthread_mutex_lock(k->c.lock);
         busy = cp_pipeline_backlog(k->c.pipeline) > k->c.max_backlog_events;
         if (!busy) rc = submit_all(&out);
-        if (!busy && rc == CP_OK && out.accepted)
-            durable = wait_durable(k);
-        else if (!busy && rc == CP_OK && out.rejected) { /* dead letters only: commit, no wait */
+        if (!busy && rc == CP_OK && out.accepted && k->n_waiters == k->cap_resume) {
+            size_t cap = k->cap_resume ? 2 * k->cap_resume : 256;
+            struct MHD_Connection **more = cp_reallocarray(k->resume, cap, sizeof(*more));
+            if (more)
+                k->resume = more, k->cap_resume = cap;
+            else
+                rc = CP_ENOMEM; /* answered 503; its events are in the batch regardless */
+        }
+        if (!busy && rc == CP_OK && out.accepted) {
+            /* Answered once the batch is in the log: the connection is suspended (its
+             * thread serves others) until the committer resumes it. */
+            req->gen = k->open_gen;
+            req->rejected = out.rejected;
+            req->con = con;
+            req->route = (int)r;
+            req->waiting = 1;
+            req->next = k->waiters;
+            k->waiters = req;
+            k->n_waiters++;
+            k->pending++;
+            pthread_cond_signal(&k->work);
+            MHD_suspend_connection(con);
+            pthread_mutex_unlock(k->c.lock);
+            cp_free(out.events);
+            cp_free(out.rejects);
+            cp_event_decoder_free(d);
+            return MHD_YES;
+        } else if (!busy && rc == CP_OK && out.rejected) { /* dead letters only: commit, no wait */
             k->pending++;
             pthread_cond_signal(&k->work);
         }
@@ -292,7 +330,7 @@ static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, enum 
     if (busy)
         res =
             reply_json_error(k, con, r, 429, "overloaded", "too many events waiting: retry later");
-    else if (rc || !durable)
+    else if (rc)
         res = reply_json_error(k, con, r, 503, "unavailable",
                                k->failure[0] ? k->failure : "the pipeline failed");
     else if (!out.accepted && out.rejected) {
@@ -308,7 +346,13 @@ static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, enum 
     cp_free(out.events);
     cp_free(out.rejects);
     cp_event_decoder_free(d);
-    if (answered) return res;
+    return answered ? res : reply_accepted(k, con, r, rejected);
+}
+
+/* The answer to a request whose events were accepted (and, if any, are in the log). */
+static enum MHD_Result reply_accepted(cp_collector *k, struct MHD_Connection *con, enum route r,
+                                      size_t rejected)
+{
     if (r == R_SNOWPLOW_I) return reply_gif(k, con, r);
     char ok[96];
     int n = rejected ? snprintf(ok, sizeof(ok), "{\"success\":true,\"rejected\":%zu}\n", rejected)
@@ -316,7 +360,8 @@ static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, enum 
     return reply(k, con, r, 200, "application/json", ok, (size_t)n);
 }
 
-static enum MHD_Result snowplow_post(cp_collector *k, struct MHD_Connection *con, cp_slice body);
+static enum MHD_Result snowplow_post(cp_collector *k, struct MHD_Connection *con, request *req,
+                                     cp_slice body);
 
 static enum MHD_Result post(cp_collector *k, struct MHD_Connection *con, enum route r, request *req)
 {
@@ -338,13 +383,13 @@ static enum MHD_Result post(cp_collector *k, struct MHD_Connection *con, enum ro
     }
     atomic_fetch_add(&k->m.bytes_in, body.len);
     if (r == R_SNOWPLOW_TP2) {
-        enum MHD_Result res = snowplow_post(k, con, body);
+        enum MHD_Result res = snowplow_post(k, con, req, body);
         cp_buf_free(&plain);
         return res;
     }
     const char *source = authenticate(k, con, body);
     enum MHD_Result res =
-        source ? ingest(k, con, r, body, source)
+        source ? ingest(k, con, req, r, body, source)
                : reply_json_error(k, con, r, 401, "unauthorized",
                                   k->c.write_keys->n
                                       ? "missing or unknown write key"
@@ -446,7 +491,7 @@ static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
-static enum MHD_Result snowplow_get(cp_collector *k, struct MHD_Connection *con)
+static enum MHD_Result snowplow_get(cp_collector *k, struct MHD_Connection *con, request *req)
 {
     params p = {.n = 0};
     char err[256];
@@ -462,12 +507,13 @@ static enum MHD_Result snowplow_get(cp_collector *k, struct MHD_Connection *con)
     cp_buf_init(&json);
     int rc = cp_snowplow_event(p.kv, p.n, &json, err, sizeof(err));
     enum MHD_Result res = rc ? reply_json_error(k, con, R_SNOWPLOW_I, 400, "bad_snowplow", err)
-                             : ingest(k, con, R_SNOWPLOW_I, cp_buf_slice(&json), source);
+                             : ingest(k, con, req, R_SNOWPLOW_I, cp_buf_slice(&json), source);
     cp_buf_free(&json);
     return res;
 }
 
-static enum MHD_Result snowplow_post(cp_collector *k, struct MHD_Connection *con, cp_slice body)
+static enum MHD_Result snowplow_post(cp_collector *k, struct MHD_Connection *con, request *req,
+                                     cp_slice body)
 {
     char err[256];
     cp_buf batch;
@@ -484,7 +530,7 @@ static enum MHD_Result snowplow_post(cp_collector *k, struct MHD_Connection *con
         res = reply_json_error(k, con, R_SNOWPLOW_TP2, 401, "unauthorized",
                                "aid is not a known write key");
     else
-        res = ingest(k, con, R_SNOWPLOW_TP2, cp_buf_slice(&batch), source);
+        res = ingest(k, con, req, R_SNOWPLOW_TP2, cp_buf_slice(&batch), source);
     cp_buf_free(&batch);
     cp_arena_free(&a);
     return res;
@@ -515,7 +561,7 @@ static enum MHD_Result route(cp_collector *k, struct MHD_Connection *con, const 
     }
     if (strcmp(url, "/com.snowplowanalytics.snowplow/i") == 0) r = R_SNOWPLOW_I;
     if (r == R_HEALTH) return health(k, con);
-    if (r == R_SNOWPLOW_I && strcmp(method, "GET") == 0) return snowplow_get(k, con);
+    if (r == R_SNOWPLOW_I && strcmp(method, "GET") == 0) return snowplow_get(k, con, req);
 
     if (r == R_METRICS) return metrics(k, con);
     if (r == R_OTHER) return reply_json_error(k, con, r, 404, "not_found", "no such endpoint");
@@ -528,8 +574,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
                               size_t *upload_size, void **con_cls)
 {
     cp_collector *k = cls;
-    request *req;
+    request *req = *con_cls;
     (void)version;
+    if (req && req->waiting) { /* resumed: its generation is written */
+        req->waiting = 0;
+        if (req->durable) return reply_accepted(k, con, (enum route)req->route, req->rejected);
+        return reply_json_error(k, con, (enum route)req->route, 503, "unavailable",
+                                k->failure[0] ? k->failure : "the bronze log cannot be written");
+    }
     int g = http_gather(con_cls, upload, upload_size, k->c.max_request_bytes, REQUEST_DEADLINE_NS,
                         &req);
     if (g == HTTP_ABORT)
@@ -553,11 +605,12 @@ int cp_collector_start(const cp_collector_config *c, cp_collector **out, char *e
         cp_free(k);
         return CP_ENOMEM;
     }
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     k->d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG, 0,
-        NULL, NULL, handle, k, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_NOTIFY_COMPLETED, http_request_done, k, MHD_OPTION_CONNECTION_TIMEOUT,
-        10u, /* slow clients are cut off */
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        handle, k, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)(cpus > 0 ? cpus : 2), MHD_OPTION_NOTIFY_COMPLETED, http_request_done, k,
+        MHD_OPTION_CONNECTION_TIMEOUT, 10u, /* slow clients are cut off */
         MHD_OPTION_CONNECTION_LIMIT, 2000u, MHD_OPTION_PER_IP_CONNECTION_LIMIT, 1000u,
         MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, "collector", MHD_OPTION_END);
     if (!k->d) {
@@ -572,7 +625,13 @@ int cp_collector_start(const cp_collector_config *c, cp_collector **out, char *e
 void cp_collector_stop(cp_collector *k)
 {
     if (!k) return;
-    if (k->d) MHD_stop_daemon(k->d);
+    if (k->d) { /* no new connections; the suspended ones are answered first */
+        MHD_quiesce_daemon(k->d);
+        pthread_mutex_lock(k->c.lock);
+        while (k->waiters) pthread_cond_wait(&k->durable, k->c.lock);
+        pthread_mutex_unlock(k->c.lock);
+        MHD_stop_daemon(k->d);
+    }
     pthread_mutex_lock(k->c.lock);
     k->stop = 1;
     pthread_cond_broadcast(&k->work);
@@ -580,5 +639,6 @@ void cp_collector_stop(cp_collector *k)
     pthread_join(k->committer, NULL);
     pthread_cond_destroy(&k->work);
     pthread_cond_destroy(&k->durable);
+    cp_free(k->resume);
     cp_free(k);
 }

@@ -54,6 +54,12 @@ typedef struct http_request {
     cp_buf body;
     int too_big; /* more than the limit arrived: the rest was dropped */
     int64_t start_ns;
+    /* A collector request suspended until its group commit (generation gen) is done. */
+    int waiting, durable, route;
+    uint64_t gen;
+    size_t rejected;
+    struct MHD_Connection *con;
+    struct http_request *next;
 } http_request;
 enum { HTTP_MORE = 1, HTTP_READY = 0, HTTP_ABORT = -1 };
 /* The body-gathering part of a libmicrohttpd access handler: HTTP_MORE while the

@@ -49,6 +49,10 @@ typedef struct silver_batch {
  * WRITER_MAX_EVENTS events wait; beyond, enqueueing blocks (backpressure). */
 #define WRITER_QUEUE      1024
 #define WRITER_MAX_EVENTS 400000
+/* With fewer events than this queued, the writer waits up to WRITER_LINGER_MS for
+ * more before a transaction (not while anyone waits for silver). */
+#define WRITER_LINGER_EVENTS 20000
+#define WRITER_LINGER_MS     20
 typedef struct silver_writer {
     pthread_t thread;
     int started;
@@ -56,6 +60,7 @@ typedef struct silver_writer {
     pthread_cond_t cv;
     silver_batch *queue[WRITER_QUEUE];
     int head, count, busy, stop, failed;
+    int syncing; /* callers waiting for silver: no lingering */
     size_t queued_events;
     uint64_t handed, applied; /* batches enqueued / committed (or dropped after a failure) */
     char err[512];

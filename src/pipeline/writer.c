@@ -89,6 +89,18 @@ static void *writer_main(void *arg)
     for (;;) {
         while (!w->count && !w->stop) pthread_cond_wait(&w->cv, &w->mu);
         if (!w->count) break;
+        /* Linger a moment for more: one DuckDB transaction costs about as much as
+         * thousands of rows, and small groups arrive hundreds of times a second. */
+        if (w->queued_events < WRITER_LINGER_EVENTS && !w->stop && !w->syncing) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += WRITER_LINGER_MS * 1000000L;
+            if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+            while (w->queued_events < WRITER_LINGER_EVENTS && !w->stop && !w->syncing &&
+                   w->count < WRITER_QUEUE &&
+                   pthread_cond_timedwait(&w->cv, &w->mu, &until) != ETIMEDOUT) {
+            }
+        }
         int n = w->count;
         for (int i = 0; i < n; i++) taken[i] = w->queue[(w->head + i) % WRITER_QUEUE];
         w->busy = 1;
@@ -160,7 +172,10 @@ int writer_sync(cp_pipeline *p)
     silver_writer *w = &p->w;
     if (!w->started) return CP_OK;
     pthread_mutex_lock(&w->mu);
+    w->syncing++;
+    pthread_cond_broadcast(&w->cv);
     while (w->count || w->busy) pthread_cond_wait(&w->cv, &w->mu);
+    w->syncing--;
     int failed = w->failed;
     if (failed) snprintf(p->err, sizeof(p->err), "%s", w->err);
     pthread_mutex_unlock(&w->mu);
@@ -179,8 +194,11 @@ int writer_catch_up(cp_pipeline *p, int timeout_ms)
     pthread_mutex_lock(&w->mu);
     uint64_t target = w->handed;
     int rc = CP_OK;
+    w->syncing++;
+    pthread_cond_broadcast(&w->cv);
     while (w->applied < target && !w->failed && rc == CP_OK)
         if (pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT) rc = CP_EAGAIN;
+    w->syncing--;
     if (w->failed) rc = CP_EDB;
     pthread_mutex_unlock(&w->mu);
     return rc;
