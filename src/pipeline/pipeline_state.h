@@ -49,8 +49,8 @@ typedef struct silver_batch {
  * WRITER_MAX_EVENTS events wait; beyond, enqueueing blocks (backpressure). */
 #define WRITER_QUEUE      1024
 #define WRITER_MAX_EVENTS 400000
-/* With fewer events than this queued, the writer waits up to WRITER_LINGER_MS for
- * more before a transaction (not while anyone waits for silver). */
+/* A transaction with fewer events than this stays open up to WRITER_LINGER_MS for more
+ * (not while anyone waits for silver); its rows are written, and counted live, at once. */
 #define WRITER_LINGER_EVENTS 20000
 #define WRITER_LINGER_MS     20
 typedef struct silver_writer {

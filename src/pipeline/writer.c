@@ -57,13 +57,12 @@ static int write_batch(cp_pipeline *p, silver_batch *b)
     return rc;
 }
 
-/* n queued batches, in order, as one transaction; the checkpoints once, at their
- * latest values (a cursor named by several batches keeps the last). */
-static int write_batches(cp_pipeline *p, silver_batch **bs, int n)
+/* Ends the transaction holding n batches' rows: the live minutes they changed, the
+ * checkpoints once, at their latest values (a cursor named by several batches keeps
+ * the last), and the commit. */
+static int finish_batches(cp_pipeline *p, silver_batch **bs, int n)
 {
-    int rc = cp_store_begin(p->store);
-    for (int i = 0; i < n && rc == CP_OK; i++) rc = write_batch(p, bs[i]);
-    if (rc == CP_OK) rc = cp_live_persist(p->live, p->store);
+    int rc = cp_live_persist(p->live, p->store);
     if (rc == CP_OK) rc = cp_store_set_checkpoint(p->store, LOG_CHECKPOINT, bs[n - 1]->log_end);
     for (int i = 0; i < n && rc == CP_OK; i++)
         for (int c = 0; c < bs[i]->n_cursors && rc == CP_OK; c++) {
@@ -80,6 +79,53 @@ static int write_batches(cp_pipeline *p, silver_batch **bs, int n)
     return rc;
 }
 
+static struct timespec deadline_in(long ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_nsec += ms * 1000000L;
+    if (t.tv_nsec >= 1000000000L) t.tv_sec++, t.tv_nsec -= 1000000000L;
+    return t;
+}
+
+/* One transaction: the batches queued, written at once (so the live view counts them
+ * without delay), and those arriving while it stays open — up to WRITER_LINGER_MS
+ * while fewer than WRITER_LINGER_EVENTS events are in it and nobody waits for silver —
+ * then committed. Called and returning with the lock held; returns the batches done
+ * (in the queue from head) and their result in *result. */
+static int write_transaction(cp_pipeline *p, silver_batch **taken, int *result)
+{
+    silver_writer *w = &p->w;
+    struct timespec until = deadline_in(WRITER_LINGER_MS);
+    int done = 0, rc = w->failed ? CP_ESTATE : CP_OK, open = 0;
+    size_t events = 0;
+    for (;;) {
+        int n = w->count - done;
+        for (int i = 0; i < n; i++) taken[done + i] = w->queue[(w->head + done + i) % WRITER_QUEUE];
+        pthread_mutex_unlock(&w->mu);
+        if (n && rc == CP_OK && !open) rc = cp_store_begin(p->store), open = rc == CP_OK;
+        for (int i = 0; i < n && rc == CP_OK; i++) {
+            rc = write_batch(p, taken[done + i]);
+            events += taken[done + i]->n_events;
+        }
+        pthread_mutex_lock(&w->mu);
+        done += n;
+        if (rc || w->stop || w->syncing || events >= WRITER_LINGER_EVENTS || w->count == WRITER_QUEUE)
+            break;
+        if (w->count == done &&
+            pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT && w->count == done)
+            break;
+    }
+    pthread_mutex_unlock(&w->mu);
+    if (rc == CP_OK)
+        rc = finish_batches(p, taken, done);
+    else if (open)
+        cp_store_rollback(p->store);
+    pthread_mutex_lock(&w->mu);
+    *result = rc;
+    return done;
+}
+
 static void *writer_main(void *arg)
 {
     cp_pipeline *p = arg;
@@ -89,24 +135,9 @@ static void *writer_main(void *arg)
     for (;;) {
         while (!w->count && !w->stop) pthread_cond_wait(&w->cv, &w->mu);
         if (!w->count) break;
-        /* Linger a moment for more: one DuckDB transaction costs about as much as
-         * thousands of rows, and small groups arrive hundreds of times a second. */
-        if (w->queued_events < WRITER_LINGER_EVENTS && !w->stop && !w->syncing) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += WRITER_LINGER_MS * 1000000L;
-            if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
-            while (w->queued_events < WRITER_LINGER_EVENTS && !w->stop && !w->syncing &&
-                   w->count < WRITER_QUEUE &&
-                   pthread_cond_timedwait(&w->cv, &w->mu, &until) != ETIMEDOUT) {
-            }
-        }
-        int n = w->count;
-        for (int i = 0; i < n; i++) taken[i] = w->queue[(w->head + i) % WRITER_QUEUE];
         w->busy = 1;
-        pthread_mutex_unlock(&w->mu);
-        int rc = w->failed || !taken ? CP_ESTATE : write_batches(p, taken, n);
-        pthread_mutex_lock(&w->mu);
+        int rc = CP_ENOMEM, n = w->count;
+        if (taken) n = write_transaction(p, taken, &rc);
         if (rc && !w->failed) {
             w->failed = 1;
             snprintf(w->err, sizeof(w->err), "writing silver: %s: %s", cp_strerror(rc),
@@ -114,8 +145,9 @@ static void *writer_main(void *arg)
             CP_ERROR("pipeline", "%s", w->err);
         }
         for (int i = 0; i < n; i++) {
-            w->queued_events -= taken[i]->n_events;
-            batch_free(taken[i]); /* under the lock: cp_pipeline_backlog reads queued batches */
+            silver_batch *b = w->queue[(w->head + i) % WRITER_QUEUE];
+            w->queued_events -= b->n_events;
+            batch_free(b); /* under the lock: cp_pipeline_backlog reads queued batches */
         }
         w->head = (w->head + n) % WRITER_QUEUE;
         w->count -= n;
