@@ -31,7 +31,11 @@ double cp_hll_count(const cp_hll *h)
     double sum = 0;
     size_t zeros = 0;
     for (size_t i = 0; i < CP_HLL_REGISTERS; i++) {
-        sum += ldexp(1.0, -h->reg[i]);
+        union {
+            uint64_t u;
+            double d;
+        } pow2 = {(uint64_t)(1023 - h->reg[i]) << 52}; /* exactly 2^-reg, no ldexp */
+        sum += pow2.d;
         zeros += h->reg[i] == 0;
     }
     double e = alpha * m * m / sum;
