@@ -75,6 +75,7 @@ typedef struct cp_config {
     char *kafka_brokers;
     cp_strlist kafka_topics;
     char *kafka_group;
+    cp_strlist kafka_properties;
     int64_t pipeline_dedup_window_ms;
     int64_t pipeline_session_timeout_ms;
     int64_t pipeline_allowed_lateness_ms;

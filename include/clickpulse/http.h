@@ -55,6 +55,9 @@ typedef struct cp_collector_config {
     size_t max_backlog_events; /* beyond this many events waiting: 429 */
     struct cp_pipeline *pipeline;
     pthread_mutex_t *lock; /* held around every use of the pipeline */
+    /* More Prometheus text for /metrics (the Kafka source's); NULL: none. */
+    void (*more_metrics)(void *ud, cp_buf *out);
+    void *more_metrics_ud;
 } cp_collector_config;
 
 int cp_collector_start(const cp_collector_config *c, cp_collector **out, char *err, size_t errlen);

@@ -48,6 +48,15 @@ void http_sender_close(http_sender *s, FILE *report);
 /* A cp_sim_output events callback: POSTs each batch line. */
 int http_sender_send(void *ud, const char *buf, size_t len, size_t n_events);
 
+/* Simulated traffic to a Kafka topic, one event a message keyed by identity (kafka_sender.c). */
+typedef struct kafka_sender kafka_sender;
+int kafka_sender_open(kafka_sender **out, const char *brokers, const char *topic,
+                      const cp_strlist *props);
+/* A cp_sim_output events callback: ud is the sender. */
+int kafka_sender_send(void *ud, const char *buf, size_t len, size_t n_events);
+/* Waits for every message to be delivered; reports to report unless NULL. */
+int kafka_sender_close(kafka_sender *s, FILE *report);
+
 extern const cli_cmd cli_cmd_simulate;
 extern const cli_cmd cli_cmd_config;
 extern const cli_cmd cli_cmd_version;
@@ -55,5 +64,6 @@ extern const cli_cmd cli_cmd_ingest;
 extern const cli_cmd cli_cmd_replay;
 extern const cli_cmd cli_cmd_query;
 extern const cli_cmd cli_cmd_run;
+extern const cli_cmd cli_cmd_kafka_mock;
 
 #endif

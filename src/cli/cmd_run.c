@@ -6,6 +6,7 @@
 
 #include "clickpulse/error.h"
 #include "clickpulse/http.h"
+#include "clickpulse/kafka.h"
 #include "clickpulse/log.h"
 #include "clickpulse/pipeline.h"
 #include "clickpulse/simulate.h"
@@ -25,8 +26,9 @@
 typedef struct daemon_state {
     cp_config *cfg;
     cp_pipeline *p;
-    pthread_mutex_t mu; /* one writer of the pipeline at a time */
-    char error[1024];   /* the last failure, for /health */
+    cp_kafka_source *kafka; /* when kafka.brokers is set */
+    pthread_mutex_t mu;     /* one writer of the pipeline at a time */
+    char error[1024];       /* the last failure, for /health */
     int64_t started_ms;
 } daemon_state;
 
@@ -139,6 +141,24 @@ static void *simulate(void *arg)
     return NULL;
 }
 
+static void *consume_kafka(void *arg)
+{
+    daemon_state *d = arg;
+    if (cp_kafka_source_run(d->kafka) && !stop_flag) {
+        pthread_mutex_lock(&d->mu);
+        snprintf(d->error, sizeof(d->error), "the Kafka source stopped: %s",
+                 cp_pipeline_error(d->p));
+        pthread_mutex_unlock(&d->mu);
+    }
+    return NULL;
+}
+
+static void kafka_metrics(void *ud, cp_buf *out)
+{
+    daemon_state *d = ud;
+    if (d->kafka) cp_kafka_source_metrics(d->kafka, out);
+}
+
 static int write_pid(const cp_config *cfg, int remove)
 {
     char path[4096];
@@ -177,6 +197,8 @@ static int serve(daemon_state *d)
         feed.dec = cp_event_decoder_new(&o, (cp_decode_sink){&feed, sim_event, sim_reject});
         sim_on = feed.dec && pthread_create(&sim, NULL, simulate, &feed) == 0;
     }
+    pthread_t kafka;
+    int kafka_on = d->kafka && pthread_create(&kafka, NULL, consume_kafka, d) == 0;
     int64_t next_refresh = cp_now_ms() + REFRESH_MS;
     while (!stop_flag) {
         struct timespec ts = {0, 200 * 1000000L};
@@ -189,6 +211,7 @@ static int serve(daemon_state *d)
     CP_INFO("run", "stopping");
     for (size_t i = 0; i < n_jobs; i++) pthread_join(jobs[i].thread, NULL);
     if (sim_on) pthread_join(sim, NULL);
+    if (kafka_on) pthread_join(kafka, NULL);
     cp_event_decoder_free(feed.dec);
     housekeeping(d);
     return CLI_OK;
@@ -214,7 +237,8 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
                         .store = cp_pipeline_store(d.p),
                         .ud = &d,
                         .health = health,
-                        .catch_up = catch_up, .live = cp_pipeline_live(d.p)};
+                        .catch_up = catch_up,
+                        .live = cp_pipeline_live(d.p)};
     int rc = CLI_OK;
     if (cp_api_start(&ac, &api, err, sizeof(err))) {
         cli_error(cmd->name, "%s", err);
@@ -230,7 +254,16 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
                               .max_batch_events = (size_t)cfg->collector_max_batch_events,
                               .max_backlog_events = (size_t)cfg->collector_max_backlog,
                               .pipeline = d.p,
-                              .lock = &d.mu};
+                              .lock = &d.mu,
+                              .more_metrics = kafka_metrics,
+                              .more_metrics_ud = &d};
+    cp_kafka_options ko = {
+        .stop = &stop_flag, .lock = &d.mu, .max_backlog = (size_t)cfg->collector_max_backlog};
+    if (rc == CLI_OK && cfg->kafka_brokers[0] &&
+        cp_kafka_source_new(d.p, cfg, &ko, &d.kafka, err, sizeof(err))) {
+        cli_error(cmd->name, "%s", err);
+        rc = CLI_FAILURE;
+    }
     if (rc == CLI_OK && cp_collector_start(&cc, &collector, err, sizeof(err))) {
         cli_error(cmd->name, "%s", err);
         rc = CLI_FAILURE;
@@ -250,6 +283,7 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
     }
     cp_collector_stop(collector);
     cp_api_stop(api);
+    cp_kafka_source_free(d.kafka);
     cp_pipeline_close(d.p);
     pthread_mutex_destroy(&d.mu);
     return rc;
@@ -259,9 +293,10 @@ const cli_cmd cli_cmd_run = {
     .name = "run",
     .summary = "Run the daemon: the configured sources, the pipeline and the API.",
     .usage = "clickpulse run [--config FILE] [--set KEY=VALUE]...",
-    .details = "Sources: the files in sources.files (followed as they grow) and, when\n"
-               "simulator.rate > 0, the simulated shop. The API listens on dashboard.listen;\n"
-               "'clickpulse query' goes through it while the daemon_state runs. SIGINT or SIGTERM\n"
-               "stops it cleanly after the current batch.",
+    .details = "Sources: the collector on collector.listen, the files in sources.files\n"
+               "(followed as they grow), the Kafka topics in kafka.topics when kafka.brokers is\n"
+               "set (group kafka.group), and, when simulator.rate > 0, the simulated shop. The\n"
+               "dashboard and API listen on dashboard.listen; 'clickpulse query' goes through it\n"
+               "while the daemon runs. SIGINT or SIGTERM stops it cleanly after the current batch.",
     .run = run,
 };

@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { OPT_OUT, OPT_QUIET, OPT_OUTPUTS, OPT_HTTP, OPT_WRITE_KEY };
+enum { OPT_OUT, OPT_QUIET, OPT_OUTPUTS, OPT_HTTP, OPT_WRITE_KEY, OPT_KAFKA, OPT_TOPIC };
 
 static const cli_opt opts[] = {
     {.name = "out",
@@ -76,6 +76,15 @@ static const cli_opt opts[] = {
      .metavar = "KEY",
      .id = OPT_WRITE_KEY,
      .help = "The write key sent with --http."},
+    {.name = "kafka",
+     .metavar = "BROKERS",
+     .id = OPT_KAFKA,
+     .help = "Produce the events to Kafka (bootstrap servers host:port,...), one event a "
+             "message keyed by identity; kafka.properties apply."},
+    {.name = "topic",
+     .metavar = "TOPIC",
+     .id = OPT_TOPIC,
+     .help = "The topic written with --kafka (default: events)."},
     {.name = "quiet", .id = OPT_QUIET, .help = "Print no summary."},
     {0},
 };
@@ -223,6 +232,27 @@ static int run_http(const cli_cmd *cmd, cli_args *args, cp_sim_params *p)
     return err ? CLI_FAILURE : CLI_OK;
 }
 
+/* --kafka: the events go to a topic, one a message. */
+static int run_kafka(const cli_cmd *cmd, cli_args *args, cp_sim_params *p, const cp_config *cfg)
+{
+    kafka_sender *s;
+    const char *topic = args->flags[OPT_TOPIC] ? args->flags[OPT_TOPIC] : "events";
+    if (kafka_sender_open(&s, args->flags[OPT_KAFKA], topic, &cfg->kafka_properties))
+        return CLI_FAILURE;
+    p->format = CP_SIM_JSONL;
+    cp_sim_output out = {.ud = s, .events = kafka_sender_send};
+    cp_sim_stats st;
+    int64_t t0 = cp_mono_ns();
+    int err = cp_simulate(p, &out, &st);
+    int closed = kafka_sender_close(s, args->flags[OPT_QUIET] ? NULL : stderr);
+    if (err || closed)
+        cli_error(cmd->name, "producing to %s: %s", args->flags[OPT_KAFKA],
+                  cp_strerror(err ? err : closed));
+    else if (!args->flags[OPT_QUIET])
+        print_summary(&st, topic, (double)(cp_mono_ns() - t0) / 1e9);
+    return err || closed ? CLI_FAILURE : CLI_OK;
+}
+
 static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *parsed)
 {
     cli_args *args = parsed;
@@ -236,6 +266,7 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
     }
     cp_sim_params_from_config(cfg, &p);
     if (args->flags[OPT_HTTP]) return run_http(cmd, args, &p);
+    if (args->flags[OPT_KAFKA]) return run_kafka(cmd, args, &p, cfg);
     int rc = CLI_OK, mask = parse_outputs(cmd, args->flags[OPT_OUTPUTS]);
     if (mask < 0) return CLI_USAGE;
     if (strcmp(dir, "-") == 0) {

@@ -154,6 +154,12 @@ static const cp_conf_entry table[] = {
      .def = "clickpulse",
      .offset = F(kafka_group),
      .help = "Kafka consumer group of this instance."},
+    {.key = "kafka.properties",
+     .type = CP_CONF_LIST,
+     .def = "",
+     .offset = F(kafka_properties),
+     .help = "librdkafka settings passed through as name=value (security.protocol=SASL_SSL, "
+             "sasl.mechanism, sasl.username, ssl.ca.location, session.timeout.ms, ...)."},
     {.key = "pipeline.dedup_window",
      .type = CP_CONF_DURATION,
      .def = "7d",

@@ -442,6 +442,7 @@ static enum MHD_Result metrics(cp_collector *k, struct MHD_Connection *con)
                        cp_reject_reason_name((cp_reject_reason)i),
                        (unsigned long long)s->rejected[i]);
     pthread_mutex_unlock(k->c.lock);
+    if (k->c.more_metrics) k->c.more_metrics(k->c.more_metrics_ud, &b);
     enum MHD_Result res = reply(k, con, R_METRICS, 200, "text/plain; version=0.0.4", b.ptr, b.len);
     cp_buf_free(&b);
     return res;

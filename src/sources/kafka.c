@@ -1,0 +1,342 @@
+/* The Kafka source (see include/clickpulse/kafka.h): a librdkafka consumer in
+ * a group, with offsets committed by hand once the events are in the bronze log. */
+#include "clickpulse/kafka.h"
+
+#include "clickpulse/error.h"
+#include "clickpulse/event.h"
+#include "clickpulse/log.h"
+#include "clickpulse/mem.h"
+#include "clickpulse/time.h"
+
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <string.h>
+
+#define FLUSH_MESSAGES 20000 /* a durable flush and a commit at least this often */
+#define FLUSH_MS       50
+#define MAX_PARTS      4096
+
+typedef struct part {
+    char *topic;
+    int32_t partition;
+    int64_t next;      /* the next offset to consume (-1: none consumed yet) */
+    int64_t committed; /* the next offset as last committed */
+    bool assigned;
+} part;
+
+struct cp_kafka_source {
+    cp_pipeline *p;
+    cp_kafka_options o;
+    rd_kafka_t *rk;
+    cp_event_decoder *dec;
+    pthread_mutex_t mu; /* the partition table and counters, for metrics */
+    part parts[MAX_PARTS];
+    int n_parts;
+    /* the message being decoded */
+    cp_buf source;
+    int32_t partition;
+    int64_t offset, received_ms;
+    char at[64];
+    size_t pending; /* messages since the last durable flush */
+    int64_t last_flush_ms;
+    bool paused;
+    uint64_t messages, commits, commit_failures, pauses;
+    int rc; /* a pipeline failure stops consuming */
+};
+
+static part *part_of(cp_kafka_source *k, const char *topic, int32_t partition)
+{
+    for (int i = 0; i < k->n_parts; i++)
+        if (k->parts[i].partition == partition && strcmp(k->parts[i].topic, topic) == 0)
+            return &k->parts[i];
+    if (k->n_parts == MAX_PARTS) return NULL;
+    part *p = &k->parts[k->n_parts];
+    if (!(p->topic = cp_strdup(topic))) return NULL;
+    p->partition = partition;
+    p->next = p->committed = -1;
+    k->n_parts++;
+    return p;
+}
+
+/* ---- decoding ---- */
+
+static cp_slice position(cp_kafka_source *k, uint32_t index)
+{
+    int n =
+        index ? snprintf(k->at, sizeof(k->at), "%d/%lld.%u", (int)k->partition,
+                         (long long)k->offset, index)
+              : snprintf(k->at, sizeof(k->at), "%d/%lld", (int)k->partition, (long long)k->offset);
+    return (cp_slice){k->at, (size_t)n};
+}
+
+static int on_event(void *ud, const cp_event *ev)
+{
+    cp_kafka_source *k = ud;
+    return cp_pipeline_submit(k->p, ev, cp_buf_slice(&k->source), position(k, ev->index));
+}
+
+static int on_reject(void *ud, const cp_reject *r)
+{
+    cp_kafka_source *k = ud;
+    return cp_pipeline_reject(k->p, r, cp_buf_slice(&k->source), position(k, r->index),
+                              k->received_ms);
+}
+
+static void consume(cp_kafka_source *k, const rd_kafka_message_t *m)
+{
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    rd_kafka_timestamp_type_t tt;
+    int64_t ts = rd_kafka_message_timestamp(m, &tt);
+    cp_buf_reset(&k->source);
+    cp_buf_appendf(&k->source, "kafka:%s", topic);
+    k->partition = m->partition;
+    k->offset = m->offset;
+    /* the broker's (or producer's) time stands for "received": a lagging consumer must
+     * not shift event times by its lag in clock-skew correction */
+    k->received_ms = tt != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts > 0 ? ts : cp_now_ms();
+    pthread_mutex_lock(k->o.lock);
+    cp_event_decoder_set_received_at(k->dec, k->received_ms);
+    int rc = cp_event_decode(k->dec, m->payload ? m->payload : "", m->len);
+    pthread_mutex_unlock(k->o.lock);
+    if (rc) k->rc = rc;
+    pthread_mutex_lock(&k->mu);
+    part *p = part_of(k, topic, m->partition);
+    if (p) p->next = m->offset + 1;
+    k->messages++;
+    pthread_mutex_unlock(&k->mu);
+    k->pending++;
+}
+
+/* ---- durability, then the commit ---- */
+
+static int flush_and_commit(cp_kafka_source *k)
+{
+    k->last_flush_ms = cp_now_ms();
+    if (!k->pending) return CP_OK;
+    pthread_mutex_lock(k->o.lock);
+    int rc = cp_pipeline_flush(k->p, NULL, 0);
+    pthread_mutex_unlock(k->o.lock);
+    if (rc) return rc;
+    k->pending = 0;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+    pthread_mutex_lock(&k->mu);
+    for (int i = 0; i < k->n_parts; i++) {
+        part *p = &k->parts[i];
+        if (p->next > p->committed)
+            rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = p->next;
+    }
+    pthread_mutex_unlock(&k->mu);
+    if (l->cnt) {
+        rd_kafka_resp_err_t e = rd_kafka_commit(k->rk, l, 0);
+        pthread_mutex_lock(&k->mu);
+        if (e) { /* durable anyway: a redelivery is recognised by its position */
+            k->commit_failures++;
+            CP_LOG_LIMITED(CP_LOG_WARN, 5, "source:kafka", "offset commit failed: %s",
+                           rd_kafka_err2str(e));
+        } else {
+            k->commits++;
+            for (int i = 0; i < l->cnt; i++) {
+                part *p = part_of(k, l->elems[i].topic, l->elems[i].partition);
+                if (p) p->committed = l->elems[i].offset;
+            }
+        }
+        pthread_mutex_unlock(&k->mu);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    return CP_OK;
+}
+
+static void rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                      rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    cp_kafka_source *k = opaque;
+    bool assign = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
+    if (!assign) { /* what was read from the partitions leaving is made durable and committed */
+        int rc = flush_and_commit(k);
+        if (rc) k->rc = rc;
+    }
+    pthread_mutex_lock(&k->mu);
+    for (int i = 0; i < parts->cnt; i++) {
+        part *p = part_of(k, parts->elems[i].topic, parts->elems[i].partition);
+        if (!p) continue;
+        p->assigned = assign;
+        if (assign) p->next = p->committed = -1;
+    }
+    pthread_mutex_unlock(&k->mu);
+    CP_INFO("source:kafka", "%s %d partition%s", assign ? "assigned" : "revoked", parts->cnt,
+            parts->cnt == 1 ? "" : "s");
+    rd_kafka_assign(rk, assign ? parts : NULL);
+    if (!assign) return;
+    k->paused = false;
+    /* where the group left each partition: the lag counts from there until a message comes */
+    rd_kafka_topic_partition_list_t *at = rd_kafka_topic_partition_list_copy(parts);
+    if (rd_kafka_committed(rk, at, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        pthread_mutex_lock(&k->mu);
+        for (int i = 0; i < at->cnt; i++) {
+            part *p = part_of(k, at->elems[i].topic, at->elems[i].partition);
+            if (p && at->elems[i].offset >= 0) p->committed = at->elems[i].offset;
+        }
+        pthread_mutex_unlock(&k->mu);
+    }
+    rd_kafka_topic_partition_list_destroy(at);
+}
+
+/* Pauses every assigned partition while the pipeline is full; resumes below half. */
+static void backpressure(cp_kafka_source *k)
+{
+    size_t backlog = cp_pipeline_backlog(k->p);
+    bool want = k->paused ? backlog > k->o.max_backlog / 2 : backlog > k->o.max_backlog;
+    if (want == k->paused) return;
+    rd_kafka_topic_partition_list_t *l = NULL;
+    if (rd_kafka_assignment(k->rk, &l) == RD_KAFKA_RESP_ERR_NO_ERROR && l) {
+        if (want)
+            rd_kafka_pause_partitions(k->rk, l);
+        else
+            rd_kafka_resume_partitions(k->rk, l);
+        rd_kafka_topic_partition_list_destroy(l);
+    }
+    k->paused = want;
+    if (want) {
+        pthread_mutex_lock(&k->mu);
+        k->pauses++;
+        pthread_mutex_unlock(&k->mu);
+    }
+}
+
+/* ---- life cycle ---- */
+
+static int set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err, size_t errlen)
+{
+    char why[512];
+    if (rd_kafka_conf_set(conf, name, value, why, sizeof(why)) == RD_KAFKA_CONF_OK) return CP_OK;
+    snprintf(err, errlen, "kafka: %s", why);
+    return CP_EINVAL;
+}
+
+int cp_kafka_source_new(cp_pipeline *p, const cp_config *c, const cp_kafka_options *o,
+                        cp_kafka_source **out, char *err, size_t errlen)
+{
+    cp_kafka_source *k = cp_calloc(1, sizeof(*k));
+    if (!k) return CP_ENOMEM;
+    k->p = p;
+    k->o = *o;
+    pthread_mutex_init(&k->mu, NULL);
+    cp_buf_init(&k->source);
+    cp_decode_options d;
+    cp_decode_options_default(&d);
+    k->dec = cp_event_decoder_new(&d, (cp_decode_sink){k, on_event, on_reject});
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    int rc = k->dec ? CP_OK : CP_ENOMEM;
+    if (rc == CP_OK) rc = set(conf, "bootstrap.servers", c->kafka_brokers, err, errlen);
+    if (rc == CP_OK) rc = set(conf, "group.id", c->kafka_group, err, errlen);
+    if (rc == CP_OK) rc = set(conf, "enable.auto.commit", "false", err, errlen);
+    if (rc == CP_OK) rc = set(conf, "auto.offset.reset", "earliest", err, errlen);
+    if (rc == CP_OK) rc = set(conf, "client.id", "clickpulse", err, errlen);
+    for (size_t i = 0; rc == CP_OK && i < c->kafka_properties.n; i++) {
+        const char *kv = c->kafka_properties.items[i], *eq = strchr(kv, '=');
+        char name[256];
+        if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof(name)) {
+            snprintf(err, errlen, "kafka.properties: '%s' is not name=value", kv);
+            rc = CP_EINVAL;
+            break;
+        }
+        snprintf(name, sizeof(name), "%.*s", (int)(eq - kv), kv);
+        rc = set(conf, name, eq + 1, err, errlen);
+    }
+    if (rc) {
+        rd_kafka_conf_destroy(conf);
+        cp_kafka_source_free(k);
+        return rc;
+    }
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance);
+    rd_kafka_conf_set_opaque(conf, k);
+    char why[512];
+    if (!(k->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof(why)))) {
+        snprintf(err, errlen, "kafka: %s", why);
+        rd_kafka_conf_destroy(conf);
+        cp_kafka_source_free(k);
+        return CP_EINVAL;
+    }
+    rd_kafka_poll_set_consumer(k->rk);
+    rd_kafka_topic_partition_list_t *topics =
+        rd_kafka_topic_partition_list_new((int)c->kafka_topics.n);
+    for (size_t i = 0; i < c->kafka_topics.n; i++)
+        rd_kafka_topic_partition_list_add(topics, c->kafka_topics.items[i], RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(k->rk, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (e) {
+        snprintf(err, errlen, "kafka: cannot subscribe: %s", rd_kafka_err2str(e));
+        cp_kafka_source_free(k);
+        return CP_EINVAL;
+    }
+    *out = k;
+    return CP_OK;
+}
+
+int cp_kafka_source_run(cp_kafka_source *k)
+{
+    k->last_flush_ms = cp_now_ms();
+    uint64_t since_check = 0;
+    while (!*k->o.stop && k->rc == CP_OK) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, 20);
+        if (m) {
+            if (!m->err)
+                consume(k, m);
+            else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                CP_LOG_LIMITED(CP_LOG_WARN, 5, "source:kafka", "%s", rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+        }
+        if (k->pending >= FLUSH_MESSAGES ||
+            (k->pending && cp_now_ms() - k->last_flush_ms >= FLUSH_MS)) {
+            int rc = flush_and_commit(k);
+            if (rc) k->rc = rc;
+        }
+        if (!m || ++since_check >= 1024) {
+            since_check = 0;
+            backpressure(k);
+        }
+    }
+    int rc = k->rc;
+    if (rc == CP_OK) rc = flush_and_commit(k);
+    if (rc) CP_ERROR("source:kafka", "stopped: %s: %s", cp_strerror(rc), cp_pipeline_error(k->p));
+    rd_kafka_consumer_close(k->rk);
+    return rc;
+}
+
+void cp_kafka_source_free(cp_kafka_source *k)
+{
+    if (!k) return;
+    if (k->rk) rd_kafka_destroy(k->rk);
+    cp_event_decoder_free(k->dec);
+    for (int i = 0; i < k->n_parts; i++) cp_free(k->parts[i].topic);
+    cp_buf_free(&k->source);
+    pthread_mutex_destroy(&k->mu);
+    cp_free(k);
+}
+
+void cp_kafka_source_metrics(cp_kafka_source *k, cp_buf *out)
+{
+    pthread_mutex_lock(&k->mu);
+    cp_buf_appendf(out,
+                   "# TYPE clickpulse_kafka_messages_total counter\n"
+                   "clickpulse_kafka_messages_total %llu\n"
+                   "# TYPE clickpulse_kafka_commits_total counter\n"
+                   "clickpulse_kafka_commits_total %llu\n"
+                   "clickpulse_kafka_commit_failures_total %llu\n"
+                   "# TYPE clickpulse_kafka_pauses_total counter\n"
+                   "clickpulse_kafka_pauses_total %llu\n"
+                   "# TYPE clickpulse_kafka_consumer_lag gauge\n",
+                   (unsigned long long)k->messages, (unsigned long long)k->commits,
+                   (unsigned long long)k->commit_failures, (unsigned long long)k->pauses);
+    for (int i = 0; i < k->n_parts; i++) {
+        part *p = &k->parts[i];
+        int64_t lo = 0, hi = 0;
+        if (!p->assigned ||
+            rd_kafka_get_watermark_offsets(k->rk, p->topic, p->partition, &lo, &hi) != 0)
+            continue;
+        int64_t at = p->next >= 0 ? p->next : p->committed >= 0 ? p->committed : lo;
+        cp_buf_appendf(out, "clickpulse_kafka_consumer_lag{topic=\"%s\",partition=\"%d\"} %lld\n",
+                       p->topic, (int)p->partition, (long long)(hi > at ? hi - at : 0));
+    }
+    pthread_mutex_unlock(&k->mu);
+}
