@@ -205,6 +205,18 @@ static void backpressure(cp_kafka_source *k)
 
 /* ---- life cycle ---- */
 
+/* librdkafka's own messages into our log: connection trouble as warnings (rate-limited). */
+static void rdkafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *msg)
+{
+    (void)rk;
+    if (level <= 4)
+        CP_LOG_LIMITED(CP_LOG_WARN, 2, "kafka", "%s: %s", fac, msg);
+    else if (level <= 5)
+        CP_INFO("kafka", "%s: %s", fac, msg);
+    else
+        CP_DEBUG("kafka", "%s: %s", fac, msg);
+}
+
 static int set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err, size_t errlen)
 {
     char why[512];
@@ -249,6 +261,7 @@ int cp_kafka_source_new(cp_pipeline *p, const cp_config *c, const cp_kafka_optio
         return rc;
     }
     rd_kafka_conf_set_rebalance_cb(conf, rebalance);
+    rd_kafka_conf_set_log_cb(conf, rdkafka_log);
     rd_kafka_conf_set_opaque(conf, k);
     char why[512];
     if (!(k->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof(why)))) {
