@@ -76,6 +76,7 @@ typedef struct cp_config {
     cp_strlist kafka_topics;
     char *kafka_group;
     cp_strlist kafka_properties;
+    char *sinks_kafka_brokers, *sinks_kafka_events_topic, *sinks_kafka_minutes_topic;
     int64_t pipeline_dedup_window_ms;
     int64_t pipeline_session_timeout_ms;
     int64_t pipeline_allowed_lateness_ms;

@@ -153,6 +153,12 @@ int cp_store_query(cp_store *s, const char *sql, cp_query_format fmt, int64_t ma
  * refused with CP_EINVAL and a message. */
 int cp_store_query_readonly(cp_store *s, const char *sql, cp_query_format fmt, int64_t max_rows,
                             FILE *out, char *err, size_t errlen);
+/* Runs a query whose columns are all VARCHAR on the read-only connection (safe from any
+ * thread) and hands each row to fn (NULL values: slices with ptr NULL); fn's non-zero
+ * result stops it and is returned. */
+int cp_store_read_rows(cp_store *s, const char *sql,
+                       int (*fn)(void *ud, const cp_slice *cols, size_t n), void *ud, char *err,
+                       size_t errlen);
 /* Runs a statement that returns nothing of interest. */
 int cp_store_exec(cp_store *s, const char *sql, char *err, size_t errlen);
 /* Runs sql and reads the first column of its first row as an integer; *is_null is set

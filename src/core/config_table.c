@@ -160,6 +160,23 @@ static const cp_conf_entry table[] = {
      .offset = F(kafka_properties),
      .help = "librdkafka settings passed through as name=value (security.protocol=SASL_SSL, "
              "sasl.mechanism, sasl.username, ssl.ca.location, session.timeout.ms, ...)."},
+    {.key = "sinks.kafka.brokers",
+     .type = CP_CONF_STR,
+     .def = "",
+     .offset = F(sinks_kafka_brokers),
+     .help = "Kafka bootstrap servers of the Kafka sink; empty disables it (kafka.properties "
+             "apply)."},
+    {.key = "sinks.kafka.events_topic",
+     .type = CP_CONF_STR,
+     .def = "clickpulse.events",
+     .offset = F(sinks_kafka_events_topic),
+     .help = "Topic of the cleaned (silver) events, keyed by identity; empty: not published."},
+    {.key = "sinks.kafka.minutes_topic",
+     .type = CP_CONF_STR,
+     .def = "clickpulse.minutes",
+     .offset = F(sinks_kafka_minutes_topic),
+     .help = "Topic of the per-minute aggregates (rt_minute), keyed by minute; empty: not "
+             "published."},
     {.key = "pipeline.dedup_window",
      .type = CP_CONF_DURATION,
      .def = "7d",

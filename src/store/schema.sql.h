@@ -44,7 +44,7 @@ static const char cp_schema_sql[] =
     " minute TIMESTAMP, events BIGINT, pageviews BIGINT, visitors BIGINT, sessions BIGINT,"
     " converted BIGINT, orders BIGINT, revenue DOUBLE, bots BIGINT, funnel_page BIGINT,"
     " funnel_product BIGINT, funnel_cart BIGINT, funnel_checkout BIGINT, funnel_order BIGINT,"
-    " visitors_hll BLOB);"
+    " visitors_hll BLOB, updated_at TIMESTAMP);"
     "CREATE TABLE IF NOT EXISTS rt_minute_top ("
     " minute TIMESTAMP, dim VARCHAR, key VARCHAR, n BIGINT, orders BIGINT, revenue DOUBLE);"
     "CREATE TABLE IF NOT EXISTS checkpoints ("

@@ -417,6 +417,7 @@ int cp_store_add_rt_minute(cp_store *s, const cp_rt_minute *r)
     duckdb_append_int64(a, r->bots);
     for (int i = 0; i < 5; i++) duckdb_append_int64(a, r->funnel[i]);
     duckdb_append_blob(a, r->hll.ptr ? r->hll.ptr : "", r->hll.len);
+    put_time(a, cp_now_ms());
     return end_row(s, APP_RT);
 }
 
@@ -792,6 +793,47 @@ int cp_store_query_readonly(cp_store *s, const char *sql, cp_query_format fmt, i
         rc = CP_EDB;
     }
     if (rc == CP_OK) rc = query_on(s->api, sql, fmt, max_rows, out, err, errlen, 1);
+    pthread_mutex_unlock(&s->api_mu);
+    return rc;
+}
+
+int cp_store_read_rows(cp_store *s, const char *sql,
+                       int (*fn)(void *ud, const cp_slice *cols, size_t n), void *ud, char *err,
+                       size_t errlen)
+{
+    enum { MAX_COLS = 16 };
+    pthread_mutex_lock(&s->api_mu);
+    duckdb_result r;
+    int rc = CP_OK, have = 0;
+    if (!s->api && duckdb_connect(s->db, &s->api) == DuckDBError) {
+        snprintf(err, errlen, "cannot open a query connection");
+        rc = CP_EDB;
+    } else if (duckdb_query(s->api, sql, &r) == DuckDBError) {
+        snprintf(err, errlen, "%s", duckdb_result_error(&r));
+        rc = CP_EDB;
+        have = 1;
+    } else {
+        have = 1;
+    }
+    idx_t n = rc ? 0 : duckdb_column_count(&r);
+    for (idx_t i = 0; rc == CP_OK && i < n; i++)
+        if (n > MAX_COLS || duckdb_column_type(&r, i) != DUCKDB_TYPE_VARCHAR) {
+            snprintf(err, errlen, "read_rows: at most %d columns, each VARCHAR", MAX_COLS);
+            rc = CP_ETYPE;
+        }
+    duckdb_data_chunk ch;
+    while (rc == CP_OK && (ch = duckdb_fetch_chunk(r))) {
+        col c[MAX_COLS];
+        cp_slice v[MAX_COLS];
+        get_cols(ch, c, n);
+        idx_t rows = duckdb_data_chunk_get_size(ch);
+        for (idx_t i = 0; i < rows && rc == CP_OK; i++) {
+            for (idx_t k = 0; k < n; k++) v[k] = str_at(c[k], i);
+            rc = fn(ud, v, (size_t)n);
+        }
+        duckdb_destroy_data_chunk(&ch);
+    }
+    if (have) duckdb_destroy_result(&r);
     pthread_mutex_unlock(&s->api_mu);
     return rc;
 }
