@@ -49,6 +49,9 @@ void cp_live_free(cp_live *l);
 /* Forgets everything (before a replay rebuilds it). */
 void cp_live_reset(cp_live *l);
 void cp_live_add(cp_live *l, const cp_live_event *e);
+/* Session state only, from an event another instance counted (a partition taken over is
+ * re-read one session timeout back): later events continue its session; nothing is counted. */
+void cp_live_warm(cp_live *l, const cp_live_event *e);
 
 /* The snapshot the dashboard shows at now_ms, as JSON (see docs/live.md). */
 int cp_live_snapshot(cp_live *l, int64_t now_ms, cp_buf *out);

@@ -220,7 +220,8 @@ static void advance(cp_live *l, session *s, uint8_t mask)
     s->mask = mask;
 }
 
-static void track_session(cp_live *l, uint64_t id, int64_t t, int step)
+/* quiet: only the session's state changes (warming up from events counted elsewhere). */
+static void track_session(cp_live *l, uint64_t id, int64_t t, int step, bool quiet)
 {
     if (!l->sessions || (l->s_count + 1) * 2 > l->s_mask + 1) {
         uint32_t slots = l->sessions ? (l->s_mask + 1) * 2 : 1024;
@@ -236,11 +237,15 @@ static void track_session(cp_live *l, uint64_t id, int64_t t, int step)
     if (fresh) {
         if (!s->id && s != &far) l->s_count++;
         *s = (session){.id = id, .start = t, .last = t, .start_minute = floor_div(t, MINUTE_MS)};
-        minute *m = minute_for(l, s->start_minute);
+        minute *m = quiet ? NULL : minute_for(l, s->start_minute);
         if (m) m->sessions++;
     }
     if (t > s->last) s->last = t;
-    if (step >= 0 && !(s->mask >> step & 1)) advance(l, s, (uint8_t)(s->mask | 1u << step));
+    if (step < 0 || s->mask >> step & 1) return;
+    if (quiet)
+        s->mask |= (uint8_t)(1u << step);
+    else
+        advance(l, s, (uint8_t)(s->mask | 1u << step));
 }
 
 /* ---- adding events ---- */
@@ -313,7 +318,7 @@ static void add_locked(cp_live *l, const cp_live_event *e)
         uint64_t h = XXH3_64bits(e->identity.ptr, e->identity.len);
         if (!m->visitors && !(m->visitors = cp_calloc(1, sizeof(cp_hll)))) return;
         cp_hll_add(m->visitors, h);
-        track_session(l, h | 1, e->time_ms, step_of(e->kind));
+        track_session(l, h | 1, e->time_ms, step_of(e->kind), false);
     }
     if (++l->since_sweep >= SWEEP_EVERY && l->sessions) {
         l->since_sweep = 0;
@@ -325,6 +330,15 @@ void cp_live_add(cp_live *l, const cp_live_event *e)
 {
     pthread_mutex_lock(&l->mu);
     add_locked(l, e);
+    pthread_mutex_unlock(&l->mu);
+}
+
+void cp_live_warm(cp_live *l, const cp_live_event *e)
+{
+    if (e->late || e->is_bot || !e->identity.len) return;
+    pthread_mutex_lock(&l->mu);
+    uint64_t h = XXH3_64bits(e->identity.ptr, e->identity.len);
+    track_session(l, h | 1, e->time_ms, step_of(e->kind), true);
     pthread_mutex_unlock(&l->mu);
 }
 

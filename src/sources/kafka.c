@@ -4,6 +4,7 @@
 
 #include "clickpulse/error.h"
 #include "clickpulse/event.h"
+#include "clickpulse/live.h"
 #include "clickpulse/log.h"
 #include "clickpulse/mem.h"
 #include "clickpulse/time.h"
@@ -15,12 +16,14 @@
 #define FLUSH_MESSAGES 20000 /* a durable flush and a commit at least this often */
 #define FLUSH_MS       50
 #define MAX_PARTS      4096
+#define WARM_MAX       200000 /* most messages a partition re-read on assignment */
 
 typedef struct part {
     char *topic;
     int32_t partition;
-    int64_t next;      /* the next offset to consume (-1: none consumed yet) */
-    int64_t committed; /* the next offset as last committed */
+    int64_t next;       /* the next offset to consume (-1: none consumed yet) */
+    int64_t committed;  /* the next offset as last committed */
+    int64_t warm_until; /* offsets below were counted by the previous owner: re-read for state */
     bool assigned;
 } part;
 
@@ -28,7 +31,8 @@ struct cp_kafka_source {
     cp_pipeline *p;
     cp_kafka_options o;
     rd_kafka_t *rk;
-    cp_event_decoder *dec;
+    cp_event_decoder *dec, *warm_dec;
+    int64_t session_timeout_ms;
     pthread_mutex_t mu; /* the partition table and counters, for metrics */
     part parts[MAX_PARTS];
     int n_parts;
@@ -40,7 +44,7 @@ struct cp_kafka_source {
     size_t pending; /* messages since the last durable flush */
     int64_t last_flush_ms;
     bool paused;
-    uint64_t messages, commits, commit_failures, pauses;
+    uint64_t messages, commits, commit_failures, pauses, warmup;
     int rc; /* a pipeline failure stops consuming */
 };
 
@@ -53,7 +57,7 @@ static part *part_of(cp_kafka_source *k, const char *topic, int32_t partition)
     part *p = &k->parts[k->n_parts];
     if (!(p->topic = cp_strdup(topic))) return NULL;
     p->partition = partition;
-    p->next = p->committed = -1;
+    p->next = p->committed = p->warm_until = -1;
     k->n_parts++;
     return p;
 }
@@ -82,6 +86,26 @@ static int on_reject(void *ud, const cp_reject *r)
                               k->received_ms);
 }
 
+/* An event of a partition's recent past, counted by its previous owner: session state only. */
+static int on_warm_event(void *ud, const cp_event *ev)
+{
+    cp_kafka_source *k = ud;
+    cp_ua_info ua;
+    cp_ua_parse(ev->ctx.user_agent, &ua);
+    cp_live_event e = {.kind = ev->kind,
+                       .time_ms = ev->time_ms,
+                       .identity = ev->anonymous_id.len ? ev->anonymous_id : ev->user_id,
+                       .is_bot = ua.is_bot};
+    cp_live_warm(cp_pipeline_live(k->p), &e);
+    return CP_OK;
+}
+
+static int on_warm_reject(void *ud, const cp_reject *r)
+{
+    (void)ud, (void)r;
+    return CP_OK;
+}
+
 static void consume(cp_kafka_source *k, const rd_kafka_message_t *m)
 {
     const char *topic = rd_kafka_topic_name(m->rkt);
@@ -94,6 +118,17 @@ static void consume(cp_kafka_source *k, const rd_kafka_message_t *m)
     /* the broker's (or producer's) time stands for "received": a lagging consumer must
      * not shift event times by its lag in clock-skew correction */
     k->received_ms = tt != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts > 0 ? ts : cp_now_ms();
+    pthread_mutex_lock(&k->mu);
+    part *wp = part_of(k, topic, m->partition);
+    bool warm = wp && m->offset < wp->warm_until;
+    if (warm) k->warmup++;
+    pthread_mutex_unlock(&k->mu);
+    if (warm && k->received_ms < cp_now_ms() - k->session_timeout_ms) return; /* too old */
+    if (warm) {
+        cp_event_decoder_set_received_at(k->warm_dec, k->received_ms);
+        cp_event_decode(k->warm_dec, m->payload ? m->payload : "", m->len);
+        return;
+    }
     pthread_mutex_lock(k->o.lock);
     cp_event_decoder_set_received_at(k->dec, k->received_ms);
     int rc = cp_event_decode(k->dec, m->payload ? m->payload : "", m->len);
@@ -160,25 +195,44 @@ static void rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         part *p = part_of(k, parts->elems[i].topic, parts->elems[i].partition);
         if (!p) continue;
         p->assigned = assign;
-        if (assign) p->next = p->committed = -1;
+        if (assign) p->next = p->committed = p->warm_until = -1;
     }
     pthread_mutex_unlock(&k->mu);
     CP_INFO("source:kafka", "%s %d partition%s", assign ? "assigned" : "revoked", parts->cnt,
             parts->cnt == 1 ? "" : "s");
-    rd_kafka_assign(rk, assign ? parts : NULL);
-    if (!assign) return;
-    k->paused = false;
-    /* where the group left each partition: the lag counts from there until a message comes */
-    rd_kafka_topic_partition_list_t *at = rd_kafka_topic_partition_list_copy(parts);
-    if (rd_kafka_committed(rk, at, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        pthread_mutex_lock(&k->mu);
-        for (int i = 0; i < at->cnt; i++) {
-            part *p = part_of(k, at->elems[i].topic, at->elems[i].partition);
-            if (p && at->elems[i].offset >= 0) p->committed = at->elems[i].offset;
-        }
-        pthread_mutex_unlock(&k->mu);
+    if (!assign) {
+        rd_kafka_assign(rk, NULL);
+        return;
     }
+    k->paused = false;
+    /* Where the group left each partition (the lag counts from there until a message
+     * comes), and where it stood one session timeout ago: a partition that another
+     * instance owned is re-read from there, for the state of its open sessions only. */
+    rd_kafka_topic_partition_list_t *at = rd_kafka_topic_partition_list_copy(parts);
+    rd_kafka_topic_partition_list_t *back = rd_kafka_topic_partition_list_copy(parts);
+    for (int i = 0; i < back->cnt; i++) back->elems[i].offset = cp_now_ms() - k->session_timeout_ms;
+    bool have_at = rd_kafka_committed(rk, at, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    bool have_back =
+        have_at && rd_kafka_offsets_for_times(rk, back, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    pthread_mutex_lock(&k->mu);
+    for (int i = 0; have_at && i < at->cnt; i++) {
+        part *p = part_of(k, at->elems[i].topic, at->elems[i].partition);
+        int64_t committed = at->elems[i].offset, from = have_back ? back->elems[i].offset : -1;
+        if (!p || committed < 0) continue;
+        p->committed = committed;
+        int64_t lo, hi; /* brokers that cannot look up by time: a bounded stretch back */
+        if (from < 0 && rd_kafka_query_watermark_offsets(rk, p->topic, p->partition, &lo, &hi,
+                                                         5000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+            from = committed - WARM_MAX > lo ? committed - WARM_MAX : lo;
+        if (from >= 0 && from < committed) {
+            p->warm_until = committed;
+            parts->elems[i].offset = from;
+        }
+    }
+    pthread_mutex_unlock(&k->mu);
     rd_kafka_topic_partition_list_destroy(at);
+    rd_kafka_topic_partition_list_destroy(back);
+    rd_kafka_assign(rk, parts);
 }
 
 /* Pauses every assigned partition while the pipeline is full; resumes below half. */
@@ -237,8 +291,10 @@ int cp_kafka_source_new(cp_pipeline *p, const cp_config *c, const cp_kafka_optio
     cp_decode_options d;
     cp_decode_options_default(&d);
     k->dec = cp_event_decoder_new(&d, (cp_decode_sink){k, on_event, on_reject});
+    k->warm_dec = cp_event_decoder_new(&d, (cp_decode_sink){k, on_warm_event, on_warm_reject});
+    k->session_timeout_ms = c->pipeline_session_timeout_ms;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    int rc = k->dec ? CP_OK : CP_ENOMEM;
+    int rc = k->dec && k->warm_dec ? CP_OK : CP_ENOMEM;
     if (rc == CP_OK) rc = set(conf, "bootstrap.servers", c->kafka_brokers, err, errlen);
     if (rc == CP_OK) rc = set(conf, "group.id", c->kafka_group, err, errlen);
     if (rc == CP_OK) rc = set(conf, "enable.auto.commit", "false", err, errlen);
@@ -321,6 +377,7 @@ void cp_kafka_source_free(cp_kafka_source *k)
     if (!k) return;
     if (k->rk) rd_kafka_destroy(k->rk);
     cp_event_decoder_free(k->dec);
+    cp_event_decoder_free(k->warm_dec);
     for (int i = 0; i < k->n_parts; i++) cp_free(k->parts[i].topic);
     cp_buf_free(&k->source);
     pthread_mutex_destroy(&k->mu);
@@ -338,9 +395,12 @@ void cp_kafka_source_metrics(cp_kafka_source *k, cp_buf *out)
                    "clickpulse_kafka_commit_failures_total %llu\n"
                    "# TYPE clickpulse_kafka_pauses_total counter\n"
                    "clickpulse_kafka_pauses_total %llu\n"
+                   "# TYPE clickpulse_kafka_warmup_messages_total counter\n"
+                   "clickpulse_kafka_warmup_messages_total %llu\n"
                    "# TYPE clickpulse_kafka_consumer_lag gauge\n",
                    (unsigned long long)k->messages, (unsigned long long)k->commits,
-                   (unsigned long long)k->commit_failures, (unsigned long long)k->pauses);
+                   (unsigned long long)k->commit_failures, (unsigned long long)k->pauses,
+                   (unsigned long long)k->warmup);
     for (int i = 0; i < k->n_parts; i++) {
         part *p = &k->parts[i];
         int64_t lo = 0, hi = 0;

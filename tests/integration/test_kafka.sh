@@ -93,6 +93,8 @@ kill -9 "${pid[a]}"
 wait "$producer"
 takeover() { [ "$(partitions b)" = 4 ] && [ "$(lag b)" = 0 ]; }
 check "the survivor took all 4 partitions and caught up" wait_for 60 takeover
+warm=$(curl -s http://127.0.0.1:${port[b]}/metrics | awk '/^clickpulse_kafka_warmup_messages_total/ {print $2}')
+check "the partitions taken over were re-read for their sessions ($warm messages)" test "${warm:-0}" -gt 0
 start a $base # the killed instance comes back: its log brings its silver up to date
 total=$(( expected + 1 + expected2 ))
 q a "SELECT message_id FROM events ORDER BY \"offset\" DESC" > "$tmp/a2"

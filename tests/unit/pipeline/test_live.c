@@ -240,6 +240,37 @@ static void test_session_rules(void)
     cp_live_free(lv);
 }
 
+/* A partition taken over: its recent events, counted by the previous owner, warm the
+ * sessions up without being counted; the next event continues its session. */
+static void test_warm_up(void)
+{
+    lv = cp_live_new(30 * MIN);
+    cp_live_event page = {.kind = CP_KIND_PAGE, .time_ms = T0, .identity = CP_SLICE_LIT("w")};
+    cp_live_event viewed = {
+        .kind = CP_KIND_PRODUCT_VIEWED, .time_ms = T0 + MIN, .identity = CP_SLICE_LIT("w")};
+    cp_live_warm(lv, &page);
+    cp_live_warm(lv, &viewed);
+    cp_live_window w;
+    CHECK_INT(cp_live_window_get(lv, M0, M0 + 10, &w), CP_OK);
+    CHECK_INT(w.events, 0);
+    CHECK_INT(w.sessions, 0);
+    CHECK_INT((int64_t)cp_live_counted(lv), 0);
+    ev(CP_KIND_PRODUCT_ADDED, T0 + 5 * MIN, "w", NULL, NULL);
+    CHECK_INT(cp_live_window_get(lv, M0, M0 + 10, &w), CP_OK);
+    CHECK_INT(w.events, 1);
+    CHECK_INT(w.sessions, 0);  /* the previous owner counted the session's start */
+    CHECK_INT(w.funnel[2], 1); /* page and product view were reached: the cart step counts */
+    CHECK_INT(w.funnel[0] + w.funnel[1], 0);
+    cp_live_free(lv);
+    /* without the warm-up the same event starts a session of its own, short of the funnel */
+    lv = cp_live_new(30 * MIN);
+    ev(CP_KIND_PRODUCT_ADDED, T0 + 5 * MIN, "w", NULL, NULL);
+    CHECK_INT(cp_live_window_get(lv, M0, M0 + 10, &w), CP_OK);
+    CHECK_INT(w.sessions, 1);
+    CHECK_INT(w.funnel[2], 0);
+    cp_live_free(lv);
+}
+
 static void test_persist_restore(void)
 {
     char err[256];
@@ -303,6 +334,7 @@ int main(void)
 {
     RUN(test_operators);
     RUN(test_session_rules);
+    RUN(test_warm_up);
     RUN(test_persist_restore);
     TEST_END();
 }
