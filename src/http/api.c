@@ -294,9 +294,9 @@ int cp_api_start(const cp_api_config *c, cp_api **out, char *err, size_t errlen)
     a->token = c->token ? cp_strdup(c->token) : NULL;
     a->d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG, 0,
-        NULL, NULL, handle, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_NOTIFY_COMPLETED, http_request_done, a, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-        MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, "api", MHD_OPTION_END);
+        NULL, NULL, handle, a, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, "api",
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED,
+        http_request_done, a, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
     if (!a->d) {
         snprintf(err, errlen, "cannot listen on %s (in use?)", c->listen);
         cp_free(a->token);

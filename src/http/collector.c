@@ -609,11 +609,12 @@ int cp_collector_start(const cp_collector_config *c, cp_collector **out, char *e
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     k->d = MHD_start_daemon(
         MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-        handle, k, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)(cpus > 0 ? cpus : 2), MHD_OPTION_NOTIFY_COMPLETED, http_request_done, k,
-        MHD_OPTION_CONNECTION_TIMEOUT, 10u, /* slow clients are cut off */
+        handle, k, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, "collector", MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cpus > 0 ? cpus : 2),
+        MHD_OPTION_NOTIFY_COMPLETED, http_request_done, k, MHD_OPTION_CONNECTION_TIMEOUT,
+        10u, /* slow clients are cut off */
         MHD_OPTION_CONNECTION_LIMIT, 2000u, MHD_OPTION_PER_IP_CONNECTION_LIMIT, 1000u,
-        MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, "collector", MHD_OPTION_END);
+        MHD_OPTION_END);
     if (!k->d) {
         snprintf(err, errlen, "cannot listen on %s (in use?)", c->listen);
         cp_collector_stop(k);
