@@ -115,6 +115,10 @@ int cp_store_sessions_end(cp_store *s); /* commits the new sessions table */
 int cp_store_scan_hashes(cp_store *s, int64_t since_ms,
                          int (*fn)(void *ud, uint64_t msg, uint64_t delivery, int64_t recv_ms),
                          void *ud);
+/* Every dead letter's (source, delivery, received_at) received at or after since_ms. */
+int cp_store_scan_dead_letters(cp_store *s, int64_t since_ms,
+                               int (*fn)(void *ud, cp_slice source, cp_slice at, int64_t recv_ms),
+                               void *ud);
 /* Empties the silver tables derived from the log and its checkpoint (for replay);
  * dead letters, duplicates and source cursors stay. */
 int cp_store_reset_silver(cp_store *s);

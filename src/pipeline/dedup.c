@@ -100,6 +100,11 @@ int dedup_check(dedup *d, uint64_t msg, uint64_t delivery, int64_t recv_ms)
     return DEDUP_NEW;
 }
 
+int64_t dedup_newest(const dedup *d)
+{
+    return d->newest_ms;
+}
+
 void dedup_remove(dedup *d, uint64_t msg)
 {
     msg = msg ? msg : 1; /* 0 marks an empty slot */

@@ -16,6 +16,9 @@ dedup *dedup_new(int64_t window_ms);
 void dedup_free(dedup *d);
 /* Looks msg up; a miss inserts it. Returns the verdict, or -1 when out of memory. */
 int dedup_check(dedup *d, uint64_t msg, uint64_t delivery, int64_t recv_ms);
+/* The newest receive time seen (INT64_MIN when none): entries that must not move the
+ * window (rejected deliveries, whose times may come from another clock) use it. */
+int64_t dedup_newest(const dedup *d);
 /* Removes msg (undoing an insert whose batch failed). */
 void dedup_remove(dedup *d, uint64_t msg);
 size_t dedup_size(const dedup *d);
@@ -40,6 +43,11 @@ int silver_write(silver_ctx *s, const cp_event *ev, int64_t offset, uint64_t msg
 /* Hashes used for dedup. */
 uint64_t hash_message(cp_slice message_id);
 uint64_t hash_delivery(cp_slice source, cp_slice at);
+/* The dedup key of a rejected delivery (no messageId to go by): its position. */
+static inline uint64_t reject_key(uint64_t delivery)
+{
+    return delivery ^ 0x9e3779b97f4a7c15ull;
+}
 
 /* Sessions (sessions.c). */
 int sessions_refresh(cp_store *s, int64_t timeout_ms);

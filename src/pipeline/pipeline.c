@@ -78,8 +78,22 @@ int cp_pipeline_reject(cp_pipeline *p, const cp_reject *r, cp_slice source, cp_s
                        int64_t received_at_ms)
 {
     silver_batch *b = open_batch(p);
-    if (!b || grow((void **)&b->dead, &b->cap_dead, b->n_dead, sizeof(cp_dead_letter)))
+    if (!b || grow((void **)&b->dead, &b->cap_dead, b->n_dead, sizeof(cp_dead_letter)) ||
+        grow((void **)&b->inserted, &b->cap_ins, b->n_ins, sizeof(uint64_t)))
         return CP_ENOMEM;
+    /* The same delivery again (a source re-reading after a restart or a rebalance) is
+     * already a dead letter: one per delivery position. */
+    uint64_t delivery = hash_delivery(source, at), key = reject_key(delivery);
+    int64_t now = dedup_newest(p->dd);
+    if (now != INT64_MIN) {
+        int verdict = dedup_check(p->dd, key, delivery, now);
+        if (verdict < 0) return CP_ENOMEM;
+        if (verdict != DEDUP_NEW) {
+            p->stats.redelivered++;
+            return CP_OK;
+        }
+        b->inserted[b->n_ins++] = key;
+    }
     cp_dead_letter d = {.received_at_ms = received_at_ms ? received_at_ms : cp_now_ms(),
                         .source = keep(b, source),
                         .at = keep(b, at),

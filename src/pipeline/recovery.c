@@ -102,6 +102,15 @@ static int dedup_fill(void *ud, uint64_t msg, uint64_t delivery, int64_t recv_ms
     return dedup_check(ud, msg, delivery, recv_ms) < 0 ? CP_ENOMEM : CP_OK;
 }
 
+static int dead_fill(void *ud, cp_slice source, cp_slice at, int64_t recv_ms)
+{
+    uint64_t delivery = hash_delivery(source, at);
+    int64_t now = dedup_newest(ud);
+    (void)recv_ms; /* possibly another clock than the events': placed at the newest */
+    if (now == INT64_MIN) return CP_OK;
+    return dedup_check(ud, reject_key(delivery), delivery, now) < 0 ? CP_ENOMEM : CP_OK;
+}
+
 /* Dedup window and watermark from what silver holds. */
 static int rebuild_state(cp_pipeline *p)
 {
@@ -113,8 +122,9 @@ static int rebuild_state(cp_pipeline *p)
     if ((rc =
              cp_store_scalar(p->store, "SELECT epoch_ms(max(received_at)) FROM events", &v, &null)))
         return rc;
-    if (null) return CP_OK;
-    return cp_store_scan_hashes(p->store, v - p->dedup_window_ms, dedup_fill, p->dd);
+    int64_t since = (null ? cp_now_ms() : v) - p->dedup_window_ms;
+    if (!null && (rc = cp_store_scan_hashes(p->store, since, dedup_fill, p->dd))) return rc;
+    return cp_store_scan_dead_letters(p->store, since, dead_fill, p->dd);
 }
 
 /* Brings silver up to the log's end. */

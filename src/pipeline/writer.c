@@ -110,10 +110,11 @@ static int write_transaction(cp_pipeline *p, silver_batch **taken, int *result)
         }
         pthread_mutex_lock(&w->mu);
         done += n;
-        if (rc || w->stop || w->syncing || events >= WRITER_LINGER_EVENTS || w->count == WRITER_QUEUE)
+        if (rc || w->stop || w->syncing || events >= WRITER_LINGER_EVENTS ||
+            w->count == WRITER_QUEUE)
             break;
-        if (w->count == done &&
-            pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT && w->count == done)
+        if (w->count == done && pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT &&
+            w->count == done)
             break;
     }
     pthread_mutex_unlock(&w->mu);

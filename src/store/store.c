@@ -653,6 +653,31 @@ int cp_store_scan_rt(cp_store *s, int64_t since_ms, int (*minute)(void *ud, cons
     return rc;
 }
 
+int cp_store_scan_dead_letters(cp_store *s, int64_t since_ms,
+                               int (*fn)(void *ud, cp_slice source, cp_slice at, int64_t recv_ms),
+                               void *ud)
+{
+    char sql[256];
+    duckdb_result r;
+    snprintf(sql, sizeof(sql),
+             "SELECT source, delivery, epoch_ms(received_at) FROM dead_letters WHERE received_at "
+             ">= make_timestamp(%lld)",
+             (long long)since_ms * 1000);
+    int rc = stream(s, sql, &r);
+    if (rc) return rc;
+    duckdb_data_chunk ch;
+    while (rc == CP_OK && (ch = duckdb_stream_fetch_chunk(r))) {
+        col c[3];
+        get_cols(ch, c, 3);
+        idx_t n = duckdb_data_chunk_get_size(ch);
+        for (idx_t i = 0; i < n && rc == CP_OK; i++)
+            rc = fn(ud, str_at(c[0], i), str_at(c[1], i), ((int64_t *)c[2].data)[i]);
+        duckdb_destroy_data_chunk(&ch);
+    }
+    duckdb_destroy_result(&r);
+    return rc;
+}
+
 /* ---- query output ---- */
 
 static int is_number_type(duckdb_type t)

@@ -65,6 +65,7 @@ static void test_batches_recovery_replay(void)
     submit(d, "{\"type\":\"page\"}", "5");            /* rejected */
     CHECK_INT(cp_pipeline_flush(pl, "file:x", 100), CP_OK);
     submit(d, EV("m1", "2026-10-01T12:00:00Z"), "1"); /* the same delivery again */
+    submit(d, "{\"type\":\"page\"}", "5");            /* a rejected delivery again */
     CHECK_INT(cp_pipeline_flush(pl, "file:x", 200), CP_OK);
     CHECK_INT(cp_pipeline_catch_up(pl, 10000), CP_OK); /* read-your-writes, no full sync */
     CHECK_INT(q("SELECT count(*) FROM dead_letters"), 1);
@@ -73,7 +74,7 @@ static void test_batches_recovery_replay(void)
     const cp_pipeline_stats *s = cp_pipeline_stats_get(pl);
     CHECK_INT(s->accepted, 3);
     CHECK_INT(s->duplicates, 1);
-    CHECK_INT(s->redelivered, 1);
+    CHECK_INT(s->redelivered, 2); /* m1 and the rejected line, each delivered again */
     CHECK_INT(s->late, 1);
     CHECK_INT(s->rejected[CP_REJECT_MISSING_IDENTITY], 1);
     CHECK_INT(q("SELECT count(*) FROM events"), 3);
@@ -109,10 +110,15 @@ static void test_batches_recovery_replay(void)
     open_pipeline();
     CHECK_INT(q("SELECT count(*) FROM events"), 5);
     CHECK_INT(q("SELECT position FROM checkpoints WHERE name = 'log'"), 5);
-    /* Their messageIds are known again: a new delivery of m5 is a duplicate. */
+    /* Their messageIds are known again: a new delivery of m5 is a duplicate; the rejected
+     * delivery is known from its dead letter: no second one. */
     submit(d, EV("m5", "2026-10-01T12:11:00Z"), "8");
+    submit(d, "{\"type\":\"page\"}", "5");
     CHECK_INT(cp_pipeline_flush(pl, NULL, 0), CP_OK);
     CHECK_INT(cp_pipeline_stats_get(pl)->duplicates, 1);
+    CHECK_INT(cp_pipeline_stats_get(pl)->redelivered, 1);
+    CHECK_INT(cp_pipeline_sync(pl), CP_OK);
+    CHECK_INT(q("SELECT count(*) FROM dead_letters"), 1);
     CHECK_INT(cp_pipeline_replay(pl), CP_OK);
     CHECK_INT(q("SELECT count(*) FROM events"), 5);
     CHECK_INT(q("SELECT count(*) FROM events WHERE late"), 1);
