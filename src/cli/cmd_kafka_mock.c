@@ -69,9 +69,11 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
     if (args->flags[OPT_TOPICS])
         snprintf(list, sizeof(list), "%s", args->flags[OPT_TOPICS]);
     else
-        for (size_t i = 0, n = 0; i < cfg->kafka_topics.n; i++)
-            n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? "," : "",
-                                  cfg->kafka_topics.items[i]);
+        for (size_t i = 0, n = 0; i < cfg->kafka_topics.n && n < sizeof(list); i++) {
+            const char *t = cfg->kafka_topics.items[i], *eq = strchr(t, '='); /* name=layout */
+            n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%.*s", i ? "," : "",
+                                  (int)(eq ? (size_t)(eq - t) : strlen(t)), t);
+        }
     int rc = CLI_OK;
     for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
         if (rd_kafka_mock_topic_create(mc, t, partitions, 1)) {

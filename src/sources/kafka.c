@@ -7,6 +7,7 @@
 #include "clickpulse/live.h"
 #include "clickpulse/log.h"
 #include "clickpulse/mem.h"
+#include "clickpulse/rows.h"
 #include "clickpulse/time.h"
 
 #include <librdkafka/rdkafka.h>
@@ -17,6 +18,11 @@
 #define FLUSH_MS       50
 #define MAX_PARTS      4096
 #define WARM_MAX       200000 /* most messages a partition re-read on assignment */
+#define MAX_TOPICS     64
+
+/* What a topic carries (kafka.topics entries "name" or "name=layout"). */
+enum layout { L_EVENTS, L_CUSTOMERS, L_PURCHASES };
+static const char *const layout_names[] = {"events", "customers", "purchases"};
 
 typedef struct part {
     char *topic;
@@ -32,6 +38,10 @@ struct cp_kafka_source {
     cp_kafka_options o;
     rd_kafka_t *rk;
     cp_event_decoder *dec, *warm_dec;
+    char *topics[MAX_TOPICS];
+    enum layout layouts[MAX_TOPICS];
+    int n_topics;
+    cp_buf row; /* a table row mapped onto its event */
     int64_t session_timeout_ms;
     pthread_mutex_t mu; /* the partition table and counters, for metrics */
     part parts[MAX_PARTS];
@@ -106,6 +116,38 @@ static int on_warm_reject(void *ud, const cp_reject *r)
     return CP_OK;
 }
 
+static enum layout layout_of(const cp_kafka_source *k, const char *topic)
+{
+    for (int i = 0; i < k->n_topics; i++)
+        if (strcmp(k->topics[i], topic) == 0) return k->layouts[i];
+    return L_EVENTS;
+}
+
+/* A message's value into dec: an event or batch as it is; a customers or purchases row
+ * mapped onto its event first (a row that does not map is a dead letter, unless warming
+ * up). With the pipeline's lock when dec is the pipeline's. */
+static int feed(cp_kafka_source *k, cp_event_decoder *dec, enum layout l, cp_slice value, bool warm)
+{
+    if (l == L_EVENTS) return cp_event_decode(dec, value.ptr, value.len);
+    char err[256], id[400];
+    cp_slice at = position(k, 0);
+    snprintf(id, sizeof(id), "%.*s:%.*s", (int)k->source.len, k->source.ptr, (int)at.len, at.ptr);
+    cp_buf_reset(&k->row);
+    int rc = cp_row_to_event(l == L_CUSTOMERS ? CP_ROW_CUSTOMER : CP_ROW_PURCHASE, value,
+                             cp_slice_from(id), &k->row, err, sizeof(err));
+    if (rc == CP_ENOENT) return CP_OK; /* a delete: nothing happened to count */
+    if (rc == CP_OK) return cp_event_decode(dec, k->row.ptr, k->row.len);
+    if (rc != CP_EINVAL || warm) return rc == CP_EINVAL ? CP_OK : rc;
+    cp_reject r = {.reason =
+                       strncmp(err, "not JSON", 8) == 0 || strncmp(err, "expected a JSON", 15) == 0
+                           ? CP_REJECT_NOT_JSON
+                       : strstr(err, "missing") ? CP_REJECT_MISSING_FIELD
+                                                : CP_REJECT_INVALID_VALUE,
+                   .raw = value};
+    snprintf(r.detail, sizeof(r.detail), "%s row: %s", layout_names[l], err);
+    return on_reject(k, &r);
+}
+
 static void consume(cp_kafka_source *k, const rd_kafka_message_t *m)
 {
     const char *topic = rd_kafka_topic_name(m->rkt);
@@ -124,14 +166,16 @@ static void consume(cp_kafka_source *k, const rd_kafka_message_t *m)
     if (warm) k->warmup++;
     pthread_mutex_unlock(&k->mu);
     if (warm && k->received_ms < cp_now_ms() - k->session_timeout_ms) return; /* too old */
+    enum layout l = layout_of(k, topic);
+    cp_slice value = {m->payload ? m->payload : "", m->len};
     if (warm) {
         cp_event_decoder_set_received_at(k->warm_dec, k->received_ms);
-        cp_event_decode(k->warm_dec, m->payload ? m->payload : "", m->len);
+        feed(k, k->warm_dec, l, value, true);
         return;
     }
     pthread_mutex_lock(k->o.lock);
     cp_event_decoder_set_received_at(k->dec, k->received_ms);
-    int rc = cp_event_decode(k->dec, m->payload ? m->payload : "", m->len);
+    int rc = feed(k, k->dec, l, value, false);
     pthread_mutex_unlock(k->o.lock);
     if (rc) k->rc = rc;
     pthread_mutex_lock(&k->mu);
@@ -288,6 +332,7 @@ int cp_kafka_source_new(cp_pipeline *p, const cp_config *c, const cp_kafka_optio
     k->o = *o;
     pthread_mutex_init(&k->mu, NULL);
     cp_buf_init(&k->source);
+    cp_buf_init(&k->row);
     cp_decode_options d;
     cp_decode_options_default(&d);
     k->dec = cp_event_decoder_new(&d, (cp_decode_sink){k, on_event, on_reject});
@@ -329,8 +374,25 @@ int cp_kafka_source_new(cp_pipeline *p, const cp_config *c, const cp_kafka_optio
     rd_kafka_poll_set_consumer(k->rk);
     rd_kafka_topic_partition_list_t *topics =
         rd_kafka_topic_partition_list_new((int)c->kafka_topics.n);
-    for (size_t i = 0; i < c->kafka_topics.n; i++)
-        rd_kafka_topic_partition_list_add(topics, c->kafka_topics.items[i], RD_KAFKA_PARTITION_UA);
+    for (size_t i = 0; i < c->kafka_topics.n && k->n_topics < MAX_TOPICS; i++) {
+        const char *t = c->kafka_topics.items[i], *eq = strchr(t, '=');
+        char *name = eq ? cp_strndup(t, (size_t)(eq - t)) : cp_strdup(t);
+        int l = eq ? -1 : L_EVENTS;
+        for (int j = 0; eq && j < 3; j++)
+            if (strcmp(eq + 1, layout_names[j]) == 0) l = j;
+        if (!name || l < 0 || !*name) {
+            snprintf(err, errlen,
+                     "kafka.topics: '%s': expected a topic, or topic=events|customers|purchases",
+                     t);
+            cp_free(name);
+            rd_kafka_topic_partition_list_destroy(topics);
+            cp_kafka_source_free(k);
+            return CP_EINVAL;
+        }
+        k->topics[k->n_topics] = name;
+        k->layouts[k->n_topics++] = (enum layout)l;
+        rd_kafka_topic_partition_list_add(topics, name, RD_KAFKA_PARTITION_UA);
+    }
     rd_kafka_resp_err_t e = rd_kafka_subscribe(k->rk, topics);
     rd_kafka_topic_partition_list_destroy(topics);
     if (e) {
@@ -378,6 +440,8 @@ void cp_kafka_source_free(cp_kafka_source *k)
     if (k->rk) rd_kafka_destroy(k->rk);
     cp_event_decoder_free(k->dec);
     cp_event_decoder_free(k->warm_dec);
+    for (int i = 0; i < k->n_topics; i++) cp_free(k->topics[i]);
+    cp_buf_free(&k->row);
     for (int i = 0; i < k->n_parts; i++) cp_free(k->parts[i].topic);
     cp_buf_free(&k->source);
     pthread_mutex_destroy(&k->mu);

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The source pipelines' topic layouts against the mock cluster: web events on one
+# topic, customer profiles and purchases as table rows on their own topics (plain
+# JSON rows and Debezium change events, produced with kcat) land in silver as
+# identify and Order Completed events; a delete maps to nothing; a row missing its
+# customer is a dead letter naming the topic, partition and offset.
+set -euo pipefail
+bin=$1
+tmp=$(mktemp -d)
+port=$(( 20000 + RANDOM % 20000 ))
+pids=()
+trap 'for p in "${pids[@]}"; do kill -9 $p 2>/dev/null || true; done; rm -rf "$tmp"' EXIT
+pass=0; fail=0
+check() { if "${@:2}"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
+
+"$bin" kafka-mock --partitions 1 --set kafka.topics=web,customers=customers,purchases=purchases > "$tmp/bs" &
+pids+=($!)
+for _ in $(seq 50); do [ -s "$tmp/bs" ] && break; sleep 0.1; done
+bs=$(head -1 "$tmp/bs")
+p() { printf '%s' "$2" | kcat -P -b "$bs" -t "$1"; }
+p web '{"type":"page","anonymousId":"a-1","userId":"cus_1","messageId":"w-1","timestamp":"2026-10-02T09:59:00Z","properties":{"path":"/p/lamp"}}'
+p customers '{"customer_id":"cus_1","name":"Ava Moreau","email":"ava@gmx.de","country":"BR","signup_date":"2026-10-01"}'
+p customers '{"schema":{},"payload":{"before":{"customer_id":"cus_1"},"after":{"customer_id":"cus_1","name":"Ava Moreau","email":"ava@new.example","country":"BR"},"op":"u"}}'
+p customers '{"before":{"customer_id":"cus_2"},"after":null,"op":"d"}'
+p purchases '{"order_id":"o-1","customer_id":"cus_1","purchase_date":"2026-10-02T10:00:00Z","currency":"EUR","total_amount":"64.90","lines":[{"product_id":"p-1","name":"Lamp","quantity":2,"price":29.95},{"product_id":"p-2","quantity":1,"price":5}]}'
+p purchases '{"after":{"order_id":"o-2","customer_id":"cus_1","purchase_date":"2026-10-03T08:00:00Z","product_id":"p-3","quantity":3,"price":2.5},"op":"c"}'
+p purchases '{"order_id":"o-3","purchase_date":"2026-10-03T09:00:00Z"}'
+p purchases '{"order_id":"o-1","customer_id":"cus_1","total_amount":"64.90"}'
+
+"$bin" run --set data_dir="$tmp/data" --set collector.listen=127.0.0.1:$port \
+  --set dashboard.listen=127.0.0.1:$((port + 1)) --set kafka.brokers="$bs" \
+  --set kafka.topics=web,customers=customers,purchases=purchases --set logging.level=error 2>"$tmp/run.log" &
+daemon=$!
+pids+=($!)
+q() { "$bin" query --set data_dir="$tmp/data" --set dashboard.listen=127.0.0.1:$((port + 1)) --format csv "$1" | tail -n +2; }
+all_in() { [ "$(q "SELECT count(*) FROM events" 2>/dev/null) $(q "SELECT count(*) FROM dead_letters" 2>/dev/null)" = "5 1" ]; }
+for _ in $(seq 100); do all_in && break; sleep 0.2; done
+check "five events and one dead letter" all_in
+check "events by kind and source" test "$(q "SELECT string_agg(source || ':' || kind, '|' ORDER BY source, kind) FROM events")" = \
+  "kafka:customers:identify|kafka:customers:identify|kafka:purchases:order_completed|kafka:purchases:order_completed|kafka:web:page"
+check "profiles: both changes, latest e-mail last" test "$(q "SELECT string_agg(email, '|' ORDER BY \"offset\") FROM events WHERE kind = 'identify'")" = "ava@gmx.de|ava@new.example"
+check "profile country" test "$(q "SELECT count(*) FROM events WHERE kind = 'identify' AND country = 'BR'")" = 2
+check "order o-1: revenue, lines, units" test "$(q "SELECT revenue, items, units, currency FROM orders WHERE order_id = 'o-1'")" = "64.90,2,3,EUR"
+check "order o-1 items" test "$(q "SELECT string_agg(product_id || 'x' || quantity || '@' || price, '|' ORDER BY line) FROM order_items WHERE order_id = 'o-1'")" = "p-1x2@29.95|p-2x1@5.00"
+check "order o-2 from a Debezium row, one flat line" test "$(q "SELECT revenue, units, strftime(event_time, '%Y-%m-%d %H:%M') FROM orders WHERE order_id = 'o-2'")" = "7.50,3,2026-10-03 08:00"
+check "the same order again is a duplicate" test "$(q "SELECT count(*) FROM duplicates WHERE message_id = 'order:o-1'")" = 1
+check "a row without its customer: dead letter with topic, partition, offset" test \
+  "$(q "SELECT source, delivery, reason, detail FROM dead_letters")" = "kafka:purchases,0/2,missing_field,purchases row: customer_id: missing"
+kill "$daemon"; wait "$daemon" 2>/dev/null || true
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
