@@ -65,5 +65,6 @@ extern const cli_cmd cli_cmd_replay;
 extern const cli_cmd cli_cmd_query;
 extern const cli_cmd cli_cmd_run;
 extern const cli_cmd cli_cmd_kafka_mock;
+extern const cli_cmd cli_cmd_models;
 
 #endif

@@ -421,6 +421,11 @@ int cp_models_add_files(cp_models *m, const cp_model_file *f, size_t n, char *er
     return CP_OK;
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static int walk(cp_models *m, const char *dir, bool is_test, char *err, size_t errlen)
 {
     DIR *d = opendir(dir);
@@ -442,7 +447,7 @@ static int walk(cp_models *m, const char *dir, bool is_test, char *err, size_t e
         n++;
     }
     closedir(d);
-    qsort(names, n, sizeof(*names), (int (*)(const void *, const void *))strcmp);
+    qsort(names, n, sizeof(*names), by_name);
     for (size_t i = 0; i < n && rc == CP_OK; i++) {
         char path[4096];
         struct stat st;
