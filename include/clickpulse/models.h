@@ -42,6 +42,11 @@ int cp_models_add_dir(cp_models *m, const char *dir, char *err, size_t errlen);
 /* Adds files given in memory. */
 int cp_models_add_files(cp_models *m, const cp_model_file *files, size_t n, char *err,
                         size_t errlen);
+/* The built-in models (models/ of the source tree, embedded at build time). */
+extern const cp_model_file cp_builtin_models[];
+extern const size_t cp_builtin_models_count;
+/* Adds the built-in models. */
+int cp_models_add_builtin(cp_models *m, char *err, size_t errlen);
 /* Resolves references and orders the models; a cycle is reported with its path
  * ("a -> b -> a"), a ref to no model with the file and line. */
 int cp_models_resolve(cp_models *m, char *err, size_t errlen);

@@ -1,5 +1,6 @@
-/* clickpulse models run|test|list: the gold layer's SQL models (DESIGN.md section 6)
- * from models.dir, built in the store's "gold" schema. Runs on the data directory
+/* clickpulse models run|test|list: the gold layer's SQL models (DESIGN.md section 6):
+ * the built-in ones, and models.dir's adding to or replacing them, built in the store's
+ * "gold" schema. Runs on the data directory
  * directly: with the daemon running, its scheduler builds them instead. */
 #include "cli.h"
 
@@ -38,12 +39,9 @@ static int load(const cli_cmd *cmd, const cp_config *cfg, cp_models **out)
     char err[2048];
     cp_models *m = cp_models_new();
     if (!m) return CLI_FAILURE;
-    if (!cfg->models_dir[0]) {
-        cli_error(cmd->name, "no models: set models.dir (or --dir DIR)");
-        cp_models_free(m);
-        return CLI_USAGE;
-    }
-    int rc = cp_models_add_dir(m, cfg->models_dir, err, sizeof(err));
+    int rc = cp_models_add_builtin(m, err, sizeof(err));
+    if (rc == CP_OK && cfg->models_dir[0])
+        rc = cp_models_add_dir(m, cfg->models_dir, err, sizeof(err));
     if (rc == CP_OK) rc = cp_models_resolve(m, err, sizeof(err));
     if (rc) {
         cli_error(cmd->name, "%s", err);
@@ -100,10 +98,13 @@ const cli_cmd cli_cmd_models = {
     .name = "models",
     .summary = "Build, test or list the gold layer's SQL models.",
     .usage = "clickpulse models run|test|list [--select NAME[+]] [--full-refresh] [--dir DIR]",
-    .details = "Models are models.dir/**/*.sql (dbt-style: ref, source, config, is_incremental),\n"
-               "with data tests in schema.yml files and custom tests in tests/*.sql next to the\n"
-               "models directory. Built in the store's 'gold' schema; exit code 1 when a model\n"
-               "or a test fails.",
+    .details =
+        "The built-in models (staging views; fct_purchases, daily_sales_summary,\n"
+        "dim_customers, country_summary, funnel_daily, sessions_summary, acquisition) and\n"
+        "those of models.dir, which add to or replace them: NAME.sql files (dbt-style: ref,\n"
+        "source, config, is_incremental), data tests in schema.yml files, custom tests in\n"
+        "tests/*.sql next to the models directory. Built in the store's 'gold' schema; exit\n"
+        "code 1 when a model or a test fails.",
     .opts = opts,
     .run = run,
 };

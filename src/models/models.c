@@ -426,6 +426,11 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+int cp_models_add_builtin(cp_models *m, char *err, size_t errlen)
+{
+    return cp_models_add_files(m, cp_builtin_models, cp_builtin_models_count, err, errlen);
+}
+
 static int walk(cp_models *m, const char *dir, bool is_test, char *err, size_t errlen)
 {
     DIR *d = opendir(dir);

@@ -1,0 +1,36 @@
+{{ config(materialized='table') }}
+{# Every known customer with what they bought, and their segment:
+   No Purchases (0 orders), One-time (1), Regular (2 to 4), Frequent (5 or more). #}
+WITH bought AS (
+    SELECT
+        user_id,
+        count(*) AS orders,
+        sum(revenue) AS total_spent,
+        min(purchased_at) AS first_purchase,
+        max(purchased_at) AS last_purchase
+    FROM {{ ref('fct_purchases') }}
+    WHERE user_id IS NOT NULL
+    GROUP BY 1
+)
+SELECT
+    c.user_id,
+    c.email,
+    c.email_domain,
+    c.name,
+    c.country,
+    c.signed_up_at,
+    c.first_seen,
+    c.last_seen,
+    coalesce(b.orders, 0) AS orders,
+    round(coalesce(b.total_spent, 0), 2) AS total_spent,
+    CASE WHEN b.orders > 0 THEN round(b.total_spent / b.orders, 2) END AS avg_order_value,
+    b.first_purchase,
+    b.last_purchase,
+    CASE
+        WHEN coalesce(b.orders, 0) = 0 THEN 'No Purchases'
+        WHEN b.orders = 1 THEN 'One-time'
+        WHEN b.orders <= 4 THEN 'Regular'
+        ELSE 'Frequent'
+    END AS segment
+FROM {{ ref('stg_customers') }} c
+LEFT JOIN bought b USING (user_id)

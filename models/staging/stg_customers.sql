@@ -1,0 +1,2 @@
+SELECT user_id, email, email_domain, name, country, first_seen, last_seen, signed_up_at, events
+FROM {{ source('silver', 'customers') }}

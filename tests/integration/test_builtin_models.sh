@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The built-in marts on a simulated shop equal its ground truth: daily orders, units
+# and revenue; orders and revenue by country; sessions and bot sessions by day; the
+# funnel's steps; signed-up customers; segments add up to the customers. Their data
+# tests pass; a refresh after more data is incremental for fct_purchases.
+set -euo pipefail
+bin=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0; fail=0
+check() { if "${@:2}"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
+cp_() { "$bin" "$@" --set data_dir="$tmp/data"; }
+json() { cp_ query --format json "$1"; }
+
+"$bin" simulate --customers 1500 --days 6 --seed 33 --out "$tmp/sim" --outputs events,truth --quiet
+cp_ ingest --quiet "$tmp/sim/events.jsonl"
+cp_ models run > "$tmp/run.out"
+check "every model built" test "$(grep -c '^ok ' "$tmp/run.out") $(grep -c '^FAIL' "$tmp/run.out" || true)" = "10 0"
+json "SELECT strftime(day, '%Y-%m-%d') AS d, orders, units, revenue FROM gold.daily_sales_summary" > "$tmp/daily.json"
+json "SELECT country, orders, revenue FROM gold.country_summary" > "$tmp/country.json"
+json "SELECT strftime(day, '%Y-%m-%d') AS d, sessions, bot_sessions FROM gold.sessions_summary" > "$tmp/sessions.json"
+json "SELECT sum(sessions) AS page_view, sum(product_view) AS product_view, sum(cart) AS cart, sum(checkout) AS checkout, sum(purchase) AS \"order\" FROM gold.funnel_daily" > "$tmp/funnel.json"
+json "SELECT count(*) FILTER (signed_up_at IS NOT NULL) AS signups, count(*) AS customers, count(*) FILTER (segment = 'No Purchases') AS none, count(*) FILTER (segment = 'One-time') AS one, count(*) FILTER (segment = 'Regular') AS regular, count(*) FILTER (segment = 'Frequent') AS frequent, sum(orders) AS orders FROM gold.dim_customers" > "$tmp/customers.json"
+json "SELECT (SELECT count(DISTINCT user_id) FROM orders WHERE user_id IS NOT NULL) AS buyers, (SELECT count(*) FROM (SELECT user_id FROM orders WHERE user_id IS NOT NULL GROUP BY 1 HAVING count(*) >= 5)) AS frequent, (SELECT count(*) FROM orders WHERE user_id IS NOT NULL) AS orders" > "$tmp/silver.json"
+check "marts equal the ground truth" python3 - "$tmp" <<'PY'
+import json, sys
+d = sys.argv[1]
+truth = json.load(open(f"{d}/sim/truth.json"))
+load = lambda n: json.load(open(f"{d}/{n}.json"))
+cents = lambda x: round(float(x) * 100)
+bad = []
+def check(name, got, want):
+    if got != want: bad.append(f"{name}: mart {got!r} != truth {want!r}")
+daily = {r["d"]: r for r in load("daily")}
+sessions = {r["d"]: r for r in load("sessions")}
+for day in truth["days"]:
+    r = daily.get(day["date"], {"orders": 0, "units": 0, "revenue": 0})
+    check(f"{day['date']} orders", r["orders"], day["orders"])
+    check(f"{day['date']} units", r["units"], day["units"])
+    check(f"{day['date']} revenue", cents(r["revenue"]), cents(day["revenue"]))
+    s = sessions.get(day["date"], {"sessions": 0, "bot_sessions": 0})
+    check(f"{day['date']} sessions", s["sessions"] + s["bot_sessions"], day["sessions"])
+    check(f"{day['date']} bot sessions", s["bot_sessions"], day["bot_sessions"])
+countries = {r["country"]: r for r in load("country")}
+for c, v in truth["totals"]["by_country"].items():
+    r = countries.get(c, {"orders": 0, "revenue": 0})
+    check(f"orders in {c}", r["orders"], v["orders"])
+    check(f"revenue in {c}", cents(r["revenue"]), cents(v["revenue"]))
+funnel = load("funnel")[0]
+for step, n in truth["totals"]["funnel_sessions"].items():
+    check(f"funnel {step}", int(funnel[step]), n)
+cust, silver = load("customers")[0], load("silver")[0]
+check("signups", cust["signups"], truth["totals"]["signups"])
+check("segments add up", cust["none"] + cust["one"] + cust["regular"] + cust["frequent"], cust["customers"])
+check("buyers", cust["one"] + cust["regular"] + cust["frequent"], silver["buyers"])
+check("frequent buyers", cust["frequent"], silver["frequent"])
+check("orders of customers", int(cust["orders"]), silver["orders"])
+for b in bad[:30]: print(b)
+sys.exit(1 if bad else 0)
+PY
+cp_ models test > "$tmp/test.out" || true
+check "built-in data tests pass ($(grep -c '^ok ' "$tmp/test.out") ok)" test "$(grep -c '^FAIL' "$tmp/test.out" || true)" = 0
+check "and there are tests" test "$(grep -c '^ok ' "$tmp/test.out")" -ge 15
+"$bin" simulate --customers 1500 --days 7 --seed 33 --out "$tmp/sim7" --outputs events --quiet
+cp_ ingest --quiet "$tmp/sim7/events.jsonl"
+cp_ models run --select fct_purchases+ > "$tmp/run2.out"
+check "fct_purchases refreshed incrementally" grep -q '^ok   fct_purchases .*incremental' "$tmp/run2.out"
+check "every order once after the refresh" test "$(cp_ query --format csv "SELECT count(*) = count(DISTINCT order_id) AND count(*) = (SELECT count(*) FROM orders) FROM gold.fct_purchases" | tail -1)" = true
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
