@@ -72,6 +72,11 @@ int cp_store_open(const char *path, bool read_only, cp_store **out, char *err, s
 /* Caps DuckDB's memory (bytes); beyond it, DuckDB spills to temporary files. */
 int cp_store_set_memory_limit(cp_store *s, int64_t bytes);
 void cp_store_close(cp_store *s);
+/* Another session on the same database, for another thread (the job scheduler's): its
+ * own connection and transactions. Close it before the store it came from. */
+int cp_store_session(cp_store *base, cp_store **out);
+/* Stops the statement running on s's main connection (from any thread): it fails. */
+void cp_store_interrupt(cp_store *s);
 
 /* A batch: begin, appends, derive, checkpoints, commit (or rollback). */
 int cp_store_begin(cp_store *s);

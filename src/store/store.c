@@ -25,6 +25,7 @@ struct cp_store {
     duckdb_appender app[APP__COUNT];
     duckdb_appender sessions;
     int in_batch;
+    int borrowed; /* the database belongs to another cp_store (cp_store_session) */
     char error[512];
     cp_buf scratch;
 };
@@ -92,6 +93,27 @@ fail:
     return CP_EDB;
 }
 
+int cp_store_session(cp_store *base, cp_store **out)
+{
+    cp_store *s = cp_calloc(1, sizeof(*s));
+    if (!s) return CP_ENOMEM;
+    cp_buf_init(&s->scratch);
+    pthread_mutex_init(&s->api_mu, NULL);
+    s->db = base->db;
+    s->borrowed = 1;
+    if (duckdb_connect(s->db, &s->con) == DuckDBError) {
+        cp_store_close(s);
+        return CP_EDB;
+    }
+    *out = s;
+    return CP_OK;
+}
+
+void cp_store_interrupt(cp_store *s)
+{
+    duckdb_interrupt(s->con);
+}
+
 void cp_store_close(cp_store *s)
 {
     if (!s) return;
@@ -100,7 +122,7 @@ void cp_store_close(cp_store *s)
     if (s->api) duckdb_disconnect(&s->api);
     pthread_mutex_destroy(&s->api_mu);
     if (s->con) duckdb_disconnect(&s->con);
-    if (s->db) duckdb_close(&s->db);
+    if (s->db && !s->borrowed) duckdb_close(&s->db);
     cp_buf_free(&s->scratch);
     cp_free(s);
 }
