@@ -85,6 +85,9 @@ typedef struct cp_config {
     char *sinks_influx_url;
     char *exports_dir;
     char *models_dir;
+    int64_t jobs_max_concurrent, jobs_retries, jobs_backoff_ms, jobs_timeout_ms;
+    char *jobs_sessions_schedule, *jobs_models_schedule, *jobs_tests_schedule,
+        *jobs_retention_schedule;
     double simulator_rate;
     int64_t simulator_customers;
     int64_t simulator_days;

@@ -25,6 +25,7 @@ typedef struct cp_api_config {
      * before the call; returns 0 or an error (CP_EAGAIN on timeout). NULL: never waits. */
     int (*catch_up)(void *ud, int timeout_ms);
     struct cp_live *live; /* GET /api/v1/live and /api/v1/live/stream; NULL: 503 */
+    struct cp_scheduler *jobs; /* GET /api/v1/jobs, POST /api/v1/jobs/NAME/run; NULL: 503 */
 } cp_api_config;
 
 /* Starts serving on its own threads. On error writes a message into err. */

@@ -4,6 +4,12 @@
 #define CP_CLI_H
 
 #include "clickpulse/config.h"
+#include "clickpulse/jobs.h"
+#include "clickpulse/pipeline.h"
+#include "clickpulse/time.h"
+
+#include <pthread.h>
+#include <stdbool.h>
 
 enum { CLI_OK = 0, CLI_FAILURE = 1, CLI_USAGE = 2 };
 
@@ -48,6 +54,20 @@ void http_sender_close(http_sender *s, FILE *report);
 /* A cp_sim_output events callback: POSTs each batch line. */
 int http_sender_send(void *ud, const char *buf, size_t len, size_t n_events);
 
+/* POSTs to the running daemon's API (path from /api/v1/…); CLI_USAGE when none runs. */
+int cli_daemon_post(const cp_config *cfg, const char *path, cp_buf *body, long *status);
+int cli_query_daemon(const cp_config *cfg, const char *sql, const char *format, long max_rows,
+                     int *handled);
+
+/* The built-in jobs (jobs_builtin.c) on a pipeline whose uses are serialised by lock. */
+typedef struct cli_jobs_ctx {
+    const cp_config *cfg;
+    cp_pipeline *pipeline;
+    pthread_mutex_t *lock;
+} cli_jobs_ctx;
+/* A scheduler with the built-in jobs, started; without scheduled, only run by hand. */
+int cli_jobs_setup(cli_jobs_ctx *c, bool scheduled, cp_scheduler **out, char *err, size_t errlen);
+
 /* Simulated traffic to a Kafka topic, one event a message keyed by identity (kafka_sender.c). */
 typedef struct kafka_sender kafka_sender;
 int kafka_sender_open(kafka_sender **out, const char *brokers, const char *topic,
@@ -66,5 +86,6 @@ extern const cli_cmd cli_cmd_query;
 extern const cli_cmd cli_cmd_run;
 extern const cli_cmd cli_cmd_kafka_mock;
 extern const cli_cmd cli_cmd_models;
+extern const cli_cmd cli_cmd_jobs;
 
 #endif

@@ -24,9 +24,6 @@ static const cli_opt opts[] = {
     {0},
 };
 
-int cli_query_daemon(const cp_config *cfg, const char *sql, const char *format, long max_rows,
-                     int *handled);
-
 static int parse_format(const char *f, cp_query_format *out)
 {
     static const char *const names[] = {"table", "csv", "json"};

@@ -21,14 +21,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define REFRESH_MS 60000
-#define MAX_FILES  32
+#define MAX_FILES 32
 
 typedef struct daemon_state {
     cp_config *cfg;
     cp_pipeline *p;
     cp_kafka_source *kafka;          /* when kafka.brokers is set */
     cp_kafka_sink *kafka_sink;       /* when sinks.kafka.brokers is set */
+    cp_scheduler *jobs;              /* the built-in jobs */
     volatile sig_atomic_t sink_stop; /* set once the sources stopped and silver has it all */
     pthread_mutex_t mu;              /* one writer of the pipeline at a time */
     char error[1024];                /* the last failure, for /health */
@@ -227,14 +227,9 @@ static int serve(daemon_state *d)
     pthread_t kafka, sink;
     int kafka_on = d->kafka && pthread_create(&kafka, NULL, consume_kafka, d) == 0;
     int sink_on = d->kafka_sink && pthread_create(&sink, NULL, publish_kafka, d) == 0;
-    int64_t next_refresh = cp_now_ms() + REFRESH_MS;
-    while (!stop_flag) {
+    while (!stop_flag) { /* the scheduler's jobs keep sessions, models and retention going */
         struct timespec ts = {0, 200 * 1000000L};
         nanosleep(&ts, NULL);
-        if (cp_now_ms() >= next_refresh) {
-            housekeeping(d);
-            next_refresh = cp_now_ms() + REFRESH_MS;
-        }
     }
     CP_INFO("run", "stopping");
     for (size_t i = 0; i < n_jobs; i++) pthread_join(jobs[i].thread, NULL);
@@ -265,13 +260,22 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
     pthread_mutex_init(&d.mu, NULL);
     cp_api *api = NULL;
     cp_collector *collector = NULL;
+    cli_jobs_ctx jc = {.cfg = cfg, .pipeline = d.p, .lock = &d.mu};
+    int jrc = cli_jobs_setup(&jc, true, &d.jobs, err, sizeof(err));
+    if (jrc) {
+        cli_error(cmd->name, "jobs: %s", err);
+        cp_pipeline_close(d.p);
+        pthread_mutex_destroy(&d.mu);
+        return CLI_FAILURE;
+    }
     cp_api_config ac = {.listen = cfg->dashboard_listen,
                         .token = cfg->dashboard_token,
                         .store = cp_pipeline_store(d.p),
                         .ud = &d,
                         .health = health,
                         .catch_up = catch_up,
-                        .live = cp_pipeline_live(d.p)};
+                        .live = cp_pipeline_live(d.p),
+                        .jobs = d.jobs};
     int rc = CLI_OK;
     if (cp_api_start(&ac, &api, err, sizeof(err))) {
         cli_error(cmd->name, "%s", err);
@@ -321,6 +325,7 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
     }
     cp_collector_stop(collector);
     cp_api_stop(api);
+    cp_scheduler_free(d.jobs); /* interrupts what still runs */
     cp_kafka_source_free(d.kafka);
     cp_kafka_sink_free(d.kafka_sink);
     cp_pipeline_close(d.p);

@@ -89,3 +89,32 @@ int cli_query_daemon(const cp_config *cfg, const char *sql, const char *format, 
     cp_buf_free(&body);
     return result;
 }
+
+int cli_daemon_post(const cp_config *cfg, const char *path, cp_buf *body, long *status)
+{
+    char addr[256], url[768], auth[600];
+    if (!cli_daemon_address(cfg, addr, sizeof(addr))) return CLI_USAGE;
+    CURL *c = curl_easy_init();
+    if (!c) return CLI_FAILURE;
+    snprintf(url, sizeof(url), "http://%s%s", addr, path);
+    struct curl_slist *h = NULL;
+    if (cfg->dashboard_token[0]) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", cfg->dashboard_token);
+        h = curl_slist_append(h, auth);
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_out);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    if (rc != CURLE_OK) {
+        cli_error("jobs", "the daemon at %s did not answer: %s", addr, curl_easy_strerror(rc));
+        return CLI_FAILURE;
+    }
+    return CLI_OK;
+}

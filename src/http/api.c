@@ -5,6 +5,7 @@
 
 #include "assets.h"
 #include "clickpulse/error.h"
+#include "clickpulse/jobs.h"
 #include "clickpulse/live.h"
 #include "clickpulse/mem.h"
 #include "clickpulse/time.h"
@@ -125,6 +126,34 @@ static enum MHD_Result query(cp_api *a, struct MHD_Connection *con, request *req
            : reply_with(con, 200, types[fmt], out, len, "X-Clickpulse-Fresh", fresh);
     free(out);
     return r;
+}
+
+/* ---- jobs ---- */
+
+/* GET /api/v1/jobs; POST /api/v1/jobs/NAME/run (rest is "" or "/NAME/run"). */
+static enum MHD_Result jobs(cp_api *a, struct MHD_Connection *con, const char *rest,
+                            const char *method)
+{
+    if (!a->c.jobs) return reply_error(con, 503, "no job scheduler in this process");
+    if (!*rest) {
+        if (strcmp(method, "GET") != 0) return reply_error(con, 405, "use GET");
+        cp_buf b;
+        cp_buf_init(&b);
+        cp_scheduler_json(a->c.jobs, &b);
+        cp_buf_append_char(&b, '\n');
+        enum MHD_Result r = reply(con, 200, "application/json", b.ptr, b.len);
+        cp_buf_free(&b);
+        return r;
+    }
+    char name[128], err[512];
+    size_t n = strlen(rest);
+    if (n < 6 || n - 5 > sizeof(name) || strcmp(rest + n - 4, "/run") != 0)
+        return reply_error(con, 404, "no such endpoint: POST /api/v1/jobs/NAME/run runs a job");
+    if (strcmp(method, "POST") != 0) return reply_error(con, 405, "use POST");
+    snprintf(name, sizeof(name), "%.*s", (int)(n - 5), rest + 1);
+    if (cp_scheduler_run(a->c.jobs, name, false, err, sizeof(err)))
+        return reply_error(con, 404, err);
+    return reply(con, 202, "application/json", "{\"started\":true}\n", 17);
 }
 
 /* ---- the live view ---- */
@@ -266,6 +295,8 @@ static enum MHD_Result route(cp_api *a, struct MHD_Connection *con, const char *
             return reply_error(con, 405, "use POST with the SQL as the body");
         return query(a, con, req);
     }
+    if (strcmp(url, "/api/v1/jobs") == 0 || strncmp(url, "/api/v1/jobs/", 13) == 0)
+        return jobs(a, con, url + 12, method);
     if (strcmp(url, "/api/v1/live") == 0 || strcmp(url, "/api/v1/live/stream") == 0) {
         if (strcmp(method, "GET") != 0) return reply_error(con, 405, "use GET");
         return url[12] ? live_stream(a, con) : live(a, con);

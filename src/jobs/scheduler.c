@@ -221,12 +221,17 @@ int cp_scheduler_new(cp_store *store, int max_concurrent, cp_scheduler **out, ch
     s->now = cp_now_ms;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
-    int rc =
-        cp_store_exec(store,
-                      "CREATE TABLE IF NOT EXISTS job_runs (job VARCHAR, started_at TIMESTAMP, "
-                      "ended_at TIMESTAMP, status VARCHAR, attempts INTEGER, rows BIGINT, "
-                      "error VARCHAR)",
-                      err, errlen);
+    cp_store *session; /* the store's own connection may be another thread's */
+    int rc = cp_store_session(store, &session);
+    if (rc == CP_OK) {
+        rc =
+            cp_store_exec(session,
+                          "CREATE TABLE IF NOT EXISTS job_runs (job VARCHAR, started_at TIMESTAMP, "
+                          "ended_at TIMESTAMP, status VARCHAR, attempts INTEGER, rows BIGINT, "
+                          "error VARCHAR)",
+                          err, errlen);
+        cp_store_close(session);
+    }
     if (rc) {
         cp_scheduler_free(s);
         return rc;

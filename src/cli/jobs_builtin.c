@@ -1,0 +1,122 @@
+/* The built-in jobs, for the daemon and for 'clickpulse jobs': sessions (silver's
+ * derived tables), models (the gold layer, after sessions), tests (the models' data
+ * tests, after models) and retention (the bronze log's). */
+#include "cli.h"
+
+#include "clickpulse/error.h"
+#include "clickpulse/models.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int sessions_job(void *ud, cp_store *session, int64_t *rows, char *err, size_t errlen)
+{
+    cli_jobs_ctx *c = ud;
+    (void)session, (void)rows;
+    pthread_mutex_lock(c->lock); /* the pipeline's own store and connection */
+    int rc = cp_pipeline_refresh_sessions(c->pipeline);
+    if (rc) snprintf(err, errlen, "%s", cp_pipeline_error(c->pipeline));
+    pthread_mutex_unlock(c->lock);
+    return rc;
+}
+
+static int retention_job(void *ud, cp_store *session, int64_t *rows, char *err, size_t errlen)
+{
+    cli_jobs_ctx *c = ud;
+    (void)session;
+    pthread_mutex_lock(c->lock);
+    int n = cp_pipeline_retain(c->pipeline, cp_now_ms());
+    pthread_mutex_unlock(c->lock);
+    if (n < 0) {
+        snprintf(err, errlen, "retention: %s", cp_strerror(n));
+        return n;
+    }
+    *rows = n;
+    return CP_OK;
+}
+
+static int load_models(const cli_jobs_ctx *c, cp_models **out, char *err, size_t errlen)
+{
+    cp_models *m = cp_models_new();
+    if (!m) return CP_ENOMEM;
+    int rc = cp_models_add_builtin(m, err, errlen);
+    if (rc == CP_OK && c->cfg->models_dir[0])
+        rc = cp_models_add_dir(m, c->cfg->models_dir, err, errlen);
+    if (rc == CP_OK) rc = cp_models_resolve(m, err, errlen);
+    if (rc)
+        cp_models_free(m);
+    else
+        *out = m;
+    return rc;
+}
+
+typedef struct tally {
+    int64_t ok;
+    char *err;
+    size_t errlen;
+} tally;
+
+static void count_result(void *ud, const cp_model_result *r)
+{
+    tally *t = ud;
+    if (r->ok)
+        t->ok++;
+    else if (!t->err[0])
+        snprintf(t->err, t->errlen, "%s: %s", r->name, r->error ? r->error : r->what);
+}
+
+static int models_job(void *ud, cp_store *session, int64_t *rows, char *err, size_t errlen)
+{
+    cp_models *m;
+    int rc = load_models(ud, &m, err, errlen);
+    if (rc) return rc;
+    tally t = {0, err, errlen};
+    err[0] = 0;
+    rc = cp_models_run(m, session, NULL, false, count_result, &t);
+    *rows = t.ok;
+    cp_models_free(m);
+    return rc;
+}
+
+static int tests_job(void *ud, cp_store *session, int64_t *rows, char *err, size_t errlen)
+{
+    cp_models *m;
+    int rc = load_models(ud, &m, err, errlen);
+    if (rc) return rc;
+    tally t = {0, err, errlen};
+    err[0] = 0;
+    rc = cp_models_test(m, session, NULL, count_result, &t);
+    *rows = t.ok;
+    cp_models_free(m);
+    return rc;
+}
+
+int cli_jobs_setup(cli_jobs_ctx *c, bool scheduled, cp_scheduler **out, char *err, size_t errlen)
+{
+    const cp_config *cfg = c->cfg;
+    cp_scheduler *s;
+    int rc = cp_scheduler_new(cp_pipeline_store(c->pipeline), (int)cfg->jobs_max_concurrent, &s,
+                              err, errlen);
+    if (rc) return rc;
+    const cp_job_def defs[] = {
+        {"sessions", cfg->jobs_sessions_schedule, "", 1, cfg->jobs_backoff_ms, cfg->jobs_timeout_ms,
+         sessions_job, c},
+        {"models", cfg->jobs_models_schedule, "sessions", (int)cfg->jobs_retries,
+         cfg->jobs_backoff_ms, cfg->jobs_timeout_ms, models_job, c},
+        {"tests", cfg->jobs_tests_schedule, "models", 0, cfg->jobs_backoff_ms, cfg->jobs_timeout_ms,
+         tests_job, c},
+        {"retention", cfg->jobs_retention_schedule, "", (int)cfg->jobs_retries,
+         cfg->jobs_backoff_ms, cfg->jobs_timeout_ms, retention_job, c},
+    };
+    for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]) && rc == CP_OK; i++) {
+        cp_job_def d = defs[i];
+        if (!scheduled) d.schedule = "";
+        rc = cp_scheduler_add(s, &d, err, errlen);
+    }
+    if (rc == CP_OK) rc = cp_scheduler_start(s, err, errlen);
+    if (rc)
+        cp_scheduler_free(s);
+    else
+        *out = s;
+    return rc;
+}
