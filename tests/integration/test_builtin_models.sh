@@ -15,7 +15,7 @@ json() { cp_ query --format json "$1"; }
 "$bin" simulate --customers 1500 --days 6 --seed 33 --out "$tmp/sim" --outputs events,truth --quiet
 cp_ ingest --quiet "$tmp/sim/events.jsonl"
 cp_ models run > "$tmp/run.out"
-check "every model built" test "$(grep -c '^ok ' "$tmp/run.out") $(grep -c '^FAIL' "$tmp/run.out" || true)" = "10 0"
+check "every model built" test "$(grep -c "^ok " "$tmp/run.out") $(grep -c "^FAIL" "$tmp/run.out" || true)" = "15 0"
 json "SELECT strftime(day, '%Y-%m-%d') AS d, orders, units, revenue FROM gold.daily_sales_summary" > "$tmp/daily.json"
 json "SELECT country, orders, revenue FROM gold.country_summary" > "$tmp/country.json"
 json "SELECT strftime(day, '%Y-%m-%d') AS d, sessions, bot_sessions FROM gold.sessions_summary" > "$tmp/sessions.json"

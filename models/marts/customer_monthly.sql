@@ -1,0 +1,11 @@
+{{ config(materialized='table') }}
+{# Each customer's purchases month by month. #}
+SELECT
+    user_id,
+    date_trunc('month', purchased_at) AS month,
+    count(*) AS orders,
+    sum(units) AS units,
+    round(sum(revenue), 2) AS revenue
+FROM {{ ref('fct_purchases') }}
+WHERE user_id IS NOT NULL
+GROUP BY ALL

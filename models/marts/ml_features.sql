@@ -1,0 +1,32 @@
+{{ config(materialized='table') }}
+{# One row a customer with the features customer segmentation learns from: recency,
+   frequency and monetary value, engagement, and the funnel steps they reach. #}
+WITH engagement AS (
+    SELECT user_id,
+           count(*) AS sessions,
+           sum(pageviews) AS pageviews,
+           count(*) FILTER (product_view) AS sessions_viewing_products,
+           count(*) FILTER (cart) AS sessions_with_cart,
+           round(avg(duration_s), 1) AS avg_session_s
+    FROM {{ ref('stg_sessions') }}
+    WHERE user_id IS NOT NULL
+    GROUP BY 1
+),
+horizon AS (SELECT max(last_seen) AS now FROM {{ ref('stg_customers') }})
+SELECT
+    c.user_id,
+    c.country,
+    c.segment,
+    c.orders AS frequency,
+    c.total_spent AS monetary,
+    coalesce(c.avg_order_value, 0) AS avg_order_value,
+    datediff('day', coalesce(c.last_purchase, c.first_seen), h.now) AS recency_days,
+    datediff('day', c.first_seen, h.now) AS tenure_days,
+    coalesce(e.sessions, 0) AS sessions,
+    coalesce(e.pageviews, 0) AS pageviews,
+    coalesce(e.sessions_viewing_products, 0) AS sessions_viewing_products,
+    coalesce(e.sessions_with_cart, 0) AS sessions_with_cart,
+    coalesce(e.avg_session_s, 0) AS avg_session_s
+FROM {{ ref('dim_customers') }} c
+CROSS JOIN horizon h
+LEFT JOIN engagement e USING (user_id)
