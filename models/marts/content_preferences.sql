@@ -1,12 +1,10 @@
-{{ config(materialized='table') }}
+{{ config(materialized='view') }}
+{# A view over the incremental int_product_views and the order lines. #}
 {# What people look at and what they buy, by product category: views from the product
    view events, units and revenue from the order lines. #}
 WITH views AS (
-    SELECT coalesce(json_extract_string(properties, '$.category'), '(none)') AS category,
-           count(*) AS product_views,
-           count(DISTINCT identity) AS viewers
-    FROM {{ source('silver', 'events') }}
-    WHERE kind = 'product_viewed' AND NOT is_bot
+    SELECT category, count(*) AS product_views, count(DISTINCT identity) AS viewers
+    FROM {{ ref('int_product_views') }}
     GROUP BY 1
 ),
 bought AS (

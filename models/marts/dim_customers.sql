@@ -1,15 +1,28 @@
-{{ config(materialized='table') }}
+{{ config(materialized='incremental', unique_key='user_id') }}
 {# Every known customer with what they bought, and their segment:
-   No Purchases (0 orders), One-time (1), Regular (2 to 4), Frequent (5 or more). #}
-WITH bought AS (
+   No Purchases (0 orders), One-time (1), Regular (2 to 4), Frequent (5 or more).
+   A refresh recomputes only the customers seen or buying since the last one. #}
+WITH changed AS (
+{% if is_incremental() %}
+    SELECT user_id FROM {{ ref('stg_customers') }}
+    WHERE last_seen >= (SELECT max(last_seen) FROM {{ this }})
+    UNION
+    SELECT user_id FROM {{ ref('fct_purchases') }}
+    WHERE "offset" > (SELECT coalesce(max(orders_offset), -1) FROM {{ this }})
+{% else %}
+    SELECT user_id FROM {{ ref('stg_customers') }}
+{% endif %}
+),
+bought AS (
     SELECT
         user_id,
         count(*) AS orders,
         sum(revenue) AS total_spent,
         min(purchased_at) AS first_purchase,
-        max(purchased_at) AS last_purchase
+        max(purchased_at) AS last_purchase,
+        max("offset") AS orders_offset
     FROM {{ ref('fct_purchases') }}
-    WHERE user_id IS NOT NULL
+    WHERE user_id IN (SELECT user_id FROM changed)
     GROUP BY 1
 )
 SELECT
@@ -31,6 +44,8 @@ SELECT
         WHEN b.orders = 1 THEN 'One-time'
         WHEN b.orders <= 4 THEN 'Regular'
         ELSE 'Frequent'
-    END AS segment
+    END AS segment,
+    b.orders_offset
 FROM {{ ref('stg_customers') }} c
 LEFT JOIN bought b USING (user_id)
+WHERE c.user_id IN (SELECT user_id FROM changed)

@@ -1,4 +1,5 @@
-{{ config(materialized='table') }}
+{{ config(materialized='view') }}
+{# A view: recency counts from today, so it is computed when read. #}
 {# One row a customer with the features customer segmentation learns from: recency,
    frequency and monetary value, engagement, and the funnel steps they reach. #}
 WITH engagement AS (
