@@ -20,6 +20,13 @@
 #include <stddef.h>
 
 typedef struct cp_kafka_source cp_kafka_source;
+struct rd_kafka_conf_s;
+
+/* A librdkafka configuration for the source, the sink and the simulator's producer:
+ * settings (name, value, …, NULL), then kafka.properties ("name=value") passed
+ * through. NULL with a message in err when librdkafka refuses one. */
+struct rd_kafka_conf_s *cp_kafka_conf(const char *const *settings, const cp_strlist *props,
+                                      char *err, size_t errlen);
 
 typedef struct cp_kafka_options {
     volatile sig_atomic_t *stop; /* polled; non-zero stops consuming (offsets are committed) */

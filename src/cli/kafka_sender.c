@@ -6,6 +6,7 @@
 
 #include "clickpulse/error.h"
 #include "clickpulse/event.h"
+#include "clickpulse/kafka.h"
 #include "clickpulse/mem.h"
 
 #include <librdkafka/rdkafka.h>
@@ -62,20 +63,14 @@ int kafka_sender_open(kafka_sender **out, const char *brokers, const char *topic
     kafka_sender *s = cp_calloc(1, sizeof(*s));
     if (!s) return CP_ENOMEM;
     char why[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    int ok = rd_kafka_conf_set(conf, "bootstrap.servers", brokers, why, sizeof(why)) == 0 &&
-             rd_kafka_conf_set(conf, "enable.idempotence", "true", why, sizeof(why)) == 0 &&
-             rd_kafka_conf_set(conf, "linger.ms", "5", why, sizeof(why)) == 0;
-    for (size_t i = 0; ok && props && i < props->n; i++) {
-        char name[256];
-        const char *kv = props->items[i], *eq = strchr(kv, '=');
-        if (!eq || (size_t)(eq - kv) >= sizeof(name)) {
-            snprintf(why, sizeof(why), "kafka.properties: '%s' is not name=value", kv);
-            ok = 0;
-            break;
-        }
-        snprintf(name, sizeof(name), "%.*s", (int)(eq - kv), kv);
-        ok = rd_kafka_conf_set(conf, name, eq + 1, why, sizeof(why)) == 0;
+    const char *const settings[] = {
+        "bootstrap.servers", brokers, "enable.idempotence", "true", "linger.ms", "5", NULL};
+    rd_kafka_conf_t *conf = cp_kafka_conf(settings, props, why, sizeof(why));
+    int ok = conf != NULL;
+    if (!conf) {
+        fprintf(stderr, "clickpulse simulate: %s\n", why);
+        kafka_sender_close(s, NULL);
+        return CP_EINVAL;
     }
     rd_kafka_conf_set_dr_msg_cb(conf, delivered);
     rd_kafka_conf_set_opaque(conf, s);

@@ -1,6 +1,8 @@
 /* The Kafka sink (see include/clickpulse/sinks.h). */
 #include "clickpulse/sinks.h"
 
+#include "clickpulse/kafka.h"
+
 #include "clickpulse/error.h"
 #include "clickpulse/fs.h"
 #include "clickpulse/log.h"
@@ -163,21 +165,19 @@ int cp_kafka_sink_new(cp_store *s, const cp_config *c, cp_kafka_sink **out, char
     snprintf(k->cursor_path + n, sizeof(k->cursor_path) - n, "/kafka.cursor");
     read_cursor(k);
     char why[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    int ok = rd_kafka_conf_set(conf, "bootstrap.servers", c->sinks_kafka_brokers, why,
-                               sizeof(why)) == 0 &&
-             rd_kafka_conf_set(conf, "enable.idempotence", "true", why, sizeof(why)) == 0 &&
-             rd_kafka_conf_set(conf, "linger.ms", "10", why, sizeof(why)) == 0;
-    for (size_t i = 0; ok && i < c->kafka_properties.n; i++) {
-        char name[256];
-        const char *kv = c->kafka_properties.items[i], *eq = strchr(kv, '=');
-        if (!eq || (size_t)(eq - kv) >= sizeof(name)) {
-            snprintf(why, sizeof(why), "kafka.properties: '%s' is not name=value", kv);
-            ok = 0;
-            break;
-        }
-        snprintf(name, sizeof(name), "%.*s", (int)(eq - kv), kv);
-        ok = rd_kafka_conf_set(conf, name, eq + 1, why, sizeof(why)) == 0;
+    const char *const settings[] = {"bootstrap.servers",
+                                    c->sinks_kafka_brokers,
+                                    "enable.idempotence",
+                                    "true",
+                                    "linger.ms",
+                                    "10",
+                                    NULL};
+    rd_kafka_conf_t *conf = cp_kafka_conf(settings, &c->kafka_properties, why, sizeof(why));
+    int ok = conf != NULL;
+    if (!conf) {
+        snprintf(err, errlen, "sinks.%s", why);
+        cp_kafka_sink_free(k);
+        return CP_EINVAL;
     }
     rd_kafka_conf_set_dr_msg_cb(conf, delivered);
     rd_kafka_conf_set_opaque(conf, k);

@@ -315,12 +315,32 @@ static void rdkafka_log(const rd_kafka_t *rk, int level, const char *fac, const 
         CP_DEBUG("kafka", "%s: %s", fac, msg);
 }
 
-static int set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err, size_t errlen)
+rd_kafka_conf_t *cp_kafka_conf(const char *const *settings, const cp_strlist *props, char *err,
+                               size_t errlen)
 {
-    char why[512];
-    if (rd_kafka_conf_set(conf, name, value, why, sizeof(why)) == RD_KAFKA_CONF_OK) return CP_OK;
-    snprintf(err, errlen, "kafka: %s", why);
-    return CP_EINVAL;
+    char why[512], name[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    for (const char *const *kv = settings; kv && kv[0]; kv += 2)
+        if (rd_kafka_conf_set(conf, kv[0], kv[1], why, sizeof(why)) != RD_KAFKA_CONF_OK) {
+            snprintf(err, errlen, "kafka: %s", why);
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
+    for (size_t i = 0; props && i < props->n; i++) {
+        const char *kv = props->items[i], *eq = strchr(kv, '=');
+        if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof(name)) {
+            snprintf(err, errlen, "kafka.properties: '%s' is not name=value", kv);
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
+        snprintf(name, sizeof(name), "%.*s", (int)(eq - kv), kv);
+        if (rd_kafka_conf_set(conf, name, eq + 1, why, sizeof(why)) != RD_KAFKA_CONF_OK) {
+            snprintf(err, errlen, "kafka.properties: %s", why);
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
+    }
+    return conf;
 }
 
 int cp_kafka_source_new(cp_pipeline *p, const cp_config *c, const cp_kafka_options *o,
@@ -338,28 +358,25 @@ int cp_kafka_source_new(cp_pipeline *p, const cp_config *c, const cp_kafka_optio
     k->dec = cp_event_decoder_new(&d, (cp_decode_sink){k, on_event, on_reject});
     k->warm_dec = cp_event_decoder_new(&d, (cp_decode_sink){k, on_warm_event, on_warm_reject});
     k->session_timeout_ms = c->pipeline_session_timeout_ms;
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    int rc = k->dec && k->warm_dec ? CP_OK : CP_ENOMEM;
-    if (rc == CP_OK) rc = set(conf, "bootstrap.servers", c->kafka_brokers, err, errlen);
-    if (rc == CP_OK) rc = set(conf, "group.id", c->kafka_group, err, errlen);
-    if (rc == CP_OK) rc = set(conf, "enable.auto.commit", "false", err, errlen);
-    if (rc == CP_OK) rc = set(conf, "auto.offset.reset", "earliest", err, errlen);
-    if (rc == CP_OK) rc = set(conf, "client.id", "clickpulse", err, errlen);
-    for (size_t i = 0; rc == CP_OK && i < c->kafka_properties.n; i++) {
-        const char *kv = c->kafka_properties.items[i], *eq = strchr(kv, '=');
-        char name[256];
-        if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof(name)) {
-            snprintf(err, errlen, "kafka.properties: '%s' is not name=value", kv);
-            rc = CP_EINVAL;
-            break;
-        }
-        snprintf(name, sizeof(name), "%.*s", (int)(eq - kv), kv);
-        rc = set(conf, name, eq + 1, err, errlen);
-    }
-    if (rc) {
-        rd_kafka_conf_destroy(conf);
+    if (!k->dec || !k->warm_dec) {
         cp_kafka_source_free(k);
-        return rc;
+        return CP_ENOMEM;
+    }
+    const char *const settings[] = {"bootstrap.servers",
+                                    c->kafka_brokers,
+                                    "group.id",
+                                    c->kafka_group,
+                                    "enable.auto.commit",
+                                    "false",
+                                    "auto.offset.reset",
+                                    "earliest",
+                                    "client.id",
+                                    "clickpulse",
+                                    NULL};
+    rd_kafka_conf_t *conf = cp_kafka_conf(settings, &c->kafka_properties, err, errlen);
+    if (!conf) {
+        cp_kafka_source_free(k);
+        return CP_EINVAL;
     }
     rd_kafka_conf_set_rebalance_cb(conf, rebalance);
     rd_kafka_conf_set_log_cb(conf, rdkafka_log);

@@ -1,5 +1,6 @@
 /* The silver and operations schema, created when missing. Kept as one string so
- * the binary carries it; docs/store.md describes the tables. */
+ * the binary carries it; docs/pipeline.md describes the silver tables, docs/live.md the rt_ ones,
+ * docs/jobs.md job_runs. */
 #ifndef CP_STORE_SCHEMA_H
 #define CP_STORE_SCHEMA_H
 

@@ -502,44 +502,6 @@ static int stream(cp_store *s, const char *sql, duckdb_result *r)
     return rc;
 }
 
-int cp_store_scan_for_sessions(cp_store *s, int (*fn)(void *ud, const cp_session_event *e),
-                               void *ud)
-{
-    duckdb_result r;
-    int rc =
-        stream(s,
-               "SELECT identity, user_id, session_id, kind, page_path, utm_source, utm_medium, "
-               "utm_campaign, country, device_type, epoch_ms(event_time), \"offset\", is_bot "
-               "FROM events ORDER BY identity, event_time, \"offset\"",
-               &r);
-    if (rc) return rc;
-    duckdb_data_chunk ch;
-    while (rc == CP_OK && (ch = duckdb_stream_fetch_chunk(r))) {
-        col c[13];
-        get_cols(ch, c, 13);
-        idx_t n = duckdb_data_chunk_get_size(ch);
-        for (idx_t i = 0; i < n && rc == CP_OK; i++) {
-            cp_session_event e = {.identity = str_at(c[0], i),
-                                  .user_id = str_at(c[1], i),
-                                  .session_id = str_at(c[2], i),
-                                  .kind = str_at(c[3], i),
-                                  .page_path = str_at(c[4], i),
-                                  .utm_source = str_at(c[5], i),
-                                  .utm_medium = str_at(c[6], i),
-                                  .utm_campaign = str_at(c[7], i),
-                                  .country = str_at(c[8], i),
-                                  .device_type = str_at(c[9], i),
-                                  .time_ms = ((int64_t *)c[10].data)[i],
-                                  .offset = ((int64_t *)c[11].data)[i],
-                                  .is_bot = ((bool *)c[12].data)[i]};
-            rc = fn(ud, &e);
-        }
-        duckdb_destroy_data_chunk(&ch);
-    }
-    duckdb_destroy_result(&r);
-    return rc;
-}
-
 int cp_store_sessions_begin(cp_store *s)
 {
     if (exec(s, "BEGIN TRANSACTION; DELETE FROM sessions")) return CP_EDB;
@@ -590,89 +552,146 @@ int cp_store_sessions_end(cp_store *s)
     return rc;
 }
 
-int cp_store_scan_hashes(cp_store *s, int64_t since_ms,
-                         int (*fn)(void *ud, uint64_t msg, uint64_t delivery, int64_t recv_ms),
-                         void *ud)
+/* Streams sql's rows (ncols columns, at most 16) to fn one by one; fn's error stops it. */
+typedef int (*row_fn)(void *ctx, const col *c, idx_t row);
+static int scan_rows(cp_store *s, const char *sql, idx_t ncols, row_fn fn, void *ctx)
 {
-    char sql[256];
     duckdb_result r;
-    snprintf(sql, sizeof(sql),
-             "SELECT msg_hash, delivery_hash, epoch_ms(received_at) FROM events WHERE received_at "
-             ">= make_timestamp(%lld)",
-             (long long)since_ms * 1000);
     int rc = stream(s, sql, &r);
     if (rc) return rc;
     duckdb_data_chunk ch;
     while (rc == CP_OK && (ch = duckdb_stream_fetch_chunk(r))) {
-        col c[3];
-        get_cols(ch, c, 3);
+        col c[16];
+        get_cols(ch, c, ncols);
         idx_t n = duckdb_data_chunk_get_size(ch);
-        for (idx_t i = 0; i < n && rc == CP_OK; i++)
-            rc = fn(ud, ((uint64_t *)c[0].data)[i], ((uint64_t *)c[1].data)[i],
-                    ((int64_t *)c[2].data)[i]);
+        for (idx_t i = 0; i < n && rc == CP_OK; i++) rc = fn(ctx, c, i);
         duckdb_destroy_data_chunk(&ch);
     }
     duckdb_destroy_result(&r);
     return rc;
 }
 
+typedef struct session_scan {
+    int (*fn)(void *ud, const cp_session_event *e);
+    void *ud;
+} session_scan;
+
+static int session_row(void *ctx, const col *c, idx_t i)
+{
+    session_scan *x = ctx;
+    cp_session_event e = {.identity = str_at(c[0], i),
+                          .user_id = str_at(c[1], i),
+                          .session_id = str_at(c[2], i),
+                          .kind = str_at(c[3], i),
+                          .page_path = str_at(c[4], i),
+                          .utm_source = str_at(c[5], i),
+                          .utm_medium = str_at(c[6], i),
+                          .utm_campaign = str_at(c[7], i),
+                          .country = str_at(c[8], i),
+                          .device_type = str_at(c[9], i),
+                          .time_ms = ((int64_t *)c[10].data)[i],
+                          .offset = ((int64_t *)c[11].data)[i],
+                          .is_bot = ((bool *)c[12].data)[i]};
+    return x->fn(x->ud, &e);
+}
+
+int cp_store_scan_for_sessions(cp_store *s, int (*fn)(void *ud, const cp_session_event *e),
+                               void *ud)
+{
+    return scan_rows(
+        s,
+        "SELECT identity, user_id, session_id, kind, page_path, utm_source, utm_medium, "
+        "utm_campaign, country, device_type, epoch_ms(event_time), \"offset\", is_bot "
+        "FROM events ORDER BY identity, event_time, \"offset\"",
+        13, session_row, &(session_scan){fn, ud});
+}
+
+typedef struct hash_scan {
+    int (*fn)(void *ud, uint64_t msg, uint64_t delivery, int64_t recv_ms);
+    void *ud;
+} hash_scan;
+
+static int hash_row(void *ctx, const col *c, idx_t i)
+{
+    hash_scan *h = ctx;
+    return h->fn(h->ud, ((uint64_t *)c[0].data)[i], ((uint64_t *)c[1].data)[i],
+                 ((int64_t *)c[2].data)[i]);
+}
+
+int cp_store_scan_hashes(cp_store *s, int64_t since_ms,
+                         int (*fn)(void *ud, uint64_t msg, uint64_t delivery, int64_t recv_ms),
+                         void *ud)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT msg_hash, delivery_hash, epoch_ms(received_at) FROM events WHERE received_at "
+             ">= make_timestamp(%lld)",
+             (long long)since_ms * 1000);
+    return scan_rows(s, sql, 3, hash_row, &(hash_scan){fn, ud});
+}
+
+typedef struct rt_scan {
+    int (*minute)(void *ud, const cp_rt_minute *r);
+    int (*top)(void *ud, const cp_rt_top *r);
+    void *ud;
+} rt_scan;
+
+static int rt_minute_row(void *ctx, const col *c, idx_t i)
+{
+    rt_scan *x = ctx;
+    cp_rt_minute m = {.minute_ms = ((int64_t *)c[0].data)[i]};
+    int64_t *v[] = {&m.events, &m.pageviews, &m.visitors, &m.sessions, &m.converted, &m.orders};
+    for (int k = 0; k < 6; k++) *v[k] = ((int64_t *)c[1 + k].data)[i];
+    m.revenue = ((double *)c[7].data)[i];
+    m.bots = ((int64_t *)c[8].data)[i];
+    for (int k = 0; k < 5; k++) m.funnel[k] = ((int64_t *)c[9 + k].data)[i];
+    m.hll = str_at(c[14], i);
+    return x->minute(x->ud, &m);
+}
+
+static int rt_top_row(void *ctx, const col *c, idx_t i)
+{
+    rt_scan *x = ctx;
+    char dim[32];
+    cp_slice d = str_at(c[1], i);
+    snprintf(dim, sizeof(dim), "%.*s", (int)d.len, d.ptr ? d.ptr : "");
+    cp_rt_top t = {.minute_ms = ((int64_t *)c[0].data)[i],
+                   .dim = dim,
+                   .key = str_at(c[2], i),
+                   .n = ((int64_t *)c[3].data)[i],
+                   .orders = ((int64_t *)c[4].data)[i],
+                   .revenue = ((double *)c[5].data)[i]};
+    return x->top(x->ud, &t);
+}
+
 int cp_store_scan_rt(cp_store *s, int64_t since_ms, int (*minute)(void *ud, const cp_rt_minute *r),
                      int (*top)(void *ud, const cp_rt_top *r), void *ud)
 {
     char sql[512];
-    duckdb_result r;
+    rt_scan x = {minute, top, ud};
     snprintf(sql, sizeof(sql),
              "SELECT epoch_ms(minute), events, pageviews, visitors, sessions, converted, orders, "
              "revenue, bots, funnel_page, funnel_product, funnel_cart, funnel_checkout, "
              "funnel_order, visitors_hll FROM rt_minute WHERE minute >= make_timestamp(%lld)",
              (long long)since_ms * 1000);
-    int rc = stream(s, sql, &r);
-    if (rc) return rc;
-    duckdb_data_chunk ch;
-    while (rc == CP_OK && (ch = duckdb_stream_fetch_chunk(r))) {
-        col c[15];
-        get_cols(ch, c, 15);
-        idx_t n = duckdb_data_chunk_get_size(ch);
-        for (idx_t i = 0; i < n && rc == CP_OK; i++) {
-            cp_rt_minute m = {.minute_ms = ((int64_t *)c[0].data)[i]};
-            int64_t *v[] = {&m.events,   &m.pageviews, &m.visitors,
-                            &m.sessions, &m.converted, &m.orders};
-            for (int k = 0; k < 6; k++) *v[k] = ((int64_t *)c[1 + k].data)[i];
-            m.revenue = ((double *)c[7].data)[i];
-            m.bots = ((int64_t *)c[8].data)[i];
-            for (int k = 0; k < 5; k++) m.funnel[k] = ((int64_t *)c[9 + k].data)[i];
-            m.hll = str_at(c[14], i);
-            rc = minute(ud, &m);
-        }
-        duckdb_destroy_data_chunk(&ch);
-    }
-    duckdb_destroy_result(&r);
+    int rc = scan_rows(s, sql, 15, rt_minute_row, &x);
     if (rc) return rc;
     snprintf(sql, sizeof(sql),
              "SELECT epoch_ms(minute), dim, key, n, orders, revenue FROM rt_minute_top "
              "WHERE minute >= make_timestamp(%lld)",
              (long long)since_ms * 1000);
-    if ((rc = stream(s, sql, &r))) return rc;
-    char dim[32];
-    while (rc == CP_OK && (ch = duckdb_stream_fetch_chunk(r))) {
-        col c[6];
-        get_cols(ch, c, 6);
-        idx_t n = duckdb_data_chunk_get_size(ch);
-        for (idx_t i = 0; i < n && rc == CP_OK; i++) {
-            cp_slice d = str_at(c[1], i);
-            snprintf(dim, sizeof(dim), "%.*s", (int)d.len, d.ptr ? d.ptr : "");
-            cp_rt_top t = {.minute_ms = ((int64_t *)c[0].data)[i],
-                           .dim = dim,
-                           .key = str_at(c[2], i),
-                           .n = ((int64_t *)c[3].data)[i],
-                           .orders = ((int64_t *)c[4].data)[i],
-                           .revenue = ((double *)c[5].data)[i]};
-            rc = top(ud, &t);
-        }
-        duckdb_destroy_data_chunk(&ch);
-    }
-    duckdb_destroy_result(&r);
-    return rc;
+    return scan_rows(s, sql, 6, rt_top_row, &x);
+}
+
+typedef struct dead_scan {
+    int (*fn)(void *ud, cp_slice source, cp_slice at, int64_t recv_ms);
+    void *ud;
+} dead_scan;
+
+static int dead_row(void *ctx, const col *c, idx_t i)
+{
+    dead_scan *x = ctx;
+    return x->fn(x->ud, str_at(c[0], i), str_at(c[1], i), ((int64_t *)c[2].data)[i]);
 }
 
 int cp_store_scan_dead_letters(cp_store *s, int64_t since_ms,
@@ -680,24 +699,11 @@ int cp_store_scan_dead_letters(cp_store *s, int64_t since_ms,
                                void *ud)
 {
     char sql[256];
-    duckdb_result r;
     snprintf(sql, sizeof(sql),
              "SELECT source, delivery, epoch_ms(received_at) FROM dead_letters WHERE received_at "
              ">= make_timestamp(%lld)",
              (long long)since_ms * 1000);
-    int rc = stream(s, sql, &r);
-    if (rc) return rc;
-    duckdb_data_chunk ch;
-    while (rc == CP_OK && (ch = duckdb_stream_fetch_chunk(r))) {
-        col c[3];
-        get_cols(ch, c, 3);
-        idx_t n = duckdb_data_chunk_get_size(ch);
-        for (idx_t i = 0; i < n && rc == CP_OK; i++)
-            rc = fn(ud, str_at(c[0], i), str_at(c[1], i), ((int64_t *)c[2].data)[i]);
-        duckdb_destroy_data_chunk(&ch);
-    }
-    duckdb_destroy_result(&r);
-    return rc;
+    return scan_rows(s, sql, 3, dead_row, &(dead_scan){fn, ud});
 }
 
 /* ---- query output ---- */

@@ -47,5 +47,15 @@ check "the same order again is a duplicate" test "$(q "SELECT count(*) FROM dupl
 check "a row without its customer: dead letter with topic, partition, offset" test \
   "$(q "SELECT source, delivery, reason, detail FROM dead_letters")" = "kafka:purchases,0/2,missing_field,purchases row: customer_id: missing"
 kill "$daemon"; wait "$daemon" 2>/dev/null || true
+
+# Settings librdkafka refuses, or a topic layout that does not exist: the daemon says which.
+refused() { ! "$bin" run --set data_dir="$tmp/bad" --set collector.listen=127.0.0.1:$((port + 2)) \
+  --set dashboard.listen=127.0.0.1:$((port + 3)) --set kafka.brokers="$bs" "$@" 2>"$tmp/bad.err"; }
+check "kafka.properties not name=value" refused --set kafka.properties=nonsense
+check "its message" grep -q "kafka.properties: 'nonsense' is not name=value" "$tmp/bad.err"
+check "a property librdkafka does not know" refused --set kafka.properties=no.such.thing=1
+check "librdkafka's message" grep -q "kafka.properties: No such configuration property" "$tmp/bad.err"
+check "an unknown layout" refused --set kafka.topics=x=orders
+check "its message too" grep -q "kafka.topics: 'x=orders': expected a topic, or topic=events|customers|purchases" "$tmp/bad.err"
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
