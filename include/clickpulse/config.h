@@ -87,7 +87,13 @@ typedef struct cp_config {
     char *models_dir;
     int64_t jobs_max_concurrent, jobs_retries, jobs_backoff_ms, jobs_timeout_ms;
     char *jobs_sessions_schedule, *jobs_models_schedule, *jobs_tests_schedule,
-        *jobs_retention_schedule;
+        *jobs_retention_schedule, *jobs_segments_schedule, *jobs_churn_schedule;
+    char *ml_k;
+    int64_t ml_k_max, ml_restarts, ml_seed, ml_lookback_days, ml_churn_days;
+    double ml_l2;
+    double simulator_shift_rate;
+    int simulator_shift_from, simulator_shift_to;
+    int64_t simulator_shift_day;
     double simulator_rate;
     int64_t simulator_customers;
     int64_t simulator_days;

@@ -32,6 +32,11 @@ typedef struct cp_sim_params {
     double duplicate_rate, late_rate, skew_rate, malformed_rate, bot_rate;
     int64_t allowed_lateness_ms; /* for the ground truth's late count */
     int64_t session_timeout_ms;  /* sessions are generated to be recovered by this rule */
+    /* Customers who change: shift_rate of those with persona shift_from behave as
+     * shift_to from day shift_day of the window (0: the middle) on. */
+    double shift_rate;
+    int shift_from, shift_to;
+    int64_t shift_day;
 } cp_sim_params;
 
 /* Where the output goes. Any of the callbacks may be NULL to skip that output; with only
@@ -66,5 +71,8 @@ int cp_simulate(const cp_sim_params *p, const cp_sim_output *out, cp_sim_stats *
 /* The persona names, by index, and the persona of customer i (0-based). */
 const char *cp_sim_persona_name(int persona);
 int cp_sim_persona_of(const cp_sim_params *p, int64_t customer);
+/* The persona customer i has on day (days since epoch): cp_sim_persona_of, or shift_to
+ * once a shifted customer's shift has happened. */
+int cp_sim_persona_on(const cp_sim_params *p, int64_t customer, int64_t day);
 
 #endif

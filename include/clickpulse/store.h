@@ -168,6 +168,30 @@ int cp_store_query_readonly(cp_store *s, const char *sql, cp_query_format fmt, i
 int cp_store_read_rows(cp_store *s, const char *sql,
                        int (*fn)(void *ud, const cp_slice *cols, size_t n), void *ud, char *err,
                        size_t errlen);
+/* Runs sql on s's own connection (so inside s's transaction, from s's thread), with $1
+ * bound to param when it is not NULL (values never go into SQL text): the first
+ * column must be VARCHAR (a key; NULL gives a slice with ptr NULL) and the others, at most
+ * 31, DOUBLE (NULL is NaN). fn gets each row; its non-zero result stops it and is returned.
+ * Errors: CP_EDB or CP_ETYPE with a message in err. */
+int cp_store_read_numeric(cp_store *s, const char *sql, const char *param,
+                          int (*fn)(void *ud, cp_slice key, const double *v, size_t n), void *ud,
+                          char *err, size_t errlen);
+
+/* Rows appended to any table through DuckDB's appender on s's own connection (inside an
+ * open transaction, they commit with it). Each row gives every column in order, then
+ * cp_store_append_end; close flushes and frees. Errors (CP_EDB) leave a message in
+ * cp_store_error(s). */
+typedef struct cp_store_appender cp_store_appender;
+int cp_store_appender_open(cp_store *s, const char *table, cp_store_appender **out);
+void cp_store_append_text(cp_store_appender *a, cp_slice v); /* ptr NULL: NULL */
+void cp_store_append_int(cp_store_appender *a, int64_t v);
+void cp_store_append_double(cp_store_appender *a, double v); /* NaN: NULL */
+void cp_store_append_date(cp_store_appender *a, int32_t day); /* days since epoch */
+void cp_store_append_time(cp_store_appender *a, int64_t ms);  /* TIMESTAMP */
+void cp_store_append_null(cp_store_appender *a);
+int cp_store_append_end(cp_store_appender *a);
+int cp_store_appender_close(cp_store_appender *a); /* NULL is a no-op */
+
 /* Runs a statement that returns nothing of interest. */
 int cp_store_exec(cp_store *s, const char *sql, char *err, size_t errlen);
 /* Runs sql and reads the first column of its first row as an integer; *is_null is set

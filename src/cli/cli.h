@@ -85,6 +85,12 @@ extern const cli_cmd cli_cmd_replay;
 extern const cli_cmd cli_cmd_query;
 extern const cli_cmd cli_cmd_run;
 extern const cli_cmd cli_cmd_kafka_mock;
+extern const cli_cmd cli_cmd_segment;
+extern const cli_cmd cli_cmd_churn;
+
+/* The ML options of the configuration's ml.* keys (cmd_ml.c); CP_EINVAL with a message. */
+struct cp_ml_options;
+int cli_ml_options(const cp_config *cfg, struct cp_ml_options *o, char *err, size_t errlen);
 extern const cli_cmd cli_cmd_models;
 extern const cli_cmd cli_cmd_jobs;
 

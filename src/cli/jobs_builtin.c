@@ -1,9 +1,11 @@
 /* The built-in jobs, for the daemon and for 'clickpulse jobs': sessions (silver's
  * derived tables), models (the gold layer, after sessions), tests (the models' data
- * tests, after models) and retention (the bronze log's). */
+ * tests, after models), retention (the bronze log's), and segments and churn (the ML
+ * snapshots, after sessions). */
 #include "cli.h"
 
 #include "clickpulse/error.h"
+#include "clickpulse/ml.h"
 #include "clickpulse/models.h"
 
 #include <stdio.h>
@@ -91,6 +93,30 @@ static int tests_job(void *ud, cp_store *session, int64_t *rows, char *err, size
     return rc;
 }
 
+/* segments and churn: the ML runs on the job's own connection, as of the latest day. */
+static int ml_job(void *ud, cp_store *session, int64_t *rows, char *err, size_t errlen, int churn)
+{
+    cli_jobs_ctx *c = ud;
+    cp_ml_options o;
+    cp_ml_report r;
+    int rc = cli_ml_options(c->cfg, &o, err, errlen);
+    if (rc) return rc;
+    rc = churn ? cp_ml_churn(session, &o, &r, err, errlen)
+               : cp_ml_segment(session, &o, &r, err, errlen);
+    *rows = r.customers;
+    return rc;
+}
+
+static int segments_job(void *ud, cp_store *session, int64_t *rows, char *err, size_t errlen)
+{
+    return ml_job(ud, session, rows, err, errlen, 0);
+}
+
+static int churn_job(void *ud, cp_store *session, int64_t *rows, char *err, size_t errlen)
+{
+    return ml_job(ud, session, rows, err, errlen, 1);
+}
+
 int cli_jobs_setup(cli_jobs_ctx *c, bool scheduled, cp_scheduler **out, char *err, size_t errlen)
 {
     const cp_config *cfg = c->cfg;
@@ -107,6 +133,10 @@ int cli_jobs_setup(cli_jobs_ctx *c, bool scheduled, cp_scheduler **out, char *er
          tests_job, c},
         {"retention", cfg->jobs_retention_schedule, "", (int)cfg->jobs_retries,
          cfg->jobs_backoff_ms, cfg->jobs_timeout_ms, retention_job, c},
+        {"segments", cfg->jobs_segments_schedule, "sessions", (int)cfg->jobs_retries,
+         cfg->jobs_backoff_ms, cfg->jobs_timeout_ms, segments_job, c},
+        {"churn", cfg->jobs_churn_schedule, "sessions", (int)cfg->jobs_retries,
+         cfg->jobs_backoff_ms, cfg->jobs_timeout_ms, churn_job, c},
     };
     for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]) && rc == CP_OK; i++) {
         cp_job_def d = defs[i];

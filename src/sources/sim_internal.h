@@ -64,7 +64,9 @@ enum sim_device { DEV_DESKTOP, DEV_MOBILE, DEV_TABLET };
 
 typedef struct sim_customer {
     uint32_t idx;
-    uint8_t persona;
+    uint8_t persona;       /* at the start of the window */
+    uint8_t shift_persona; /* from shift_on on (the same when the customer never shifts) */
+    int32_t shift_on;      /* days since epoch */
     uint8_t country;
     uint8_t source; /* acquisition channel */
     uint8_t n_devices;

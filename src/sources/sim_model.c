@@ -31,7 +31,7 @@ typedef struct persona_params {
 static const persona_params personas[PERSONA__COUNT] = {
     [PERSONA_WINDOW_SHOPPER] = {0.35, 0.12, 0.15, 8.0, 0.65, 0.04, 0.20, 0.30, 2, 1, 0},
     [PERSONA_BARGAIN_HUNTER] = {0.25, 0.14, 0.25, 9.0, 0.70, 0.15, 0.45, 0.60, 4, 0, 0},
-    [PERSONA_REGULAR] = {0.20, 0.08, 0.10, 5.0, 0.60, 0.20, 0.60, 0.75, 3, 1, 0},
+    [PERSONA_REGULAR] = {0.20, 0.12, 0.10, 5.0, 0.60, 0.30, 0.60, 0.75, 3, 1, 0},
     [PERSONA_LOYAL_HIGH_SPENDER] = {0.10, 0.22, 0.30, 6.0, 0.75, 0.35, 0.80, 0.90, 5, 2, 0},
     [PERSONA_CHURNING] = {0.10, 0.22, 0.20, 5.0, 0.60, 0.15, 0.50, 0.70, 3, 1, 1},
 };
@@ -69,6 +69,13 @@ void sim_customer_of(const cp_sim_params *p, uint32_t idx, sim_customer *c)
     c->idx = idx;
     c->persona = (uint8_t)pick_weighted(sim_unit(&r), &personas[0].weight, sizeof(persona_params),
                                         PERSONA__COUNT);
+    c->shift_persona = c->persona;
+    c->shift_on = INT32_MAX;
+    if (p->shift_rate > 0 && c->persona == p->shift_from &&
+        sim_hash_unit(sim_hash(p->seed, 8, idx, 0)) < p->shift_rate) {
+        c->shift_persona = (uint8_t)p->shift_to;
+        c->shift_on = (int32_t)(p->start_day + (p->shift_day ? p->shift_day : p->days / 2));
+    }
     c->country = (uint8_t)pick_weighted(sim_unit(&r), &sim_countries[0].weight, sizeof(sim_country),
                                         sim_n_countries);
     c->source = (uint8_t)pick_weighted(sim_unit(&r), &sim_sources[0].weight, sizeof(sim_source),
@@ -98,6 +105,18 @@ int cp_sim_persona_of(const cp_sim_params *p, int64_t customer)
     sim_customer c;
     sim_customer_of(p, (uint32_t)customer, &c);
     return c.persona;
+}
+
+static int persona_on(const sim_customer *c, int64_t day)
+{
+    return day >= c->shift_on ? c->shift_persona : c->persona;
+}
+
+int cp_sim_persona_on(const cp_sim_params *p, int64_t customer, int64_t day)
+{
+    sim_customer c;
+    sim_customer_of(p, (uint32_t)customer, &c);
+    return persona_on(&c, day);
 }
 
 static int cmp_price(const void *a, const void *b, void *cat)
@@ -317,7 +336,7 @@ static int session(session_ctx *s, int identified, int signup)
 
 static double activity(const cp_sim_params *p, const sim_customer *c, int64_t day)
 {
-    const persona_params *pp = &personas[c->persona];
+    const persona_params *pp = &personas[persona_on(c, day)];
     double a = pp->p_active * weekday_factor[cp_weekday(day)];
     if (pp->churns) {
         /* Activity fades from a customer-specific day in the first third of the window. */
@@ -355,7 +374,8 @@ int sim_customer_day(const cp_sim_params *p, const sim_catalog *cat, const sim_c
         a = c->signup_day - day <= 7 ? a * 0.5 : 0; /* browsing before sign-up */
     int n = signup_today || sim_unit(&r) < a;
     if (!n) return CP_OK;
-    while (n < 4 && sim_unit(&r) < personas[c->persona].p_extra) n++;
+    const persona_params *pp = &personas[persona_on(c, day)];
+    while (n < 4 && sim_unit(&r) < pp->p_extra) n++;
     int64_t starts[4];
     for (int i = 0; i < n; i++) starts[i] = session_start(&r, day_ms);
     for (int i = 1; i < n; i++) /* sort the few start times */
@@ -368,7 +388,7 @@ int sim_customer_day(const cp_sim_params *p, const sim_catalog *cat, const sim_c
     for (int i = 0; i < n; i++) {
         session_ctx s = {.d = d,
                          .c = c,
-                         .pp = &personas[c->persona],
+                         .pp = pp,
                          .cat = cat,
                          .r = {sim_hash(p->seed, 5, c->idx, (uint64_t)day * 8 + (uint64_t)i)},
                          .first = d->n,

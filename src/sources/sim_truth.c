@@ -231,7 +231,8 @@ static int append_params(cp_buf *b, const cp_sim_params *p)
         p->bot_rate, (long long)p->allowed_lateness_ms, (long long)p->session_timeout_ms);
 }
 
-/* "customer_personas": {"cus_000000000":"regular",…}, streamed in pieces. */
+/* "customer_personas": {"cus_000000000":"regular",…} (at the start of the window), then
+ * "persona_shifts": {"cus_…":{"from":…,"to":…,"day":…},…}, streamed in pieces. */
 static int write_personas(cp_buf *b, const cp_sim_params *p, const cp_sim_output *out)
 {
     int rc = cp_buf_append_str(b, "  \"persona_counts\":{");
@@ -246,6 +247,22 @@ static int write_personas(cp_buf *b, const cp_sim_params *p, const cp_sim_output
         size_t n = sim_format_customer_id((uint32_t)i, id);
         rc = cp_buf_appendf(b, "%s\"%.*s\":\"%s\"", i ? "," : "", (int)n, id,
                             cp_sim_persona_name(cp_sim_persona_of(p, i)));
+        if (!rc && b->len > (1 << 20)) {
+            rc = out->truth(out->ud, b->ptr, b->len);
+            cp_buf_reset(b);
+        }
+    }
+    if (!rc) rc = cp_buf_append_str(b, "},\n  \"persona_shifts\":{");
+    int64_t last = p->start_day + p->days - 1, shifted = 0;
+    for (int64_t i = 0; i < p->customers && !rc && p->shift_rate > 0; i++) {
+        int before = cp_sim_persona_of(p, i), after = cp_sim_persona_on(p, i, last);
+        if (before == after) continue;
+        char id[16], day[11] = {0};
+        size_t n = sim_format_customer_id((uint32_t)i, id);
+        cp_date_format(p->start_day + (p->shift_day ? p->shift_day : p->days / 2), day);
+        rc = cp_buf_appendf(b, "%s\"%.*s\":{\"from\":\"%s\",\"to\":\"%s\",\"day\":\"%s\"}",
+                            shifted++ ? "," : "", (int)n, id, cp_sim_persona_name(before),
+                            cp_sim_persona_name(after), day);
         if (!rc && b->len > (1 << 20)) {
             rc = out->truth(out->ud, b->ptr, b->len);
             cp_buf_reset(b);

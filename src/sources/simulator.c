@@ -67,6 +67,10 @@ void cp_sim_params_from_config(const cp_config *c, cp_sim_params *p)
     p->bot_rate = c->simulator_bot_rate;
     p->allowed_lateness_ms = c->pipeline_allowed_lateness_ms;
     p->session_timeout_ms = c->pipeline_session_timeout_ms;
+    p->shift_rate = c->simulator_shift_rate;
+    p->shift_from = c->simulator_shift_from;
+    p->shift_to = c->simulator_shift_to;
+    p->shift_day = c->simulator_shift_day;
 }
 
 /* Flush delays, and whole sessions delivered late (an app that was offline). */

@@ -1,6 +1,6 @@
 /* The silver and operations schema, created when missing. Kept as one string so
  * the binary carries it; docs/pipeline.md describes the silver tables, docs/live.md the rt_ ones,
- * docs/jobs.md job_runs. */
+ * docs/jobs.md job_runs, docs/ml.md the ML tables. */
 #ifndef CP_STORE_SCHEMA_H
 #define CP_STORE_SCHEMA_H
 
@@ -48,6 +48,30 @@ static const char cp_schema_sql[] =
     " visitors_hll BLOB, updated_at TIMESTAMP);"
     "CREATE TABLE IF NOT EXISTS rt_minute_top ("
     " minute TIMESTAMP, dim VARCHAR, key VARCHAR, n BIGINT, orders BIGINT, revenue DOUBLE);"
+    "CREATE TABLE IF NOT EXISTS customer_segments ("
+    " snapshot DATE, user_id VARCHAR, cluster INTEGER, label VARCHAR, distance DOUBLE);"
+    "CREATE TABLE IF NOT EXISTS cluster_profiles ("
+    " snapshot DATE, cluster INTEGER, label VARCHAR, customers BIGINT, share DOUBLE,"
+    " recency_days DOUBLE, orders DOUBLE, revenue DOUBLE, avg_order_value DOUBLE,"
+    " sessions_per_week DOUBLE, conversion_rate DOUBLE, pages_per_session DOUBLE,"
+    " product_views_per_session DOUBLE,"
+    " cart_adds_per_session DOUBLE, cart_abandonment DOUBLE, avg_viewed_price DOUBLE,"
+    " tenure_days DOUBLE);"
+    "CREATE TABLE IF NOT EXISTS cluster_transitions ("
+    " from_snapshot DATE, to_snapshot DATE, from_cluster INTEGER, from_label VARCHAR,"
+    " to_cluster INTEGER, to_label VARCHAR, customers BIGINT);"
+    "CREATE TABLE IF NOT EXISTS churn_scores ("
+    " snapshot DATE, user_id VARCHAR, score DOUBLE, risk VARCHAR, recency_days DOUBLE);"
+    "CREATE TABLE IF NOT EXISTS ml_models ("
+    " snapshot DATE, kind VARCHAR, created_at TIMESTAMP, k INTEGER, features VARCHAR,"
+    " params VARCHAR);"
+    "CREATE TABLE IF NOT EXISTS ml_model_values ("
+    " snapshot DATE, kind VARCHAR, part VARCHAR, idx INTEGER, feature_idx INTEGER,"
+    " feature VARCHAR, value DOUBLE);"
+    "CREATE TABLE IF NOT EXISTS ml_runs ("
+    " kind VARCHAR, snapshot DATE, started_at TIMESTAMP, finished_at TIMESTAMP,"
+    " customers BIGINT, k INTEGER, iterations INTEGER, inertia DOUBLE, silhouette DOUBLE,"
+    " auc DOUBLE, train_rows BIGINT, positives BIGINT, moved BIGINT, params VARCHAR);"
     "CREATE TABLE IF NOT EXISTS checkpoints ("
     " name VARCHAR PRIMARY KEY, position BIGINT NOT NULL, updated_at TIMESTAMP);";
 

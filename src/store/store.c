@@ -8,6 +8,7 @@
 #include "schema.sql.h"
 
 #include <duckdb.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -974,4 +975,137 @@ int cp_store_scalar(cp_store *s, const char *sql, int64_t *out, bool *is_null)
     }
     duckdb_destroy_result(&r);
     return CP_OK;
+}
+
+/* Runs sql on con with $1 bound to param when it is not NULL. */
+static int query_param(duckdb_connection con, const char *sql, const char *param, duckdb_result *r,
+                       char *err, size_t errlen)
+{
+    duckdb_prepared_statement st;
+    int rc = CP_OK;
+    if (duckdb_prepare(con, sql, &st) == DuckDBError) {
+        snprintf(err, errlen, "%s", duckdb_prepare_error(st));
+        rc = CP_EDB;
+    } else if (param && duckdb_bind_varchar(st, 1, param) == DuckDBError) {
+        snprintf(err, errlen, "cannot bind the parameter");
+        rc = CP_EDB;
+    } else if (duckdb_execute_prepared(st, r) == DuckDBError) {
+        snprintf(err, errlen, "%s", duckdb_result_error(r));
+        duckdb_destroy_result(r);
+        rc = CP_EDB;
+    }
+    duckdb_destroy_prepare(&st);
+    return rc;
+}
+
+int cp_store_read_numeric(cp_store *s, const char *sql, const char *param,
+                          int (*fn)(void *ud, cp_slice key, const double *v, size_t n), void *ud,
+                          char *err, size_t errlen)
+{
+    enum { MAX_COLS = 32 };
+    duckdb_result r;
+    int rc = query_param(s->con, sql, param, &r, err, errlen);
+    if (rc) return rc;
+    idx_t n = duckdb_column_count(&r);
+    for (idx_t i = 0; i < n && rc == CP_OK; i++)
+        if (n > MAX_COLS ||
+            duckdb_column_type(&r, i) != (i ? DUCKDB_TYPE_DOUBLE : DUCKDB_TYPE_VARCHAR)) {
+            snprintf(err, errlen, "read_numeric: a VARCHAR, then at most %d DOUBLE columns",
+                     MAX_COLS - 1);
+            rc = CP_ETYPE;
+        }
+    duckdb_data_chunk ch;
+    while (rc == CP_OK && (ch = duckdb_fetch_chunk(r))) {
+        col c[MAX_COLS];
+        double v[MAX_COLS];
+        get_cols(ch, c, n);
+        idx_t rows = duckdb_data_chunk_get_size(ch);
+        for (idx_t i = 0; i < rows && rc == CP_OK; i++) {
+            for (idx_t k = 1; k < n; k++)
+                v[k - 1] = c[k].valid && !duckdb_validity_row_is_valid(c[k].valid, i)
+                               ? NAN
+                               : ((const double *)c[k].data)[i];
+            rc = fn(ud, str_at(c[0], i), v, (size_t)n - 1);
+        }
+        duckdb_destroy_data_chunk(&ch);
+    }
+    duckdb_destroy_result(&r);
+    return rc;
+}
+
+struct cp_store_appender {
+    cp_store *s;
+    duckdb_appender a;
+    int failed; /* a value was refused (a wrong type, or more values than columns) */
+};
+
+static void check(cp_store_appender *ap, duckdb_state st)
+{
+    if (st == DuckDBError) ap->failed = 1;
+}
+
+int cp_store_appender_open(cp_store *s, const char *table, cp_store_appender **out)
+{
+    cp_store_appender *ap = cp_calloc(1, sizeof(*ap));
+    if (!ap) return CP_ENOMEM;
+    ap->s = s;
+    if (duckdb_appender_create(s->con, NULL, table, &ap->a) == DuckDBError) {
+        int rc = fail(s, "appender", duckdb_appender_error(ap->a));
+        duckdb_appender_destroy(&ap->a);
+        cp_free(ap);
+        return rc;
+    }
+    *out = ap;
+    return CP_OK;
+}
+
+void cp_store_append_text(cp_store_appender *ap, cp_slice v)
+{
+    check(ap,
+          v.ptr ? duckdb_append_varchar_length(ap->a, v.ptr, v.len) : duckdb_append_null(ap->a));
+}
+
+void cp_store_append_int(cp_store_appender *ap, int64_t v)
+{
+    check(ap, duckdb_append_int64(ap->a, v));
+}
+
+void cp_store_append_double(cp_store_appender *ap, double v)
+{
+    check(ap, isnan(v) ? duckdb_append_null(ap->a) : duckdb_append_double(ap->a, v));
+}
+
+void cp_store_append_date(cp_store_appender *ap, int32_t day)
+{
+    check(ap, duckdb_append_date(ap->a, (duckdb_date){day}));
+}
+
+void cp_store_append_time(cp_store_appender *ap, int64_t ms)
+{
+    check(ap, duckdb_append_timestamp(ap->a, (duckdb_timestamp){ms * 1000}));
+}
+
+void cp_store_append_null(cp_store_appender *ap)
+{
+    check(ap, duckdb_append_null(ap->a));
+}
+
+int cp_store_append_end(cp_store_appender *ap)
+{
+    if (ap->failed || duckdb_appender_end_row(ap->a) == DuckDBError) {
+        const char *why = duckdb_appender_error(ap->a);
+        return fail(ap->s, "append", ap->failed && !why ? "a value does not fit its column" : why);
+    }
+    return CP_OK;
+}
+
+int cp_store_appender_close(cp_store_appender *ap)
+{
+    if (!ap) return CP_OK;
+    int rc = CP_OK;
+    if (duckdb_appender_flush(ap->a) == DuckDBError)
+        rc = fail(ap->s, "append", duckdb_appender_error(ap->a));
+    duckdb_appender_destroy(&ap->a);
+    cp_free(ap);
+    return rc;
 }
