@@ -78,6 +78,15 @@ typedef void (*cp_model_report)(void *ud, const cp_model_result *r);
  * the others go on. Returns 0 when all were built, else CP_EDB. */
 int cp_models_run(cp_models *m, cp_store *s, const char *select, bool full_refresh,
                   cp_model_report report, void *ud);
+/* The documentation of every model (build order) as built in the store: fn gets each
+ * model once with column NULL (type: its file's path), then each of its columns with
+ * DuckDB's type; description is schema.yml's, or NULL when there is none. A model not
+ * built yet has no columns. *undocumented (may be NULL) counts the columns without
+ * one. Returns 0 or CP_EDB with a message. */
+typedef void (*cp_model_doc_fn)(void *ud, const char *model, const char *column, const char *type,
+                                const char *description);
+int cp_models_docs(const cp_models *m, cp_store *s, cp_model_doc_fn fn, void *ud,
+                   int64_t *undocumented, char *err, size_t errlen);
 /* Runs the data tests of the selected models (and the custom tests). Returns 0 when
  * all pass, CP_EDB when one fails or cannot run. */
 int cp_models_test(cp_models *m, cp_store *s, const char *select, cp_model_report report, void *ud);

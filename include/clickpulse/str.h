@@ -59,6 +59,8 @@ int cp_buf_append_char(cp_buf *b, char c);
 int cp_buf_appendf(cp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal, quotes included, escaping what JSON requires. */
 int cp_buf_append_json_str(cp_buf *b, const char *s, size_t n);
+/* Appends s as a SQL string literal: in single quotes, each quote doubled. */
+int cp_buf_append_sql_str(cp_buf *b, const char *s);
 /* Empties the buffer, keeping its memory. */
 static inline void cp_buf_reset(cp_buf *b)
 {

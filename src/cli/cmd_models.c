@@ -34,6 +34,19 @@ static void print_result(void *ud, const cp_model_result *r)
         printf("%-4s %-40s %-16s %s\n", "FAIL", r->name, r->what, r->error ? r->error : "");
 }
 
+/* Markdown: a heading and description a model, then a table of its columns. */
+static void print_doc(void *ud, const char *model, const char *column, const char *type,
+                      const char *description)
+{
+    (void)ud;
+    if (!column) {
+        printf("\n## %s\n\n`%s`%s%s\n\n| column | type | description |\n|---|---|---|\n", model,
+               type, description ? ": " : "", description ? description : "");
+        return;
+    }
+    printf("| `%s` | %s | %s |\n", column, type, description ? description : "(undocumented)");
+}
+
 static int load(const cli_cmd *cmd, const cp_config *cfg, cp_models **out)
 {
     char err[2048];
@@ -56,8 +69,9 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
 {
     cli_args *args = parsed;
     const char *action = argc ? argv[0] : "";
-    if (argc != 1 || (strcmp(action, "run") && strcmp(action, "test") && strcmp(action, "list"))) {
-        cli_error(cmd->name, "expects one of: run, test, list");
+    if (argc != 1 || (strcmp(action, "run") && strcmp(action, "test") && strcmp(action, "list") &&
+                      strcmp(action, "docs"))) {
+        cli_error(cmd->name, "expects one of: run, test, list, docs");
         return CLI_USAGE;
     }
     cp_models *m;
@@ -83,6 +97,16 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
         cp_models_free(m);
         return CLI_FAILURE;
     }
+    if (strcmp(action, "docs") == 0) {
+        int64_t missing = 0;
+        int e = cp_models_docs(m, s, print_doc, NULL, &missing, err, sizeof(err));
+        if (e) cli_error(cmd->name, "%s", err);
+        if (!e && missing)
+            fprintf(stderr, "%lld columns have no description\n", (long long)missing);
+        cp_store_close(s);
+        cp_models_free(m);
+        return e ? CLI_FAILURE : CLI_OK;
+    }
     const char *select = args->flags[OPT_SELECT];
     int e =
         strcmp(action, "run") == 0
@@ -97,14 +121,15 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
 const cli_cmd cli_cmd_models = {
     .name = "models",
     .summary = "Build, test or list the gold layer's SQL models.",
-    .usage = "clickpulse models run|test|list [--select NAME[+]] [--full-refresh] [--dir DIR]",
+    .usage = "clickpulse models run|test|list|docs [--select NAME[+]] [--full-refresh] [--dir DIR]",
     .details =
         "The built-in models (staging views; fct_purchases, daily_sales_summary,\n"
         "dim_customers, country_summary, funnel_daily, sessions_summary, acquisition) and\n"
         "those of models.dir, which add to or replace them: NAME.sql files (dbt-style: ref,\n"
         "source, config, is_incremental), data tests in schema.yml files, custom tests in\n"
         "tests/*.sql next to the models directory. Built in the store's 'gold' schema; exit\n"
-        "code 1 when a model or a test fails.",
+        "code 1 when a model or a test fails. 'docs' prints every built model's columns with\n"
+        "their types and schema.yml descriptions (Markdown).",
     .opts = opts,
     .run = run,
 };

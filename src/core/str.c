@@ -157,3 +157,11 @@ size_t cp_levenshtein(const char *a, const char *b)
     }
     return row[lb];
 }
+
+int cp_buf_append_sql_str(cp_buf *b, const char *s)
+{
+    int rc = cp_buf_append_char(b, '\'');
+    for (const char *c = s; *c && !rc; c++)
+        rc = *c == '\'' ? cp_buf_append_str(b, "''") : cp_buf_append_char(b, *c);
+    return rc ? rc : cp_buf_append_char(b, '\'');
+}

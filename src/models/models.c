@@ -41,12 +41,19 @@ typedef struct data_test {
     int line;
 } data_test;
 
+/* A description from schema.yml: of a model (column NULL) or of one of its columns. */
+typedef struct doc {
+    char *model, *column, *text;
+} doc;
+
 struct cp_models {
     model *m;
     size_t n, cap;
     int *order; /* build order, after resolve */
     data_test *t;
     size_t n_tests, cap_tests;
+    doc *docs;
+    size_t n_docs;
     bool resolved;
 };
 
@@ -83,6 +90,12 @@ void cp_models_free(cp_models *m)
     if (!m) return;
     for (size_t i = 0; i < m->n; i++) model_clear(&m->m[i]);
     for (size_t i = 0; i < m->n_tests; i++) test_clear(&m->t[i]);
+    for (size_t i = 0; i < m->n_docs; i++) {
+        cp_free(m->docs[i].model);
+        cp_free(m->docs[i].column);
+        cp_free(m->docs[i].text);
+    }
+    cp_free(m->docs);
     cp_free(m->m);
     cp_free(m->t);
     cp_free(m->order);
@@ -264,6 +277,21 @@ static char *ref_target(const char *s)
     return a && b ? cp_strndup(a + 1, (size_t)(b - a - 1)) : cp_strdup(s);
 }
 
+/* Keeps a description (a later file's replaces an earlier one's when read). */
+static int add_doc(cp_models *m, const char *model_name, const char *column, const char *text)
+{
+    if (!text) return CP_OK;
+    doc *d = cp_reallocarray(m->docs, m->n_docs + 1, sizeof(*d));
+    if (!d) return CP_ENOMEM;
+    m->docs = d;
+    d = &m->docs[m->n_docs];
+    d->model = cp_strdup(model_name);
+    d->column = column ? cp_strdup(column) : NULL;
+    d->text = cp_strdup(text);
+    m->n_docs++;
+    return d->model && d->text && (!column || d->column) ? CP_OK : CP_ENOMEM;
+}
+
 /* One entry of a column's tests: "unique", or {accepted_values: {values: […]}}, … */
 static int column_test(cp_models *m, ydoc *y, const char *model_name, const char *column,
                        yaml_node_t *t)
@@ -302,14 +330,8 @@ static int column_test(cp_models *m, ydoc *y, const char *model_name, const char
                 cp_buf_free(&b);
                 return yfail(y, t, "accepted_values: values must be scalars%s", NULL);
             }
-            cp_buf_append_str(&b, b.len ? ", '" : "'");
-            for (const char *c = s; *c; c++) {
-                if (*c == '\'')
-                    cp_buf_append_str(&b, "''");
-                else
-                    cp_buf_append_char(&b, *c);
-            }
-            cp_buf_append_char(&b, '\'');
+            if (b.len) cp_buf_append_str(&b, ", ");
+            cp_buf_append_sql_str(&b, s);
         }
         cp_buf_append_char(&b, 0);
         d->values = b.ptr ? b.ptr : cp_strdup("");
@@ -356,6 +378,7 @@ static int schema_file(cp_models *m, const char *path, const char *text, size_t 
             rc = yfail(&y, md, "a model entry needs a name%s", NULL);
             break;
         }
+        rc = add_doc(m, name, NULL, scalar(get_key(&y, md, "description")));
         yaml_node_t *cols = get_key(&y, md, "columns");
         for (yaml_node_item_t *c =
                  cols && cols->type == YAML_SEQUENCE_NODE ? cols->data.sequence.items.start : NULL;
@@ -368,6 +391,7 @@ static int schema_file(cp_models *m, const char *path, const char *text, size_t 
                 rc = yfail(&y, col, "a column entry needs a name%s", NULL);
                 break;
             }
+            rc = add_doc(m, name, cname, scalar(get_key(&y, col, "description")));
             for (yaml_node_item_t *t = tests && tests->type == YAML_SEQUENCE_NODE
                                            ? tests->data.sequence.items.start
                                            : NULL;
@@ -816,5 +840,62 @@ int cp_models_test(cp_models *m, cp_store *s, const char *select, cp_model_repor
         cp_buf_free(&q);
     }
     cp_free(sel);
+    return rc;
+}
+
+/* ---- documentation ---- */
+
+static const char *doc_of(const cp_models *m, const char *model_name, const char *column)
+{
+    for (size_t i = m->n_docs; i-- > 0;) {
+        const doc *d = &m->docs[i];
+        if (strcmp(d->model, model_name) == 0 &&
+            (column ? d->column && strcmp(d->column, column) == 0 : !d->column))
+            return d->text;
+    }
+    return NULL;
+}
+
+typedef struct doc_walk {
+    const cp_models *m;
+    const char *model;
+    cp_model_doc_fn fn;
+    void *ud;
+    int64_t undocumented;
+} doc_walk;
+
+static int doc_column(void *ud, const cp_slice *cols, size_t n)
+{
+    doc_walk *w = ud;
+    char column[256], type[64];
+    snprintf(column, sizeof(column), "%.*s", (int)cols[0].len, cols[0].ptr ? cols[0].ptr : "");
+    snprintf(type, sizeof(type), "%.*s", n > 1 ? (int)cols[1].len : 0,
+             n > 1 && cols[1].ptr ? cols[1].ptr : "");
+    const char *text = doc_of(w->m, w->model, column);
+    if (!text) w->undocumented++;
+    w->fn(w->ud, w->model, column, type, text);
+    return CP_OK;
+}
+
+int cp_models_docs(const cp_models *m, cp_store *s, cp_model_doc_fn fn, void *ud,
+                   int64_t *undocumented, char *err, size_t errlen)
+{
+    doc_walk w = {m, NULL, fn, ud, 0};
+    int rc = CP_OK;
+    for (size_t i = 0; i < m->n && rc == CP_OK; i++) {
+        const model *x = &m->m[m->resolved ? (size_t)m->order[i] : i];
+        w.model = x->name;
+        fn(ud, x->name, NULL, x->path, doc_of(m, x->name, NULL));
+        cp_buf sql;
+        cp_buf_init(&sql);
+        rc = cp_buf_append_str(&sql, "SELECT column_name, data_type FROM information_schema.columns"
+                                     " WHERE table_schema = 'gold' AND table_name = ");
+        if (!rc) rc = cp_buf_append_sql_str(&sql, x->name);
+        if (!rc) rc = cp_buf_append_str(&sql, " ORDER BY ordinal_position");
+        if (!rc) rc = cp_buf_append_char(&sql, 0);
+        if (!rc) rc = cp_store_read_rows(s, sql.ptr, doc_column, &w, err, errlen);
+        cp_buf_free(&sql);
+    }
+    if (undocumented) *undocumented = w.undocumented;
     return rc;
 }

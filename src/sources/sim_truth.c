@@ -8,18 +8,38 @@
 
 #include <string.h>
 
-int sim_truth_init(sim_truth *t, int64_t days)
+int sim_truth_init(sim_truth *t, int64_t days, int64_t customers)
 {
     memset(t, 0, sizeof(*t));
     t->days = cp_calloc((size_t)days, sizeof(*t->days));
     t->n_days = days;
-    return t->days ? CP_OK : CP_ENOMEM;
+    t->identified = cp_calloc((size_t)customers / 8 + 1, 1);
+    t->orders = cp_calloc((size_t)customers + 1, sizeof(*t->orders));
+    t->n_customers = customers;
+    return t->days && t->identified && t->orders ? CP_OK : CP_ENOMEM;
 }
 
 void sim_truth_free(sim_truth *t)
 {
     cp_free(t->days);
+    cp_free(t->identified);
+    cp_free(t->orders);
     t->days = NULL;
+    t->identified = NULL;
+    t->orders = NULL;
+}
+
+/* A customer's first identified event and their orders, for new customers by day and the
+ * purchase segments (called in day order). */
+static void account_customer(sim_truth *t, truth_day *td, uint32_t cust, int user, unsigned orders)
+{
+    if ((int64_t)cust >= t->n_customers) return;
+    if (user && !(t->identified[cust / 8] & (1u << (cust % 8)))) {
+        t->identified[cust / 8] |= (uint8_t)(1u << (cust % 8));
+        td->new_customers++;
+    }
+    unsigned n = t->orders[cust] + orders;
+    t->orders[cust] = (uint16_t)(n > 65535 ? 65535 : n);
 }
 
 static int funnel_step(int kind)
@@ -64,7 +84,7 @@ void sim_truth_account(sim_truth *t, const cp_sim_params *p, const sim_catalog *
     sim_customer tmp;
     int bot = first->flags & EVF_BOT;
     int country = bot ? 0 : sim_person(p, d, first->cust, &tmp)->country;
-    unsigned devices = 0, user = 0, sessions_mask[4] = {0};
+    unsigned devices = 0, user = 0, orders = 0, sessions_mask[4] = {0};
     uint32_t seen_sessions = 0;
     for (size_t i = from; i < to; i++) {
         const sim_ev *e = &d->ev[i];
@@ -80,7 +100,10 @@ void sim_truth_account(sim_truth *t, const cp_sim_params *p, const sim_catalog *
         int step = funnel_step(e->kind);
         if (step >= 0 && e->session < 4) sessions_mask[e->session] |= 1u << step;
         if (e->kind == CP_KIND_SIGNED_UP) td->signups++;
-        if (e->kind == CP_KIND_ORDER_COMPLETED) account_order(td, cat, d, e, country);
+        if (e->kind == CP_KIND_ORDER_COMPLETED) {
+            account_order(td, cat, d, e, country);
+            orders++;
+        }
     }
     if (bot) { /* one bot session per call, with its own anonymousId */
         td->visitors++;
@@ -90,6 +113,7 @@ void sim_truth_account(sim_truth *t, const cp_sim_params *p, const sim_catalog *
     }
     td->visitors += (unsigned)__builtin_popcount(devices);
     td->customers += user;
+    account_customer(t, td, first->cust, user != 0, orders);
     td->sessions += (unsigned)__builtin_popcount(seen_sessions);
     for (int s = 0; s < 4; s++) {
         if (!(seen_sessions & (1u << s))) continue;
@@ -151,12 +175,12 @@ static int append_day(cp_buf *b, const truth_day *td, int64_t day)
             b,
             ",\"bot_events\":%llu,\"late_events\":%llu,\"distinct_customers\":%llu,"
             "\"distinct_visitors\":%llu,\"sessions\":%llu,\"bot_sessions\":%llu,\"signups\":%llu,"
-            "\"orders\":%llu,\"units\":%llu,",
+            "\"new_customers\":%llu,\"orders\":%llu,\"units\":%llu,",
             (unsigned long long)td->bot_events, (unsigned long long)td->late,
             (unsigned long long)td->customers, (unsigned long long)td->visitors,
             (unsigned long long)td->sessions, (unsigned long long)td->bot_sessions,
-            (unsigned long long)td->signups, (unsigned long long)td->orders,
-            (unsigned long long)td->units);
+            (unsigned long long)td->signups, (unsigned long long)td->new_customers,
+            (unsigned long long)td->orders, (unsigned long long)td->units);
     if (!rc) rc = append_money(b, "revenue", td->revenue_cents);
     if (!rc) rc = cp_buf_append_str(b, ",\"funnel_sessions\":");
     if (!rc) rc = append_funnel(b, td->funnel_sessions);
@@ -184,6 +208,14 @@ static int append_totals(cp_buf *b, const sim_truth *t)
         all.units += td->units;
         all.revenue_cents += td->revenue_cents;
         all.signups += td->signups;
+        all.new_customers += td->new_customers;
+    }
+    /* Purchase segments of the identified customers, as dim_customers defines them. */
+    uint64_t seg[4] = {0};
+    for (int64_t c = 0; c < t->n_customers; c++) {
+        if (!(t->identified[c / 8] & (1u << (c % 8)))) continue;
+        unsigned n = t->orders[c];
+        seg[n == 0 ? 0 : n == 1 ? 1 : n <= 4 ? 2 : 3]++;
     }
     uint64_t rejected = 0;
     for (int r = 0; r < CP_REJECT__COUNT; r++) rejected += t->rejects[r];
@@ -191,13 +223,17 @@ static int append_totals(cp_buf *b, const sim_truth *t)
                             "  \"totals\":{\"lines\":%llu,\"events\":%llu,\"duplicates\":%llu,"
                             "\"rejected\":%llu,\"late_events\":%llu,\"bot_events\":%llu,"
                             "\"sessions\":%llu,\"bot_sessions\":%llu,\"signups\":%llu,"
+                            "\"new_customers\":%llu,\"customer_segments\":{\"No Purchases\":%llu,"
+                            "\"One-time\":%llu,\"Regular\":%llu,\"Frequent\":%llu},"
                             "\"orders\":%llu,\"units\":%llu,",
                             (unsigned long long)t->lines, (unsigned long long)all.events,
                             (unsigned long long)t->duplicates, (unsigned long long)rejected,
                             (unsigned long long)t->late, (unsigned long long)all.bot_events,
                             (unsigned long long)all.sessions, (unsigned long long)all.bot_sessions,
-                            (unsigned long long)all.signups, (unsigned long long)all.orders,
-                            (unsigned long long)all.units);
+                            (unsigned long long)all.signups, (unsigned long long)all.new_customers,
+                            (unsigned long long)seg[0], (unsigned long long)seg[1],
+                            (unsigned long long)seg[2], (unsigned long long)seg[3],
+                            (unsigned long long)all.orders, (unsigned long long)all.units);
     if (!rc) rc = append_money(b, "revenue", all.revenue_cents);
     if (!rc) rc = cp_buf_append_str(b, ",\"by_kind\":");
     if (!rc) rc = append_kinds(b, all.by_kind);

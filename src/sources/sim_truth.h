@@ -14,6 +14,7 @@ typedef struct truth_day {
     uint64_t visitors;  /* distinct anonymousIds with an event that day */
     uint64_t sessions, bot_sessions;
     uint64_t signups;
+    uint64_t new_customers; /* customers whose first identified event is that day */
     uint64_t funnel_sessions[FUNNEL__COUNT]; /* human sessions reaching each step in order */
     uint64_t orders, units;
     int64_t revenue_cents;
@@ -24,11 +25,14 @@ typedef struct truth_day {
 typedef struct sim_truth {
     truth_day *days;
     int64_t n_days;
+    uint8_t *identified; /* a bit a customer: seen with a userId already */
+    uint16_t *orders;    /* orders of each customer, saturating */
+    int64_t n_customers;
     uint64_t lines, duplicates, late;
     uint64_t rejects[CP_REJECT__COUNT];
 } sim_truth;
 
-int sim_truth_init(sim_truth *t, int64_t days);
+int sim_truth_init(sim_truth *t, int64_t days, int64_t customers);
 void sim_truth_free(sim_truth *t);
 /* Counts the valid events d->ev[from..to) that one customer (or one bot session) made. */
 void sim_truth_account(sim_truth *t, const cp_sim_params *p, const sim_catalog *cat,

@@ -510,7 +510,7 @@ int cp_simulate(const cp_sim_params *p, const cp_sim_output *out, cp_sim_stats *
     cp_buf_init(&r.clicks);
     int rc = sim_catalog_init(&r.cat, p);
     if (!rc) rc = cache_people(&r);
-    if (!rc) rc = sim_truth_init(&r.truth, p->days);
+    if (!rc) rc = sim_truth_init(&r.truth, p->days, p->customers);
     if (!rc) rc = write_headers(&r);
     if (!rc) rc = write_customers(&r);
     r.pace_start_ns = cp_mono_ns();

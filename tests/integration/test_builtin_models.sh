@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The built-in marts on a simulated shop equal its ground truth: daily orders, units
 # and revenue; orders and revenue by country; sessions and bot sessions by day; the
-# funnel's steps; signed-up customers; segments add up to the customers. Their data
-# tests pass; a refresh after more data is incremental for fct_purchases.
+# funnel's steps; new customers by day; signed-up customers; customers by purchase
+# segment. Every column of every mart is documented. Their data tests pass; a refresh
+# after more data is incremental for fct_purchases.
 set -euo pipefail
 bin=$1
 tmp=$(mktemp -d)
@@ -21,6 +22,7 @@ json "SELECT country, orders, revenue FROM gold.country_summary" > "$tmp/country
 json "SELECT strftime(day, '%Y-%m-%d') AS d, sessions, bot_sessions FROM gold.sessions_summary" > "$tmp/sessions.json"
 json "SELECT sum(sessions) AS page_view, sum(product_view) AS product_view, sum(cart) AS cart, sum(checkout) AS checkout, sum(purchase) AS \"order\" FROM gold.funnel_daily" > "$tmp/funnel.json"
 json "SELECT count(*) FILTER (signed_up_at IS NOT NULL) AS signups, count(*) AS customers, count(*) FILTER (segment = 'No Purchases') AS none, count(*) FILTER (segment = 'One-time') AS one, count(*) FILTER (segment = 'Regular') AS regular, count(*) FILTER (segment = 'Frequent') AS frequent, sum(orders) AS orders FROM gold.dim_customers" > "$tmp/customers.json"
+json "SELECT strftime(day, '%Y-%m-%d') AS d, sum(new_customers)::BIGINT AS n FROM gold.acquisition GROUP BY 1" > "$tmp/acq.json"
 json "SELECT (SELECT count(DISTINCT user_id) FROM orders WHERE user_id IS NOT NULL) AS buyers, (SELECT count(*) FROM (SELECT user_id FROM orders WHERE user_id IS NOT NULL GROUP BY 1 HAVING count(*) >= 5)) AS frequent, (SELECT count(*) FROM orders WHERE user_id IS NOT NULL) AS orders" > "$tmp/silver.json"
 check "marts equal the ground truth" python3 - "$tmp" <<'PY'
 import json, sys
@@ -49,7 +51,14 @@ for c, v in truth["totals"]["by_country"].items():
 funnel = load("funnel")[0]
 for step, n in truth["totals"]["funnel_sessions"].items():
     check(f"funnel {step}", int(funnel[step]), n)
+acq = {r["d"]: r["n"] for r in load("acq")}
+for day in truth["days"]:
+    check(f"{day['date']} new customers", acq.get(day["date"], 0), day["new_customers"])
+check("new customers", sum(acq.values()), truth["totals"]["new_customers"])
 cust, silver = load("customers")[0], load("silver")[0]
+segs = truth["totals"]["customer_segments"]
+for name, key in (("No Purchases", "none"), ("One-time", "one"), ("Regular", "regular"), ("Frequent", "frequent")):
+    check(f"segment {name}", cust[key], segs[name])
 check("signups", cust["signups"], truth["totals"]["signups"])
 check("segments add up", cust["none"] + cust["one"] + cust["regular"] + cust["frequent"], cust["customers"])
 check("buyers", cust["one"] + cust["regular"] + cust["frequent"], silver["buyers"])
@@ -57,6 +66,20 @@ check("frequent buyers", cust["frequent"], silver["frequent"])
 check("orders of customers", int(cust["orders"]), silver["orders"])
 for b in bad[:30]: print(b)
 sys.exit(1 if bad else 0)
+PY
+cp_ models docs > "$tmp/docs.md" 2> /dev/null
+marts=$(cp_ models list | awk '$3 ~ /^marts\// {print $1}')
+check "the marts are documented" python3 - "$tmp/docs.md" $marts <<'PY'
+import sys
+doc, marts = open(sys.argv[1]).read(), set(sys.argv[2:])
+model, bad, seen = None, [], set()
+for line in doc.splitlines():
+    if line.startswith("## "): model = line[3:]
+    elif line.startswith("| `") and model in marts:
+        seen.add(model)
+        if "(undocumented)" in line: bad.append(f"{model}.{line.split('`')[1]}")
+print("undocumented:", ", ".join(bad)) if bad else None
+sys.exit(1 if bad or seen != marts or len(marts) < 12 else 0)
 PY
 cp_ models test > "$tmp/test.out" || true
 check "built-in data tests pass ($(grep -c '^ok ' "$tmp/test.out") ok)" test "$(grep -c '^FAIL' "$tmp/test.out" || true)" = 0
