@@ -1,11 +1,12 @@
 {{ config(materialized='incremental', unique_key='user_id') }}
 {# Every known customer with what they bought, and their segment:
    No Purchases (0 orders), One-time (1), Regular (2 to 4), Frequent (5 or more).
-   A refresh recomputes only the customers seen or buying since the last one. #}
+   A refresh recomputes only the customers with events or orders new to the log since
+   the last one (by log offset, so events that arrive late or out of order count). #}
 WITH changed AS (
 {% if is_incremental() %}
     SELECT user_id FROM {{ ref('stg_customers') }}
-    WHERE last_seen >= (SELECT max(last_seen) FROM {{ this }})
+    WHERE last_offset > (SELECT coalesce(max(customers_offset), -1) FROM {{ this }})
     UNION
     SELECT user_id FROM {{ ref('fct_purchases') }}
     WHERE "offset" > (SELECT coalesce(max(orders_offset), -1) FROM {{ this }})
@@ -45,7 +46,8 @@ SELECT
         WHEN b.orders <= 4 THEN 'Regular'
         ELSE 'Frequent'
     END AS segment,
-    b.orders_offset
+    b.orders_offset,
+    c.last_offset AS customers_offset
 FROM {{ ref('stg_customers') }} c
 LEFT JOIN bought b USING (user_id)
 WHERE c.user_id IN (SELECT user_id FROM changed)

@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include "clickpulse/error.h"
+#include "clickpulse/log.h"
 #include "clickpulse/ml.h"
 #include "clickpulse/models.h"
 
@@ -56,15 +57,22 @@ typedef struct tally {
     int64_t ok;
     char *err;
     size_t errlen;
+    const char *job;
 } tally;
 
+/* Counts a model's (or a test's) result and logs it: what was built and how. */
 static void count_result(void *ud, const cp_model_result *r)
 {
     tally *t = ud;
-    if (r->ok)
+    if (r->ok) {
         t->ok++;
-    else if (!t->err[0])
-        snprintf(t->err, t->errlen, "%s: %s", r->name, r->error ? r->error : r->what);
+        CP_INFO(t->job, "%s %s: %lld rows in %.3f s", r->what, r->name, (long long)r->rows,
+                r->seconds);
+    } else {
+        CP_WARN(t->job, "%s %s failed: %s", r->what, r->name, r->error ? r->error : "");
+        if (!t->err[0])
+            snprintf(t->err, t->errlen, "%s: %s", r->name, r->error ? r->error : r->what);
+    }
 }
 
 static int models_job(void *ud, cp_store *session, int64_t *rows, char *err, size_t errlen)
@@ -72,7 +80,7 @@ static int models_job(void *ud, cp_store *session, int64_t *rows, char *err, siz
     cp_models *m;
     int rc = load_models(ud, &m, err, errlen);
     if (rc) return rc;
-    tally t = {0, err, errlen};
+    tally t = {0, err, errlen, "job:models"};
     err[0] = 0;
     rc = cp_models_run(m, session, NULL, false, count_result, &t);
     *rows = t.ok;
@@ -85,7 +93,7 @@ static int tests_job(void *ud, cp_store *session, int64_t *rows, char *err, size
     cp_models *m;
     int rc = load_models(ud, &m, err, errlen);
     if (rc) return rc;
-    tally t = {0, err, errlen};
+    tally t = {0, err, errlen, "job:tests"};
     err[0] = 0;
     rc = cp_models_test(m, session, NULL, count_result, &t);
     *rows = t.ok;

@@ -353,7 +353,8 @@ int cp_store_refresh_derived(cp_store *s)
            "NOT NULL), arg_max(email_domain, event_time) FILTER (email_domain IS NOT NULL), "
            "arg_max(name, event_time) FILTER (name IS NOT NULL), arg_max(country, event_time) "
            "FILTER (country IS NOT NULL), min(event_time), max(event_time), min(event_time) "
-           "FILTER (kind = 'signed_up'), count(*) FROM events WHERE user_id IS NOT NULL "
+           "FILTER (kind = 'signed_up'), count(*), max(\"offset\") FROM events WHERE user_id IS "
+           "NOT NULL "
            "GROUP BY user_id;"
            "COMMIT;");
 }
