@@ -87,7 +87,8 @@ typedef struct cp_config {
     char *models_dir;
     int64_t jobs_max_concurrent, jobs_retries, jobs_backoff_ms, jobs_timeout_ms;
     char *jobs_sessions_schedule, *jobs_models_schedule, *jobs_tests_schedule,
-        *jobs_retention_schedule, *jobs_segments_schedule, *jobs_churn_schedule;
+        *jobs_retention_schedule, *jobs_segments_schedule, *jobs_churn_schedule,
+        *jobs_export_schedule;
     char *ml_k;
     int64_t ml_k_max, ml_restarts, ml_seed, ml_lookback_days, ml_churn_days;
     double ml_l2;

@@ -24,4 +24,19 @@ void cp_kafka_sink_free(cp_kafka_sink *k);
 /* Prometheus text: messages published, failures, the events cursor. Thread-safe. */
 void cp_kafka_sink_metrics(cp_kafka_sink *k, cp_buf *out);
 
+/* Parquet exports (DuckDB's COPY): silver's events, orders, order_items and sessions
+ * Hive-partitioned by day into <dir>/<table>/dt=YYYY-MM-DD/data.parquet, and every gold
+ * mart whole into <dir>/gold/<mart>.parquet. Incremental: the days with events new to the
+ * log since the last export (and the day before each, for sessions that grew) are written
+ * again; full writes every day. Files appear by rename, whole. The cursor is
+ * <dir>/_cursor. Sessions are exported as the sessions job last left them. Returns 0 or
+ * an error with a message in err; s's own connection is used (one thread). */
+typedef struct cp_export_report {
+    int64_t days, files, marts;
+    int64_t next_offset;
+    double seconds;
+} cp_export_report;
+int cp_export_parquet(cp_store *s, const char *dir, bool full, cp_export_report *r, char *err,
+                      size_t errlen);
+
 #endif

@@ -87,6 +87,9 @@ extern const cli_cmd cli_cmd_run;
 extern const cli_cmd cli_cmd_kafka_mock;
 extern const cli_cmd cli_cmd_segment;
 extern const cli_cmd cli_cmd_churn;
+extern const cli_cmd cli_cmd_export;
+/* The Parquet export directory: exports.dir, or <data_dir>/exports (cmd_export.c). */
+void cli_export_dir(const cp_config *cfg, char *out, size_t len);
 
 /* The ML options of the configuration's ml.* keys (cmd_ml.c); CP_EINVAL with a message. */
 struct cp_ml_options;

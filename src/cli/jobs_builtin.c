@@ -1,13 +1,14 @@
 /* The built-in jobs, for the daemon and for 'clickpulse jobs': sessions (silver's
  * derived tables), models (the gold layer, after sessions), tests (the models' data
- * tests, after models), retention (the bronze log's), and segments and churn (the ML
- * snapshots, after sessions). */
+ * tests, after models), retention (the bronze log's), segments and churn (the ML
+ * snapshots, after sessions), and export (Parquet, after models). */
 #include "cli.h"
 
 #include "clickpulse/error.h"
 #include "clickpulse/log.h"
 #include "clickpulse/ml.h"
 #include "clickpulse/models.h"
+#include "clickpulse/sinks.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -125,6 +126,18 @@ static int churn_job(void *ud, cp_store *session, int64_t *rows, char *err, size
     return ml_job(ud, session, rows, err, errlen, 1);
 }
 
+/* export: silver and gold to Parquet (after models). */
+static int export_job(void *ud, cp_store *session, int64_t *rows, char *err, size_t errlen)
+{
+    cli_jobs_ctx *c = ud;
+    char dir[4096];
+    cli_export_dir(c->cfg, dir, sizeof(dir));
+    cp_export_report r;
+    int rc = cp_export_parquet(session, dir, false, &r, err, errlen);
+    *rows = r.files;
+    return rc;
+}
+
 int cli_jobs_setup(cli_jobs_ctx *c, bool scheduled, cp_scheduler **out, char *err, size_t errlen)
 {
     const cp_config *cfg = c->cfg;
@@ -145,6 +158,8 @@ int cli_jobs_setup(cli_jobs_ctx *c, bool scheduled, cp_scheduler **out, char *er
          cfg->jobs_backoff_ms, cfg->jobs_timeout_ms, segments_job, c},
         {"churn", cfg->jobs_churn_schedule, "sessions", (int)cfg->jobs_retries,
          cfg->jobs_backoff_ms, cfg->jobs_timeout_ms, churn_job, c},
+        {"export", cfg->jobs_export_schedule, "models", (int)cfg->jobs_retries,
+         cfg->jobs_backoff_ms, cfg->jobs_timeout_ms, export_job, c},
     };
     for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]) && rc == CP_OK; i++) {
         cp_job_def d = defs[i];
