@@ -4,12 +4,7 @@
 # funnel's steps; new customers by day; signed-up customers; customers by purchase
 # segment. Every column of every mart is documented. Their data tests pass; a refresh
 # after more data is incremental for fct_purchases.
-set -euo pipefail
-bin=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0; fail=0
-check() { if "${@:2}"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
+source "$(dirname "$0")/lib.sh"
 cp_() { "$bin" "$@" --set data_dir="$tmp/data"; }
 json() { cp_ query --format json "$1"; }
 
@@ -97,5 +92,4 @@ pv=$(cp_ query --format csv "SELECT count(*), count(DISTINCT \"offset\") FROM go
 cp_ models run --full-refresh > /dev/null
 check "dim_customers incremental = full rebuild ($inc)" test "$(cp_ query --format csv "$sig" | tail -1)" = "$inc"
 check "int_product_views incremental = full rebuild ($pv)" test "$(cp_ query --format csv "SELECT count(*), count(DISTINCT \"offset\") FROM gold.int_product_views" | tail -1)" = "$pv"
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

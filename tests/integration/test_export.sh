@@ -2,12 +2,7 @@
 # clickpulse export: silver's tables Hive-partitioned by day and the gold marts as Parquet,
 # read back by DuckDB equal to the store exactly; a later export writes only the days with
 # new events; --full and an emptied directory write everything again; the export job.
-set -euo pipefail
-bin=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0; fail=0
-check() { if "${@:2}"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
+source "$(dirname "$0")/lib.sh"
 cp_() { "$bin" "$@" --set data_dir="$tmp/data"; }
 q() { cp_ query --format csv "$1" | tail -1; }
 ex=$tmp/data/exports
@@ -49,5 +44,4 @@ check "an emptied directory is written in full" bash -c "'$bin' export --set dat
 check "and equals the store" same
 check "the export job" bash -c "'$bin' jobs run export --set data_dir='$tmp/data' | grep -q '^export: ok'"
 check "an unwritable directory fails clearly" bash -c "! '$bin' export --dir /proc/nope --set data_dir='$tmp/data' 2> '$tmp/err' && grep -q 'cannot create' '$tmp/err'"
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

@@ -5,12 +5,7 @@
 # between two snapshots, cluster_transitions shows that movement. Also: the stored model
 # places a customer where the snapshot put them, a run is deterministic for its seed,
 # k=auto, the jobs, and clear errors.
-set -euo pipefail
-bin=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0; fail=0
-check() { if "${@:2}"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
+source "$(dirname "$0")/lib.sh"
 cpa() { "$bin" "$@" --set data_dir="$tmp/a"; }
 cpb() { "$bin" "$@" --set data_dir="$tmp/b"; }
 csv() { "$bin" query --format csv "$2" --set data_dir="$tmp/$1"; }
@@ -134,5 +129,4 @@ PY
 moved=$(csv b "SELECT moved FROM ml_runs WHERE kind = 'kmeans' ORDER BY snapshot DESC LIMIT 1" | tail -1)
 check "the run counts the customers who moved ($moved)" test "$moved" = "$(csv b "SELECT count(*) FROM customer_segments a JOIN customer_segments b USING (user_id) WHERE a.snapshot = DATE '$first' AND b.snapshot > a.snapshot AND a.cluster <> b.cluster" | tail -1)"
 check "segment prints the movement" grep -q "customers moved to another segment" "$tmp/move.out"
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

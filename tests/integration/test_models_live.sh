@@ -4,14 +4,10 @@
 # does every minute); each run after the first refreshes the incremental marts
 # incrementally (never a full rebuild), the marts grow with the stream, and once it
 # ends one more run leaves them equal to silver and to a full rebuild.
-set -euo pipefail
-bin=$1
-tmp=$(mktemp -d)
+source "$(dirname "$0")/lib.sh"
 port=$(( 20000 + RANDOM % 20000 ))
 pid=; sim=
-trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; [ -n "$sim" ] && kill $sim 2>/dev/null; rm -rf "$tmp"' EXIT
-pass=0; fail=0
-check() { if "${@:2}"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
+at_exit() { [ -n "$pid" ] && kill -9 $pid 2>/dev/null; [ -n "$sim" ] && kill $sim 2>/dev/null; true; }
 api=http://127.0.0.1:$((port + 1))
 q() { "$bin" query --format csv "$1" --set data_dir="$tmp/data" --set dashboard.listen=127.0.0.1:$((port + 1)) | tail -1; }
 # Runs a job in the daemon and waits for its run to be recorded as ok.
@@ -59,5 +55,4 @@ check "then refreshed incrementally three times" test "$(grep -c 'incremental fc
 check "dim_customers likewise" test "$(grep -c 'incremental dim_customers' "$tmp/run.log")" = 3
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 "$bin" models run --full-refresh --set data_dir="$tmp/data" > /dev/null
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

@@ -1,0 +1,11 @@
+# Shared by the integration tests (sourced, with the binary as $1): strict mode, a
+# temporary directory removed at exit (after the test's own at_exit, e.g. to stop
+# servers), check NAME COMMAND… counting what passed, and finish for the verdict.
+set -euo pipefail
+bin=$1
+tmp=$(mktemp -d)
+at_exit() { :; }
+trap 'at_exit; rm -rf "$tmp"' EXIT
+pass=0; fail=0
+check() { if "${@:2}"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
+finish() { echo "$pass passed, $fail failed"; [ "$fail" = 0 ]; }
