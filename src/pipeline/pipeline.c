@@ -257,8 +257,11 @@ int cp_pipeline_flush(cp_pipeline *p, const char *cursor_name, int64_t cursor)
 int cp_pipeline_cursor(cp_pipeline *p, const char *cursor_name, int64_t *cursor, bool *found)
 {
     *cursor = 0;
-    int rc = writer_sync(p);
-    return rc ? rc : cp_store_get_checkpoint(p->store, cursor_name, cursor, found);
+    int rc = writer_hold(p);
+    if (rc) return rc;
+    rc = cp_store_get_checkpoint(p->store, cursor_name, cursor, found);
+    writer_release(p);
+    return rc;
 }
 
 int cp_pipeline_sync(cp_pipeline *p)
@@ -278,11 +281,13 @@ int cp_pipeline_catch_up(cp_pipeline *p, int timeout_ms)
 
 int cp_pipeline_refresh_sessions(cp_pipeline *p)
 {
-    int rc = writer_sync(p);
+    int rc = writer_hold(p);
     if (rc) return rc;
     rc = sessions_refresh(p->store, p->session_timeout_ms);
     if (rc == CP_OK) rc = cp_store_refresh_derived(p->store);
-    return rc ? store_fail(p, rc) : CP_OK;
+    if (rc) store_fail(p, rc);
+    writer_release(p);
+    return rc;
 }
 
 int cp_pipeline_retain(cp_pipeline *p, int64_t now_ms)

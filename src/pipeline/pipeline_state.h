@@ -61,6 +61,7 @@ typedef struct silver_writer {
     silver_batch *queue[WRITER_QUEUE];
     int head, count, busy, stop, failed;
     int syncing; /* callers waiting for silver: no lingering */
+    int held;    /* a caller uses the store's connection: the writer waits */
     size_t queued_events;
     uint64_t handed, applied; /* batches enqueued / committed (or dropped after a failure) */
     char err[512];
@@ -94,6 +95,11 @@ int writer_enqueue(cp_pipeline *p, silver_batch *b);
 /* Waits until every queued batch is committed; returns CP_EDB when one failed. */
 int writer_sync(cp_pipeline *p);
 int writer_catch_up(cp_pipeline *p, int timeout_ms);
+/* writer_sync, then keeps the writer off the store's connection (new batches queue)
+ * until writer_release, so that the caller may use it: a DuckDB connection serves one
+ * thread at a time. */
+int writer_hold(cp_pipeline *p);
+void writer_release(cp_pipeline *p);
 void writer_stop(cp_pipeline *p);
 void batch_free(silver_batch *b);
 

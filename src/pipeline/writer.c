@@ -134,8 +134,8 @@ static void *writer_main(void *arg)
     pthread_mutex_lock(&w->mu);
     silver_batch **taken = cp_calloc(WRITER_QUEUE, sizeof(*taken));
     for (;;) {
-        while (!w->count && !w->stop) pthread_cond_wait(&w->cv, &w->mu);
-        if (!w->count) break;
+        while ((!w->count || w->held) && !w->stop) pthread_cond_wait(&w->cv, &w->mu);
+        if (!w->count || w->held) break;
         w->busy = 1;
         int rc = CP_ENOMEM, n = w->count;
         if (taken) n = write_transaction(p, taken, &rc);
@@ -200,19 +200,48 @@ int writer_enqueue(cp_pipeline *p, silver_batch *b)
     return CP_OK;
 }
 
+/* Waits, with the lock held, until the queue is empty and the writer idle. */
+static int drain(cp_pipeline *p)
+{
+    silver_writer *w = &p->w;
+    w->syncing++;
+    pthread_cond_broadcast(&w->cv);
+    while ((w->count && !w->held) || w->busy) pthread_cond_wait(&w->cv, &w->mu);
+    w->syncing--;
+    if (w->failed) snprintf(p->err, sizeof(p->err), "%s", w->err);
+    return w->failed ? CP_EDB : CP_OK;
+}
+
 int writer_sync(cp_pipeline *p)
 {
     silver_writer *w = &p->w;
     if (!w->started) return CP_OK;
     pthread_mutex_lock(&w->mu);
-    w->syncing++;
-    pthread_cond_broadcast(&w->cv);
-    while (w->count || w->busy) pthread_cond_wait(&w->cv, &w->mu);
-    w->syncing--;
-    int failed = w->failed;
-    if (failed) snprintf(p->err, sizeof(p->err), "%s", w->err);
+    int rc = drain(p);
     pthread_mutex_unlock(&w->mu);
-    return failed ? CP_EDB : CP_OK;
+    return rc;
+}
+
+int writer_hold(cp_pipeline *p)
+{
+    silver_writer *w = &p->w;
+    if (!w->started) return CP_OK;
+    pthread_mutex_lock(&w->mu);
+    while (w->held) pthread_cond_wait(&w->cv, &w->mu); /* one holder at a time */
+    int rc = drain(p);
+    if (rc == CP_OK) w->held = 1;
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+void writer_release(cp_pipeline *p)
+{
+    silver_writer *w = &p->w;
+    if (!w->started) return;
+    pthread_mutex_lock(&w->mu);
+    w->held = 0;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
 }
 
 int writer_catch_up(cp_pipeline *p, int timeout_ms)

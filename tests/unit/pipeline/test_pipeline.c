@@ -7,6 +7,7 @@
 #include "clickpulse/pipeline.h"
 #include "test.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -148,6 +149,63 @@ static void test_batches_recovery_replay(void)
     cp_event_decoder_free(d);
 }
 
+/* Batches keep arriving while sessions are refreshed on another thread: the writer
+ * waits while the refresh has the store's connection, nothing fails, nothing is lost. */
+enum { STREAM_BATCHES = 60, STREAM_PER_BATCH = 50 };
+
+static void *stream(void *arg)
+{
+    cp_event_decoder *d = arg;
+    char json[200], where[32];
+    for (int b = 0; b < STREAM_BATCHES; b++) {
+        for (int i = 0; i < STREAM_PER_BATCH; i++) {
+            int n = b * STREAM_PER_BATCH + i;
+            snprintf(json, sizeof(json),
+                     "{\"type\":\"page\",\"messageId\":\"s%d\",\"userId\":\"u%d\","
+                     "\"timestamp\":\"2026-10-02T%02d:%02d:00Z\"}",
+                     n, n % 7, 10 + n / 600, n / 10 % 60);
+            snprintf(where, sizeof(where), "%d", n);
+            at = where;
+            if (cp_event_decode(d, json, strlen(json)) != CP_OK) return "decode";
+        }
+        if (cp_pipeline_flush(pl, NULL, 0) != CP_OK) return "flush";
+    }
+    return NULL;
+}
+
+static void test_refresh_under_stream(void)
+{
+    cp_decode_options o;
+    cp_decode_options_default(&o);
+    o.received_at_ms = 1790942400000LL;
+    cp_event_decoder *d = cp_event_decoder_new(&o, (cp_decode_sink){NULL, on_event, on_reject});
+    char set[200], err[256];
+    snprintf(set, sizeof(set), "data_dir=%s/stream", dir);
+    cp_config_set_arg(&cfg, set, err, sizeof(err));
+    open_pipeline();
+    pthread_t t;
+    CHECK_INT(pthread_create(&t, NULL, stream, d), 0);
+    int refreshes = 0, failures = 0;
+    for (; refreshes < 40; refreshes++) {
+        failures += cp_pipeline_refresh_sessions(pl) != CP_OK;
+        int64_t cursor;
+        bool found;
+        failures += cp_pipeline_cursor(pl, "none", &cursor, &found) != CP_OK;
+    }
+    void *why;
+    pthread_join(t, &why);
+    CHECK(why == NULL);
+    CHECK_INT(failures, 0);
+    CHECK_INT(cp_pipeline_refresh_sessions(pl), CP_OK);
+    char reason[600] = "";
+    CHECK_INT(cp_pipeline_healthy(pl, reason, sizeof(reason)), 1);
+    CHECK_INT(q("SELECT count(*) FROM events"), STREAM_BATCHES * STREAM_PER_BATCH);
+    CHECK_INT(q("SELECT count(DISTINCT user_id) FROM sessions"), 7);
+    CHECK_INT(q("SELECT sum(events) FROM sessions"), STREAM_BATCHES * STREAM_PER_BATCH);
+    cp_pipeline_close(pl);
+    cp_event_decoder_free(d);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof(dir), "/tmp/cp_test_pipeline_%d", (int)getpid());
@@ -157,6 +215,7 @@ int main(void)
     cp_config_set_arg(&cfg, set, err, sizeof(err));
     cp_config_set_arg(&cfg, "store.memory_limit=256MB", err, sizeof(err));
     RUN(test_batches_recovery_replay);
+    RUN(test_refresh_under_stream);
     char cmd[200];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     if (system(cmd) != 0) return 1;
