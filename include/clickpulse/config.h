@@ -80,9 +80,13 @@ typedef struct cp_config {
     int64_t pipeline_dedup_window_ms;
     int64_t pipeline_session_timeout_ms;
     int64_t pipeline_allowed_lateness_ms;
-    char *sinks_postgres_dsn;
-    char *sinks_clickhouse_url;
-    char *sinks_influx_url;
+    char *sinks_postgres_dsn, *sinks_postgres_schema;
+    cp_strlist sinks_postgres_tables;
+    char *sinks_clickhouse_url, *sinks_clickhouse_database;
+    cp_strlist sinks_clickhouse_tables;
+    char *sinks_influx_url, *sinks_influx_measurement;
+    int64_t sinks_batch_rows, sinks_poll_ms, sinks_retry_min_ms, sinks_retry_max_ms;
+    int64_t sinks_replace_interval_ms, sinks_drain_timeout_ms;
     char *exports_dir;
     char *models_dir;
     int64_t jobs_max_concurrent, jobs_retries, jobs_backoff_ms, jobs_timeout_ms;

@@ -88,6 +88,7 @@ extern const cli_cmd cli_cmd_kafka_mock;
 extern const cli_cmd cli_cmd_segment;
 extern const cli_cmd cli_cmd_churn;
 extern const cli_cmd cli_cmd_export;
+extern const cli_cmd cli_cmd_sinks;
 /* The Parquet export directory: exports.dir, or <data_dir>/exports (cmd_export.c). */
 void cli_export_dir(const cp_config *cfg, char *out, size_t len);
 

@@ -26,12 +26,12 @@
 typedef struct daemon_state {
     cp_config *cfg;
     cp_pipeline *p;
-    cp_kafka_source *kafka;          /* when kafka.brokers is set */
-    cp_kafka_sink *kafka_sink;       /* when sinks.kafka.brokers is set */
-    cp_scheduler *jobs;              /* the built-in jobs */
-    volatile sig_atomic_t sink_stop; /* set once the sources stopped and silver has it all */
-    pthread_mutex_t mu;              /* one writer of the pipeline at a time */
-    char error[1024];                /* the last failure, for /health */
+    cp_kafka_source *kafka; /* when kafka.brokers is set */
+    cp_sink *sinks[4];      /* the configured sinks (sinks.*) */
+    size_t n_sinks;
+    cp_scheduler *jobs; /* the built-in jobs */
+    pthread_mutex_t mu; /* one writer of the pipeline at a time */
+    char error[1024];   /* the last failure, for /health */
     int64_t started_ms;
 } daemon_state;
 
@@ -156,34 +156,11 @@ static void *consume_kafka(void *arg)
     return NULL;
 }
 
-/* The Kafka sink follows silver: a step whenever there may be more, a pause when not. */
-static void *publish_kafka(void *arg)
-{
-    daemon_state *d = arg;
-    int idle_ms = 0;
-    for (;;) {
-        int stopping = d->sink_stop;
-        int n = cp_kafka_sink_step(d->kafka_sink);
-        if (n < 0) {
-            if (stopping) break;
-            idle_ms = 1000; /* the destination is down: retry from the cursor */
-        } else if (n == 0) {
-            if (stopping) break; /* everything committed before the stop is out */
-            idle_ms = 250;
-        } else {
-            idle_ms = 0;
-        }
-        for (int w = 0; w < idle_ms && !d->sink_stop; w += 50)
-            nanosleep(&(struct timespec){0, 50 * 1000000L}, NULL);
-    }
-    return NULL;
-}
-
 static void kafka_metrics(void *ud, cp_buf *out)
 {
     daemon_state *d = ud;
     if (d->kafka) cp_kafka_source_metrics(d->kafka, out);
-    if (d->kafka_sink) cp_kafka_sink_metrics(d->kafka_sink, out);
+    cp_sink_metrics(d->sinks, d->n_sinks, out);
 }
 
 static int write_pid(const cp_config *cfg, int remove)
@@ -224,9 +201,11 @@ static int serve(daemon_state *d)
         feed.dec = cp_event_decoder_new(&o, (cp_decode_sink){&feed, sim_event, sim_reject});
         sim_on = feed.dec && pthread_create(&sim, NULL, simulate, &feed) == 0;
     }
-    pthread_t kafka, sink;
+    pthread_t kafka;
     int kafka_on = d->kafka && pthread_create(&kafka, NULL, consume_kafka, d) == 0;
-    int sink_on = d->kafka_sink && pthread_create(&sink, NULL, publish_kafka, d) == 0;
+    for (size_t i = 0; i < d->n_sinks; i++)
+        if (cp_sink_start(d->sinks[i]))
+            CP_ERROR("sink", "%s: cannot start", cp_sink_name(d->sinks[i]));
     while (!stop_flag) { /* the scheduler's jobs keep sessions, models and retention going */
         struct timespec ts = {0, 200 * 1000000L};
         nanosleep(&ts, NULL);
@@ -235,13 +214,9 @@ static int serve(daemon_state *d)
     for (size_t i = 0; i < n_jobs; i++) pthread_join(jobs[i].thread, NULL);
     if (sim_on) pthread_join(sim, NULL);
     if (kafka_on) pthread_join(kafka, NULL);
-    if (sink_on) {
-        cp_pipeline_sync(d->p); /* what the sources gave is in silver before the last steps */
-        d->sink_stop = 1;
-        pthread_join(sink, NULL);
-    }
     cp_event_decoder_free(feed.dec);
-    housekeeping(d);
+    housekeeping(d); /* silver and its sessions whole before the sinks' last delivery */
+    for (size_t i = 0; i < d->n_sinks; i++) cp_sink_stop(d->sinks[i]);
     return CLI_OK;
 }
 
@@ -301,8 +276,8 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
         cli_error(cmd->name, "%s", err);
         rc = CLI_FAILURE;
     }
-    if (rc == CLI_OK && cfg->sinks_kafka_brokers[0] &&
-        cp_kafka_sink_new(cp_pipeline_store(d.p), cfg, &d.kafka_sink, err, sizeof(err))) {
+    if (rc == CLI_OK &&
+        cp_sinks_from_config(cp_pipeline_store(d.p), cfg, d.sinks, &d.n_sinks, err, sizeof(err))) {
         cli_error(cmd->name, "%s", err);
         rc = CLI_FAILURE;
     }
@@ -327,7 +302,7 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
     cp_api_stop(api);
     cp_scheduler_free(d.jobs); /* interrupts what still runs */
     cp_kafka_source_free(d.kafka);
-    cp_kafka_sink_free(d.kafka_sink);
+    for (size_t i = 0; i < d.n_sinks; i++) cp_sink_free(d.sinks[i]);
     cp_pipeline_close(d.p);
     pthread_mutex_destroy(&d.mu);
     return rc;

@@ -26,15 +26,16 @@ const size_t ml_all_features[ML_N_FEATURES] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
 /* The feature query: %1$s is the snapshot's end and %2$s the lookback's start, both
  * TIMESTAMP literals made here from numbers; $1 (when filtered) a user id. Rates are
  * per session, or per week of the part of the lookback the customer was known (a week
- * at least); a rate
- * without a denominator (no sessions, carts, orders or product views) is NULL — unknown,
- * not zero — and the models read it as the average customer's. */
+ * at least); a rate without a denominator (no sessions, carts, orders or product views)
+ * is NULL — unknown, not zero — and the models read it as the average customer's. Sums
+ * are exact (integers, DECIMAL), so that DuckDB's parallel aggregation gives the same
+ * features, and a seed the same segments, every time. */
 static const char feature_sql[] =
     "WITH cust AS (SELECT user_id, min(first_seen) AS first_seen FROM customers"
     " WHERE user_id IS NOT NULL AND first_seen < %1$s %3$s GROUP BY 1),"
     " ev AS (SELECT user_id, max(event_time) AS last_seen,"
     "  count(*) FILTER (kind = 'product_viewed' AND event_time >= %2$s) AS product_views,"
-    "  avg(TRY_CAST(json_extract_string(properties, '$.price') AS DOUBLE))"
+    "  avg(TRY_CAST(json_extract_string(properties, '$.price') AS DECIMAL(18,4)))"
     "   FILTER (kind = 'product_viewed' AND event_time >= %2$s) AS viewed_price,"
     "  count(*) FILTER (kind = 'product_added' AND event_time >= %2$s) AS cart_adds"
     "  FROM events WHERE user_id IS NOT NULL AND event_time < %1$s AND NOT coalesce(is_bot, false)"

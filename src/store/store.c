@@ -856,7 +856,7 @@ int cp_store_read_rows(cp_store *s, const char *sql,
                        int (*fn)(void *ud, const cp_slice *cols, size_t n), void *ud, char *err,
                        size_t errlen)
 {
-    enum { MAX_COLS = 16 };
+    enum { MAX_COLS = 64 };
     pthread_mutex_lock(&s->api_mu);
     duckdb_result r;
     int rc = CP_OK, have = 0;

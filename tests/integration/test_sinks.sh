@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# The sinks against real servers on loopback — PostgreSQL (initdb, pg_ctl as postgres),
+# ClickHouse (Debian's 18.16) and InfluxDB 1.x, each with a temporary configuration:
+# while a simulated shop streams into the daemon, all three are stopped and started
+# again; ingestion goes on, the sinks say they are down and catch up once the servers
+# are back. Afterwards every silver table and every gold mart in PostgreSQL and in
+# ClickHouse equals the store's exactly, and InfluxDB has each minute of rt_minute.
+# Delivering again with the positions forgotten duplicates nothing.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/servers.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+base=$(( 20000 + RANDOM % 20000 ))
+port=$base; api=http://127.0.0.1:$((base + 1)); pgp=$((base + 2)); chp=$((base + 3)); ifp=$((base + 5))
+pid=; sim=
+at_exit() {
+  [ -n "$pid" ] && kill -9 $pid 2>/dev/null; [ -n "$sim" ] && kill $sim 2>/dev/null
+  stop_servers "$tmp"; true
+}
+data="$tmp/data"
+common=(--set data_dir="$data"
+  --set "sinks.postgres.dsn=host=127.0.0.1 port=$pgp user=postgres dbname=postgres"
+  --set sinks.clickhouse.url=http://127.0.0.1:$chp/
+  --set "sinks.influx.url=http://127.0.0.1:$ifp/write?db=shop")
+q() { "$bin" query --format csv "$1" --set data_dir="$data" --set dashboard.listen=127.0.0.1:$((base + 1)) 2>/dev/null | tail -1; }
+metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+pg_count() { psql_at "$tmp" $pgp "SELECT count(*) FROM clickpulse.$1" 2>/dev/null || echo -1; }
+ch_count() { ch_at $chp "SELECT count() FROM clickpulse.$1" 2>/dev/null || echo -1; }
+wait_for() { local n=$1; shift; for _ in $(seq "$n"); do "$@" && return 0; sleep 0.2; done; return 1; }
+runs_ok() { q "SELECT count(*) FROM job_runs WHERE job = '$1' AND status = 'ok'"; }
+run_job() {
+  local before; before=$(runs_ok "$1")
+  curl -sf -X POST "$api/api/v1/jobs/$1/run" > /dev/null
+  ran() { [ "$(runs_ok "$1")" -gt "$before" ]; }
+  wait_for 300 ran "$1"
+}
+
+check "PostgreSQL starts" start_postgres "$tmp" $pgp
+check "ClickHouse starts" start_clickhouse "$tmp" $chp
+check "InfluxDB starts" start_influx "$tmp" $ifp
+
+"$bin" run "${common[@]}" --set dashboard.listen=127.0.0.1:$((base + 1)) \
+  --set collector.listen=127.0.0.1:$port --set collector.write_keys=wk_sink \
+  --set sinks.poll=100ms --set sinks.retry_min=100ms --set sinks.retry_max=500ms \
+  --set sinks.replace_interval=1s --set jobs.sessions.schedule="0 0 1 1 *" \
+  --set jobs.models.schedule="0 0 1 1 *" --set jobs.tests.schedule="0 0 1 1 *" \
+  2> "$tmp/run.log" &
+pid=$!
+wait_for 100 curl -sf http://127.0.0.1:$port/health -o /dev/null
+"$bin" simulate --customers 800 --days 6 --seed 21 --http http://127.0.0.1:$port \
+  --write-key wk_sink --rate 1200 --quiet > "$tmp/sim.out" 2>&1 &
+sim=$!
+delivering() { [ "$(pg_count events)" -gt 0 ] && [ "$(ch_count events)" -gt 0 ]; }
+check "events arrive in PostgreSQL and ClickHouse while the stream runs" wait_for 100 delivering
+
+stop_postgres "$tmp"; stop_clickhouse "$tmp"; stop_influx "$tmp"
+down() { [ "$(metric 'clickpulse_sink_up{sink="postgres"}')" = 0 ] &&
+         [ "$(metric 'clickpulse_sink_up{sink="clickhouse"}')" = 0 ] &&
+         [ "$(metric 'clickpulse_sink_up{sink="influx"}')" = 0 ]; }
+check "the sinks report their servers down" wait_for 50 down
+n1=$(q "SELECT count(*) FROM events"); sleep 1; n2=$(q "SELECT count(*) FROM events")
+check "ingestion goes on meanwhile ($n1, then $n2 events)" test "$n2" -gt "$n1"
+check "the collector stays healthy" curl -sf http://127.0.0.1:$port/health -o /dev/null
+check "the failures are logged" grep -q 'postgres: .*retrying; ingestion goes on' "$tmp/run.log"
+check "PostgreSQL starts again" start_postgres "$tmp" $pgp
+check "ClickHouse starts again" start_clickhouse "$tmp" $chp
+check "InfluxDB starts again" start_influx "$tmp" $ifp
+up() { [ "$(metric 'clickpulse_sink_up{sink="postgres"}')" = 1 ] &&
+       [ "$(metric 'clickpulse_sink_up{sink="clickhouse"}')" = 1 ] &&
+       [ "$(metric 'clickpulse_sink_up{sink="influx"}')" = 1 ]; }
+check "the sinks deliver again" wait_for 100 up
+still=$(kill -0 $sim 2>/dev/null && echo yes || echo no)
+check "the stream was still running across the restart" test "$still" = yes
+wait $sim; sim=
+check "sessions" run_job sessions
+check "models" run_job models
+caught_up() { local n; n=$(q "SELECT count(*) FROM events")
+  [ "$(pg_count events)" = "$n" ] && [ "$(ch_count events)" = "$n" ] &&
+  [ "$(pg_count daily_sales_summary)" -gt 0 ] && [ "$(ch_count daily_sales_summary)" -gt 0 ]; }
+check "the sinks catch up" wait_for 150 caught_up
+sleep 1.5 # one more look at the tables delivered whole
+kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
+check "failures were counted" test "$(grep -c 'retrying; ingestion goes on' "$tmp/run.log")" -ge 3
+
+# Every table, exactly.
+marts=$(q "SELECT string_agg(table_name, ' ' ORDER BY table_name) FROM information_schema.tables WHERE table_schema = 'gold' AND table_name NOT LIKE 'stg\_%' ESCAPE '\' AND table_name NOT LIKE 'int\_%' ESCAPE '\'")
+check "the gold layer was built ($marts)" test "$(echo "$marts" | wc -w)" -ge 12
+compare_all() {
+  for t in events orders order_items customers sessions $(for m in $marts; do echo gold.$m; done); do
+    local n=${t#gold.}
+    psql -h 127.0.0.1 -p $pgp -U postgres -d postgres -X -q \
+      -c "\\copy clickpulse.$n TO '$tmp/pg_$n.csv' WITH (FORMAT csv, HEADER, NULL '\\N')"
+    check "PostgreSQL $t equals the store" python3 "$here/sink_compare.py" "$bin" "$data" "$t" "$tmp/pg_$n.csv"
+    ch_at $chp "SELECT * FROM clickpulse.$n FORMAT CSVWithNames" > "$tmp/ch_$n.csv"
+    check "ClickHouse $t equals the store (to the second)" python3 "$here/sink_compare.py" "$bin" "$data" "$t" "$tmp/ch_$n.csv" --seconds
+  done
+}
+compare_all
+check "ClickHouse: silver's events in a MergeTree" test \
+  "$(ch_at $chp "SELECT engine FROM system.tables WHERE database = 'clickpulse' AND name = 'events' FORMAT TSV")" = MergeTree
+"$bin" query --format csv --set data_dir="$data" \
+  "SELECT epoch_ms(minute) * 1000000 AS time, * EXCLUDE (minute, updated_at, visitors_hll) FROM rt_minute ORDER BY 1" > "$tmp/rt.csv"
+influx_at $ifp shop "SELECT * FROM clickpulse_minute" > "$tmp/influx.csv"
+check "InfluxDB has every minute of rt_minute, each KPI equal" python3 - "$tmp/rt.csv" "$tmp/influx.csv" <<'EOF'
+import csv, sys
+store = {r["time"]: r for r in csv.DictReader(open(sys.argv[1]))}
+influx = {r["time"]: r for r in csv.DictReader(open(sys.argv[2]))}
+assert store.keys() == influx.keys(), (len(store), len(influx))
+for t, row in store.items():
+    for k, v in row.items():
+        if k != "time" and v != "":
+            assert float(influx[t][k]) == float(v), (t, k, v, influx[t][k])
+print(len(store), "minutes")
+EOF
+
+# Forgotten positions: PostgreSQL and ClickHouse know what they hold; InfluxDB overwrites.
+rm -f "$data"/sinks/*.positions
+"$bin" sinks "${common[@]}" > "$tmp/again.out" 2>&1
+check "delivering again succeeds" grep -q '^postgres: ' "$tmp/again.out"
+check "PostgreSQL: no event twice" test "$(psql_at "$tmp" $pgp 'SELECT count(*) - count(DISTINCT "offset") FROM clickpulse.events')" = 0
+check "ClickHouse: no event twice" test "$(ch_at $chp 'SELECT count() - uniqExact(offset) FROM clickpulse.events')" = 0
+check "PostgreSQL events equal the store after the redelivery" test "$(pg_count events)" = "$(q "SELECT count(*) FROM events")"
+check "InfluxDB: one point a minute still" test "$(influx_at $ifp shop "SELECT count(events) FROM clickpulse_minute" | tail -1 | cut -d, -f4)" = "$(q "SELECT count(*) FROM rt_minute")"
+finish
