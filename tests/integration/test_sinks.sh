@@ -113,11 +113,19 @@ print(len(store), "minutes")
 EOF
 
 # Forgotten positions: PostgreSQL and ClickHouse know what they hold; InfluxDB overwrites.
+# Meanwhile the destinations' tables drifted: a column gone, a mart's column of another type.
+psql_at "$tmp" $pgp "ALTER TABLE clickpulse.events DROP COLUMN locale; ALTER TABLE clickpulse.daily_sales_summary ALTER COLUMN orders TYPE text"
+ch_at $chp "ALTER TABLE clickpulse.events DROP COLUMN locale"
 rm -f "$data"/sinks/*.positions
 "$bin" sinks "${common[@]}" > "$tmp/again.out" 2>&1
 check "delivering again succeeds" grep -q '^postgres: ' "$tmp/again.out"
 check "PostgreSQL: no event twice" test "$(psql_at "$tmp" $pgp 'SELECT count(*) - count(DISTINCT "offset") FROM clickpulse.events')" = 0
 check "ClickHouse: no event twice" test "$(ch_at $chp 'SELECT count() - uniqExact(offset) FROM clickpulse.events')" = 0
 check "PostgreSQL events equal the store after the redelivery" test "$(pg_count events)" = "$(q "SELECT count(*) FROM events")"
+check "PostgreSQL: the dropped column is added again" test "$(psql_at "$tmp" $pgp "SELECT data_type FROM information_schema.columns WHERE table_schema = 'clickpulse' AND table_name = 'events' AND column_name = 'locale'")" = text
+check "ClickHouse: the dropped column is added again" test "$(ch_at $chp "SELECT type FROM system.columns WHERE database = 'clickpulse' AND table = 'events' AND name = 'locale'")" = "Nullable(String)"
+psql -h 127.0.0.1 -p $pgp -U postgres -d postgres -X -q \
+  -c "\\copy clickpulse.daily_sales_summary TO '$tmp/pg_dss.csv' WITH (FORMAT csv, HEADER, NULL '\\N')"
+check "PostgreSQL: the mart with a changed type is made again, equal to the store" python3 "$here/sink_compare.py" "$bin" "$data" gold.daily_sales_summary "$tmp/pg_dss.csv"
 check "InfluxDB: one point a minute still" test "$(influx_at $ifp shop "SELECT count(events) FROM clickpulse_minute" | tail -1 | cut -d, -f4)" = "$(q "SELECT count(*) FROM rt_minute")"
 finish
