@@ -63,33 +63,24 @@ static bool plain_name(const char *s)
 
 void sink_tsv_row(cp_buf *out, const cp_slice *v, size_t n)
 {
+    static const char escape[256] = {['\\'] = '\\', ['\t'] = 't', ['\n'] = 'n', ['\r'] = 'r'};
     for (size_t i = 0; i < n; i++) {
-        if (i) cp_buf_append_char(out, '\t');
+        if (cp_buf_reserve(out, v[i].ptr ? v[i].len * 2 + 2 : 4)) return;
+        if (i) cp_buf_putc(out, '\t');
         if (!v[i].ptr) {
-            cp_buf_append(out, "\\N", 2);
+            CP_BUF_PUT_LIT(out, "\\N");
             continue;
         }
-        if (cp_buf_reserve(out, v[i].len * 2)) return;
+        const unsigned char *p = (const unsigned char *)v[i].ptr;
+        size_t from = 0;
         for (size_t k = 0; k < v[i].len; k++) {
-            char c = v[i].ptr[k];
-            switch (c) {
-            case '\\':
-                CP_BUF_PUT_LIT(out, "\\\\");
-                break;
-            case '\t':
-                CP_BUF_PUT_LIT(out, "\\t");
-                break;
-            case '\n':
-                CP_BUF_PUT_LIT(out, "\\n");
-                break;
-            case '\r':
-                CP_BUF_PUT_LIT(out, "\\r");
-                break;
-            default:
-                cp_buf_putc(out, c);
-            }
+            if (!escape[p[k]]) continue; /* runs without escapes are copied whole */
+            cp_buf_put(out, p + from, k - from);
+            cp_buf_putc(out, '\\');
+            cp_buf_putc(out, escape[p[k]]);
+            from = k + 1;
         }
-        out->ptr[out->len] = '\0';
+        cp_buf_put(out, p + from, v[i].len - from);
     }
     cp_buf_append_char(out, '\n');
 }
@@ -339,11 +330,13 @@ static uint64_t fnv(const char *p, size_t n)
 static int take_version(void *ud, const cp_slice *v, size_t n)
 {
     (void)n;
-    *(int64_t *)ud = (int64_t)(fnv(v[0].ptr ? v[0].ptr : "", v[0].len) >> 1);
+    bool empty = v[0].len >= 2 && v[0].ptr[0] == '0' && v[0].ptr[1] == ':';
+    *(int64_t *)ud = empty ? 0 : (int64_t)(fnv(v[0].ptr, v[0].len) >> 1) | 1;
     return CP_OK;
 }
 
-/* A REPLACE stream's content, as a number that changes when any row does. */
+/* A REPLACE stream's content, as a number that changes when any row does; 0 when the
+ * table is empty (as a destination's new table is). */
 static int version_of(cp_sink *s, const sink_stream *st, int64_t *version, char *err, size_t errlen)
 {
     char sql[512];
