@@ -180,6 +180,17 @@ static void column_type(const sink_stream *st, size_t i, char *out, size_t len)
         snprintf(out, len, "Nullable(%s)", st->cols[i].dest);
 }
 
+/* "<verb> db.<table><suffix>", run. */
+static int table_statement(ch_sink *h, const char *verb, const char *table, const char *suffix,
+                           char *err, size_t errlen)
+{
+    cp_buf *q = &h->sql;
+    cp_buf_reset(q);
+    cp_buf_appendf(q, "%s ", verb);
+    qualified(h, q, table, suffix);
+    return ch_query(h, q->ptr, NULL, err, errlen);
+}
+
 static int create_table(ch_sink *h, const sink_stream *st, const char *suffix, char *err,
                         size_t errlen)
 {
@@ -187,14 +198,8 @@ static int create_table(ch_sink *h, const sink_stream *st, const char *suffix, c
     cp_buf_reset(q);
     cp_buf_append_str(q, "CREATE TABLE ");
     qualified(h, q, st->name, suffix);
-    for (size_t i = 0; i < st->ncols; i++) {
-        char t[80];
-        column_type(st, i, t, sizeof(t));
-        cp_buf_append_str(q, i ? ", " : " (");
-        sink_quote_ident(q, st->cols[i].name, '`');
-        cp_buf_appendf(q, " %s", t);
-    }
-    cp_buf_appendf(q, ") ENGINE = MergeTree() ORDER BY %s",
+    sink_column_list(q, st, '`', column_type);
+    cp_buf_appendf(q, " ENGINE = MergeTree() ORDER BY %s",
                    st->mode == SINK_APPEND ? "`offset`" : "tuple()");
     return ch_query(h, q->ptr, NULL, err, errlen);
 }
@@ -264,10 +269,7 @@ static int ch_prepare(void *ctx, sink_stream *st, char *err, size_t errlen)
     }
     cp_free(cols);
     if (rc == CP_OK && recreate) {
-        cp_buf_reset(q);
-        cp_buf_append_str(q, "DROP TABLE ");
-        qualified(h, q, st->name, "");
-        rc = ch_query(h, q->ptr, NULL, err, errlen);
+        rc = table_statement(h, "DROP TABLE", st->name, "", err, errlen);
         have = false;
     }
     if (rc == CP_OK && !have) rc = create_table(h, st, "", err, errlen);
@@ -384,27 +386,13 @@ static void put_value(cp_buf *b, ch_enc e, int scale, cp_slice v)
     case E_DEC128:
         put_le(b, (unsigned __int128)scaled(v, scale), 16);
         break;
-    case E_DATE:
-        put_le(b, (unsigned __int128)strtoll(num, NULL, 10), 2);
-        break;
-    case E_DATETIME:
-        put_le(b, (unsigned __int128)strtoll(num, NULL, 10), 4);
-        break;
-    case E_I8:
-        put_le(b, (unsigned __int128)strtoull(num, NULL, 10), 1);
-        break;
-    case E_I16:
-        put_le(b, (unsigned __int128)strtoll(num, NULL, 10), 2);
-        break;
-    case E_I32:
-        put_le(b, (unsigned __int128)strtoll(num, NULL, 10), 4);
-        break;
-    case E_I64:
-        put_le(b,
-               num[0] == '-' ? (unsigned __int128)strtoll(num, NULL, 10)
-                             : (unsigned __int128)strtoull(num, NULL, 10),
-               8);
-        break;
+    default: { /* integers, days, seconds: two's complement of the width */
+        static const int width[] = {
+            [E_I8] = 1, [E_I16] = 2, [E_I32] = 4, [E_I64] = 8, [E_DATE] = 2, [E_DATETIME] = 4};
+        unsigned __int128 n = num[0] == '-' ? (unsigned __int128)strtoll(num, NULL, 10)
+                                            : (unsigned __int128)strtoull(num, NULL, 10);
+        put_le(b, n, width[e]);
+    }
     }
 }
 
@@ -427,11 +415,8 @@ static int insert(ch_sink *h, const sink_stream *st, const char *suffix, char *e
     cp_buf_init(&q);
     cp_buf_append_str(&q, "INSERT INTO ");
     qualified(h, &q, st->name, suffix);
-    for (size_t i = 0; i < st->ncols; i++) {
-        cp_buf_append_str(&q, i ? ", " : " (");
-        sink_quote_ident(&q, st->cols[i].name, '`');
-    }
-    cp_buf_append_str(&q, ") FORMAT RowBinary");
+    sink_column_list(&q, st, '`', NULL);
+    cp_buf_append_str(&q, " FORMAT RowBinary");
     int rc = q.ptr ? ch_query(h, q.ptr, &h->data, err, errlen) : CP_ENOMEM;
     cp_buf_free(&q);
     return rc;
@@ -440,17 +425,12 @@ static int insert(ch_sink *h, const sink_stream *st, const char *suffix, char *e
 /* A whole table: filled as <name>__new, then swapped in. */
 static int replace(ch_sink *h, const sink_stream *st, char *err, size_t errlen)
 {
-    cp_buf *q = &h->sql;
-    cp_buf_reset(q);
-    cp_buf_append_str(q, "DROP TABLE IF EXISTS ");
-    qualified(h, q, st->name, "__new");
-    int rc = ch_query(h, q->ptr, NULL, err, errlen);
+    int rc = table_statement(h, "DROP TABLE IF EXISTS", st->name, "__new", err, errlen);
     if (rc == CP_OK) rc = create_table(h, st, "__new", err, errlen);
     if (rc == CP_OK && h->data.len) rc = insert(h, st, "__new", err, errlen);
-    cp_buf_reset(q);
-    cp_buf_append_str(q, "DROP TABLE IF EXISTS ");
-    qualified(h, q, st->name, "__old");
-    if (rc == CP_OK) rc = ch_query(h, q->ptr, NULL, err, errlen);
+    if (rc == CP_OK)
+        rc = table_statement(h, "DROP TABLE IF EXISTS", st->name, "__old", err, errlen);
+    cp_buf *q = &h->sql;
     cp_buf_reset(q);
     cp_buf_append_str(q, "RENAME TABLE ");
     qualified(h, q, st->name, "");
@@ -461,10 +441,7 @@ static int replace(ch_sink *h, const sink_stream *st, char *err, size_t errlen)
     cp_buf_append_str(q, " TO ");
     qualified(h, q, st->name, "");
     if (rc == CP_OK) rc = ch_query(h, q->ptr, NULL, err, errlen);
-    cp_buf_reset(q);
-    cp_buf_append_str(q, "DROP TABLE ");
-    qualified(h, q, st->name, "__old");
-    if (rc == CP_OK) rc = ch_query(h, q->ptr, NULL, err, errlen);
+    if (rc == CP_OK) rc = table_statement(h, "DROP TABLE", st->name, "__old", err, errlen);
     return rc;
 }
 

@@ -68,6 +68,11 @@ void sink_tsv_row(cp_buf *out, const cp_slice *v, size_t n);
 /* An SQL identifier quoted with q ('"' or '`'), the quote doubled or escaped inside. */
 void sink_quote_ident(cp_buf *out, const char *name, char q);
 
+/* The column list of st for DDL and DML: " (a T, b U)" with type giving each column's
+ * destination type, " (a, b)" when type is NULL; names quoted with quote. */
+void sink_column_list(cp_buf *out, const sink_stream *st, char quote,
+                      void (*type)(const sink_stream *st, size_t i, char *out, size_t len));
+
 /* HTTP for the sinks that speak it (libcurl). */
 typedef struct sink_http sink_http;
 sink_http *sink_http_new(void);

@@ -9,6 +9,7 @@
 #include "clickpulse/mem.h"
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,18 +159,18 @@ static void qualified(pg_sink *p, cp_buf *b, const char *table)
     sink_quote_ident(b, table, '"');
 }
 
+static void pg_column_type(const sink_stream *st, size_t i, char *out, size_t len)
+{
+    snprintf(out, len, "%s", st->cols[i].dest);
+}
+
 static int create_table(pg_sink *p, const sink_stream *st, char *err, size_t errlen)
 {
     cp_buf *q = &p->sql;
     cp_buf_reset(q);
     cp_buf_append_str(q, "CREATE TABLE ");
     qualified(p, q, st->name);
-    for (size_t i = 0; i < st->ncols; i++) {
-        cp_buf_append_str(q, i ? ", " : " (");
-        sink_quote_ident(q, st->cols[i].name, '"');
-        cp_buf_appendf(q, " %s", st->cols[i].dest);
-    }
-    cp_buf_append_str(q, ")");
+    sink_column_list(q, st, '"', pg_column_type);
     if (st->mode == SINK_APPEND) {
         cp_buf_append_str(q, "; CREATE INDEX ON ");
         qualified(p, q, st->name);
@@ -274,11 +275,8 @@ static int copy_in(pg_sink *p, const sink_stream *st, char *err, size_t errlen)
     cp_buf_reset(q);
     cp_buf_append_str(q, "COPY ");
     qualified(p, q, st->name);
-    for (size_t i = 0; i < st->ncols; i++) {
-        cp_buf_append_str(q, i ? ", " : " (");
-        sink_quote_ident(q, st->cols[i].name, '"');
-    }
-    cp_buf_append_str(q, ") FROM STDIN");
+    sink_column_list(q, st, '"', NULL);
+    cp_buf_append_str(q, " FROM STDIN");
     int rc = pg_exec(p, q->ptr, PGRES_COPY_IN, NULL, err, errlen);
     for (size_t at = 0; rc == CP_OK && at < p->data.len;) {
         size_t n = p->data.len - at > (1u << 20) ? 1u << 20 : p->data.len - at;

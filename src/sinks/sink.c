@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 enum { MAX_STREAMS = 64 };
 
@@ -93,6 +94,21 @@ void sink_quote_ident(cp_buf *out, const char *name, char q)
         cp_buf_append_char(out, *p);
     }
     cp_buf_append_char(out, q);
+}
+
+void sink_column_list(cp_buf *out, const sink_stream *st, char quote,
+                      void (*type)(const sink_stream *st, size_t i, char *out, size_t len))
+{
+    for (size_t i = 0; i < st->ncols; i++) {
+        cp_buf_append_str(out, i ? ", " : " (");
+        sink_quote_ident(out, st->cols[i].name, quote);
+        if (type) {
+            char t[96];
+            type(st, i, t, sizeof(t));
+            cp_buf_appendf(out, " %s", t);
+        }
+    }
+    cp_buf_append_char(out, ')');
 }
 
 /* ---- positions: "<table> <position>" lines ---- */
@@ -320,18 +336,11 @@ static void select_list(cp_sink *s, const sink_stream *st)
     cp_buf_appendf(q, " FROM %s", st->source);
 }
 
-static uint64_t fnv(const char *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
-    return h;
-}
-
 static int take_version(void *ud, const cp_slice *v, size_t n)
 {
     (void)n;
     bool empty = v[0].len >= 2 && v[0].ptr[0] == '0' && v[0].ptr[1] == ':';
-    *(int64_t *)ud = empty ? 0 : (int64_t)(fnv(v[0].ptr, v[0].len) >> 1) | 1;
+    *(int64_t *)ud = empty ? 0 : (int64_t)(XXH3_64bits(v[0].ptr, v[0].len) >> 1) | 1;
     return CP_OK;
 }
 

@@ -215,6 +215,11 @@ static void test_held_position_and_whole_tables(void)
     mem.held = -2;
 }
 
+static void dest_type(const sink_stream *st, size_t i, char *out, size_t len)
+{
+    snprintf(out, len, "%s", st->cols[i].dest);
+}
+
 static void test_text_helpers(void)
 {
     cp_buf b;
@@ -233,6 +238,12 @@ static void test_text_helpers(void)
     cp_buf_reset(&b);
     sink_url_param(&b, "http://h:1/", "query", "a&b");
     CHECK_STR(b.ptr, "http://h:1/?query=a%26b");
+    cp_buf_reset(&b);
+    sink_column cols[2] = {{.name = "offset", .dest = "bigint"}, {.name = "a\"b", .dest = "text"}};
+    sink_stream st = {.cols = cols, .ncols = 2};
+    sink_column_list(&b, &st, '"', dest_type);
+    sink_column_list(&b, &st, '`', NULL);
+    CHECK_STR(b.ptr, " (\"offset\" bigint, \"a\"\"b\" text) (`offset`, `a\"b`)");
     cp_buf_free(&b);
 }
 
