@@ -72,6 +72,11 @@ typedef struct cp_config {
     int64_t collector_max_batch_events;
     char *dashboard_listen;
     char *dashboard_token;
+    cp_strlist dashboard_users;
+    int64_t dashboard_session_ttl;
+    bool dashboard_secure_cookies;
+    int64_t dashboard_query_timeout;
+    int64_t dashboard_query_max_rows;
     char *kafka_brokers;
     cp_strlist kafka_topics;
     char *kafka_group;

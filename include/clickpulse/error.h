@@ -17,7 +17,8 @@
     X(AGAIN, "try again")                                                                          \
     X(CORRUPT, "data corrupt")                                                                     \
     X(STATE, "operation not valid in this state")                                                  \
-    X(DB, "database error")
+    X(DB, "database error")                                                                        \
+    X(TIMEOUT, "timed out")
 
 /* Error codes, all negative. CP_OK is 0. */
 typedef enum cp_err {

@@ -1,8 +1,13 @@
-/* The daemon's HTTP API (libmicrohttpd), on dashboard.listen:
- *   GET  /health            200 {"status":"ok",…} or 503 with the reason
- *   POST /api/v1/query      body: one read-only SQL statement;
- *                           ?format=table|csv|json&max_rows=N
- * With a token configured, the /api/v1 endpoints want "Authorization: Bearer TOKEN". */
+/* The daemon's HTTP API and dashboard (libmicrohttpd), on dashboard.listen; every
+ * endpoint is described in docs/openapi.yaml:
+ *   GET  /health                 200 {"status":"ok",…} or 503 with the reason
+ *   POST /api/v1/login           user and password, or token: a session cookie
+ *   POST /api/v1/query           body: one read-only SQL statement;
+ *                                ?format=table|csv|json&max_rows=N
+ *   GET  /api/v1/pages/NAME      a dashboard page's datasets (?from&to&country&device&source)
+ *   GET  /api/v1/filters, /me, /metrics, /live, /live/stream, /jobs
+ * Everything but /health, /login and its assets wants a login: the session cookie, or
+ * the token as "Authorization: Bearer TOKEN". */
 #ifndef CLICKPULSE_HTTP_H
 #define CLICKPULSE_HTTP_H
 
@@ -16,7 +21,12 @@ typedef struct cp_api cp_api;
 
 typedef struct cp_api_config {
     const char *listen; /* "host:port" */
-    const char *token;  /* "" or NULL: no token required */
+    const char *token;  /* the dashboard token; "" or NULL: none (then only users log in) */
+    const cp_strlist *users;        /* "user=password" (plain or a crypt(3) hash); may be NULL */
+    int64_t session_ttl_ms;         /* how long a login lasts */
+    bool secure_cookies;            /* session cookies marked Secure */
+    int query_timeout_ms;           /* statements of the API stop after this (0: never) */
+    int64_t query_max_rows;         /* the SQL page's row limit */
     cp_store *store;    /* queries run on its read-only connection */
     void *ud;
     /* Fills out with the health JSON; returns the HTTP status (200 or 503). */
@@ -26,6 +36,8 @@ typedef struct cp_api_config {
     int (*catch_up)(void *ud, int timeout_ms);
     struct cp_live *live; /* GET /api/v1/live and /api/v1/live/stream; NULL: 503 */
     struct cp_scheduler *jobs; /* GET /api/v1/jobs, POST /api/v1/jobs/NAME/run; NULL: 503 */
+    /* Appends the engine's metrics (Prometheus text) for GET /api/v1/metrics; may be NULL. */
+    void (*metrics)(void *ud, cp_buf *out);
 } cp_api_config;
 
 /* Starts serving on its own threads. On error writes a message into err. */
@@ -63,6 +75,8 @@ typedef struct cp_collector_config {
 
 int cp_collector_start(const cp_collector_config *c, cp_collector **out, char *err, size_t errlen);
 /* Stops accepting, answers the requests in flight, stops. */
+/* Appends the collector's /metrics text (requests, pipeline counters, the more_metrics). */
+void cp_collector_metrics(cp_collector *k, cp_buf *out);
 void cp_collector_stop(cp_collector *c);
 
 #endif

@@ -162,6 +162,27 @@ int cp_store_query(cp_store *s, const char *sql, cp_query_format fmt, int64_t ma
  * refused with CP_EINVAL and a message. */
 int cp_store_query_readonly(cp_store *s, const char *sql, cp_query_format fmt, int64_t max_rows,
                             FILE *out, char *err, size_t errlen);
+/* How a statement runs: output format and row limit (0: all), its parameters ($1..$n,
+ * bound as VARCHAR; a NULL entry binds SQL NULL; the statement may use the first few), a time
+ * limit (0: none; past it the statement is interrupted and CP_ETIMEOUT returned), and
+ * where to put the number of rows before the limit (may be NULL). */
+typedef struct cp_query_args {
+    cp_query_format format;
+    int64_t max_rows;
+    const char *const *params;
+    size_t nparams;
+    int timeout_ms;
+    int64_t *total_rows;
+} cp_query_args;
+/* A connection of its own for read-only statements, used by one thread at a time;
+ * init_sql (NULL: none) runs once when it opens, e.g. to create TEMP macros. */
+typedef struct cp_store_reader cp_store_reader;
+int cp_store_reader_open(cp_store *s, const char *init_sql, cp_store_reader **out, char *err,
+                         size_t errlen);
+void cp_store_reader_close(cp_store_reader *r);
+/* Runs a read-only statement (anything else: CP_EINVAL) as a says and prints its result. */
+int cp_store_reader_query(cp_store_reader *r, const char *sql, const cp_query_args *a, FILE *out,
+                          char *err, size_t errlen);
 /* Runs a query whose columns are all VARCHAR on the read-only connection (safe from any
  * thread) and hands each row to fn (NULL values: slices with ptr NULL); fn's non-zero
  * result stops it and is returned. */

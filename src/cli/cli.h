@@ -55,6 +55,11 @@ void http_sender_close(http_sender *s, FILE *report);
 int http_sender_send(void *ud, const char *buf, size_t len, size_t n_events);
 
 /* POSTs to the running daemon's API (path from /api/v1/…); CLI_USAGE when none runs. */
+/* The dashboard token: dashboard.token, else the one kept in <data_dir>/dashboard.token;
+ * with create, and no dashboard.users either, a new random one is made and kept there
+ * (mode 0600). Writes "" when there is none. Returns 0, or -1 with a message in err. */
+int cli_dashboard_token(const cp_config *cfg, bool create, char *out, size_t cap, char *err,
+                        size_t errlen);
 int cli_daemon_post(const cp_config *cfg, const char *path, cp_buf *body, long *status);
 int cli_query_daemon(const cp_config *cfg, const char *sql, const char *format, long max_rows,
                      int *handled);

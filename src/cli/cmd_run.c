@@ -30,6 +30,7 @@ typedef struct daemon_state {
     cp_sink *sinks[4];      /* the configured sinks (sinks.*) */
     size_t n_sinks;
     cp_scheduler *jobs; /* the built-in jobs */
+    cp_collector *_Atomic collector; /* for the API's /api/v1/metrics once it runs */
     pthread_mutex_t mu; /* one writer of the pipeline at a time */
     char error[1024];   /* the last failure, for /health */
     int64_t started_ms;
@@ -163,6 +164,13 @@ static void kafka_metrics(void *ud, cp_buf *out)
     cp_sink_metrics(d->sinks, d->n_sinks, out);
 }
 
+static void api_metrics(void *ud, cp_buf *out)
+{
+    daemon_state *d = ud;
+    cp_collector *k = d->collector;
+    if (k) cp_collector_metrics(k, out);
+}
+
 static int write_pid(const cp_config *cfg, int remove)
 {
     char path[4096];
@@ -243,8 +251,22 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
         pthread_mutex_destroy(&d.mu);
         return CLI_FAILURE;
     }
+    char token[256];
+    if (cli_dashboard_token(cfg, true, token, sizeof(token), err, sizeof(err))) {
+        cli_error(cmd->name, "%s", err);
+        cp_scheduler_free(d.jobs);
+        cp_pipeline_close(d.p);
+        pthread_mutex_destroy(&d.mu);
+        return CLI_FAILURE;
+    }
     cp_api_config ac = {.listen = cfg->dashboard_listen,
-                        .token = cfg->dashboard_token,
+                        .token = token,
+                        .users = &cfg->dashboard_users,
+                        .session_ttl_ms = cfg->dashboard_session_ttl,
+                        .secure_cookies = cfg->dashboard_secure_cookies,
+                        .query_timeout_ms = (int)cfg->dashboard_query_timeout,
+                        .query_max_rows = cfg->dashboard_query_max_rows,
+                        .metrics = api_metrics,
                         .store = cp_pipeline_store(d.p),
                         .ud = &d,
                         .health = health,
@@ -285,6 +307,7 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
         cli_error(cmd->name, "%s", err);
         rc = CLI_FAILURE;
     }
+    d.collector = collector;
     if (rc == CLI_OK && cfg->collector_write_keys.n == 0)
         CP_WARN("collector", "no write keys configured (collector.write_keys): every request "
                              "gets 401");
@@ -298,8 +321,9 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
         rc = serve(&d);
         write_pid(cfg, 1);
     }
-    cp_collector_stop(collector);
     cp_api_stop(api);
+    d.collector = NULL;
+    cp_collector_stop(collector);
     cp_scheduler_free(d.jobs); /* interrupts what still runs */
     cp_kafka_source_free(d.kafka);
     for (size_t i = 0; i < d.n_sinks; i++) cp_sink_free(d.sinks[i]);

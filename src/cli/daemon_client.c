@@ -5,11 +5,15 @@
 #include "clickpulse/str.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 /* Reads <data_dir>/clickpulse.pid: "pid\nhost:port\n". Returns 1 when the daemon lives. */
 int cli_daemon_address(const cp_config *cfg, char *addr, size_t len)
@@ -23,6 +27,49 @@ int cli_daemon_address(const cp_config *cfg, char *addr, size_t len)
     fclose(f);
     (void)len;
     return ok && pid > 0 && kill((pid_t)pid, 0) == 0;
+}
+
+int cli_dashboard_token(const cp_config *cfg, bool create, char *out, size_t cap, char *err,
+                        size_t errlen)
+{
+    char path[4096];
+    out[0] = 0;
+    if (cfg->dashboard_token[0]) {
+        snprintf(out, cap, "%s", cfg->dashboard_token);
+        return 0;
+    }
+    snprintf(path, sizeof(path), "%s/dashboard.token", cfg->data_dir);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (!fgets(out, (int)cap, f)) out[0] = 0;
+        fclose(f);
+        out[strcspn(out, "\r\n")] = 0;
+        return 0;
+    }
+    if (!create || cfg->dashboard_users.n) return 0;
+    unsigned char raw[24];
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw) || cap < 2 * sizeof(raw) + 1) {
+        snprintf(err, errlen, "cannot make a dashboard token");
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof(raw); i++) snprintf(out + 2 * i, 3, "%02x", raw[i]);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0 || write(fd, out, strlen(out)) < 0 || write(fd, "\n", 1) < 0 || close(fd) < 0) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    return 0;
+}
+
+/* "Authorization: Bearer TOKEN" appended to h when there is a token. */
+static struct curl_slist *with_token(const cp_config *cfg, struct curl_slist *h)
+{
+    char token[256], auth[300], err[256];
+    if (cli_dashboard_token(cfg, false, token, sizeof(token), err, sizeof(err)) || !token[0])
+        return h;
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+    return curl_slist_append(h, auth);
 }
 
 static size_t write_out(char *p, size_t size, size_t n, void *ud)
@@ -48,12 +95,7 @@ int cli_query_daemon(const cp_config *cfg, const char *sql, const char *format, 
     if (!c) return CLI_FAILURE;
     snprintf(url, sizeof(url), "http://%s/api/v1/query?format=%s&max_rows=%ld", addr, format,
              max_rows);
-    struct curl_slist *h = NULL;
-    char auth[600];
-    if (cfg->dashboard_token[0]) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", cfg->dashboard_token);
-        h = curl_slist_append(h, auth);
-    }
+    struct curl_slist *h = with_token(cfg, NULL);
     h = curl_slist_append(h, "Content-Type: text/plain");
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, sql);
@@ -92,16 +134,12 @@ int cli_query_daemon(const cp_config *cfg, const char *sql, const char *format, 
 
 int cli_daemon_post(const cp_config *cfg, const char *path, cp_buf *body, long *status)
 {
-    char addr[256], url[768], auth[600];
+    char addr[256], url[768];
     if (!cli_daemon_address(cfg, addr, sizeof(addr))) return CLI_USAGE;
     CURL *c = curl_easy_init();
     if (!c) return CLI_FAILURE;
     snprintf(url, sizeof(url), "http://%s%s", addr, path);
-    struct curl_slist *h = NULL;
-    if (cfg->dashboard_token[0]) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", cfg->dashboard_token);
-        h = curl_slist_append(h, auth);
-    }
+    struct curl_slist *h = with_token(cfg, NULL);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);

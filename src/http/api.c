@@ -4,16 +4,19 @@
 #include "clickpulse/http.h"
 
 #include "assets.h"
+#include "auth.h"
 #include "clickpulse/error.h"
 #include "clickpulse/jobs.h"
 #include "clickpulse/live.h"
 #include "clickpulse/mem.h"
 #include "clickpulse/time.h"
 #include "internal.h"
+#include "pages.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +26,19 @@
 #define QUERY_WAIT_MS     2000 /* default wait for silver to hold what was acknowledged */
 #define QUERY_WAIT_MAX_MS 60000
 
+#define N_READERS        4    /* statements the API runs at once */
+#define MAX_RANGE_DAYS   3660 /* the longest date range a page takes */
+#define LOGIN_FAIL_DELAY 250  /* ms a failed login waits before its answer */
+
 struct cp_api {
     cp_api_config c;
-    char *token;
+    http_auth *auth;
     struct MHD_Daemon *d;
     volatile int stopping; /* ends live streams */
+    pthread_mutex_t mu;    /* the reader pool */
+    pthread_cond_t freed;
+    cp_store_reader *readers[N_READERS];
+    bool busy[N_READERS];
 };
 
 typedef http_request request;
@@ -78,13 +89,52 @@ static enum MHD_Result reply_error(struct MHD_Connection *con, unsigned status, 
     return r;
 }
 
-static int authorised(cp_api *a, struct MHD_Connection *con)
+/* The user a request is from: the token as a Bearer header, or a session cookie. */
+static int authorised(cp_api *a, struct MHD_Connection *con, char *user, size_t cap)
 {
-    if (!a->token || !a->token[0]) return 1;
     const char *h = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Authorization");
-    if (h && strncmp(h, "Bearer ", 7) == 0 && strcmp(h + 7, a->token) == 0) return 1;
-    const char *q = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "token");
-    return q && strcmp(q, a->token) == 0;
+    if (h && strncmp(h, "Bearer ", 7) == 0 && http_auth_token_ok(a->auth, h + 7)) {
+        snprintf(user, cap, "token");
+        return 1;
+    }
+    const char *cookie = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Cookie");
+    return http_auth_session(a->auth, cookie, user, cap);
+}
+
+/* ---- the reader pool: statements run on connections of their own ---- */
+
+static int reader_take(cp_api *a, cp_store_reader **out, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&a->mu);
+    int slot = -1;
+    while (slot < 0) {
+        for (int i = 0; i < N_READERS && slot < 0; i++)
+            if (!a->busy[i]) slot = i;
+        if (slot < 0) pthread_cond_wait(&a->freed, &a->mu);
+    }
+    a->busy[slot] = true;
+    pthread_mutex_unlock(&a->mu);
+    int rc = CP_OK;
+    if (!a->readers[slot])
+        rc = cp_store_reader_open(a->c.store, http_pages_init_sql, &a->readers[slot], err, errlen);
+    if (rc) {
+        pthread_mutex_lock(&a->mu);
+        a->busy[slot] = false;
+        pthread_cond_signal(&a->freed);
+        pthread_mutex_unlock(&a->mu);
+        return rc;
+    }
+    *out = a->readers[slot];
+    return CP_OK;
+}
+
+static void reader_give(cp_api *a, cp_store_reader *r)
+{
+    pthread_mutex_lock(&a->mu);
+    for (int i = 0; i < N_READERS; i++)
+        if (a->readers[i] == r) a->busy[i] = false;
+    pthread_cond_signal(&a->freed);
+    pthread_mutex_unlock(&a->mu);
 }
 
 static enum MHD_Result query(cp_api *a, struct MHD_Connection *con, request *req)
@@ -115,16 +165,214 @@ static enum MHD_Result query(cp_api *a, struct MHD_Connection *con, request *req
     /* Fresh unless silver could not catch up with what was acknowledged before the query. */
     const char *fresh = "true";
     if (a->c.catch_up && a->c.catch_up(a->c.ud, (int)wait_ms) != 0) fresh = "false";
-    char *out = NULL, err[2048];
+    char *out = NULL, err[2048], rows[32];
     size_t len = 0;
+    int64_t total = 0;
+    cp_store_reader *rd;
+    if (reader_take(a, &rd, err, sizeof(err))) return reply_error(con, 503, err);
     FILE *mem = open_memstream(&out, &len);
-    if (!mem) return reply_error(con, 500, "out of memory");
-    int rc = cp_store_query_readonly(a->c.store, sql, fmt, m ? atoll(m) : 0, mem, err, sizeof(err));
-    fclose(mem);
-    enum MHD_Result r =
-        rc ? reply_error(con, 400, err)
-           : reply_with(con, 200, types[fmt], out, len, "X-Clickpulse-Fresh", fresh);
+    int rc = CP_ENOMEM;
+    if (mem) {
+        cp_query_args qa = {.format = fmt,
+                            .max_rows = m ? atoll(m) : 0,
+                            .timeout_ms = a->c.query_timeout_ms,
+                            .total_rows = &total};
+        rc = cp_store_reader_query(rd, sql, &qa, mem, err, sizeof(err));
+        fclose(mem);
+    }
+    reader_give(a, rd);
+    if (rc == CP_ENOMEM) snprintf(err, sizeof(err), "out of memory");
+    snprintf(rows, sizeof(rows), "%lld", (long long)total);
+    enum MHD_Result r;
+    if (rc) {
+        r = reply_error(con, rc == CP_ETIMEOUT ? 408 : 400, err);
+    } else {
+        struct MHD_Response *resp =
+            MHD_create_response_from_buffer(len, out, MHD_RESPMEM_MUST_COPY);
+        if (!resp) {
+            free(out);
+            return MHD_NO;
+        }
+        MHD_add_response_header(resp, "Content-Type", types[fmt]);
+        MHD_add_response_header(resp, "Cache-Control", "no-store");
+        MHD_add_response_header(resp, "X-Clickpulse-Fresh", fresh);
+        MHD_add_response_header(resp, "X-Clickpulse-Rows", rows);
+        r = MHD_queue_response(con, 200, resp);
+        MHD_destroy_response(resp);
+    }
     free(out);
+    return r;
+}
+
+/* ---- pages ---- */
+
+/* A day as YYYY-MM-DD, into *days. */
+static int parse_day(const char *s, int64_t *days)
+{
+    unsigned y, m, d;
+    char tail;
+    if (!s || strlen(s) != 10 || sscanf(s, "%4u-%2u-%2u%c", &y, &m, &d, &tail) != 3) return -1;
+    if (m < 1 || m > 12 || d < 1 || d > 31) return -1;
+    *days = cp_days_from_civil(y, m, d);
+    char back[16];
+    back[cp_date_format(*days, back)] = 0;
+    return strcmp(back, s) == 0 ? 0 : -1;
+}
+
+/* GET /api/v1/pages/NAME?from=&to=&country=&device=&source= (and /api/v1/filters). */
+static enum MHD_Result page(cp_api *a, struct MHD_Connection *con, const char *name)
+{
+    static const char *const keys[HTTP_PAGE_PARAMS] = {"from", "to", "country", "device",
+                                                       "source"};
+    const char *p[HTTP_PAGE_PARAMS];
+    for (int i = 0; i < HTTP_PAGE_PARAMS; i++) {
+        p[i] = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, keys[i]);
+        if (p[i] && (!*p[i] || strcmp(p[i], "all") == 0)) p[i] = NULL;
+        if (p[i] && strlen(p[i]) > 200) return reply_error(con, 400, "a filter value is too long");
+    }
+    char from[16], to[16];
+    int64_t d0, d1;
+    if (p[1] && parse_day(p[1], &d1)) return reply_error(con, 400, "to: expected YYYY-MM-DD");
+    if (!p[1]) d1 = cp_day_of(cp_now_ms());
+    if (p[0] && parse_day(p[0], &d0)) return reply_error(con, 400, "from: expected YYYY-MM-DD");
+    if (!p[0]) d0 = d1 - 29;
+    if (d0 > d1) return reply_error(con, 400, "from is after to");
+    if (d1 - d0 >= MAX_RANGE_DAYS) return reply_error(con, 400, "the date range is over 10 years");
+    from[cp_date_format(d0, from)] = 0;
+    to[cp_date_format(d1, to)] = 0;
+    p[0] = from;
+    p[1] = to;
+    if (!http_page_exists(name)) return reply_error(con, 404, "no such page");
+    char err[512];
+    cp_store_reader *rd;
+    if (reader_take(a, &rd, err, sizeof(err))) return reply_error(con, 503, err);
+    cp_buf b;
+    cp_buf_init(&b);
+    int rc = http_page_json(rd, name, p, a->c.query_timeout_ms, &b);
+    reader_give(a, rd);
+    enum MHD_Result r = rc ? reply_error(con, 500, cp_strerror(rc))
+                           : reply(con, 200, "application/json", b.ptr, b.len);
+    cp_buf_free(&b);
+    return r;
+}
+
+/* ---- login ---- */
+
+/* The value of name in an application/x-www-form-urlencoded body, decoded into out. */
+static int form_value(const char *body, size_t len, const char *name, char *out, size_t cap)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < len;) {
+        size_t end = i;
+        while (end < len && body[end] != '&') end++;
+        if (end - i > n && memcmp(body + i, name, n) == 0 && body[i + n] == '=') {
+            size_t o = 0;
+            for (size_t k = i + n + 1; k < end; k++) {
+                char c = body[k];
+                unsigned hex;
+                if (c == '+') {
+                    c = ' ';
+                } else if (c == '%' && k + 2 < end + 1 && sscanf(body + k + 1, "%2x", &hex) == 1) {
+                    c = (char)hex;
+                    k += 2;
+                }
+                if (o + 1 >= cap) return 0;
+                out[o++] = c;
+            }
+            out[o] = 0;
+            return 1;
+        }
+        i = end + 1;
+    }
+    return 0;
+}
+
+static enum MHD_Result with_cookie(cp_api *a, struct MHD_Connection *con, unsigned status,
+                                   const char *sid, const char *location, const char *body)
+{
+    char cookie[256];
+    if (sid)
+        snprintf(cookie, sizeof(cookie), "%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld%s",
+                 HTTP_SESSION_COOKIE, sid, (long long)(http_auth_ttl_ms(a->auth) / 1000),
+                 a->c.secure_cookies ? "; Secure" : "");
+    else
+        snprintf(cookie, sizeof(cookie), "%s=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0%s",
+                 HTTP_SESSION_COOKIE, a->c.secure_cookies ? "; Secure" : "");
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "Set-Cookie", cookie);
+    if (location) MHD_add_response_header(r, "Location", location);
+    enum MHD_Result ok = MHD_queue_response(con, status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static void login_failed(void)
+{
+    nanosleep(&(struct timespec){0, LOGIN_FAIL_DELAY * 1000000L}, NULL);
+}
+
+/* POST /api/v1/login with user and password, or token (form-encoded). */
+static enum MHD_Result login(cp_api *a, struct MHD_Connection *con, request *req)
+{
+    char user[128] = "", password[256] = "", token[256] = "", sid[HTTP_SID_LEN + 1];
+    const char *b = req->body.ptr ? req->body.ptr : "";
+    form_value(b, req->body.len, "user", user, sizeof(user));
+    form_value(b, req->body.len, "password", password, sizeof(password));
+    form_value(b, req->body.len, "token", token, sizeof(token));
+    if (!http_auth_login(a->auth, user, password, token, sid)) {
+        login_failed();
+        return reply_error(con, 401,
+                           token[0] ? "wrong token" : "wrong user name or password");
+    }
+    cp_buf out;
+    cp_buf_init(&out);
+    cp_buf_append_str(&out, "{\"user\":");
+    cp_buf_append_json_str(&out, token[0] ? "token" : user, strlen(token[0] ? "token" : user));
+    cp_buf_append_str(&out, "}\n");
+    enum MHD_Result r = with_cookie(a, con, 200, sid, NULL, out.ptr);
+    cp_buf_free(&out);
+    return r;
+}
+
+/* GET /login?token=T&next=/path: a link that logs in and goes on to the page. */
+static enum MHD_Result login_link(cp_api *a, struct MHD_Connection *con, const char *token)
+{
+    const char *next = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "next");
+    char sid[HTTP_SID_LEN + 1];
+    if (!http_auth_login(a->auth, NULL, NULL, token, sid)) {
+        login_failed();
+        return with_cookie(a, con, 303, NULL, "/login?failed=1", "{\"error\":\"wrong token\"}\n");
+    }
+    /* only paths of this server: no open redirects */
+    if (!next || next[0] != '/' || next[1] == '/' || strchr(next, '\\')) next = "/";
+    return with_cookie(a, con, 303, sid, next, "{\"ok\":true}\n");
+}
+
+static enum MHD_Result me(cp_api *a, struct MHD_Connection *con, const char *user)
+{
+    char body[512];
+    cp_buf u;
+    cp_buf_init(&u);
+    cp_buf_append_json_str(&u, user, strlen(user));
+    int n = snprintf(body, sizeof(body),
+                     "{\"user\":%.*s,\"query_max_rows\":%lld,\"query_timeout_ms\":%d}\n",
+                     (int)u.len, u.ptr, (long long)a->c.query_max_rows, a->c.query_timeout_ms);
+    cp_buf_free(&u);
+    return reply(con, 200, "application/json", body, (size_t)n);
+}
+
+static enum MHD_Result metrics(cp_api *a, struct MHD_Connection *con)
+{
+    cp_buf b;
+    cp_buf_init(&b);
+    if (a->c.metrics) a->c.metrics(a->c.ud, &b);
+    enum MHD_Result r =
+        reply(con, 200, "text/plain; version=0.0.4", b.ptr ? b.ptr : "", b.len);
+    cp_buf_free(&b);
     return r;
 }
 
@@ -249,10 +497,25 @@ static enum MHD_Result live_stream(cp_api *a, struct MHD_Connection *con)
     return ok;
 }
 
+/* The dashboard's pages: each is index.html, which draws the one its path names. */
+static const char *const app_pages[] = {
+    "/",         "/live",     "/overview",   "/sales",     "/acquisition", "/countries", "/funnel",
+    "/sessions", "/content",  "/conversion", "/customers", "/segments",    "/pipeline",  "/sql",
+    NULL};
+/* What a browser may fetch before logging in. */
+static const char *const public_assets[] = {"/login", "/login.js", "/app.css", NULL};
+
+static int listed(const char *const *list, const char *url)
+{
+    for (; *list; list++)
+        if (strcmp(*list, url) == 0) return 1;
+    return 0;
+}
+
 /* The dashboard's files; gzip when the client takes it. */
 static enum MHD_Result asset(struct MHD_Connection *con, const char *url)
 {
-    if (strcmp(url, "/index.html") == 0) url = "/";
+    if (listed(app_pages, url)) url = "/";
     for (const http_asset *f = http_assets; f->path; f++) {
         if (strcmp(f->path, url) != 0) continue;
         const char *ae = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Accept-Encoding");
@@ -263,12 +526,67 @@ static enum MHD_Result asset(struct MHD_Connection *con, const char *url)
         MHD_add_response_header(r, "Content-Type", f->type);
         MHD_add_response_header(r, "Cache-Control", "no-cache");
         MHD_add_response_header(r, "Vary", "Accept-Encoding");
+        MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+        MHD_add_response_header(r, "X-Frame-Options", "DENY");
+        MHD_add_response_header(r, "Referrer-Policy", "same-origin");
+        MHD_add_response_header(r, "Content-Security-Policy",
+                                "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+                                "img-src 'self' data:; frame-ancestors 'none'");
         if (gz) MHD_add_response_header(r, "Content-Encoding", "gzip");
         enum MHD_Result ok = MHD_queue_response(con, 200, r);
         MHD_destroy_response(r);
         return ok;
     }
     return reply_error(con, 404, "no such page");
+}
+
+/* A page asked for without a login: to the login page, which comes back to it. */
+static enum MHD_Result to_login(struct MHD_Connection *con, const char *url)
+{
+    char location[1024];
+    cp_buf next;
+    cp_buf_init(&next);
+    for (const char *c = url; *c; c++) { /* the path, percent-encoded where it must be */
+        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+            strchr("/-_.", *c))
+            cp_buf_append_char(&next, *c);
+        else {
+            char hex[4];
+            snprintf(hex, sizeof(hex), "%%%02X", (unsigned char)*c);
+            cp_buf_append_str(&next, hex);
+        }
+    }
+    snprintf(location, sizeof(location), "/login?next=%.*s", (int)next.len, next.ptr);
+    cp_buf_free(&next);
+    return reply_with(con, 303, "application/json", "{\"error\":\"log in first\"}\n", 24,
+                      "Location", location);
+}
+
+static enum MHD_Result api_route(cp_api *a, struct MHD_Connection *con, const char *url,
+                                 const char *method, request *req, const char *user)
+{
+    int get = strcmp(method, "GET") == 0;
+    if (req->too_big) return reply_error(con, 413, "request body larger than 1 MiB");
+    if (strcmp(url, "/api/v1/query") == 0) {
+        if (strcmp(method, "POST") != 0 && !get)
+            return reply_error(con, 405, "use POST with the SQL as the body");
+        return query(a, con, req);
+    }
+    if (strcmp(url, "/api/v1/logout") == 0) {
+        if (strcmp(method, "POST") != 0) return reply_error(con, 405, "use POST");
+        http_auth_logout(a->auth, MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Cookie"));
+        return with_cookie(a, con, 200, NULL, NULL, "{\"ok\":true}\n");
+    }
+    if (strcmp(url, "/api/v1/jobs") == 0 || strncmp(url, "/api/v1/jobs/", 13) == 0)
+        return jobs(a, con, url + 12, method);
+    if (!get) return reply_error(con, 405, "use GET");
+    if (strcmp(url, "/api/v1/live") == 0 || strcmp(url, "/api/v1/live/stream") == 0)
+        return url[12] ? live_stream(a, con) : live(a, con);
+    if (strncmp(url, "/api/v1/pages/", 14) == 0) return page(a, con, url + 14);
+    if (strcmp(url, "/api/v1/filters") == 0) return page(a, con, "filters");
+    if (strcmp(url, "/api/v1/me") == 0) return me(a, con, user);
+    if (strcmp(url, "/api/v1/metrics") == 0) return metrics(a, con);
+    return reply_error(con, 404, "no such endpoint");
 }
 
 static enum MHD_Result route(cp_api *a, struct MHD_Connection *con, const char *url,
@@ -283,25 +601,29 @@ static enum MHD_Result route(cp_api *a, struct MHD_Connection *con, const char *
         cp_buf_free(&b);
         return r;
     }
-    if (strncmp(url, "/api/v1/", 8) != 0) {
-        if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-            return reply_error(con, 405, "the dashboard's pages are read with GET");
-        return asset(con, url);
+    if (strcmp(url, "/api/v1/login") == 0) {
+        if (strcmp(method, "POST") != 0)
+            return reply_error(con, 405, "use POST with user and password, or token");
+        return login(a, con, req);
     }
-    if (!authorised(a, con)) return reply_error(con, 401, "a valid dashboard token is required");
-    if (req->too_big) return reply_error(con, 413, "request body larger than 1 MiB");
-    if (strcmp(url, "/api/v1/query") == 0) {
-        if (strcmp(method, "POST") != 0 && strcmp(method, "GET") != 0)
-            return reply_error(con, 405, "use POST with the SQL as the body");
-        return query(a, con, req);
+    char user[64] = "";
+    int ok = authorised(a, con, user, sizeof(user));
+    if (strncmp(url, "/api/v1/", 8) == 0) {
+        if (!ok) return reply_error(con, 401, "log in first: a session cookie from /api/v1/login, "
+                                              "or the dashboard token as a Bearer header");
+        return api_route(a, con, url, method, req, user);
     }
-    if (strcmp(url, "/api/v1/jobs") == 0 || strncmp(url, "/api/v1/jobs/", 13) == 0)
-        return jobs(a, con, url + 12, method);
-    if (strcmp(url, "/api/v1/live") == 0 || strcmp(url, "/api/v1/live/stream") == 0) {
-        if (strcmp(method, "GET") != 0) return reply_error(con, 405, "use GET");
-        return url[12] ? live_stream(a, con) : live(a, con);
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return reply_error(con, 405, "the dashboard's pages are read with GET");
+    if (strcmp(url, "/login") == 0) {
+        const char *t = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "token");
+        if (t) return login_link(a, con, t);
     }
-    return reply_error(con, 404, "no such endpoint");
+    if (!ok && !listed(public_assets, url)) {
+        if (listed(app_pages, url)) return to_login(con, url);
+        return reply_error(con, 401, "log in first");
+    }
+    return asset(con, url);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char *url,
@@ -322,7 +644,13 @@ int cp_api_start(const cp_api_config *c, cp_api **out, char *err, size_t errlen)
     cp_api *a = cp_calloc(1, sizeof(*a));
     if (!a) return CP_ENOMEM;
     a->c = *c;
-    a->token = c->token ? cp_strdup(c->token) : NULL;
+    a->auth = http_auth_new(c->token, c->users, c->session_ttl_ms);
+    if (!a->auth) {
+        cp_free(a);
+        return CP_ENOMEM;
+    }
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->freed, NULL);
     a->d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG, 0,
         NULL, NULL, handle, a, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, "api",
@@ -330,7 +658,9 @@ int cp_api_start(const cp_api_config *c, cp_api **out, char *err, size_t errlen)
         http_request_done, a, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
     if (!a->d) {
         snprintf(err, errlen, "cannot listen on %s (in use?)", c->listen);
-        cp_free(a->token);
+        http_auth_free(a->auth);
+        pthread_mutex_destroy(&a->mu);
+        pthread_cond_destroy(&a->freed);
         cp_free(a);
         return CP_EIO;
     }
@@ -343,6 +673,9 @@ void cp_api_stop(cp_api *a)
     if (!a) return;
     a->stopping = 1;
     MHD_stop_daemon(a->d);
-    cp_free(a->token);
+    for (int i = 0; i < N_READERS; i++) cp_store_reader_close(a->readers[i]);
+    http_auth_free(a->auth);
+    pthread_mutex_destroy(&a->mu);
+    pthread_cond_destroy(&a->freed);
     cp_free(a);
 }

@@ -420,16 +420,14 @@ static enum MHD_Result health(cp_collector *k, struct MHD_Connection *con)
     return res;
 }
 
-static enum MHD_Result metrics(cp_collector *k, struct MHD_Connection *con)
+void cp_collector_metrics(cp_collector *k, cp_buf *out)
 {
-    cp_buf b;
-    cp_buf_init(&b);
-    metrics_format(&k->m, &b);
+    metrics_format(&k->m, out);
     pthread_mutex_lock(k->c.lock);
     const cp_pipeline_stats *s = cp_pipeline_stats_get(k->c.pipeline);
     size_t backlog = cp_pipeline_backlog(k->c.pipeline);
     cp_buf_appendf(
-        &b,
+        out,
         "# TYPE clickpulse_events_accepted_total counter\nclickpulse_events_accepted_total %llu\n"
         "# TYPE clickpulse_events_duplicate_total counter\nclickpulse_events_duplicate_total %llu\n"
         "# TYPE clickpulse_events_late_total counter\nclickpulse_events_late_total %llu\n"
@@ -438,11 +436,18 @@ static enum MHD_Result metrics(cp_collector *k, struct MHD_Connection *con)
         (unsigned long long)s->accepted, (unsigned long long)s->duplicates,
         (unsigned long long)s->late, backlog);
     for (int i = 0; i < CP_REJECT__COUNT; i++)
-        cp_buf_appendf(&b, "clickpulse_events_rejected_total{reason=\"%s\"} %llu\n",
+        cp_buf_appendf(out, "clickpulse_events_rejected_total{reason=\"%s\"} %llu\n",
                        cp_reject_reason_name((cp_reject_reason)i),
                        (unsigned long long)s->rejected[i]);
     pthread_mutex_unlock(k->c.lock);
-    if (k->c.more_metrics) k->c.more_metrics(k->c.more_metrics_ud, &b);
+    if (k->c.more_metrics) k->c.more_metrics(k->c.more_metrics_ud, out);
+}
+
+static enum MHD_Result metrics(cp_collector *k, struct MHD_Connection *con)
+{
+    cp_buf b;
+    cp_buf_init(&b);
+    cp_collector_metrics(k, &b);
     enum MHD_Result res = reply(k, con, R_METRICS, 200, "text/plain; version=0.0.4", b.ptr, b.len);
     cp_buf_free(&b);
     return res;

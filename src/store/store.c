@@ -829,13 +829,14 @@ static void print_table(duckdb_result *r, idx_t rows, idx_t cols, FILE *out)
     fprintf(out, "(%llu row%s)\n", (unsigned long long)rows, rows == 1 ? "" : "s");
 }
 
-static int query_on(duckdb_connection con, const char *sql, cp_query_format fmt, int64_t max_rows,
-                    FILE *out, char *err, size_t errlen, int read_only);
+static int query_on(duckdb_connection con, const char *sql, const cp_query_args *a, FILE *out,
+                    char *err, size_t errlen, int read_only);
 
 int cp_store_query(cp_store *s, const char *sql, cp_query_format fmt, int64_t max_rows, FILE *out,
                    char *err, size_t errlen)
 {
-    return query_on(s->con, sql, fmt, max_rows, out, err, errlen, 0);
+    cp_query_args a = {.format = fmt, .max_rows = max_rows};
+    return query_on(s->con, sql, &a, out, err, errlen, 0);
 }
 
 int cp_store_query_readonly(cp_store *s, const char *sql, cp_query_format fmt, int64_t max_rows,
@@ -847,9 +848,49 @@ int cp_store_query_readonly(cp_store *s, const char *sql, cp_query_format fmt, i
         snprintf(err, errlen, "cannot open a query connection");
         rc = CP_EDB;
     }
-    if (rc == CP_OK) rc = query_on(s->api, sql, fmt, max_rows, out, err, errlen, 1);
+    cp_query_args a = {.format = fmt, .max_rows = max_rows};
+    if (rc == CP_OK) rc = query_on(s->api, sql, &a, out, err, errlen, 1);
     pthread_mutex_unlock(&s->api_mu);
     return rc;
+}
+
+struct cp_store_reader {
+    duckdb_connection con;
+};
+
+int cp_store_reader_open(cp_store *s, const char *init_sql, cp_store_reader **out, char *err,
+                         size_t errlen)
+{
+    cp_store_reader *r = cp_calloc(1, sizeof(*r));
+    if (!r) return CP_ENOMEM;
+    if (duckdb_connect(s->db, &r->con) == DuckDBError) {
+        snprintf(err, errlen, "cannot open a query connection");
+        cp_free(r);
+        return CP_EDB;
+    }
+    duckdb_result res;
+    if (init_sql && duckdb_query(r->con, init_sql, &res) == DuckDBError) {
+        snprintf(err, errlen, "%s", duckdb_result_error(&res));
+        duckdb_destroy_result(&res);
+        cp_store_reader_close(r);
+        return CP_EDB;
+    }
+    if (init_sql) duckdb_destroy_result(&res);
+    *out = r;
+    return CP_OK;
+}
+
+void cp_store_reader_close(cp_store_reader *r)
+{
+    if (!r) return;
+    duckdb_disconnect(&r->con);
+    cp_free(r);
+}
+
+int cp_store_reader_query(cp_store_reader *r, const char *sql, const cp_query_args *a, FILE *out,
+                          char *err, size_t errlen)
+{
+    return query_on(r->con, sql, a, out, err, errlen, 1);
 }
 
 int cp_store_read_rows(cp_store *s, const char *sql,
@@ -893,8 +934,45 @@ int cp_store_read_rows(cp_store *s, const char *sql,
     return rc;
 }
 
-static int query_on(duckdb_connection con, const char *sql, cp_query_format fmt, int64_t max_rows,
-                    FILE *out, char *err, size_t errlen, int read_only)
+/* Executes a prepared statement, a task at a time, so that it can be given up after
+ * timeout_ms (0: never): DuckDB is interrupted and the result is an error. */
+static int execute_within(duckdb_connection con, duckdb_prepared_statement st, int timeout_ms,
+                          duckdb_result *r, char *err, size_t errlen)
+{
+    duckdb_pending_result pending;
+    if (duckdb_pending_prepared(st, &pending) == DuckDBError) {
+        snprintf(err, errlen, "%s", duckdb_pending_error(pending));
+        duckdb_destroy_pending(&pending);
+        return CP_EDB;
+    }
+    int64_t deadline = timeout_ms > 0 ? cp_now_ms() + timeout_ms : 0;
+    duckdb_pending_state state;
+    while ((state = duckdb_pending_execute_task(pending)) != DUCKDB_PENDING_RESULT_READY &&
+           state != DUCKDB_PENDING_ERROR) {
+        if (deadline && cp_now_ms() > deadline) {
+            duckdb_interrupt(con);
+            duckdb_destroy_pending(&pending);
+            snprintf(err, errlen, "the query ran longer than %d ms and was stopped", timeout_ms);
+            return CP_ETIMEOUT;
+        }
+    }
+    if (state == DUCKDB_PENDING_ERROR) {
+        snprintf(err, errlen, "%s", duckdb_pending_error(pending));
+        duckdb_destroy_pending(&pending);
+        return CP_EDB;
+    }
+    int rc = CP_OK;
+    if (duckdb_execute_pending(pending, r) == DuckDBError) {
+        snprintf(err, errlen, "%s", duckdb_result_error(r));
+        duckdb_destroy_result(r);
+        rc = CP_EDB;
+    }
+    duckdb_destroy_pending(&pending);
+    return rc;
+}
+
+static int query_on(duckdb_connection con, const char *sql, const cp_query_args *a, FILE *out,
+                    char *err, size_t errlen, int read_only)
 {
     duckdb_result r;
     duckdb_prepared_statement st;
@@ -911,14 +989,29 @@ static int query_on(duckdb_connection con, const char *sql, cp_query_format fmt,
         duckdb_destroy_prepare(&st);
         return CP_EINVAL;
     }
-    if (duckdb_execute_prepared(st, &r) == DuckDBError) {
-        snprintf(err, errlen, "%s", duckdb_result_error(&r));
-        duckdb_destroy_result(&r);
+    idx_t want = duckdb_nparams(st);
+    if (want > a->nparams) {
+        snprintf(err, errlen, "the statement takes %llu parameters, %zu given",
+                 (unsigned long long)want, a->nparams);
         duckdb_destroy_prepare(&st);
-        return CP_EDB;
+        return CP_EINVAL;
     }
+    for (size_t i = 0; i < (size_t)want; i++) {
+        duckdb_state bs = a->params[i] ? duckdb_bind_varchar(st, i + 1, a->params[i])
+                                       : duckdb_bind_null(st, i + 1);
+        if (bs == DuckDBError) {
+            snprintf(err, errlen, "cannot bind parameter %zu", i + 1);
+            duckdb_destroy_prepare(&st);
+            return CP_EINVAL;
+        }
+    }
+    int rc = execute_within(con, st, a->timeout_ms, &r, err, errlen);
     duckdb_destroy_prepare(&st);
+    if (rc) return rc;
+    int64_t max_rows = a->max_rows;
+    cp_query_format fmt = a->format;
     idx_t rows = duckdb_row_count(&r), cols = duckdb_column_count(&r);
+    if (a->total_rows) *a->total_rows = (int64_t)rows;
     if (max_rows > 0 && rows > (idx_t)max_rows) rows = (idx_t)max_rows;
     cp_buf tmp;
     cp_buf_init(&tmp);

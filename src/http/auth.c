@@ -1,0 +1,179 @@
+/* Dashboard logins: a token, or a user name and password from the configuration
+ * (plain, or a crypt(3) hash such as "$y$..." from 'clickpulse passwd'), open a
+ * session kept in memory; its id travels in an HttpOnly, SameSite=Strict cookie.
+ * Sessions expire after the configured time; the oldest is dropped when the table
+ * is full. Comparisons of secrets take the same time whatever they hold. */
+#include "auth.h"
+
+#include "clickpulse/mem.h"
+#include "clickpulse/time.h"
+
+#include <crypt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+
+#define MAX_SESSIONS 1024
+#define SID_BYTES    32
+
+typedef struct session {
+    char id[2 * SID_BYTES + 1];
+    char user[64];
+    int64_t expires_ms;
+} session;
+
+struct http_auth {
+    char *token;
+    const cp_strlist *users; /* "user=password"; the configuration's, which outlives us */
+    int64_t ttl_ms;
+    pthread_mutex_t mu;
+    session sessions[MAX_SESSIONS];
+};
+
+/* Equal strings, in a time that depends only on the lengths. */
+static int same(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    unsigned char d = na != nb;
+    for (size_t i = 0; i < na; i++) d |= (unsigned char)(a[i] ^ b[i % (nb ? nb : 1)]);
+    return d == 0;
+}
+
+http_auth *http_auth_new(const char *token, const cp_strlist *users, int64_t ttl_ms)
+{
+    http_auth *a = cp_calloc(1, sizeof(*a));
+    if (!a) return NULL;
+    a->token = cp_strdup(token ? token : "");
+    a->ttl_ms = ttl_ms > 0 ? ttl_ms : 12 * 3600 * 1000LL;
+    a->users = users;
+    pthread_mutex_init(&a->mu, NULL);
+    return a;
+}
+
+void http_auth_free(http_auth *a)
+{
+    if (!a) return;
+    cp_free(a->token);
+    pthread_mutex_destroy(&a->mu);
+    cp_free(a);
+}
+
+int http_auth_has_users(const http_auth *a)
+{
+    return a->users && a->users->n > 0;
+}
+
+static int password_ok(const char *stored, const char *given)
+{
+    if (stored[0] != '$') return same(stored, given);
+    struct crypt_data cd;
+    memset(&cd, 0, sizeof(cd));
+    const char *h = crypt_r(given, stored, &cd);
+    return h && h[0] != '*' && same(h, stored);
+}
+
+int http_auth_token_ok(const http_auth *a, const char *token)
+{
+    return a->token[0] && token && same(token, a->token);
+}
+
+static int credentials_ok(const http_auth *a, const char *user, const char *password)
+{
+    int ok = 0;
+    size_t ulen = strlen(user);
+    for (size_t i = 0; a->users && i < a->users->n; i++) {
+        const char *u = a->users->items[i], *eq = strchr(u, '=');
+        if (!eq || (size_t)(eq - u) != ulen || memcmp(u, user, ulen) != 0) continue;
+        ok = password_ok(eq + 1, password);
+    }
+    return ok;
+}
+
+int http_auth_login(http_auth *a, const char *user, const char *password, const char *token,
+                    char sid[HTTP_SID_LEN + 1])
+{
+    const char *who;
+    if (token && *token) {
+        if (!http_auth_token_ok(a, token)) return 0;
+        who = "token";
+    } else {
+        if (!user || !password || !*user || strlen(user) >= sizeof(((session *)0)->user) ||
+            !credentials_ok(a, user, password))
+            return 0;
+        who = user;
+    }
+    unsigned char raw[SID_BYTES];
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) return 0;
+    for (size_t i = 0; i < SID_BYTES; i++) snprintf(sid + 2 * i, 3, "%02x", raw[i]);
+    int64_t now = cp_now_ms();
+    pthread_mutex_lock(&a->mu);
+    session *slot = &a->sessions[0];
+    for (size_t i = 0; i < MAX_SESSIONS; i++) { /* a free or expired slot, else the oldest */
+        session *s = &a->sessions[i];
+        if (!s->id[0] || s->expires_ms <= now) {
+            slot = s;
+            break;
+        }
+        if (s->expires_ms < slot->expires_ms) slot = s;
+    }
+    memcpy(slot->id, sid, HTTP_SID_LEN + 1);
+    snprintf(slot->user, sizeof(slot->user), "%s", who);
+    slot->expires_ms = now + a->ttl_ms;
+    pthread_mutex_unlock(&a->mu);
+    return 1;
+}
+
+/* The value of cookie name in a Cookie header, into out. */
+static int cookie_value(const char *header, const char *name, char *out, size_t cap)
+{
+    size_t n = strlen(name);
+    for (const char *p = header; p && *p;) {
+        while (*p == ' ' || *p == ';') p++;
+        const char *end = strchr(p, ';');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len > n && strncmp(p, name, n) == 0 && p[n] == '=') {
+            if (len - n - 1 >= cap) return 0;
+            memcpy(out, p + n + 1, len - n - 1);
+            out[len - n - 1] = 0;
+            return 1;
+        }
+        p = end;
+    }
+    return 0;
+}
+
+int http_auth_session(http_auth *a, const char *cookie_header, char *user, size_t cap)
+{
+    char sid[HTTP_SID_LEN + 2];
+    if (!cookie_value(cookie_header, HTTP_SESSION_COOKIE, sid, sizeof(sid)) ||
+        strlen(sid) != HTTP_SID_LEN)
+        return 0;
+    int64_t now = cp_now_ms();
+    int ok = 0;
+    pthread_mutex_lock(&a->mu);
+    for (size_t i = 0; i < MAX_SESSIONS && !ok; i++) {
+        session *s = &a->sessions[i];
+        if (s->id[0] && s->expires_ms > now && same(s->id, sid)) {
+            ok = 1;
+            if (user) snprintf(user, cap, "%s", s->user);
+        }
+    }
+    pthread_mutex_unlock(&a->mu);
+    return ok;
+}
+
+void http_auth_logout(http_auth *a, const char *cookie_header)
+{
+    char sid[HTTP_SID_LEN + 2];
+    if (!cookie_value(cookie_header, HTTP_SESSION_COOKIE, sid, sizeof(sid))) return;
+    pthread_mutex_lock(&a->mu);
+    for (size_t i = 0; i < MAX_SESSIONS; i++)
+        if (a->sessions[i].id[0] && same(a->sessions[i].id, sid)) a->sessions[i].id[0] = 0;
+    pthread_mutex_unlock(&a->mu);
+}
+
+int64_t http_auth_ttl_ms(const http_auth *a)
+{
+    return a->ttl_ms;
+}
