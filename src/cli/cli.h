@@ -85,6 +85,7 @@ int kafka_sender_close(kafka_sender *s, FILE *report);
 extern const cli_cmd cli_cmd_simulate;
 extern const cli_cmd cli_cmd_config;
 extern const cli_cmd cli_cmd_version;
+extern const cli_cmd cli_cmd_passwd;
 extern const cli_cmd cli_cmd_ingest;
 extern const cli_cmd cli_cmd_replay;
 extern const cli_cmd cli_cmd_query;

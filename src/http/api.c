@@ -540,24 +540,50 @@ static enum MHD_Result asset(struct MHD_Connection *con, const char *url)
     return reply_error(con, 404, "no such page");
 }
 
+/* s percent-encoded (twice over for what a query's value must keep) into b. */
+static void url_encode(cp_buf *b, const char *s)
+{
+    for (; s && *s; s++) {
+        if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+            strchr("/-_.", *s)) {
+            cp_buf_append_char(b, *s);
+        } else {
+            char hex[4];
+            snprintf(hex, sizeof(hex), "%%%02X", (unsigned char)*s);
+            cp_buf_append_str(b, hex);
+        }
+    }
+}
+
+/* The request's query arguments, as "?k=v&..." encoded for a value of next. */
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value)
+{
+    cp_buf *b = cls, one;
+    (void)kind;
+    cp_buf_init(&one);
+    cp_buf_append_str(&one, b->len ? "&" : "?");
+    url_encode(&one, key);
+    cp_buf_append_char(&one, '=');
+    url_encode(&one, value);
+    url_encode(b, one.ptr);
+    cp_buf_free(&one);
+    return MHD_YES;
+}
+
 /* A page asked for without a login: to the login page, which comes back to it. */
 static enum MHD_Result to_login(struct MHD_Connection *con, const char *url)
 {
-    char location[1024];
-    cp_buf next;
+    char location[2048];
+    cp_buf next, args;
     cp_buf_init(&next);
-    for (const char *c = url; *c; c++) { /* the path, percent-encoded where it must be */
-        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-            strchr("/-_.", *c))
-            cp_buf_append_char(&next, *c);
-        else {
-            char hex[4];
-            snprintf(hex, sizeof(hex), "%%%02X", (unsigned char)*c);
-            cp_buf_append_str(&next, hex);
-        }
-    }
-    snprintf(location, sizeof(location), "/login?next=%.*s", (int)next.len, next.ptr);
+    cp_buf_init(&args);
+    url_encode(&next, url);
+    MHD_get_connection_values(con, MHD_GET_ARGUMENT_KIND, add_arg, &args);
+    snprintf(location, sizeof(location), "/login?next=%.*s%.*s", (int)next.len, next.ptr,
+             (int)args.len, args.ptr ? args.ptr : "");
     cp_buf_free(&next);
+    cp_buf_free(&args);
     return reply_with(con, 303, "application/json", "{\"error\":\"log in first\"}\n", 24,
                       "Location", location);
 }
