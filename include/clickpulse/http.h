@@ -24,6 +24,7 @@ typedef struct cp_api_config {
     const char *token;  /* the dashboard token; "" or NULL: none (then only users log in) */
     const cp_strlist *users;        /* "user=password" (plain or a crypt(3) hash); may be NULL */
     int64_t session_ttl_ms;         /* how long a login lasts */
+    const char *sessions_path;      /* the file logins are kept in across restarts; may be NULL */
     bool secure_cookies;            /* session cookies marked Secure */
     int query_timeout_ms;           /* statements of the API stop after this (0: never) */
     int64_t query_max_rows;         /* the SQL page's row limit */

@@ -259,7 +259,10 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
         pthread_mutex_destroy(&d.mu);
         return CLI_FAILURE;
     }
+    char sessions[4096];
+    snprintf(sessions, sizeof(sessions), "%s/dashboard.sessions", cfg->data_dir);
     cp_api_config ac = {.listen = cfg->dashboard_listen,
+                        .sessions_path = sessions,
                         .token = token,
                         .users = &cfg->dashboard_users,
                         .session_ttl_ms = cfg->dashboard_session_ttl,

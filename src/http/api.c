@@ -670,7 +670,7 @@ int cp_api_start(const cp_api_config *c, cp_api **out, char *err, size_t errlen)
     cp_api *a = cp_calloc(1, sizeof(*a));
     if (!a) return CP_ENOMEM;
     a->c = *c;
-    a->auth = http_auth_new(c->token, c->users, c->session_ttl_ms);
+    a->auth = http_auth_new(c->token, c->users, c->session_ttl_ms, c->sessions_path);
     if (!a->auth) {
         cp_free(a);
         return CP_ENOMEM;

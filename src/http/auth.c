@@ -2,17 +2,20 @@
  * (plain, or a crypt(3) hash such as "$y$..." from 'clickpulse passwd'), open a
  * session kept in memory; its id travels in an HttpOnly, SameSite=Strict cookie.
  * Sessions expire after the configured time; the oldest is dropped when the table
- * is full. Comparisons of secrets take the same time whatever they hold. */
+ * is full. They are kept in a file (mode 0600) so that a restart logs nobody out.
+ * Comparisons of secrets take the same time whatever they hold. */
 #include "auth.h"
 
 #include "clickpulse/mem.h"
 #include "clickpulse/time.h"
 
 #include <crypt.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #define MAX_SESSIONS 1024
 #define SID_BYTES    32
@@ -27,6 +30,7 @@ struct http_auth {
     char *token;
     const cp_strlist *users; /* "user=password"; the configuration's, which outlives us */
     int64_t ttl_ms;
+    char *path; /* where the sessions are kept; NULL: memory only */
     pthread_mutex_t mu;
     session sessions[MAX_SESSIONS];
 };
@@ -40,14 +44,60 @@ static int same(const char *a, const char *b)
     return d == 0;
 }
 
-http_auth *http_auth_new(const char *token, const cp_strlist *users, int64_t ttl_ms)
+/* Reads the kept sessions: a line each, "id expires_ms user". */
+static void load(http_auth *a)
+{
+    FILE *f = a->path ? fopen(a->path, "r") : NULL;
+    if (!f) return;
+    int64_t now = cp_now_ms();
+    size_t n = 0;
+    char line[256];
+    while (n < MAX_SESSIONS && fgets(line, sizeof(line), f)) {
+        session *s = &a->sessions[n];
+        long long exp;
+        if (sscanf(line, "%64s %lld %63s", s->id, &exp, s->user) != 3 ||
+            strlen(s->id) != HTTP_SID_LEN || exp <= now) {
+            memset(s, 0, sizeof(*s));
+            continue;
+        }
+        s->expires_ms = exp;
+        n++;
+    }
+    fclose(f);
+}
+
+/* Writes the live sessions (under a->mu): a new file renamed over the old one. */
+static void save(http_auth *a)
+{
+    if (!a->path) return;
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s.new", a->path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        if (fd >= 0) close(fd);
+        return;
+    }
+    int64_t now = cp_now_ms();
+    for (size_t i = 0; i < MAX_SESSIONS; i++) {
+        const session *s = &a->sessions[i];
+        if (s->id[0] && s->expires_ms > now)
+            fprintf(f, "%s %lld %s\n", s->id, (long long)s->expires_ms, s->user);
+    }
+    if (fclose(f) == 0) rename(tmp, a->path);
+}
+
+http_auth *http_auth_new(const char *token, const cp_strlist *users, int64_t ttl_ms,
+                         const char *path)
 {
     http_auth *a = cp_calloc(1, sizeof(*a));
     if (!a) return NULL;
     a->token = cp_strdup(token ? token : "");
     a->ttl_ms = ttl_ms > 0 ? ttl_ms : 12 * 3600 * 1000LL;
     a->users = users;
+    a->path = path ? cp_strdup(path) : NULL;
     pthread_mutex_init(&a->mu, NULL);
+    load(a);
     return a;
 }
 
@@ -55,6 +105,7 @@ void http_auth_free(http_auth *a)
 {
     if (!a) return;
     cp_free(a->token);
+    cp_free(a->path);
     pthread_mutex_destroy(&a->mu);
     cp_free(a);
 }
@@ -120,6 +171,7 @@ int http_auth_login(http_auth *a, const char *user, const char *password, const 
     memcpy(slot->id, sid, HTTP_SID_LEN + 1);
     snprintf(slot->user, sizeof(slot->user), "%s", who);
     slot->expires_ms = now + a->ttl_ms;
+    save(a);
     pthread_mutex_unlock(&a->mu);
     return 1;
 }
@@ -170,6 +222,7 @@ void http_auth_logout(http_auth *a, const char *cookie_header)
     pthread_mutex_lock(&a->mu);
     for (size_t i = 0; i < MAX_SESSIONS; i++)
         if (a->sessions[i].id[0] && same(a->sessions[i].id, sid)) a->sessions[i].id[0] = 0;
+    save(a);
     pthread_mutex_unlock(&a->mu);
 }
 

@@ -13,8 +13,10 @@
 typedef struct http_auth http_auth;
 
 /* token: "" for none; users: "user=password" entries, the password plain or a crypt(3)
- * hash (starting with '$'); ttl_ms: how long a session lasts (<= 0: 12 hours). */
-http_auth *http_auth_new(const char *token, const cp_strlist *users, int64_t ttl_ms);
+ * hash (starting with '$'); ttl_ms: how long a session lasts (<= 0: 12 hours); path:
+ * the file the sessions are kept in across restarts (NULL: none). */
+http_auth *http_auth_new(const char *token, const cp_strlist *users, int64_t ttl_ms,
+                         const char *path);
 void http_auth_free(http_auth *a);
 int http_auth_has_users(const http_auth *a);
 int64_t http_auth_ttl_ms(const http_auth *a);

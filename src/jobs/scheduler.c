@@ -372,7 +372,7 @@ static void json_time(cp_buf *b, const char *key, int64_t ms)
         cp_buf_appendf(b, ",\"%s\":null", key);
         return;
     }
-    cp_time_format(ms, t);
+    t[cp_time_format(ms, t)] = 0;
     cp_buf_appendf(b, ",\"%s\":\"%s\"", key, t);
 }
 

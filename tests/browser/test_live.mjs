@@ -27,7 +27,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 async function start () {
   daemon = spawn(bin, ['run', '--set', `data_dir=${dir}/data`, '--set', `collector.listen=127.0.0.1:${port}`,
     '--set', `dashboard.listen=127.0.0.1:${api}`, '--set', 'collector.write_keys=wk=web',
-    '--set', 'logging.level=error'], { stdio: ['ignore', 'inherit', 'inherit'] })
+    '--set', 'dashboard.token=live-token', '--set', 'logging.level=error'], { stdio: ['ignore', 'inherit', 'inherit'] })
   for (let i = 0; i < 100; i++) {
     try { if ((await fetch(`${collector}/health`)).ok) return } catch {}
     await sleep(100)
@@ -83,7 +83,7 @@ try {
   const errors = []
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()) })
   page.on('pageerror', (e) => errors.push(e.message))
-  await page.goto(dashboard + '/')
+  await page.goto(dashboard + '/login?token=live-token&next=/live')
   await page.waitForFunction(() => window.__clickpulse && window.__clickpulse.updates > 0, null, { timeout: 10000 })
 
   check('status live', await text(page, 'status') === 'live')

@@ -9,3 +9,9 @@ trap 'at_exit; rm -rf "$tmp"' EXIT
 pass=0; fail=0
 check() { if "${@:2}"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
 finish() { echo "$pass passed, $fail failed"; [ "$fail" = 0 ]; }
+
+# The header that opens a daemon's API: its dashboard token, made at start-up in DATA_DIR.
+api_auth() {
+  for _ in $(seq 50); do [ -s "$1/dashboard.token" ] && break; sleep 0.1; done
+  echo "Authorization: Bearer $(cat "$1/dashboard.token")"
+}

@@ -12,6 +12,7 @@ pid=
 trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 pass=0; fail=0
 check() { if "${@:2}"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
+api_auth() { echo "Authorization: Bearer $(cat "$1/dashboard.token")"; }
 q() { "$bin" query --set data_dir="$tmp/data" --set dashboard.listen=127.0.0.1:$api --format csv "$1" | tail -n +2; }
 code() { curl -s -o "$tmp/body" -w '%{http_code}' "$@"; }
 url=http://127.0.0.1:$port
@@ -55,8 +56,8 @@ check "snowplow pixel" test "$(curl -s -o "$tmp/px" -w '%{http_code} %{content_t
 check "pixel is a 1x1 gif" test "$(head -c 6 "$tmp/px")" = GIF89a
 check "snowplow tp2" test "$(code -d '{"schema":"iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4","data":[{"e":"se","aid":"wk_web","eid":"sp-2","duid":"d-1","se_ca":"video","se_ac":"play","se_va":"12.5"},{"e":"tr","aid":"wk_web","eid":"sp-3","uid":"c-9","tr_id":"o-7","tr_tt":"59.90","tr_cu":"EUR"},{"e":"ue","aid":"wk_web","eid":"sp-4","duid":"d-1","ue_pr":"{\"schema\":\"iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0\",\"data\":{\"schema\":\"iglu:com.acme/checkout_step/jsonschema/1-0-0\",\"data\":{\"step\":2}}}"}]}' $url/com.snowplowanalytics.snowplow/tp2)" = 200
 check "snowplow events" test "$(q "SELECT string_agg(kind || ':' || event_name, '|' ORDER BY message_id) FROM events WHERE message_id LIKE 'sp-%'")" = "page:Lamp|custom:play|order_completed:Order Completed|custom:checkout_step"
-check "query answers say they are fresh" test "$(curl -s -o /dev/null -D - -d 'SELECT 1' "http://127.0.0.1:$api/api/v1/query?wait_ms=5000" | tr -d '\r' | grep -i '^x-clickpulse-fresh')" = "X-Clickpulse-Fresh: true"
-check "wait_ms checked" test "$(code -d 'SELECT 1' "http://127.0.0.1:$api/api/v1/query?wait_ms=-1")" = 400
+check "query answers say they are fresh" test "$(curl -s -o /dev/null -D - -H "$(api_auth "$tmp/data")" -d 'SELECT 1' "http://127.0.0.1:$api/api/v1/query?wait_ms=5000" | tr -d '\r' | grep -i '^x-clickpulse-fresh')" = "X-Clickpulse-Fresh: true"
+check "wait_ms checked" test "$(code -H "$(api_auth "$tmp/data")" -d 'SELECT 1' "http://127.0.0.1:$api/api/v1/query?wait_ms=-1")" = 400
 check "snowplow session and skew-corrected time" test "$(q "SELECT session_id, event_time = received_at - INTERVAL 1 SECOND FROM events WHERE message_id='sp-1'")" = "s-1,true"
 check "snowplow bad event" test "$(code "$url/i?e=zz&aid=wk_web")" = 400
 check "snowplow unknown app" test "$(code "$url/i?e=pv&aid=nope")" = 401

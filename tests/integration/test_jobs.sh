@@ -11,6 +11,7 @@ pid=
 trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 pass=0; fail=0
 check() { if "${@:2}"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
+api_auth() { echo "Authorization: Bearer $(cat "$1/dashboard.token")"; }
 cp_() { "$bin" "$@" --set data_dir="$tmp/data" --set dashboard.listen=127.0.0.1:$((port + 1)); }
 
 "$bin" simulate --customers 300 --days 3 --seed 5 --out "$tmp/sim" --outputs events --quiet
@@ -38,14 +39,14 @@ check "backoff 200 ms then 400 ms (${elapsed} ms)" test "$elapsed" -ge 600
 pid=$!
 for _ in $(seq 50); do curl -sf http://127.0.0.1:$port/health >/dev/null && break; sleep 0.1; done
 check "started by the daemon" grep -q "started by the daemon" <(cp_ jobs run tests)
-done_() { curl -s http://127.0.0.1:$((port + 1))/api/v1/jobs | python3 -c "
+done_() { curl -s -H "$(api_auth "$tmp/data")" http://127.0.0.1:$((port + 1))/api/v1/jobs | python3 -c "
 import json, sys
 jobs = {j['name']: j for j in json.load(sys.stdin)}
 t = jobs['tests']
 sys.exit(0 if t['last'] and t['last']['status'] == 'ok' and jobs['models']['schedule'] == '* * * * *' and jobs['tests']['after'] == 'models' and jobs['models']['next_run'] else 1)"; }
 for _ in $(seq 100); do done_ && break; sleep 0.1; done
 check "the API shows the run and the schedules" done_
-check "unknown job: 404 with a reason" test "$(curl -s -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:$((port + 1))/api/v1/jobs/nope/run)" = 404
+check "unknown job: 404 with a reason" test "$(curl -s -o /dev/null -w '%{http_code}' -H "$(api_auth "$tmp/data")" -X POST http://127.0.0.1:$((port + 1))/api/v1/jobs/nope/run)" = 404
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -13,7 +13,7 @@ q() { "$bin" query --format csv "$1" --set data_dir="$tmp/data" --set dashboard.
 # Runs a job in the daemon and waits for its run to be recorded as ok.
 run_job() {
   local before; before=$(q "SELECT count(*) FROM job_runs WHERE job = '$1' AND status = 'ok'")
-  curl -sf -X POST "$api/api/v1/jobs/$1/run" > /dev/null
+  curl -sf -H "$(api_auth "$tmp/data")" -X POST "$api/api/v1/jobs/$1/run" > /dev/null
   for _ in $(seq 300); do
     [ "$(q "SELECT count(*) FROM job_runs WHERE job = '$1' AND status = 'ok'")" -gt "$before" ] && return 0
     sleep 0.1

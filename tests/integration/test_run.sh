@@ -10,6 +10,7 @@ pid=
 trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 pass=0; fail=0
 check() { if "${@:2}"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
+api_auth() { echo "Authorization: Bearer $(cat "$1/dashboard.token")"; }
 q() { "$bin" query --set data_dir="$tmp/data" --format csv "$1" | tail -n +2; }
 wait_for() { for _ in $(seq 100); do if eval "$1"; then return 0; fi; sleep 0.1; done; return 1; }
 
@@ -28,8 +29,8 @@ check "appended half ingested" wait_for "[ \"\$(q 'SELECT count(*) FROM events')
 check "query through the API" test "$(q 'SELECT count(DISTINCT message_id) FROM events')" = "$events"
 check "writes refused" bash -c "! '$bin' query --set data_dir='$tmp/data' 'DELETE FROM events' 2>'$tmp/err'"
 check "writes refused message" grep -q "only read-only statements" "$tmp/err"
-check "api errors are JSON" test "$(curl -s -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:$port/api/v1/query -d 'SELEC 1')" = 400
-check "unknown endpoint" test "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$port/api/v1/nope)" = 404
+check "api errors are JSON" test "$(curl -s -o /dev/null -w '%{http_code}' -H "$(api_auth "$tmp/data")" -X POST http://127.0.0.1:$port/api/v1/query -d 'SELEC 1')" = 400
+check "unknown endpoint" test "$(curl -s -o /dev/null -w '%{http_code}' -H "$(api_auth "$tmp/data")" http://127.0.0.1:$port/api/v1/nope)" = 404
 kill -TERM $pid
 check "clean exit" wait $pid
 pid=

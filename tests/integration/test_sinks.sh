@@ -29,7 +29,7 @@ wait_for() { local n=$1; shift; for _ in $(seq "$n"); do "$@" && return 0; sleep
 runs_ok() { q "SELECT count(*) FROM job_runs WHERE job = '$1' AND status = 'ok'"; }
 run_job() {
   local before; before=$(runs_ok "$1")
-  curl -sf -X POST "$api/api/v1/jobs/$1/run" > /dev/null
+  curl -sf -H "$(api_auth "$data")" -X POST "$api/api/v1/jobs/$1/run" > /dev/null
   ran() { [ "$(runs_ok "$1")" -gt "$before" ]; }
   wait_for 300 ran "$1"
 }
