@@ -123,7 +123,7 @@ const char http_pages_init_sql[] =
     " SELECT " name ", coalesce(sessions, 0) AS sessions, coalesce(converted, 0) AS converted,"    \
     " round(converted / nullif(sessions, 0), 4) AS conversion, coalesce(orders, 0) AS orders,"     \
     " round(coalesce(revenue, 0), 2) AS revenue,"                                                  \
-    " round(revenue / nullif(sessions, 0), 2) AS revenue_per_session"                              \
+    " round(coalesce(revenue, 0) / nullif(sessions, 0), 2) AS revenue_per_session"                          \
     " FROM s FULL JOIN o USING (" name ") ORDER BY sessions DESC NULLS LAST, " name
 /* buckets (bucket, label, lo, hi: lo <= value < hi, hi NULL: no end) counted over col */
 #define HISTOGRAM(values, col)                                                                     \
