@@ -124,7 +124,7 @@ static void test_yaml_file_and_precedence(void)
     CHECK(cp_config_set_arg(&c, "simulator.rate=30", err, sizeof(err)) == CP_OK);
     CHECK_NEAR(c.simulator_rate, 30, 0);
 
-    char out[4096] = {0};
+    char out[16384] = {0};
     FILE *mem = fmemopen(out, sizeof(out) - 1, "w");
     cp_config_show(&c, mem);
     fclose(mem);
