@@ -29,10 +29,10 @@ typedef struct daemon_state {
     cp_kafka_source *kafka; /* when kafka.brokers is set */
     cp_sink *sinks[4];      /* the configured sinks (sinks.*) */
     size_t n_sinks;
-    cp_scheduler *jobs; /* the built-in jobs */
+    cp_scheduler *jobs;              /* the built-in jobs */
     cp_collector *_Atomic collector; /* for the API's /api/v1/metrics once it runs */
-    pthread_mutex_t mu; /* one writer of the pipeline at a time */
-    char error[1024];   /* the last failure, for /health */
+    pthread_mutex_t mu;              /* one writer of the pipeline at a time */
+    char error[1024];                /* the last failure, for /health */
     int64_t started_ms;
 } daemon_state;
 
@@ -228,6 +228,50 @@ static int serve(daemon_state *d)
     return CLI_OK;
 }
 
+/* The dashboard and API, with the token made when none is configured. */
+static int start_api(daemon_state *d, cp_api **api, char *err, size_t errlen)
+{
+    const cp_config *cfg = d->cfg;
+    char token[256], sessions[4096];
+    if (cli_dashboard_token(cfg, true, token, sizeof(token), err, errlen)) return CLI_FAILURE;
+    snprintf(sessions, sizeof(sessions), "%s/dashboard.sessions", cfg->data_dir);
+    cp_api_config ac = {.listen = cfg->dashboard_listen,
+                        .sessions_path = sessions,
+                        .token = token,
+                        .users = &cfg->dashboard_users,
+                        .session_ttl_ms = cfg->dashboard_session_ttl,
+                        .secure_cookies = cfg->dashboard_secure_cookies,
+                        .query_timeout_ms = (int)cfg->dashboard_query_timeout,
+                        .query_max_rows = cfg->dashboard_query_max_rows,
+                        .metrics = api_metrics,
+                        .store = cp_pipeline_store(d->p),
+                        .ud = d,
+                        .health = health,
+                        .catch_up = catch_up,
+                        .live = cp_pipeline_live(d->p),
+                        .jobs = d->jobs};
+    return cp_api_start(&ac, api, err, errlen) ? CLI_FAILURE : CLI_OK;
+}
+
+static int start_collector(daemon_state *d, cp_collector **out, char *err, size_t errlen)
+{
+    const cp_config *cfg = d->cfg;
+    cp_collector_config cc = {.listen = cfg->collector_listen,
+                              .write_keys = &cfg->collector_write_keys,
+                              .cors_origins = &cfg->collector_cors_origins,
+                              .trusted_proxies = &cfg->collector_trusted_proxies,
+                              .anonymize_ip = cfg->collector_anonymize_ip,
+                              .max_request_bytes = (size_t)cfg->collector_max_request_bytes,
+                              .max_event_bytes = (size_t)cfg->collector_max_event_bytes,
+                              .max_batch_events = (size_t)cfg->collector_max_batch_events,
+                              .max_backlog_events = (size_t)cfg->collector_max_backlog,
+                              .pipeline = d->p,
+                              .lock = &d->mu,
+                              .more_metrics = kafka_metrics,
+                              .more_metrics_ud = d};
+    return cp_collector_start(&cc, out, err, errlen);
+}
+
 static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *parsed)
 {
     char err[1024] = {0};
@@ -251,49 +295,8 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
         pthread_mutex_destroy(&d.mu);
         return CLI_FAILURE;
     }
-    char token[256];
-    if (cli_dashboard_token(cfg, true, token, sizeof(token), err, sizeof(err))) {
-        cli_error(cmd->name, "%s", err);
-        cp_scheduler_free(d.jobs);
-        cp_pipeline_close(d.p);
-        pthread_mutex_destroy(&d.mu);
-        return CLI_FAILURE;
-    }
-    char sessions[4096];
-    snprintf(sessions, sizeof(sessions), "%s/dashboard.sessions", cfg->data_dir);
-    cp_api_config ac = {.listen = cfg->dashboard_listen,
-                        .sessions_path = sessions,
-                        .token = token,
-                        .users = &cfg->dashboard_users,
-                        .session_ttl_ms = cfg->dashboard_session_ttl,
-                        .secure_cookies = cfg->dashboard_secure_cookies,
-                        .query_timeout_ms = (int)cfg->dashboard_query_timeout,
-                        .query_max_rows = cfg->dashboard_query_max_rows,
-                        .metrics = api_metrics,
-                        .store = cp_pipeline_store(d.p),
-                        .ud = &d,
-                        .health = health,
-                        .catch_up = catch_up,
-                        .live = cp_pipeline_live(d.p),
-                        .jobs = d.jobs};
-    int rc = CLI_OK;
-    if (cp_api_start(&ac, &api, err, sizeof(err))) {
-        cli_error(cmd->name, "%s", err);
-        rc = CLI_FAILURE;
-    }
-    cp_collector_config cc = {.listen = cfg->collector_listen,
-                              .write_keys = &cfg->collector_write_keys,
-                              .cors_origins = &cfg->collector_cors_origins,
-                              .trusted_proxies = &cfg->collector_trusted_proxies,
-                              .anonymize_ip = cfg->collector_anonymize_ip,
-                              .max_request_bytes = (size_t)cfg->collector_max_request_bytes,
-                              .max_event_bytes = (size_t)cfg->collector_max_event_bytes,
-                              .max_batch_events = (size_t)cfg->collector_max_batch_events,
-                              .max_backlog_events = (size_t)cfg->collector_max_backlog,
-                              .pipeline = d.p,
-                              .lock = &d.mu,
-                              .more_metrics = kafka_metrics,
-                              .more_metrics_ud = &d};
+    int rc = start_api(&d, &api, err, sizeof(err));
+    if (rc) cli_error(cmd->name, "%s", err);
     cp_kafka_options ko = {
         .stop = &stop_flag, .lock = &d.mu, .max_backlog = (size_t)cfg->collector_max_backlog};
     if (rc == CLI_OK && cfg->kafka_brokers[0] &&
@@ -306,7 +309,7 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
         cli_error(cmd->name, "%s", err);
         rc = CLI_FAILURE;
     }
-    if (rc == CLI_OK && cp_collector_start(&cc, &collector, err, sizeof(err))) {
+    if (rc == CLI_OK && start_collector(&d, &collector, err, sizeof(err))) {
         cli_error(cmd->name, "%s", err);
         rc = CLI_FAILURE;
     }

@@ -222,8 +222,7 @@ static int parse_day(const char *s, int64_t *days)
 /* GET /api/v1/pages/NAME?from=&to=&country=&device=&source= (and /api/v1/filters). */
 static enum MHD_Result page(cp_api *a, struct MHD_Connection *con, const char *name)
 {
-    static const char *const keys[HTTP_PAGE_PARAMS] = {"from", "to", "country", "device",
-                                                       "source"};
+    static const char *const keys[HTTP_PAGE_PARAMS] = {"from", "to", "country", "device", "source"};
     const char *p[HTTP_PAGE_PARAMS];
     for (int i = 0; i < HTTP_PAGE_PARAMS; i++) {
         p[i] = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, keys[i]);
@@ -272,7 +271,7 @@ static int form_value(const char *body, size_t len, const char *name, char *out,
                 unsigned hex;
                 if (c == '+') {
                     c = ' ';
-                } else if (c == '%' && k + 2 < end + 1 && sscanf(body + k + 1, "%2x", &hex) == 1) {
+                } else if (c == '%' && k + 2 < end && sscanf(body + k + 1, "%2x", &hex) == 1) {
                     c = (char)hex;
                     k += 2;
                 }
@@ -325,8 +324,7 @@ static enum MHD_Result login(cp_api *a, struct MHD_Connection *con, request *req
     form_value(b, req->body.len, "token", token, sizeof(token));
     if (!http_auth_login(a->auth, user, password, token, sid)) {
         login_failed();
-        return reply_error(con, 401,
-                           token[0] ? "wrong token" : "wrong user name or password");
+        return reply_error(con, 401, token[0] ? "wrong token" : "wrong user name or password");
     }
     cp_buf out;
     cp_buf_init(&out);
@@ -370,8 +368,7 @@ static enum MHD_Result metrics(cp_api *a, struct MHD_Connection *con)
     cp_buf b;
     cp_buf_init(&b);
     if (a->c.metrics) a->c.metrics(a->c.ud, &b);
-    enum MHD_Result r =
-        reply(con, 200, "text/plain; version=0.0.4", b.ptr ? b.ptr : "", b.len);
+    enum MHD_Result r = reply(con, 200, "text/plain; version=0.0.4", b.ptr ? b.ptr : "", b.len);
     cp_buf_free(&b);
     return r;
 }
@@ -499,9 +496,9 @@ static enum MHD_Result live_stream(cp_api *a, struct MHD_Connection *con)
 
 /* The dashboard's pages: each is index.html, which draws the one its path names. */
 static const char *const app_pages[] = {
-    "/",         "/live",     "/overview",   "/sales",     "/acquisition", "/countries", "/funnel",
-    "/sessions", "/content",  "/conversion", "/customers", "/segments",    "/pipeline",  "/sql",
-    NULL};
+    "/",          "/live",     "/overview", "/sales",   "/acquisition",
+    "/countries", "/funnel",   "/sessions", "/content", "/conversion",
+    "/customers", "/segments", "/pipeline", "/sql",     NULL};
 /* What a browser may fetch before logging in. */
 static const char *const public_assets[] = {"/login", "/login.js", "/app.css", NULL};
 
@@ -635,8 +632,10 @@ static enum MHD_Result route(cp_api *a, struct MHD_Connection *con, const char *
     char user[64] = "";
     int ok = authorised(a, con, user, sizeof(user));
     if (strncmp(url, "/api/v1/", 8) == 0) {
-        if (!ok) return reply_error(con, 401, "log in first: a session cookie from /api/v1/login, "
-                                              "or the dashboard token as a Bearer header");
+        if (!ok)
+            return reply_error(con, 401,
+                               "log in first: a session cookie from /api/v1/login, "
+                               "or the dashboard token as a Bearer header");
         return api_route(a, con, url, method, req, user);
     }
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)

@@ -58,7 +58,8 @@ const char http_pages_init_sql[] =
     "  arg_min(device_type, start_time) AS device_type"
     "  FROM sessions WHERE NOT is_bot AND pageviews > 0 AND user_id IS NOT NULL GROUP BY 1)"
     " SELECT c.user_id, c.first_seen, c.last_seen, coalesce(c.country, 'unknown') AS f_country,"
-    "  coalesce(f.device_type, 'unknown') AS f_device, coalesce(f.utm_source, '(direct)') AS f_source,"
+    "  coalesce(f.device_type, 'unknown') AS f_device, coalesce(f.utm_source, '(direct)') AS "
+    "f_source,"
     "  coalesce(f.utm_medium, '(none)') AS utm_medium,"
     "  coalesce(f.utm_campaign, '(none)') AS utm_campaign"
     " FROM customers c LEFT JOIN first_session f USING (user_id);"
@@ -109,10 +110,10 @@ const char http_pages_init_sql[] =
     " cp_is(x.f_country, " C ") AND cp_is(x.f_device, " DV ") AND cp_is(x.f_source, " SRC ")"
 /* the funnel's steps, strict: a step counts when every one before it was reached */
 #define FUNNEL_COUNTS                                                                              \
-    " count(*) AS sessions, count(*) FILTER (product_view) AS product_view,"                      \
-    " count(*) FILTER (product_view AND cart) AS cart,"                                          \
-    " count(*) FILTER (product_view AND cart AND checkout) AS checkout,"                          \
-    " count(*) FILTER (product_view AND cart AND checkout AND purchase) AS purchase,"             \
+    " count(*) AS sessions, count(*) FILTER (product_view) AS product_view,"                       \
+    " count(*) FILTER (product_view AND cart) AS cart,"                                            \
+    " count(*) FILTER (product_view AND cart AND checkout) AS checkout,"                           \
+    " count(*) FILTER (product_view AND cart AND checkout AND purchase) AS purchase,"              \
     " round(count(*) FILTER (purchase) / count(*), 4) AS conversion"
 /* sessions with a purchase, and the orders, by one dimension (f_source, f_device) */
 #define CONVERSION_BY(dim, name)                                                                   \
@@ -123,7 +124,7 @@ const char http_pages_init_sql[] =
     " SELECT " name ", coalesce(sessions, 0) AS sessions, coalesce(converted, 0) AS converted,"    \
     " round(converted / nullif(sessions, 0), 4) AS conversion, coalesce(orders, 0) AS orders,"     \
     " round(coalesce(revenue, 0), 2) AS revenue,"                                                  \
-    " round(coalesce(revenue, 0) / nullif(sessions, 0), 2) AS revenue_per_session"                          \
+    " round(coalesce(revenue, 0) / nullif(sessions, 0), 2) AS revenue_per_session"                 \
     " FROM s FULL JOIN o USING (" name ") ORDER BY sessions DESC NULLS LAST, " name
 /* buckets (bucket, label, lo, hi: lo <= value < hi, hi NULL: no end) counted over col */
 #define HISTOGRAM(values, col)                                                                     \
@@ -134,17 +135,16 @@ const char http_pages_init_sql[] =
     " GROUP BY ALL ORDER BY b.bucket"
 
 typedef struct dataset {
-    const char *page, *name, *sql;
+    const char *name, *sql;
 } dataset;
 
-static const dataset datasets[] = {
-    /* ---- Overview ---- */
-    {"overview", "kpis",
-     "SELECT 'current' AS period, " D0 " AS first_day, " D1 " AS last_day, *"
-     " FROM cp_kpis(" ARGS ")"
-     " UNION ALL SELECT 'previous', " PREV0 ", " PREV1 ", *"
-     " FROM cp_kpis(" PREV0 ", " PREV1 ", " DIMS ") ORDER BY period"},
-    {"overview", "daily",
+/* ---- Overview ---- */
+static const dataset overview_sets[] = {
+    {"kpis", "SELECT 'current' AS period, " D0 " AS first_day, " D1 " AS last_day, *"
+             " FROM cp_kpis(" ARGS ")"
+             " UNION ALL SELECT 'previous', " PREV0 ", " PREV1 ", *"
+             " FROM cp_kpis(" PREV0 ", " PREV1 ", " DIMS ") ORDER BY period"},
+    {"daily",
      "WITH days AS (SELECT CAST(d AS DATE) AS day"
      "  FROM generate_series(" D0 ", " D1 ", INTERVAL 1 DAY) t(d)),"
      " s AS (SELECT start_date AS day, count(*) AS sessions FROM cp_sess(" ARGS ") GROUP BY 1),"
@@ -153,71 +153,77 @@ static const dataset datasets[] = {
      " SELECT day, coalesce(s.sessions, 0) AS sessions, coalesce(o.orders, 0) AS orders,"
      " round(coalesce(o.revenue, 0), 2) AS revenue"
      " FROM days LEFT JOIN s USING (day) LEFT JOIN o USING (day) ORDER BY day"},
+};
 
-    /* ---- Sales ---- */
-    {"sales", "totals",
-     "SELECT count(*) AS orders, coalesce(sum(units), 0) AS units,"
-     " round(coalesce(CAST(sum(revenue) AS DOUBLE), 0), 2) AS revenue,"
-     " count(DISTINCT user_id) AS customers,"
-     " round(CAST(sum(revenue) AS DOUBLE) / nullif(count(*), 0), 2) AS avg_order_value"
-     " FROM cp_orders(" ARGS ")"},
-    {"sales", "daily",
+/* ---- Sales ---- */
+static const dataset sales_sets[] = {
+    {"totals", "SELECT count(*) AS orders, coalesce(sum(units), 0) AS units,"
+               " round(coalesce(CAST(sum(revenue) AS DOUBLE), 0), 2) AS revenue,"
+               " count(DISTINCT user_id) AS customers,"
+               " round(CAST(sum(revenue) AS DOUBLE) / nullif(count(*), 0), 2) AS avg_order_value"
+               " FROM cp_orders(" ARGS ")"},
+    {"daily",
      "SELECT event_date AS day, count(*) AS orders, sum(units) AS units,"
      " round(CAST(sum(revenue) AS DOUBLE), 2) AS revenue, count(DISTINCT user_id) AS customers,"
      " round(CAST(sum(revenue) AS DOUBLE) / count(*), 2) AS avg_order_value"
      " FROM cp_orders(" ARGS ") GROUP BY 1 ORDER BY 1"},
+};
 
-    /* ---- Acquisition ---- */
-    {"acquisition", "totals", "SELECT count(*) AS new_customers FROM cp_new_customers(" ARGS ")"},
-    {"acquisition", "daily",
+/* ---- Acquisition ---- */
+static const dataset acquisition_sets[] = {
+    {"totals", "SELECT count(*) AS new_customers FROM cp_new_customers(" ARGS ")"},
+    {"daily",
      "SELECT day, count(*) AS new_customers FROM cp_new_customers(" ARGS ") GROUP BY 1 ORDER BY 1"},
-    {"acquisition", "monthly",
-     "SELECT CAST(date_trunc('month', day) AS DATE) AS month, count(*) AS new_customers"
-     " FROM cp_new_customers(" ARGS ") GROUP BY 1 ORDER BY 1"},
-    {"acquisition", "campaigns",
+    {"monthly", "SELECT CAST(date_trunc('month', day) AS DATE) AS month, count(*) AS new_customers"
+                " FROM cp_new_customers(" ARGS ") GROUP BY 1 ORDER BY 1"},
+    {"campaigns",
      "SELECT f_source AS utm_source, utm_medium, utm_campaign, count(*) AS new_customers"
      " FROM cp_new_customers(" ARGS ") GROUP BY ALL"
      " ORDER BY new_customers DESC, utm_source, utm_medium, utm_campaign LIMIT 100"},
+};
 
-    /* ---- Countries ---- */
-    {"countries", "countries",
+/* ---- Countries ---- */
+static const dataset countries_sets[] = {
+    {"countries",
      "WITH o AS (SELECT f_country AS country, count(*) AS orders,"
      "  CAST(sum(revenue) AS DOUBLE) AS revenue, count(DISTINCT user_id) AS customers"
      "  FROM cp_orders(" ARGS ") GROUP BY 1),"
      " s AS (SELECT f_country AS country, count(*) AS sessions,"
      "  count(*) FILTER (purchase) AS converted FROM cp_sess(" ARGS ") GROUP BY 1)"
      " SELECT country, coalesce(orders, 0) AS orders, round(coalesce(revenue, 0), 2) AS revenue,"
-     " coalesce(customers, 0) AS customers, round(revenue / nullif(orders, 0), 2) AS avg_order_value,"
+     " coalesce(customers, 0) AS customers, round(revenue / nullif(orders, 0), 2) AS "
+     "avg_order_value,"
      " coalesce(sessions, 0) AS sessions, round(converted / nullif(sessions, 0), 4) AS conversion"
      " FROM o FULL JOIN s USING (country) ORDER BY revenue DESC NULLS LAST, country"},
+};
 
-    /* ---- Funnel ---- */
-    {"funnel", "steps",
-     "WITH s AS (SELECT" FUNNEL_COUNTS " FROM cp_sess(" ARGS ")),"
-     " t AS (SELECT unnest([1, 2, 3, 4, 5]) AS step,"
-     "  unnest(['Session', 'Product view', 'Cart', 'Checkout', 'Purchase']) AS name,"
-     "  unnest([sessions, product_view, cart, checkout, purchase]) AS n,"
-     "  unnest([sessions, sessions, product_view, cart, checkout]) AS previous,"
-     "  sessions AS first FROM s)"
-     " SELECT step, name, n AS sessions, round(n / nullif(first, 0), 4) AS of_start,"
-     " round(n / nullif(previous, 0), 4) AS of_previous, previous - n AS dropped"
-     " FROM t ORDER BY step"},
-    {"funnel", "by_device",
-     "SELECT f_device AS device," FUNNEL_COUNTS " FROM cp_sess(" ARGS ")"
-     " GROUP BY 1 ORDER BY sessions DESC, 1"},
-    {"funnel", "by_source",
-     "SELECT f_source AS source," FUNNEL_COUNTS " FROM cp_sess(" ARGS ")"
-     " GROUP BY 1 ORDER BY sessions DESC, 1"},
+/* ---- Funnel ---- */
+static const dataset funnel_sets[] = {
+    {"steps", "WITH s AS (SELECT" FUNNEL_COUNTS " FROM cp_sess(" ARGS ")),"
+              " t AS (SELECT unnest([1, 2, 3, 4, 5]) AS step,"
+              "  unnest(['Session', 'Product view', 'Cart', 'Checkout', 'Purchase']) AS name,"
+              "  unnest([sessions, product_view, cart, checkout, purchase]) AS n,"
+              "  unnest([sessions, sessions, product_view, cart, checkout]) AS previous,"
+              "  sessions AS first FROM s)"
+              " SELECT step, name, n AS sessions, round(n / nullif(first, 0), 4) AS of_start,"
+              " round(n / nullif(previous, 0), 4) AS of_previous, previous - n AS dropped"
+              " FROM t ORDER BY step"},
+    {"by_device", "SELECT f_device AS device," FUNNEL_COUNTS " FROM cp_sess(" ARGS ")"
+                  " GROUP BY 1 ORDER BY sessions DESC, 1"},
+    {"by_source", "SELECT f_source AS source," FUNNEL_COUNTS " FROM cp_sess(" ARGS ")"
+                  " GROUP BY 1 ORDER BY sessions DESC, 1"},
+};
 
-    /* ---- Sessions ---- */
-    {"sessions", "totals",
+/* ---- Sessions ---- */
+static const dataset sessions_sets[] = {
+    {"totals",
      "SELECT count(*) AS sessions, count(DISTINCT identity) AS visitors,"
      " round(avg(duration_s), 1) AS avg_duration_s,"
      " round(median(duration_s), 1) AS median_duration_s, round(avg(events), 2) AS avg_events,"
      " round(avg(pageviews), 2) AS avg_pageviews,"
      " round(count(*) FILTER (pageviews = 1) / nullif(count(*), 0), 4) AS bounce_rate"
      " FROM cp_sess(" ARGS ")"},
-    {"sessions", "active",
+    {"active",
      "WITH days AS (SELECT CAST(d AS DATE) AS day"
      "  FROM generate_series(" D0 ", " D1 ", INTERVAL 1 DAY) t(d)),"
      " s AS (SELECT DISTINCT start_date, identity FROM cp_sess(" D0 " - 29, " D1 ", " DIMS "))"
@@ -225,23 +231,23 @@ static const dataset datasets[] = {
      " count(DISTINCT identity) FILTER (start_date > day - 7) AS wau,"
      " count(DISTINCT identity) AS mau"
      " FROM days LEFT JOIN s ON s.start_date BETWEEN day - 29 AND day GROUP BY 1 ORDER BY 1"},
-    {"sessions", "duration",
-     HISTOGRAM("(1, '< 10 s', 0, 10), (2, '10-30 s', 10, 30), (3, '30-60 s', 30, 60),"
-               " (4, '1-3 min', 60, 180), (5, '3-10 min', 180, 600),"
-               " (6, '10-30 min', 600, 1800), (7, '30 min +', 1800, NULL)",
-               "duration_s")},
-    {"sessions", "events",
+    {"duration", HISTOGRAM("(1, '< 10 s', 0, 10), (2, '10-30 s', 10, 30), (3, '30-60 s', 30, 60),"
+                           " (4, '1-3 min', 60, 180), (5, '3-10 min', 180, 600),"
+                           " (6, '10-30 min', 600, 1800), (7, '30 min +', 1800, NULL)",
+                           "duration_s")},
+    {"events",
      HISTOGRAM("(1, '1', 1, 2), (2, '2', 2, 3), (3, '3', 3, 4), (4, '4', 4, 5), (5, '5', 5, 6),"
                " (6, '6-10', 6, 11), (7, '11-20', 11, 21), (8, '21 +', 21, NULL), (0, '0', 0, 1)",
                "events")},
+};
 
-    /* ---- Content ---- */
-    {"content", "pages",
-     "SELECT coalesce(page_path, '(none)') AS page_path, count(*) AS pageviews,"
-     " count(DISTINCT identity) AS visitors"
-     " FROM cp_events(" ARGS ") WHERE kind = 'page'"
-     " GROUP BY 1 ORDER BY pageviews DESC, page_path LIMIT 50"},
-    {"content", "categories",
+/* ---- Content ---- */
+static const dataset content_sets[] = {
+    {"pages", "SELECT coalesce(page_path, '(none)') AS page_path, count(*) AS pageviews,"
+              " count(DISTINCT identity) AS visitors"
+              " FROM cp_events(" ARGS ") WHERE kind = 'page'"
+              " GROUP BY 1 ORDER BY pageviews DESC, page_path LIMIT 50"},
+    {"categories",
      "WITH v AS (SELECT coalesce(json_extract_string(properties, '$.category'), '(none)')"
      "  AS category, count(*) AS product_views, count(DISTINCT identity) AS viewers"
      "  FROM cp_events(" ARGS ") WHERE kind = 'product_viewed' GROUP BY 1),"
@@ -255,7 +261,7 @@ static const dataset datasets[] = {
      " round(coalesce(units, 0) / nullif(product_views, 0), 4) AS units_per_view"
      " FROM v FULL JOIN b USING (category)"
      " ORDER BY revenue DESC NULLS LAST, product_views DESC, category"},
-    {"content", "products",
+    {"products",
      "WITH v AS (SELECT json_extract_string(properties, '$.product_id') AS product_id,"
      "  min(json_extract_string(properties, '$.name')) AS name, count(*) AS views"
      "  FROM cp_events(" ARGS ") WHERE kind = 'product_viewed' GROUP BY 1),"
@@ -268,26 +274,29 @@ static const dataset datasets[] = {
      " round(coalesce(units, 0) / nullif(views, 0), 4) AS units_per_view"
      " FROM v FULL JOIN b USING (product_id)"
      " ORDER BY revenue DESC NULLS LAST, views DESC, product_id LIMIT 50"},
+};
 
-    /* ---- Conversion ---- */
-    {"conversion", "by_source", CONVERSION_BY("f_source", "source")},
-    {"conversion", "by_device", CONVERSION_BY("f_device", "device")},
-    {"conversion", "by_landing",
+/* ---- Conversion ---- */
+static const dataset conversion_sets[] = {
+    {"by_source", CONVERSION_BY("f_source", "source")},
+    {"by_device", CONVERSION_BY("f_device", "device")},
+    {"by_landing",
      "SELECT coalesce(landing_path, '(none)') AS landing_path, count(*) AS sessions,"
      " count(*) FILTER (purchase) AS converted,"
      " round(count(*) FILTER (purchase) / count(*), 4) AS conversion"
      " FROM cp_sess(" ARGS ") GROUP BY 1 ORDER BY sessions DESC, landing_path LIMIT 30"},
+};
 
-    /* ---- Customers ---- */
-    {"customers", "segments",
-     "SELECT d.segment, count(*) AS customers,"
-     " round(count(*) / sum(count(*)) OVER (), 4) AS share, sum(d.orders) AS orders,"
-     " round(sum(d.total_spent), 2) AS revenue,"
-     " round(sum(d.total_spent) / nullif(sum(d.orders), 0), 2) AS avg_order_value"
-     " FROM gold.dim_customers d JOIN cp_people(" ARGS ") USING (user_id) GROUP BY 1"
-     " ORDER BY CASE d.segment WHEN 'Frequent' THEN 1 WHEN 'Regular' THEN 2"
-     " WHEN 'One-time' THEN 3 ELSE 4 END"},
-    {"customers", "cohorts",
+/* ---- Customers ---- */
+static const dataset customers_sets[] = {
+    {"segments", "SELECT d.segment, count(*) AS customers,"
+                 " round(count(*) / sum(count(*)) OVER (), 4) AS share, sum(d.orders) AS orders,"
+                 " round(sum(d.total_spent), 2) AS revenue,"
+                 " round(sum(d.total_spent) / nullif(sum(d.orders), 0), 2) AS avg_order_value"
+                 " FROM gold.dim_customers d JOIN cp_people(" ARGS ") USING (user_id) GROUP BY 1"
+                 " ORDER BY CASE d.segment WHEN 'Frequent' THEN 1 WHEN 'Regular' THEN 2"
+                 " WHEN 'One-time' THEN 3 ELSE 4 END"},
+    {"cohorts",
      "WITH o AS (SELECT user_id, event_time FROM cp_orders(" ARGS ") WHERE user_id IS NOT NULL),"
      " firsts AS (SELECT user_id, date_trunc('month', min(event_time)) AS cohort"
      "  FROM o GROUP BY 1),"
@@ -298,14 +307,15 @@ static const dataset datasets[] = {
      " SELECT CAST(a.cohort AS DATE) AS cohort, a.months_since, count(*) AS customers,"
      " round(count(*) / any_value(s.size), 4) AS retention"
      " FROM active a JOIN sizes s USING (cohort) GROUP BY 1, 2 ORDER BY 1, 2"},
-    {"customers", "top",
-     "SELECT d.user_id, d.name, d.country, d.segment, d.orders, d.total_spent,"
-     " CAST(d.last_purchase AS DATE) AS last_purchase"
-     " FROM gold.dim_customers d JOIN cp_people(" ARGS ") USING (user_id)"
-     " ORDER BY d.total_spent DESC, d.user_id LIMIT 20"},
+    {"top", "SELECT d.user_id, d.name, d.country, d.segment, d.orders, d.total_spent,"
+            " CAST(d.last_purchase AS DATE) AS last_purchase"
+            " FROM gold.dim_customers d JOIN cp_people(" ARGS ") USING (user_id)"
+            " ORDER BY d.total_spent DESC, d.user_id LIMIT 20"},
+};
 
-    /* ---- Segments ---- */
-    {"segments", "profiles",
+/* ---- Segments ---- */
+static const dataset segments_sets[] = {
+    {"profiles",
      "WITH snap AS (SELECT * FROM cp_snapshots(" D0 ", " D1 ")),"
      " f AS (SELECT c.cluster, count(*) AS n FROM customer_segments c CROSS JOIN snap"
      "  LEFT JOIN cp_customer_dims() x USING (user_id)"
@@ -320,7 +330,7 @@ static const dataset datasets[] = {
      " round(p.cart_abandonment, 4) AS cart_abandonment, round(p.tenure_days, 1) AS tenure_days"
      " FROM cluster_profiles p JOIN snap ON p.snapshot = snap.cur"
      " LEFT JOIN f USING (cluster) ORDER BY p.cluster"},
-    {"segments", "movement",
+    {"movement",
      "WITH snap AS (SELECT * FROM cp_snapshots(" D0 ", " D1 "))"
      " SELECT snap.prev AS from_snapshot, snap.cur AS to_snapshot, p.cluster AS from_cluster,"
      " coalesce(p.label, 'new') AS from_label, c.cluster AS to_cluster, c.label AS to_label,"
@@ -330,16 +340,17 @@ static const dataset datasets[] = {
      " LEFT JOIN cp_customer_dims() x ON x.user_id = c.user_id"
      " WHERE c.snapshot = snap.cur AND" CUSTOMER_MATCH
      " GROUP BY ALL ORDER BY customers DESC, from_label, to_label"},
-    {"segments", "churn",
-     "WITH snap AS (SELECT max(snapshot) AS cur FROM churn_scores"
-     "  WHERE snapshot BETWEEN " D0 " AND " D1 ")"
-     " SELECT s.risk, count(*) AS customers, round(avg(s.score), 4) AS avg_score"
-     " FROM churn_scores s JOIN snap ON s.snapshot = snap.cur"
-     " LEFT JOIN cp_customer_dims() x USING (user_id) WHERE" CUSTOMER_MATCH
-     " GROUP BY 1 ORDER BY avg_score DESC"},
+    {"churn", "WITH snap AS (SELECT max(snapshot) AS cur FROM churn_scores"
+              "  WHERE snapshot BETWEEN " D0 " AND " D1 ")"
+              " SELECT s.risk, count(*) AS customers, round(avg(s.score), 4) AS avg_score"
+              " FROM churn_scores s JOIN snap ON s.snapshot = snap.cur"
+              " LEFT JOIN cp_customer_dims() x USING (user_id) WHERE" CUSTOMER_MATCH
+              " GROUP BY 1 ORDER BY avg_score DESC"},
+};
 
-    /* ---- Pipeline (the filters do not apply: these are the engine's own) ---- */
-    {"pipeline", "throughput",
+/* ---- Pipeline (the filters do not apply: these are the engine's own) ---- */
+static const dataset pipeline_sets[] = {
+    {"throughput",
      "WITH r AS ("
      "  SELECT date_trunc('hour', received_at) AS hour, 0 AS what FROM events"
      "   WHERE received_at >= " D0 " AND received_at < " D1 " + 1"
@@ -350,33 +361,51 @@ static const dataset datasets[] = {
      " SELECT hour, count(*) AS received, count(*) FILTER (what = 0) AS written,"
      " count(*) FILTER (what = 1) AS duplicates, count(*) FILTER (what = 2) AS rejected"
      " FROM r GROUP BY 1 ORDER BY 1"},
-    {"pipeline", "dead_letters",
-     "SELECT reason, count(*) AS events, max(received_at) AS last_seen,"
-     " arg_max(detail, received_at) AS last_detail FROM dead_letters"
-     " WHERE received_at >= " D0 " AND received_at < " D1 " + 1"
-     " GROUP BY 1 ORDER BY events DESC, reason"},
-    {"pipeline", "jobs",
-     "SELECT job, started_at, ended_at, status, attempts, rows, error FROM job_runs"
-     " WHERE started_at >= " D0 " AND started_at < " D1 " + 1"
-     " ORDER BY started_at DESC, job LIMIT 50"},
-
-    /* ---- the filters' choices (no parameters) ---- */
-    {"filters", "values",
-     "SELECT 'country' AS dim, f_country AS value, count(*) AS sessions"
-     " FROM cp_sess(DATE '0001-01-01', DATE '9999-12-31', NULL, NULL, NULL) GROUP BY ALL"
-     " UNION ALL SELECT 'device', f_device, count(*)"
-     " FROM cp_sess(DATE '0001-01-01', DATE '9999-12-31', NULL, NULL, NULL) GROUP BY ALL"
-     " UNION ALL SELECT 'source', f_source, count(*)"
-     " FROM cp_sess(DATE '0001-01-01', DATE '9999-12-31', NULL, NULL, NULL) GROUP BY ALL"
-     " ORDER BY dim, sessions DESC, value"},
-    {"filters", "span", "SELECT min(event_date) AS first_day, max(event_date) AS last_day FROM events"},
+    {"dead_letters", "SELECT reason, count(*) AS events, max(received_at) AS last_seen,"
+                     " arg_max(detail, received_at) AS last_detail FROM dead_letters"
+                     " WHERE received_at >= " D0 " AND received_at < " D1 " + 1"
+                     " GROUP BY 1 ORDER BY events DESC, reason"},
+    {"jobs", "SELECT job, started_at, ended_at, status, attempts, rows, error FROM job_runs"
+             " WHERE started_at >= " D0 " AND started_at < " D1 " + 1"
+             " ORDER BY started_at DESC, job LIMIT 50"},
 };
+
+/* ---- the filters' choices (no parameters) ---- */
+static const dataset filters_sets[] = {
+    {"values", "SELECT 'country' AS dim, f_country AS value, count(*) AS sessions"
+               " FROM cp_sess(DATE '0001-01-01', DATE '9999-12-31', NULL, NULL, NULL) GROUP BY ALL"
+               " UNION ALL SELECT 'device', f_device, count(*)"
+               " FROM cp_sess(DATE '0001-01-01', DATE '9999-12-31', NULL, NULL, NULL) GROUP BY ALL"
+               " UNION ALL SELECT 'source', f_source, count(*)"
+               " FROM cp_sess(DATE '0001-01-01', DATE '9999-12-31', NULL, NULL, NULL) GROUP BY ALL"
+               " ORDER BY dim, sessions DESC, value"},
+    {"span", "SELECT min(event_date) AS first_day, max(event_date) AS last_day FROM events"},
+};
+
+#define PAGE(name)                                                                                 \
+    {                                                                                              \
+#name, name##_sets, sizeof(name##_sets) / sizeof(name##_sets[0])                           \
+    }
+static const struct page {
+    const char *name;
+    const dataset *sets;
+    size_t n;
+} pages[] = {
+    PAGE(overview),  PAGE(sales),    PAGE(acquisition), PAGE(countries),
+    PAGE(funnel),    PAGE(sessions), PAGE(content),     PAGE(conversion),
+    PAGE(customers), PAGE(segments), PAGE(pipeline),    PAGE(filters),
+};
+
+static const struct page *page_named(const char *name)
+{
+    for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++)
+        if (strcmp(pages[i].name, name) == 0) return &pages[i];
+    return NULL;
+}
 
 int http_page_exists(const char *page)
 {
-    for (size_t i = 0; i < sizeof(datasets) / sizeof(datasets[0]); i++)
-        if (strcmp(datasets[i].page, page) == 0) return 1;
-    return 0;
+    return page_named(page) != NULL;
 }
 
 int http_page_json(cp_store_reader *r, const char *page, const char *const params[HTTP_PAGE_PARAMS],
@@ -384,7 +413,8 @@ int http_page_json(cp_store_reader *r, const char *page, const char *const param
 {
     static const char *const names[HTTP_PAGE_PARAMS] = {"from", "to", "country", "device",
                                                         "source"};
-    if (!http_page_exists(page)) return CP_ENOENT;
+    const struct page *pg = page_named(page);
+    if (!pg) return CP_ENOENT;
     cp_buf_append_str(out, "{\"page\":");
     cp_buf_append_json_str(out, page, strlen(page));
     cp_buf_append_str(out, ",\"params\":{");
@@ -401,9 +431,8 @@ int http_page_json(cp_store_reader *r, const char *page, const char *const param
     cp_buf errors;
     cp_buf_init(&errors);
     int first = 1;
-    for (size_t i = 0; i < sizeof(datasets) / sizeof(datasets[0]); i++) {
-        const dataset *d = &datasets[i];
-        if (strcmp(d->page, page) != 0) continue;
+    for (size_t i = 0; i < pg->n; i++) {
+        const dataset *d = &pg->sets[i];
         char *text = NULL, err[1024];
         size_t len = 0;
         FILE *mem = open_memstream(&text, &len);

@@ -38,7 +38,7 @@ static void test_logins(void)
     CHECK(!http_auth_token_ok(a, "tok3nn"));
     CHECK(!http_auth_login(a, "ana", "wrong", NULL, sid));
     CHECK(!http_auth_login(a, "anna", "plain-pw", NULL, sid));
-    CHECK(!http_auth_login(a, "carl", "", NULL, sid)); /* an entry without a password */
+    CHECK(!http_auth_login(a, "carl", "", NULL, sid));        /* an entry without a password */
     CHECK(!http_auth_login(a, "bob", hashed + 4, NULL, sid)); /* the hash is not the password */
     CHECK(!http_auth_login(a, NULL, NULL, "nope", sid));
     CHECK(http_auth_login(a, "bob", "hunter2", NULL, sid));
