@@ -6,6 +6,8 @@ bin=$1
 tmp=$(mktemp -d)
 at_exit() { :; }
 trap 'at_exit; rm -rf "$tmp"' EXIT
+# a command that fails outside check ends the test: say where
+trap 'echo "stopped: line $LINENO of $0 failed: $BASH_COMMAND" >&2' ERR
 pass=0; fail=0
 check() { if "${@:2}"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
 finish() { echo "$pass passed, $fail failed"; [ "$fail" = 0 ]; }

@@ -45,7 +45,8 @@ check "InfluxDB starts" start_influx "$tmp" $ifp
   --set jobs.models.schedule="0 0 1 1 *" --set jobs.tests.schedule="0 0 1 1 *" \
   2> "$tmp/run.log" &
 pid=$!
-wait_for 100 curl -sf http://127.0.0.1:$port/health -o /dev/null
+check "the daemon starts" wait_for 100 curl -sf http://127.0.0.1:$port/health -o /dev/null
+[ "$fail" = 0 ] || cat "$tmp/run.log" >&2
 "$bin" simulate --customers 800 --days 6 --seed 21 --http http://127.0.0.1:$port \
   --write-key wk_sink --rate 1200 --quiet > "$tmp/sim.out" 2>&1 &
 sim=$!
