@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef enum cp_bronze_fsync {
     CP_BRONZE_FSYNC_BATCH = 0,    /* every append is on disk when it returns */
@@ -88,6 +89,21 @@ uint64_t cp_bronze_first_offset(const cp_bronze *b);
 /* Applies retention by size and age at time now_ms; the active segment is kept.
  * Returns the number of segments removed, or a negative error. */
 int cp_bronze_retain(cp_bronze *b, int64_t now_ms);
+
+/* Erasure (GDPR): rewrites every segment holding an event for which match returns 1,
+ * that event's line replaced by a tombstone that keeps its offset, time and source
+ * and drops the event: {"offset":N,"received_at":"…","source":"…","event":null}.
+ * Offsets, frames and the files' format stay as they were; each changed segment is
+ * written to a new file, synced and renamed over the old one. The caller keeps
+ * appends away meanwhile. *erased gets the number of events erased. Returns 0,
+ * CP_EIO, CP_ECORRUPT, CP_ENOMEM or match's own error. */
+typedef int (*cp_bronze_match)(void *ud, const cp_bronze_entry *e);
+int cp_bronze_erase(cp_bronze *b, cp_bronze_match match, void *ud, uint64_t *erased);
+/* 1 when an entry read back is an erased event's tombstone. */
+static inline int cp_bronze_entry_erased(const cp_bronze_entry *e)
+{
+    return e->event.len == 4 && memcmp(e->event.ptr, "null", 4) == 0;
+}
 
 /* Reads events from offset from (or the oldest kept, if older) up to the offset the
  * log had when the reader was opened. */

@@ -58,6 +58,7 @@ typedef struct cp_config {
     int64_t log_segment_bytes;
     int64_t log_retention_bytes;
     int64_t log_retention_ms;
+    int64_t silver_retention_ms;
     int64_t log_compression_level;
     cp_strlist sources_files;
     int64_t store_memory_limit;

@@ -175,6 +175,7 @@ typedef struct cp_decode_options {
     int has_default_type;    /* for route-typed input (/v1/track): use default_type */
     cp_event_type default_type;
     cp_slice client_ip; /* set as context.ip where the event has none (collector) */
+    bool anonymize_ip;  /* an event's own context.ip loses its host part (cp_ip_anonymize) */
     uint64_t id_seed;   /* mixed into messageIds made for events without one */
 } cp_decode_options;
 
@@ -187,6 +188,10 @@ typedef struct cp_decode_sink {
 } cp_decode_sink;
 
 typedef struct cp_event_decoder cp_event_decoder;
+
+/* Zeroes the host part of an address written in ip (INET6_ADDRSTRLEN bytes): the last
+ * octet of IPv4, the last 80 bits of IPv6. Returns 1 when ip was an address. */
+int cp_ip_anonymize(char *ip);
 
 /* Fills opts with the defaults above. */
 void cp_decode_options_default(cp_decode_options *opts);

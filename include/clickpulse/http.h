@@ -39,6 +39,9 @@ typedef struct cp_api_config {
     struct cp_scheduler *jobs; /* GET /api/v1/jobs, POST /api/v1/jobs/NAME/run; NULL: 503 */
     /* Appends the engine's metrics (Prometheus text) for GET /api/v1/metrics; may be NULL. */
     void (*metrics)(void *ud, cp_buf *out);
+    /* POST /api/v1/forget (form field user_id): erases the person and fills out with what
+     * was removed (JSON); returns the HTTP status. NULL: 503. */
+    int (*forget)(void *ud, const char *user_id, cp_buf *out);
 } cp_api_config;
 
 /* Starts serving on its own threads. On error writes a message into err. */

@@ -81,6 +81,29 @@ int cp_pipeline_refresh_sessions(cp_pipeline *p);
 /* Applies the log's retention (log.retention_bytes, log.retention) at now_ms; returns the
  * number of segments removed or a negative error. */
 int cp_pipeline_retain(cp_pipeline *p, int64_t now_ms);
+/* Silver retention (silver.retention): deletes the rows older than that (events and
+ * orders by event time, sessions by their end, dead letters and duplicates by receipt,
+ * the live minutes) at now_ms; *rows gets how many. */
+int cp_pipeline_retain_silver(cp_pipeline *p, int64_t now_ms, int64_t *rows);
+
+/* What forgetting a person removed. */
+typedef struct cp_forget_stats {
+    uint64_t log_events;                         /* bronze events turned into tombstones */
+    int64_t events, orders, sessions, customers; /* silver rows */
+    int64_t other_rows; /* order items, identity map, duplicates, dead letters, ML rows */
+    int64_t gold_rows;  /* rows of gold tables with a person's id column */
+} cp_forget_stats;
+/* Erases a person (GDPR erasure): every event with their user id, or with one of their
+ * anonymous ids and no user id, becomes a tombstone in the bronze log (cp_bronze_erase);
+ * then in one transaction their rows go from silver (events, orders and items, sessions,
+ * customers, identity map, duplicates, dead letters whose raw bytes name them), the ML
+ * tables and every gold table with a user_id, anonymous_id, identity or customer_id
+ * column; then a checkpoint folds the write-ahead log. Aggregates (daily sales and the
+ * like) lose them at their model's next run. Appends wait meanwhile. Idempotent: after
+ * a failure part-way, running it again finishes the job. */
+int cp_pipeline_forget(cp_pipeline *p, const char *user_id, cp_forget_stats *st, char *err,
+                       size_t errlen);
+
 /* Rebuilds every silver table from the bronze log. */
 int cp_pipeline_replay(cp_pipeline *p);
 

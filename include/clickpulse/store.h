@@ -215,6 +215,10 @@ int cp_store_appender_close(cp_store_appender *a); /* NULL is a no-op */
 
 /* Runs a statement that returns nothing of interest. */
 int cp_store_exec(cp_store *s, const char *sql, char *err, size_t errlen);
+/* Runs sql with $1 bound to param (never spliced into the text); *changed (may be NULL)
+ * gets the rows it changed. */
+int cp_store_exec_param(cp_store *s, const char *sql, const char *param, int64_t *changed,
+                        char *err, size_t errlen);
 /* Runs sql and reads the first column of its first row as an integer; *is_null is set
  * when there is no row or the value is NULL. */
 int cp_store_scalar(cp_store *s, const char *sql, int64_t *out, bool *is_null);

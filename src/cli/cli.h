@@ -60,7 +60,12 @@ int http_sender_send(void *ud, const char *buf, size_t len, size_t n_events);
  * (mode 0600). Writes "" when there is none. Returns 0, or -1 with a message in err. */
 int cli_dashboard_token(const cp_config *cfg, bool create, char *out, size_t cap, char *err,
                         size_t errlen);
-int cli_daemon_post(const cp_config *cfg, const char *path, cp_buf *body, long *status);
+/* POSTs form (may be NULL) to the running daemon's path; CLI_USAGE when no daemon runs. */
+int cli_daemon_post(const cp_config *cfg, const char *path, const char *form, cp_buf *body,
+                    long *status);
+/* What a person's erasure removed, as the JSON object the API answers. */
+struct cp_forget_stats;
+void cli_forget_json(const struct cp_forget_stats *st, cp_buf *out);
 int cli_query_daemon(const cp_config *cfg, const char *sql, const char *format, long max_rows,
                      int *handled);
 
@@ -88,6 +93,7 @@ extern const cli_cmd cli_cmd_version;
 extern const cli_cmd cli_cmd_passwd;
 extern const cli_cmd cli_cmd_ingest;
 extern const cli_cmd cli_cmd_replay;
+extern const cli_cmd cli_cmd_forget;
 extern const cli_cmd cli_cmd_query;
 extern const cli_cmd cli_cmd_run;
 extern const cli_cmd cli_cmd_kafka_mock;

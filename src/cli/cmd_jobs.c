@@ -90,7 +90,7 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
         long status = 0;
         cp_buf_init(&body);
         snprintf(path, sizeof(path), "/api/v1/jobs/%s/run", argv[1]);
-        int rc = cli_daemon_post(cfg, path, &body, &status);
+        int rc = cli_daemon_post(cfg, path, NULL, &body, &status);
         if (rc == CLI_USAGE) return run_here(cmd, cfg, argv[1]); /* no daemon: here */
         if (rc == CLI_OK && status == 202)
             printf("%s: started by the daemon (see 'clickpulse jobs history %s')\n", argv[1],

@@ -171,6 +171,24 @@ static void api_metrics(void *ud, cp_buf *out)
     if (k) cp_collector_metrics(k, out);
 }
 
+static int api_forget(void *ud, const char *user_id, cp_buf *out)
+{
+    daemon_state *d = ud;
+    cp_forget_stats st;
+    char err[1024];
+    pthread_mutex_lock(&d->mu);
+    int rc = cp_pipeline_forget(d->p, user_id, &st, err, sizeof(err));
+    pthread_mutex_unlock(&d->mu);
+    if (rc) {
+        cp_buf_append_str(out, "{\"error\":");
+        cp_buf_append_json_str(out, err, strlen(err));
+        cp_buf_append_str(out, "}\n");
+        return rc == CP_EINVAL ? 400 : 500;
+    }
+    cli_forget_json(&st, out);
+    return 200;
+}
+
 static int write_pid(const cp_config *cfg, int remove)
 {
     char path[4096];
@@ -188,6 +206,9 @@ static void housekeeping(daemon_state *d)
     if (cp_pipeline_refresh_sessions(d->p))
         CP_ERROR("pipeline", "refreshing sessions: %s", cp_pipeline_error(d->p));
     if (cp_pipeline_retain(d->p, cp_now_ms()) < 0) CP_ERROR("log", "retention failed");
+    int64_t rows;
+    if (cp_pipeline_retain_silver(d->p, cp_now_ms(), &rows))
+        CP_ERROR("pipeline", "%s", cp_pipeline_error(d->p));
     pthread_mutex_unlock(&d->mu);
 }
 
@@ -244,6 +265,7 @@ static int start_api(daemon_state *d, cp_api **api, char *err, size_t errlen)
                         .query_timeout_ms = (int)cfg->dashboard_query_timeout,
                         .query_max_rows = cfg->dashboard_query_max_rows,
                         .metrics = api_metrics,
+                        .forget = api_forget,
                         .store = cp_pipeline_store(d->p),
                         .ud = d,
                         .health = health,

@@ -132,7 +132,8 @@ int cli_query_daemon(const cp_config *cfg, const char *sql, const char *format, 
     return result;
 }
 
-int cli_daemon_post(const cp_config *cfg, const char *path, cp_buf *body, long *status)
+int cli_daemon_post(const cp_config *cfg, const char *path, const char *form, cp_buf *body,
+                    long *status)
 {
     char addr[256], url[768];
     if (!cli_daemon_address(cfg, addr, sizeof(addr))) return CLI_USAGE;
@@ -141,7 +142,7 @@ int cli_daemon_post(const cp_config *cfg, const char *path, cp_buf *body, long *
     snprintf(url, sizeof(url), "http://%s%s", addr, path);
     struct curl_slist *h = with_token(cfg, NULL);
     curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, form ? form : "");
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_out);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
@@ -151,7 +152,7 @@ int cli_daemon_post(const cp_config *cfg, const char *path, cp_buf *body, long *
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
     if (rc != CURLE_OK) {
-        cli_error("jobs", "the daemon at %s did not answer: %s", addr, curl_easy_strerror(rc));
+        cli_error(path, "the daemon at %s did not answer: %s", addr, curl_easy_strerror(rc));
         return CLI_FAILURE;
     }
     return CLI_OK;

@@ -29,13 +29,19 @@ static int retention_job(void *ud, cp_store *session, int64_t *rows, char *err, 
     cli_jobs_ctx *c = ud;
     (void)session;
     pthread_mutex_lock(c->lock);
-    int n = cp_pipeline_retain(c->pipeline, cp_now_ms());
+    int64_t now = cp_now_ms(), silver = 0;
+    int n = cp_pipeline_retain(c->pipeline, now);
+    int rc = n < 0 ? n : cp_pipeline_retain_silver(c->pipeline, now, &silver);
     pthread_mutex_unlock(c->lock);
     if (n < 0) {
         snprintf(err, errlen, "retention: %s", cp_strerror(n));
         return n;
     }
-    *rows = n;
+    if (rc) {
+        snprintf(err, errlen, "%s", cp_pipeline_error(c->pipeline));
+        return rc;
+    }
+    *rows = n + silver; /* segments removed and silver rows deleted */
     return CP_OK;
 }
 

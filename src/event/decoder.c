@@ -10,6 +10,7 @@
 
 #include <xxhash.h>
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -209,39 +210,57 @@ static int put(char **w, const char *s, size_t n, int *first)
     return CP_OK;
 }
 
-/* The context text with "ip" inserted first. */
-static cp_slice context_with_ip(char **w, cp_slice ctx, cp_slice ip)
+int cp_ip_anonymize(char *ip)
+{
+    struct in6_addr a6;
+    struct in_addr a4;
+    if (inet_pton(AF_INET, ip, &a4) == 1) {
+        ((unsigned char *)&a4)[3] = 0;
+        return inet_ntop(AF_INET, &a4, ip, INET6_ADDRSTRLEN) != NULL;
+    }
+    if (inet_pton(AF_INET6, ip, &a6) == 1) {
+        memset(a6.s6_addr + 6, 0, 10);
+        return inet_ntop(AF_INET6, &a6, ip, INET6_ADDRSTRLEN) != NULL;
+    }
+    return 0;
+}
+
+/* The context text with "ip" first (set to ip) and its other members after; *ip_out
+ * gets the address as written. */
+static cp_slice context_with_ip(cp_event_decoder *d, char **w, cp_slice ctx, cp_slice ip,
+                                cp_slice *ip_out)
 {
     char *start = *w;
-    *(*w)++ = '{';
-    memcpy(*w, "\"ip\":", 5);
-    *w += 5;
-    char *q = *w;
-    *q++ = '"';
-    memcpy(q, ip.ptr, ip.len); /* addresses hold no characters JSON escapes */
-    q += ip.len;
-    *q++ = '"';
-    *w = q;
-    const char *body = ctx.ptr ? memchr(ctx.ptr, '{', ctx.len) : NULL;
-    size_t rest = body ? ctx.len - (size_t)(body + 1 - ctx.ptr) : 0;
-    const char *r = body ? body + 1 : "}";
-    while (rest && (*r == ' ' || *r == '\n' || *r == '\t' || *r == '\r')) r++, rest--;
-    if (!body || (rest && *r == '}')) {
-        *(*w)++ = '}';
-    } else {
-        *(*w)++ = ',';
-        memcpy(*w, r, rest);
-        *w += rest;
+    memcpy(*w, "{\"ip\":\"", 7);
+    *w += 7;
+    memcpy(*w, ip.ptr, ip.len); /* addresses hold no characters JSON escapes */
+    *ip_out = (cp_slice){*w, ip.len};
+    *w += ip.len;
+    *(*w)++ = '"';
+    int first = 0;
+    cp_jr j;
+    cp_slice k;
+    if (ctx.len) {
+        jr_init(&j, ctx.ptr, ctx.len, &d->arena, d->o.max_depth + 2);
+        jr_obj_begin(&j);
+        for (;;) {
+            const char *before = j.p;
+            if (!jr_obj_next(&j, &k)) break;
+            while (*before != '"') before++;
+            jr_skip(&j, NULL);
+            if (!cp_slice_eq_lit(k, "ip")) put(w, before, (size_t)(j.p - before), &first);
+        }
     }
+    *(*w)++ = '}';
     return (cp_slice){start, (size_t)(*w - start)};
 }
 
 /* Rebuilds ev->raw as a self-contained event (see cp_event_decode). */
-static int normalize(cp_event_decoder *d, cp_event *ev, int add_type, int took, int add_ip)
+static int normalize(cp_event_decoder *d, cp_event *ev, int add_type, int took, cp_slice add_ip)
 {
     char id[20];
     int add_id = ev->message_id.len == 0;
-    if (!add_type && !took && !add_id && !add_ip) return CP_OK;
+    if (!add_type && !took && !add_id && !add_ip.len) return CP_OK;
     if (add_id) {
         uint64_t where =
             (d->cur_pos * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)d->cur_index << 48) ^ d->o.id_seed;
@@ -249,10 +268,10 @@ static int normalize(cp_event_decoder *d, cp_event *ev, int add_type, int took, 
         memcpy(id, "cp-", 3);
         for (int i = 0; i < 16; i++) id[3 + i] = "0123456789abcdef"[(h >> (60 - 4 * i)) & 15];
     }
-    size_t cap = ev->raw.len + ev->context.len + ev->integrations.len + d->o.client_ip.len + 160;
+    size_t cap = ev->raw.len + ev->context.len + ev->integrations.len + add_ip.len + 160;
     char *buf = cp_arena_alloc(&d->arena, cap), *w = buf;
     if (!buf) return CP_ENOMEM;
-    int first = 1, new_ctx = (took & TOOK_CONTEXT) || add_ip;
+    int first = 1, new_ctx = (took & TOOK_CONTEXT) || add_ip.len;
     cp_jr j;
     cp_slice k;
     jr_init(&j, ev->raw.ptr, ev->raw.len, &d->arena, d->o.max_depth + 2);
@@ -285,9 +304,8 @@ static int normalize(cp_event_decoder *d, cp_event *ev, int add_type, int took, 
     }
     if (new_ctx) {
         put(&w, "\"context\":", 10, &first);
-        if (add_ip) {
-            ev->context = context_with_ip(&w, ev->context, d->o.client_ip);
-            ev->ctx.ip = d->o.client_ip;
+        if (add_ip.len) {
+            ev->context = context_with_ip(d, &w, ev->context, add_ip, &ev->ctx.ip);
         } else {
             memcpy(w, ev->context.ptr, ev->context.len);
             ev->context = (cp_slice){w, ev->context.len};
@@ -307,7 +325,14 @@ static int normalize(cp_event_decoder *d, cp_event *ev, int add_type, int took, 
 static int emit_took(cp_event_decoder *d, seg_state *st, cp_event *ev, cp_slice raw, int took)
 {
     if (!finish_event(d, st, ev)) return reject(d, st->sem_reason, st->sem_msg, raw);
-    int add_ip = d->o.client_ip.len && !ev->ctx.ip.len;
+    cp_slice add_ip = ev->ctx.ip.len ? CP_SLICE_NULL : d->o.client_ip;
+    char anon[INET6_ADDRSTRLEN];
+    if (d->o.anonymize_ip && ev->ctx.ip.len && ev->ctx.ip.len < sizeof(anon)) {
+        memcpy(anon, ev->ctx.ip.ptr, ev->ctx.ip.len);
+        anon[ev->ctx.ip.len] = 0;
+        if (cp_ip_anonymize(anon) && !cp_slice_eq(cp_slice_from(anon), ev->ctx.ip))
+            add_ip = cp_slice_from(anon); /* the context is rewritten with it */
+    }
     if (normalize(d, ev, !st->has_type, took, add_ip)) return CP_ENOMEM;
     ev->pos = d->cur_pos;
     ev->line = d->cur_line;

@@ -585,6 +585,21 @@ static enum MHD_Result to_login(struct MHD_Connection *con, const char *url)
                       "Location", location);
 }
 
+/* POST /api/v1/forget with user_id=…: a person's erasure. */
+static enum MHD_Result forget(cp_api *a, struct MHD_Connection *con, request *req)
+{
+    char user[1024] = "";
+    if (!a->c.forget) return reply_error(con, 503, "no pipeline in this process");
+    form_value(req->body.ptr ? req->body.ptr : "", req->body.len, "user_id", user, sizeof(user));
+    if (!user[0]) return reply_error(con, 400, "the form field user_id names the person to forget");
+    cp_buf out;
+    cp_buf_init(&out);
+    int status = a->c.forget(a->c.ud, user, &out);
+    enum MHD_Result r = reply(con, status, "application/json", out.ptr ? out.ptr : "", out.len);
+    cp_buf_free(&out);
+    return r;
+}
+
 static enum MHD_Result api_route(cp_api *a, struct MHD_Connection *con, const char *url,
                                  const char *method, request *req, const char *user)
 {
@@ -602,6 +617,10 @@ static enum MHD_Result api_route(cp_api *a, struct MHD_Connection *con, const ch
     }
     if (strcmp(url, "/api/v1/jobs") == 0 || strncmp(url, "/api/v1/jobs/", 13) == 0)
         return jobs(a, con, url + 12, method);
+    if (strcmp(url, "/api/v1/forget") == 0) {
+        if (strcmp(method, "POST") != 0) return reply_error(con, 405, "use POST");
+        return forget(a, con, req);
+    }
     if (!get) return reply_error(con, 405, "use GET");
     if (strcmp(url, "/api/v1/live") == 0 || strcmp(url, "/api/v1/live/stream") == 0)
         return url[12] ? live_stream(a, con) : live(a, con);

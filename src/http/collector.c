@@ -227,20 +227,6 @@ static int submit_all(outcome *o)
 
 static _Atomic uint64_t request_counter;
 
-/* Zeroes the host part: the last octet of IPv4, the last 80 bits of IPv6. */
-static void anonymize(char *ip)
-{
-    struct in6_addr a6;
-    struct in_addr a4;
-    if (inet_pton(AF_INET, ip, &a4) == 1) {
-        ((unsigned char *)&a4)[3] = 0;
-        inet_ntop(AF_INET, &a4, ip, INET6_ADDRSTRLEN);
-    } else if (inet_pton(AF_INET6, ip, &a6) == 1) {
-        memset(a6.s6_addr + 6, 0, 10);
-        inet_ntop(AF_INET6, &a6, ip, INET6_ADDRSTRLEN);
-    }
-}
-
 /* The client's address: the peer's, or X-Forwarded-For's first when the peer is trusted. */
 static void client_ip(cp_collector *k, struct MHD_Connection *con, char *ip)
 {
@@ -264,7 +250,7 @@ static void client_ip(cp_collector *k, struct MHD_Connection *con, char *ip)
         }
         break;
     }
-    if (k->c.anonymize_ip) anonymize(ip);
+    if (k->c.anonymize_ip) cp_ip_anonymize(ip);
 }
 
 static enum MHD_Result reply_gif(cp_collector *k, struct MHD_Connection *con, enum route r);
@@ -279,6 +265,7 @@ static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, reque
     http_decode_options(r, k->c.max_event_bytes, k->c.max_request_bytes, k->c.max_batch_events, &o);
     client_ip(k, con, ip);
     o.client_ip = cp_slice_from(ip);
+    o.anonymize_ip = k->c.anonymize_ip;
     o.received_at_ms = cp_now_ms();
     outcome out = {.k = k,
                    .source = cp_slice_from(source),

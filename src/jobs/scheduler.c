@@ -252,17 +252,23 @@ int cp_scheduler_add(cp_scheduler *s, const cp_job_def *def, char *err, size_t e
     j->name = cp_strdup(def->name);
     j->schedule = cp_strdup(def->schedule ? def->schedule : "");
     j->after_text = cp_strdup(def->after ? def->after : "");
-    if (!j->name || !j->schedule || !j->after_text) return CP_ENOMEM;
+    int rc = !j->name || !j->schedule || !j->after_text ? CP_ENOMEM : CP_OK;
     char why[200];
-    if (j->schedule[0]) {
+    if (rc == CP_OK && j->schedule[0]) {
         if (cp_cron_parse(j->schedule, &j->cron, why, sizeof(why))) {
             snprintf(err, errlen, "job %s: schedule %s", j->name, why);
-            return CP_EINVAL;
+            rc = CP_EINVAL;
         }
         j->scheduled = true;
     }
-    s->n++;
-    return CP_OK;
+    if (rc == CP_OK) {
+        s->n++;
+        return CP_OK;
+    }
+    cp_free(j->name); /* the slot stays free */
+    cp_free(j->schedule);
+    cp_free(j->after_text);
+    return rc;
 }
 
 static int find(const cp_scheduler *s, const char *name, size_t len)

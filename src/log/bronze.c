@@ -19,21 +19,6 @@
 #include <unistd.h>
 #include <zstd.h>
 
-struct cp_bronze {
-    cp_bronze_options o;
-    char *dir;
-    segment *segs;
-    size_t n_segs, cap_segs;
-    int fd; /* the newest segment, open for appending */
-    uint64_t next;
-    int64_t last_sync_ms;
-    int dirty;
-    ZSTD_CCtx *cctx;
-    ZSTD_DCtx *dctx;
-    cp_buf lines, out;
-    pthread_mutex_t mu; /* guards segs for readers */
-};
-
 void cp_bronze_options_default(cp_bronze_options *o)
 {
     memset(o, 0, sizeof(*o));
@@ -212,7 +197,7 @@ static int recover(cp_bronze *b, cp_bronze_recovery *rec)
     return rc;
 }
 
-static int sync_dir(const char *dir)
+int bronze_sync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return CP_EIO;
@@ -235,7 +220,7 @@ static int open_active(cp_bronze *b, int fresh)
     segment *s = &b->segs[b->n_segs - 1];
     b->fd = open(s->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (b->fd < 0) return CP_EIO;
-    return fresh || s->size == 0 ? sync_dir(b->dir) : CP_OK;
+    return fresh || s->size == 0 ? bronze_sync_dir(b->dir) : CP_OK;
 }
 
 int cp_bronze_open(const cp_bronze_options *o, cp_bronze **out, cp_bronze_recovery *rec)

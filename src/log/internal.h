@@ -9,7 +9,11 @@
 
 #include "clickpulse/bronze.h"
 
+#include "clickpulse/str.h"
+
+#include <pthread.h>
 #include <stdint.h>
+#include <zstd.h>
 
 #define SKIP_MAGIC     0x184D2A50u
 #define META_BYTES     32u
@@ -34,6 +38,26 @@ typedef struct segment {
     size_t n_frames, cap;
     uint64_t size; /* bytes */
 } segment;
+
+/* The log (bronze.c), shared with erase.c. */
+struct cp_bronze {
+    cp_bronze_options o;
+    char *dir;
+    segment *segs;
+    size_t n_segs, cap_segs;
+    int fd; /* the newest segment, open for appending */
+    uint64_t next;
+    int64_t last_sync_ms;
+    int dirty;
+    ZSTD_CCtx *cctx;
+    ZSTD_DCtx *dctx;
+    cp_buf lines, out;
+    pthread_mutex_t mu; /* guards segs for readers */
+};
+
+int bronze_sync_dir(const char *dir);
+/* Splits a line we wrote into e (reader.c). */
+int bronze_parse_line(cp_slice line, cp_bronze_entry *e);
 
 void meta_encode(const frame_meta *m, unsigned char out[HEADER_BYTES]);
 /* Returns 0 when in[] holds a well-formed header, with its fields in m. */

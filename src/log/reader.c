@@ -109,7 +109,7 @@ static int expect(const char **p, const char *end, const char *lit, size_t n)
 #define EXPECT(p, end, lit) expect(&(p), (end), (lit), sizeof(lit) - 1)
 
 /* Splits a line we wrote: {"offset":N,"received_at":"…","source":"…"[,"at":"…"],"event":…} */
-static int parse_line(cp_slice line, cp_bronze_entry *e)
+int bronze_parse_line(cp_slice line, cp_bronze_entry *e)
 {
     const char *end = line.ptr + line.len, *p = memchr(line.ptr, ',', line.len);
     if (!p || !EXPECT(p, end, ",\"received_at\":\"") || end - p < 24 ||
@@ -143,6 +143,6 @@ int cp_bronze_reader_next(cp_bronze_reader *r, cp_bronze_entry *e)
         if (off < r->next) continue;
         e->offset = off;
         r->next = off + 1;
-        return parse_line((cp_slice){s, (size_t)(nl - s)}, e) == CP_OK ? 1 : CP_ECORRUPT;
+        return bronze_parse_line((cp_slice){s, (size_t)(nl - s)}, e) == CP_OK ? 1 : CP_ECORRUPT;
     }
 }

@@ -258,6 +258,7 @@ static cp_slice or_lit(cp_slice v, const char *lit)
 /* "https://www.google.com/search?q=x" → "www.google.com". */
 static cp_slice url_host(cp_slice u)
 {
+    if (!u.len) return u;
     const char *p = u.ptr, *end = u.ptr + u.len;
     const char *s = memchr(p, ':', u.len);
     if (s && s + 2 < end && s[1] == '/' && s[2] == '/') p = s + 3;

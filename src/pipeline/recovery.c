@@ -82,7 +82,7 @@ static int apply_log(cp_pipeline *p, uint64_t from)
         if (n == 0 && (rc = cp_store_begin(p->store))) break;
         if (n == 0) batch_from = (int64_t)e.offset;
         cp_event_decoder_set_received_at(dec, e.received_at_ms);
-        rc = cp_event_decode(dec, e.event.ptr, e.event.len);
+        if (!cp_bronze_entry_erased(&e)) rc = cp_event_decode(dec, e.event.ptr, e.event.len);
         if (rc == CP_OK && ++n == REPLAY_BATCH) {
             rc = commit_replayed(p, batch_from, (int64_t)e.offset + 1);
             n = 0;
@@ -198,6 +198,7 @@ int cp_pipeline_open(const cp_config *c, cp_pipeline **out, char *err, size_t er
     p->lateness_ms = c->pipeline_allowed_lateness_ms;
     p->session_timeout_ms = c->pipeline_session_timeout_ms;
     p->dedup_window_ms = c->pipeline_dedup_window_ms;
+    p->silver_retention_ms = c->silver_retention_ms;
     p->max_time = INT64_MIN / 2;
     pthread_mutex_init(&p->append_mu, NULL);
     cp_mkdirs(c->data_dir);

@@ -1092,6 +1092,17 @@ static int query_param(duckdb_connection con, const char *sql, const char *param
     return rc;
 }
 
+int cp_store_exec_param(cp_store *s, const char *sql, const char *param, int64_t *changed,
+                        char *err, size_t errlen)
+{
+    duckdb_result r;
+    int rc = query_param(s->con, sql, param, &r, err, errlen);
+    if (rc) return rc;
+    if (changed) *changed = (int64_t)duckdb_rows_changed(&r);
+    duckdb_destroy_result(&r);
+    return CP_OK;
+}
+
 int cp_store_read_numeric(cp_store *s, const char *sql, const char *param,
                           int (*fn)(void *ud, cp_slice key, const double *v, size_t n), void *ud,
                           char *err, size_t errlen)

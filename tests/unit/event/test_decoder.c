@@ -354,6 +354,44 @@ static void test_json_lines_in_pieces(void)
     }
 }
 
+/* With anonymize_ip, an address the event carries loses its host part in the event's
+ * own text too (what the log keeps); the rest of its context stays, in order. */
+static void test_anonymize_ip(void)
+{
+    got g;
+    cp_decode_options o;
+    cp_decode_options_default(&o);
+    o.anonymize_ip = true;
+    o.received_at_ms = 1790856010000LL;
+    cp_event_decoder *d = decoder(&g, &o);
+    const char *a = "{\"type\":\"track\",\"event\":\"A\",\"userId\":\"u\",\"messageId\":\"m\","
+                    "\"context\":{\"locale\":\"fr-FR\",\"ip\":\"198.51.100.23\",\"page\":{\"ip\":1}}}";
+    CHECK(cp_event_decode(d, a, strlen(a)) == 0);
+    CHECK_INT(g.n_events, 1);
+    char raw[512];
+    snprintf(raw, sizeof(raw), "%.*s", (int)g.ev[0].raw.len, g.ev[0].raw.ptr);
+    CHECK_STR(raw, "{\"type\":\"track\",\"event\":\"A\",\"userId\":\"u\",\"messageId\":\"m\","
+                   "\"context\":{\"ip\":\"198.51.100.0\",\"locale\":\"fr-FR\",\"page\":{\"ip\":1}}}");
+    CHECK_SLICE(g.ev[0].ctx.ip, "198.51.100.0");
+    const char *b = "{\"type\":\"page\",\"userId\":\"u\",\"messageId\":\"n\","
+                    "\"context\":{\"ip\":\"2001:db8:1:2:3:4:5:6\"}}";
+    CHECK(cp_event_decode(d, b, strlen(b)) == 0);
+    CHECK_SLICE(g.ev[1].ctx.ip, "2001:db8:1::");
+    const char *c = "{\"type\":\"page\",\"userId\":\"u\",\"messageId\":\"o\","
+                    "\"context\":{\"ip\":\"10.1.2.0\"}}"; /* already without: as it was */
+    CHECK(cp_event_decode(d, c, strlen(c)) == 0);
+    CHECK_INT(g.n_events, 3);
+    CHECK_SLICE(g.ev[2].ctx.ip, "10.1.2.0");
+    cp_event_decoder_free(d);
+
+    char ip[64] = "203.0.113.77";
+    CHECK_INT(cp_ip_anonymize(ip), 1);
+    CHECK_STR(ip, "203.0.113.0");
+    snprintf(ip, sizeof(ip), "not an address");
+    CHECK_INT(cp_ip_anonymize(ip), 0);
+    CHECK_STR(ip, "not an address");
+}
+
 static void test_self_contained_raw(void)
 {
     got g, again;
@@ -432,5 +470,6 @@ int main(void)
     RUN(test_json_lines_in_pieces);
     RUN(test_sink_stops_and_oom);
     RUN(test_self_contained_raw);
+    RUN(test_anonymize_ip);
     TEST_END();
 }
