@@ -20,22 +20,22 @@
 typedef struct cp_api cp_api;
 
 typedef struct cp_api_config {
-    const char *listen; /* "host:port" */
-    const char *token;  /* the dashboard token; "" or NULL: none (then only users log in) */
-    const cp_strlist *users;        /* "user=password" (plain or a crypt(3) hash); may be NULL */
-    int64_t session_ttl_ms;         /* how long a login lasts */
-    const char *sessions_path;      /* the file logins are kept in across restarts; may be NULL */
-    bool secure_cookies;            /* session cookies marked Secure */
-    int query_timeout_ms;           /* statements of the API stop after this (0: never) */
-    int64_t query_max_rows;         /* the SQL page's row limit */
-    cp_store *store;    /* queries run on its read-only connection */
+    const char *listen;        /* "host:port" */
+    const char *token;         /* the dashboard token; "" or NULL: none (then only users log in) */
+    const cp_strlist *users;   /* "user=password" (plain or a crypt(3) hash); may be NULL */
+    int64_t session_ttl_ms;    /* how long a login lasts */
+    const char *sessions_path; /* the file logins are kept in across restarts; may be NULL */
+    bool secure_cookies;       /* session cookies marked Secure */
+    int query_timeout_ms;      /* statements of the API stop after this (0: never) */
+    int64_t query_max_rows;    /* the SQL page's row limit */
+    cp_store *store;           /* queries run on its read-only connection */
     void *ud;
     /* Fills out with the health JSON; returns the HTTP status (200 or 503). */
     int (*health)(void *ud, cp_buf *out);
     /* Read-your-writes: waits at most timeout_ms until silver holds every event acknowledged
      * before the call; returns 0 or an error (CP_EAGAIN on timeout). NULL: never waits. */
     int (*catch_up)(void *ud, int timeout_ms);
-    struct cp_live *live; /* GET /api/v1/live and /api/v1/live/stream; NULL: 503 */
+    struct cp_live *live;      /* GET /api/v1/live and /api/v1/live/stream; NULL: 503 */
     struct cp_scheduler *jobs; /* GET /api/v1/jobs, POST /api/v1/jobs/NAME/run; NULL: 503 */
     /* Appends the engine's metrics (Prometheus text) for GET /api/v1/metrics; may be NULL. */
     void (*metrics)(void *ud, cp_buf *out);

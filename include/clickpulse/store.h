@@ -206,7 +206,7 @@ typedef struct cp_store_appender cp_store_appender;
 int cp_store_appender_open(cp_store *s, const char *table, cp_store_appender **out);
 void cp_store_append_text(cp_store_appender *a, cp_slice v); /* ptr NULL: NULL */
 void cp_store_append_int(cp_store_appender *a, int64_t v);
-void cp_store_append_double(cp_store_appender *a, double v); /* NaN: NULL */
+void cp_store_append_double(cp_store_appender *a, double v);  /* NaN: NULL */
 void cp_store_append_date(cp_store_appender *a, int32_t day); /* days since epoch */
 void cp_store_append_time(cp_store_appender *a, int64_t ms);  /* TIMESTAMP */
 void cp_store_append_null(cp_store_appender *a);

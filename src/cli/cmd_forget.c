@@ -15,9 +15,9 @@ void cli_forget_json(const cp_forget_stats *st, cp_buf *out)
     cp_buf_appendf(out,
                    "{\"log_events\":%llu,\"events\":%lld,\"orders\":%lld,\"sessions\":%lld,"
                    "\"customers\":%lld,\"other_rows\":%lld,\"gold_rows\":%lld}\n",
-                   (unsigned long long)st->log_events, (long long)st->events,
-                   (long long)st->orders, (long long)st->sessions, (long long)st->customers,
-                   (long long)st->other_rows, (long long)st->gold_rows);
+                   (unsigned long long)st->log_events, (long long)st->events, (long long)st->orders,
+                   (long long)st->sessions, (long long)st->customers, (long long)st->other_rows,
+                   (long long)st->gold_rows);
 }
 
 static int here(const cli_cmd *cmd, cp_config *cfg, const char *user)
@@ -59,7 +59,8 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
     long status = 0;
     int rc = cli_daemon_post(cfg, "/api/v1/forget", form.ptr, &body, &status);
     cp_buf_free(&form);
-    if (rc == CLI_USAGE) rc = here(cmd, cfg, argv[0]); /* no daemon */
+    if (rc == CLI_USAGE)
+        rc = here(cmd, cfg, argv[0]); /* no daemon */
     else if (rc == CLI_OK && status == 200)
         fwrite(body.ptr, 1, body.len, stdout);
     else if (rc == CLI_OK) {

@@ -6,9 +6,10 @@
 #include <string.h>
 
 static const cli_cmd *const commands[] = {
-    &cli_cmd_run,    &cli_cmd_ingest,  &cli_cmd_replay,    &cli_cmd_forget,    &cli_cmd_query,   &cli_cmd_simulate,
-    &cli_cmd_config, &cli_cmd_models,  &cli_cmd_jobs,      &cli_cmd_segment, &cli_cmd_churn,
-    &cli_cmd_export, &cli_cmd_sinks,   &cli_cmd_version,  &cli_cmd_kafka_mock, &cli_cmd_passwd};
+    &cli_cmd_run,   &cli_cmd_ingest,   &cli_cmd_replay,     &cli_cmd_forget,
+    &cli_cmd_query, &cli_cmd_simulate, &cli_cmd_config,     &cli_cmd_models,
+    &cli_cmd_jobs,  &cli_cmd_segment,  &cli_cmd_churn,      &cli_cmd_export,
+    &cli_cmd_sinks, &cli_cmd_version,  &cli_cmd_kafka_mock, &cli_cmd_passwd};
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void usage(FILE *out)

@@ -76,8 +76,8 @@ static int erase_frame(erase_ctx *c, int fd, frame_meta *m)
     if (pread(fd, c->comp.ptr, HEADER_BYTES + m->clen, (off_t)m->pos) !=
         (ssize_t)(HEADER_BYTES + m->clen))
         return CP_EIO;
-    size_t got = ZSTD_decompressDCtx(c->b->dctx, c->plain.ptr, m->ulen, c->comp.ptr + HEADER_BYTES,
-                                     m->clen);
+    size_t got =
+        ZSTD_decompressDCtx(c->b->dctx, c->plain.ptr, m->ulen, c->comp.ptr + HEADER_BYTES, m->clen);
     if (ZSTD_isError(got) || got != m->ulen) return CP_ECORRUPT;
     c->plain.len = got;
     int n = filter_lines(c, m);

@@ -15,17 +15,18 @@
 
 /* The person's anonymous ids: from the identity map, or seen on their events. */
 #define FORGET_IDS                                                                                 \
-    "CREATE OR REPLACE TEMP TABLE __cp_forget AS SELECT DISTINCT id FROM ("                       \
+    "CREATE OR REPLACE TEMP TABLE __cp_forget AS SELECT DISTINCT id FROM ("                        \
     " SELECT anonymous_id AS id FROM identity_map WHERE user_id = $1"                              \
     " UNION SELECT anonymous_id FROM events WHERE user_id = $1) WHERE coalesce(id, '') <> ''"
 /* Their events: with their user id, or with one of their anonymous ids and no user
  * id (an anonymous id someone else later used keeps that person's identified events). */
 #define MATCH                                                                                      \
-    "(user_id = $1 OR (coalesce(user_id, '') = '' AND anonymous_id IN (SELECT id FROM "           \
+    "(user_id = $1 OR (coalesce(user_id, '') = '' AND anonymous_id IN (SELECT id FROM "            \
     "__cp_forget)))"
 #define ANY_ID(col) "(" col " = $1 OR " col " IN (SELECT id FROM __cp_forget))"
 /* A raw payload naming one of the ids as a JSON string. */
-#define RAW_NAMES(id) "contains(CAST(raw AS VARCHAR), CAST(encode('\"' || " id " || '\"') AS VARCHAR))"
+#define RAW_NAMES(id)                                                                              \
+    "contains(CAST(raw AS VARCHAR), CAST(encode('\"' || " id " || '\"') AS VARCHAR))"
 
 /* Silver and ML rows, in an order that lets later steps find what earlier ones need. */
 static const struct {
@@ -46,7 +47,7 @@ static const struct {
     {"DELETE FROM customer_segments WHERE user_id = $1", offsetof(cp_forget_stats, other_rows)},
     {"DELETE FROM churn_scores WHERE user_id = $1", offsetof(cp_forget_stats, other_rows)},
     {"DELETE FROM dead_letters WHERE " RAW_NAMES("$1") " OR EXISTS (SELECT 1 FROM __cp_forget f "
-     "WHERE " RAW_NAMES("f.id") ")",
+                                                       "WHERE " RAW_NAMES("f.id") ")",
      offsetof(cp_forget_stats, other_rows)},
 };
 
@@ -115,7 +116,8 @@ static int forget_gold_table(void *ud, cp_slice key, const double *v, size_t n)
     const char *tab = key.ptr ? memchr(key.ptr, '\t', key.len) : NULL;
     if (!tab) return CP_OK;
     cp_buf_reset(&c->sql);
-    cp_buf_appendf(&c->sql, "DELETE FROM gold.\"%.*s\" WHERE \"%.*s\" = $1 OR \"%.*s\" IN (SELECT id "
+    cp_buf_appendf(&c->sql,
+                   "DELETE FROM gold.\"%.*s\" WHERE \"%.*s\" = $1 OR \"%.*s\" IN (SELECT id "
                    "FROM __cp_forget)",
                    (int)(tab - key.ptr), key.ptr, (int)(key.ptr + key.len - tab - 1), tab + 1,
                    (int)(key.ptr + key.len - tab - 1), tab + 1);
@@ -185,7 +187,8 @@ int cp_pipeline_forget(cp_pipeline *p, const char *user_id, cp_forget_stats *st,
     }
     pthread_mutex_unlock(&p->append_mu);
     if (rc == CP_OK)
-        CP_INFO("pipeline", "forgot a person: %llu logged events, %lld events, %lld orders, "
+        CP_INFO("pipeline",
+                "forgot a person: %llu logged events, %lld events, %lld orders, "
                 "%lld sessions, %lld other silver rows, %lld gold rows",
                 (unsigned long long)st->log_events, (long long)st->events, (long long)st->orders,
                 (long long)st->sessions, (long long)st->other_rows, (long long)st->gold_rows);

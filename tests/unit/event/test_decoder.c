@@ -364,14 +364,16 @@ static void test_anonymize_ip(void)
     o.anonymize_ip = true;
     o.received_at_ms = 1790856010000LL;
     cp_event_decoder *d = decoder(&g, &o);
-    const char *a = "{\"type\":\"track\",\"event\":\"A\",\"userId\":\"u\",\"messageId\":\"m\","
-                    "\"context\":{\"locale\":\"fr-FR\",\"ip\":\"198.51.100.23\",\"page\":{\"ip\":1}}}";
+    const char *a =
+        "{\"type\":\"track\",\"event\":\"A\",\"userId\":\"u\",\"messageId\":\"m\","
+        "\"context\":{\"locale\":\"fr-FR\",\"ip\":\"198.51.100.23\",\"page\":{\"ip\":1}}}";
     CHECK(cp_event_decode(d, a, strlen(a)) == 0);
     CHECK_INT(g.n_events, 1);
     char raw[512];
     snprintf(raw, sizeof(raw), "%.*s", (int)g.ev[0].raw.len, g.ev[0].raw.ptr);
-    CHECK_STR(raw, "{\"type\":\"track\",\"event\":\"A\",\"userId\":\"u\",\"messageId\":\"m\","
-                   "\"context\":{\"ip\":\"198.51.100.0\",\"locale\":\"fr-FR\",\"page\":{\"ip\":1}}}");
+    CHECK_STR(raw,
+              "{\"type\":\"track\",\"event\":\"A\",\"userId\":\"u\",\"messageId\":\"m\","
+              "\"context\":{\"ip\":\"198.51.100.0\",\"locale\":\"fr-FR\",\"page\":{\"ip\":1}}}");
     CHECK_SLICE(g.ev[0].ctx.ip, "198.51.100.0");
     const char *b = "{\"type\":\"page\",\"userId\":\"u\",\"messageId\":\"n\","
                     "\"context\":{\"ip\":\"2001:db8:1:2:3:4:5:6\"}}";

@@ -61,8 +61,8 @@ static int read_back(cp_bronze *b, int expect_total, int erased_below)
         int erased = cp_bronze_entry_erased(&e);
         tombstones += erased;
         if (e.offset != (uint64_t)n || e.received_at_ms != 1790856000000LL + i ||
-            !cp_slice_eq(e.source, CP_SLICE_LIT("http")) ||
-            e.at.len != (i % 10 % 2 ? 3u : 0u) || erased != (i % 3 == 1 && i < erased_below) ||
+            !cp_slice_eq(e.source, CP_SLICE_LIT("http")) || e.at.len != (i % 10 % 2 ? 3u : 0u) ||
+            erased != (i % 3 == 1 && i < erased_below) ||
             (!erased && !cp_slice_eq(e.event, cp_slice_from(want))))
             wrong++;
         n++;

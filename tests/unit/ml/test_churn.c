@@ -30,7 +30,7 @@ static void test_churn(void)
     rows w = query(s, "SELECT part, count(*)::DOUBLE FROM ml_model_values WHERE kind = 'churn'"
                       " AND part = 'weight' GROUP BY 1");
     CHECK(w.n == 1 && w.v[0][0] == 13); /* 12 weights and the intercept */
-    o.snapshot = 20458; /* 2026-01-05: nobody was known 30 days before */
+    o.snapshot = 20458;                 /* 2026-01-05: nobody was known 30 days before */
     CHECK_INT(cp_ml_churn(s, &o, &r, err, sizeof(err)), CP_ENOENT);
     CHECK(strstr(err, "not enough history") != NULL);
     o.churn_days = 0;

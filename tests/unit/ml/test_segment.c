@@ -75,8 +75,7 @@ static void test_segments(void)
     CHECK_INT(cp_ml_place(s, "u000", INT32_MIN, &cluster, label, sizeof(label), err, sizeof(err)),
               CP_OK);
     CHECK_STR(label, "high-value loyal");
-    CHECK_INT(cp_ml_place(s, "nobody", INT32_MIN, &cluster, label, sizeof(label), err,
-                          sizeof(err)),
+    CHECK_INT(cp_ml_place(s, "nobody", INT32_MIN, &cluster, label, sizeof(label), err, sizeof(err)),
               CP_ENOENT);
     cp_store_close(s);
 }
