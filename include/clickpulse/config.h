@@ -146,6 +146,9 @@ int cp_config_set_arg(cp_config *c, const char *kv, char *err, size_t errlen);
 /* Loads a YAML file: nested mappings become dotted keys; sequences and mappings
  * fill list and map keys. Errors name the file and line. */
 int cp_config_load_file(cp_config *c, const char *path, char *err, size_t errlen);
+/* The same from YAML text in memory; name stands for the file in messages. */
+int cp_config_load_yaml(cp_config *c, const char *text, size_t len, const char *name, char *err,
+                        size_t errlen);
 /* Loads CLICKPULSE_* variables from envp (NULL-terminated "NAME=value" strings);
  * CLICKPULSE_CONFIG (the file's path) is skipped. Unknown names are errors. */
 int cp_config_load_env(cp_config *c, char *const *envp, char *err, size_t errlen);

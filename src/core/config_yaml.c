@@ -102,6 +102,39 @@ static int walk(yaml_ctx *y, yaml_node_t *node, const char *prefix)
     return CP_OK;
 }
 
+/* Loads the document the parser reads (its input set); path names it in messages. */
+static int load(cp_config *c, yaml_parser_t *parser, const char *path, char *err, size_t errlen)
+{
+    yaml_document_t doc;
+    if (!yaml_parser_load(parser, &doc)) {
+        snprintf(err, errlen, "%s:%lu: %s", path, (unsigned long)parser->problem_mark.line + 1,
+                 parser->problem ? parser->problem : "YAML syntax error");
+        return CP_EPARSE;
+    }
+    int rc = CP_OK;
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    if (root && !(root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0)) {
+        yaml_ctx y = {.c = c, .doc = &doc, .path = path, .err = err, .errlen = errlen};
+        rc = walk(&y, root, "");
+    }
+    yaml_document_delete(&doc);
+    return rc;
+}
+
+int cp_config_load_yaml(cp_config *c, const char *text, size_t len, const char *name, char *err,
+                        size_t errlen)
+{
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser)) {
+        snprintf(err, errlen, "out of memory reading %s", name);
+        return CP_ENOMEM;
+    }
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    int rc = load(c, &parser, name, err, errlen);
+    yaml_parser_delete(&parser);
+    return rc;
+}
+
 int cp_config_load_file(cp_config *c, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
@@ -110,27 +143,13 @@ int cp_config_load_file(cp_config *c, const char *path, char *err, size_t errlen
         return CP_ENOENT;
     }
     yaml_parser_t parser;
-    yaml_document_t doc;
-    int rc = CP_OK;
     if (!yaml_parser_initialize(&parser)) {
         fclose(f);
         snprintf(err, errlen, "out of memory reading %s", path);
         return CP_ENOMEM;
     }
     yaml_parser_set_input_file(&parser, f);
-    if (!yaml_parser_load(&parser, &doc)) {
-        snprintf(err, errlen, "%s:%lu: %s", path, (unsigned long)parser.problem_mark.line + 1,
-                 parser.problem ? parser.problem : "YAML syntax error");
-        rc = CP_EPARSE;
-        goto done;
-    }
-    yaml_node_t *root = yaml_document_get_root_node(&doc);
-    if (root && !(root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0)) {
-        yaml_ctx y = {.c = c, .doc = &doc, .path = path, .err = err, .errlen = errlen};
-        rc = walk(&y, root, "");
-    }
-    yaml_document_delete(&doc);
-done:
+    int rc = load(c, &parser, path, err, errlen);
     yaml_parser_delete(&parser);
     fclose(f);
     return rc;

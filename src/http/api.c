@@ -5,6 +5,7 @@
 
 #include "assets.h"
 #include "auth.h"
+#include "form.h"
 #include "clickpulse/error.h"
 #include "clickpulse/jobs.h"
 #include "clickpulse/live.h"
@@ -206,19 +207,6 @@ static enum MHD_Result query(cp_api *a, struct MHD_Connection *con, request *req
 
 /* ---- pages ---- */
 
-/* A day as YYYY-MM-DD, into *days. */
-static int parse_day(const char *s, int64_t *days)
-{
-    unsigned y, m, d;
-    char tail;
-    if (!s || strlen(s) != 10 || sscanf(s, "%4u-%2u-%2u%c", &y, &m, &d, &tail) != 3) return -1;
-    if (m < 1 || m > 12 || d < 1 || d > 31) return -1;
-    *days = cp_days_from_civil(y, m, d);
-    char back[16];
-    back[cp_date_format(*days, back)] = 0;
-    return strcmp(back, s) == 0 ? 0 : -1;
-}
-
 /* GET /api/v1/pages/NAME?from=&to=&country=&device=&source= (and /api/v1/filters). */
 static enum MHD_Result page(cp_api *a, struct MHD_Connection *con, const char *name)
 {
@@ -231,9 +219,9 @@ static enum MHD_Result page(cp_api *a, struct MHD_Connection *con, const char *n
     }
     char from[16], to[16];
     int64_t d0, d1;
-    if (p[1] && parse_day(p[1], &d1)) return reply_error(con, 400, "to: expected YYYY-MM-DD");
+    if (p[1] && http_parse_day(p[1], &d1)) return reply_error(con, 400, "to: expected YYYY-MM-DD");
     if (!p[1]) d1 = cp_day_of(cp_now_ms());
-    if (p[0] && parse_day(p[0], &d0)) return reply_error(con, 400, "from: expected YYYY-MM-DD");
+    if (p[0] && http_parse_day(p[0], &d0)) return reply_error(con, 400, "from: expected YYYY-MM-DD");
     if (!p[0]) d0 = d1 - 29;
     if (d0 > d1) return reply_error(con, 400, "from is after to");
     if (d1 - d0 >= MAX_RANGE_DAYS) return reply_error(con, 400, "the date range is over 10 years");
@@ -256,35 +244,6 @@ static enum MHD_Result page(cp_api *a, struct MHD_Connection *con, const char *n
 }
 
 /* ---- login ---- */
-
-/* The value of name in an application/x-www-form-urlencoded body, decoded into out. */
-static int form_value(const char *body, size_t len, const char *name, char *out, size_t cap)
-{
-    size_t n = strlen(name);
-    for (size_t i = 0; i < len;) {
-        size_t end = i;
-        while (end < len && body[end] != '&') end++;
-        if (end - i > n && memcmp(body + i, name, n) == 0 && body[i + n] == '=') {
-            size_t o = 0;
-            for (size_t k = i + n + 1; k < end; k++) {
-                char c = body[k];
-                unsigned hex;
-                if (c == '+') {
-                    c = ' ';
-                } else if (c == '%' && k + 2 < end && sscanf(body + k + 1, "%2x", &hex) == 1) {
-                    c = (char)hex;
-                    k += 2;
-                }
-                if (o + 1 >= cap) return 0;
-                out[o++] = c;
-            }
-            out[o] = 0;
-            return 1;
-        }
-        i = end + 1;
-    }
-    return 0;
-}
 
 static enum MHD_Result with_cookie(cp_api *a, struct MHD_Connection *con, unsigned status,
                                    const char *sid, const char *location, const char *body)
@@ -319,9 +278,9 @@ static enum MHD_Result login(cp_api *a, struct MHD_Connection *con, request *req
 {
     char user[128] = "", password[256] = "", token[256] = "", sid[HTTP_SID_LEN + 1];
     const char *b = req->body.ptr ? req->body.ptr : "";
-    form_value(b, req->body.len, "user", user, sizeof(user));
-    form_value(b, req->body.len, "password", password, sizeof(password));
-    form_value(b, req->body.len, "token", token, sizeof(token));
+    http_form_value(b, req->body.len, "user", user, sizeof(user));
+    http_form_value(b, req->body.len, "password", password, sizeof(password));
+    http_form_value(b, req->body.len, "token", token, sizeof(token));
     if (!http_auth_login(a->auth, user, password, token, sid)) {
         login_failed();
         return reply_error(con, 401, token[0] ? "wrong token" : "wrong user name or password");
@@ -345,8 +304,7 @@ static enum MHD_Result login_link(cp_api *a, struct MHD_Connection *con, const c
         login_failed();
         return with_cookie(a, con, 303, NULL, "/login?failed=1", "{\"error\":\"wrong token\"}\n");
     }
-    /* only paths of this server: no open redirects */
-    if (!next || next[0] != '/' || next[1] == '/' || strchr(next, '\\')) next = "/";
+    if (!http_safe_next(next)) next = "/";
     return with_cookie(a, con, 303, sid, next, "{\"ok\":true}\n");
 }
 
@@ -590,7 +548,7 @@ static enum MHD_Result forget(cp_api *a, struct MHD_Connection *con, request *re
 {
     char user[1024] = "";
     if (!a->c.forget) return reply_error(con, 503, "no pipeline in this process");
-    form_value(req->body.ptr ? req->body.ptr : "", req->body.len, "user_id", user, sizeof(user));
+    http_form_value(req->body.ptr ? req->body.ptr : "", req->body.len, "user_id", user, sizeof(user));
     if (!user[0]) return reply_error(con, 400, "the form field user_id names the person to forget");
     cp_buf out;
     cp_buf_init(&out);
