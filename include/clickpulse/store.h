@@ -215,6 +215,12 @@ int cp_store_appender_close(cp_store_appender *a); /* NULL is a no-op */
 
 /* Runs a statement that returns nothing of interest. */
 int cp_store_exec(cp_store *s, const char *sql, char *err, size_t errlen);
+/* Closes the database to files for every connection, for the life of the process: SQL
+ * may then read or write only below the n directories given (DuckDB's
+ * enable_external_access off, with allowed_directories) — no read_csv('/etc/…'), no
+ * ATTACH, no extension loading; the database's own files are unaffected. */
+int cp_store_restrict_files(cp_store *s, const char *const *dirs, size_t n, char *err,
+                            size_t errlen);
 /* Runs sql with $1 bound to param (never spliced into the text); *changed (may be NULL)
  * gets the rows it changed. */
 int cp_store_exec_param(cp_store *s, const char *sql, const char *param, int64_t *changed,

@@ -253,8 +253,14 @@ static int serve(daemon_state *d)
 static int start_api(daemon_state *d, cp_api **api, char *err, size_t errlen)
 {
     const cp_config *cfg = d->cfg;
-    char token[256], sessions[4096];
+    char token[256], sessions[4096], exports[4096];
     if (cli_dashboard_token(cfg, true, token, sizeof(token), err, errlen)) return CLI_FAILURE;
+    /* SQL from the API reads no files: only the exports and the user's models may be touched */
+    cli_export_dir(cfg, exports, sizeof(exports));
+    const char *dirs[] = {exports, cfg->models_dir};
+    if (cp_store_restrict_files(cp_pipeline_store(d->p), dirs, cfg->models_dir[0] ? 2 : 1, err,
+                                errlen))
+        return CLI_FAILURE;
     snprintf(sessions, sizeof(sessions), "%s/dashboard.sessions", cfg->data_dir);
     cp_api_config ac = {.listen = cfg->dashboard_listen,
                         .sessions_path = sessions,

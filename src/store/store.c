@@ -1092,6 +1092,25 @@ static int query_param(duckdb_connection con, const char *sql, const char *param
     return rc;
 }
 
+int cp_store_restrict_files(cp_store *s, const char *const *dirs, size_t n, char *err,
+                            size_t errlen)
+{
+    cp_buf q;
+    cp_buf_init(&q);
+    cp_buf_append_str(&q, "SET allowed_directories = [");
+    for (size_t i = 0; i < n; i++) {
+        char dir[4200];
+        size_t len = strlen(dirs[i]);
+        snprintf(dir, sizeof(dir), "%s%s", dirs[i], len && dirs[i][len - 1] == '/' ? "" : "/");
+        if (i) cp_buf_append_str(&q, ", ");
+        cp_buf_append_sql_str(&q, dir);
+    }
+    int rc = cp_buf_append_str(&q, "]") ? CP_ENOMEM : cp_store_exec(s, q.ptr, err, errlen);
+    if (rc == CP_OK) rc = cp_store_exec(s, "SET enable_external_access = false", err, errlen);
+    cp_buf_free(&q);
+    return rc;
+}
+
 int cp_store_exec_param(cp_store *s, const char *sql, const char *param, int64_t *changed,
                         char *err, size_t errlen)
 {

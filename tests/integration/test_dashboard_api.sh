@@ -66,6 +66,12 @@ check "SQL: a statement past the time limit is stopped with 408" \
   test "$(code "${B[@]}" -d 'SELECT count(*) FROM range(100000000000) a' "$api/api/v1/query")" = 408
 check "  saying so" grep -q 'longer than 1000 ms' "$tmp/body"
 check "  and the API serves on" test "$(curl -s "${B[@]}" -d 'SELECT 7 AS x' "$api/api/v1/query?format=csv" | tail -1)" = 7
+for f in "/etc/hostname" "$tmp/data/dashboard.sessions" "$tmp/data/dashboard.token"; do
+  check "SQL: no file of the machine is read ($f)" test "$(code "${B[@]}" --data-binary "SELECT * FROM read_text('$f')" "$api/api/v1/query")" = 400
+  check "  saying why" grep -q 'file system operations are disabled' "$tmp/body"
+done
+check "SQL: nor the bronze log" test "$(code "${B[@]}" --data-binary "SELECT count(*) FROM '$tmp/data/log/*.jsonl.zst'" "$api/api/v1/query")" = 400
+check "SQL: nor other databases" test "$(code "${B[@]}" --data-binary "SELECT * FROM glob('$tmp/data/*')" "$api/api/v1/query")" = 400
 check "metrics through the API" grep -q '^clickpulse_events_accepted_total ' <(curl -s "${B[@]}" "$api/api/v1/metrics")
 check "every page answers without errors" python3 - "$api" <<'PY'
 import json, sys, urllib.request
