@@ -52,7 +52,7 @@ struct cp_live {
     minute minutes[MINUTES];
     second seconds[SECONDS];
     minute *retired; /* dirty minutes pushed out of the ring before they were persisted */
-    size_t n_retired;
+    size_t n_retired, cap_retired;
     session *sessions;
     uint32_t s_mask, s_count;
     int64_t max_time;
@@ -81,7 +81,7 @@ static void reset_locked(cp_live *l)
     for (size_t i = 0; i < l->n_retired; i++) minute_free(&l->retired[i]);
     cp_free(l->retired);
     l->retired = NULL;
-    l->n_retired = 0;
+    l->n_retired = l->cap_retired = 0;
     for (int i = 0; i < SECONDS; i++) l->seconds[i] = (second){.second = EMPTY};
     cp_free(l->sessions);
     l->sessions = NULL;
@@ -134,9 +134,8 @@ static minute *minute_for(cp_live *l, int64_t m)
     if (s->minute == m) return s;
     if (s->minute != EMPTY && s->minute > m) return NULL;
     if (s->dirty) { /* keep it for the next persist */
-        minute *r = cp_reallocarray(l->retired, l->n_retired + 1, sizeof(*r));
-        if (!r) return NULL;
-        l->retired = r;
+        if (cp_grow((void **)&l->retired, &l->cap_retired, l->n_retired + 1, sizeof(minute)))
+            return NULL;
         l->retired[l->n_retired++] = *s;
         minute_init(s);
     } else {
