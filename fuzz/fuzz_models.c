@@ -9,7 +9,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const char *const paths[] = {"marts/a.sql",    "marts/b.sql", "marts/schema.yml",
+    static const char *const paths[] = {"marts/a.sql",   "marts/b.sql", "marts/schema.yml",
                                         "staging/c.sql", "tests/t.sql", "marts/d.sql"};
     enum { MAX_FILES = sizeof(paths) / sizeof(*paths) };
     cp_model_file files[MAX_FILES];

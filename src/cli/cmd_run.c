@@ -50,6 +50,8 @@ static int catch_up(void *ud, int timeout_ms)
     return cp_pipeline_catch_up(d->p, timeout_ms);
 }
 
+/* The API's /health: "failing" (503) when events cannot be taken, "degraded" (200) when
+ * a sink cannot deliver (ingestion goes on), else "ok"; each sink's state. */
 static int health(void *ud, cp_buf *out)
 {
     daemon_state *d = ud;
@@ -58,18 +60,43 @@ static int health(void *ud, cp_buf *out)
     pthread_mutex_lock(&d->mu);
     const cp_pipeline_stats *s = cp_pipeline_stats_get(d->p);
     if (!reason[0] && d->error[0]) snprintf(reason, sizeof(reason), "%s", d->error);
-    int bad = reason[0] != 0;
+    int bad = reason[0] != 0, sinks_down = 0;
+    char why[d->n_sinks ? d->n_sinks : 1][512];
+    for (size_t i = 0; i < d->n_sinks; i++) {
+        if (cp_sink_up(d->sinks[i], why[i], 512)) {
+            why[i][0] = 0;
+            continue;
+        }
+        if (!why[i][0]) snprintf(why[i], 512, "not delivering");
+        sinks_down++;
+    }
     cp_buf_appendf(out,
                    "{\"status\":\"%s\",\"accepted\":%llu,\"duplicates\":%llu,\"batches\":%llu,"
                    "\"uptime_s\":%lld",
-                   bad ? "failing" : "ok", (unsigned long long)s->accepted,
-                   (unsigned long long)s->duplicates, (unsigned long long)s->batches,
+                   bad          ? "failing"
+                   : sinks_down ? "degraded"
+                                : "ok",
+                   (unsigned long long)s->accepted, (unsigned long long)s->duplicates,
+                   (unsigned long long)s->batches,
                    (long long)((cp_now_ms() - d->started_ms) / 1000));
     if (bad) {
         cp_buf_append_str(out, ",\"reason\":");
         cp_buf_append_json_str(out, reason, strlen(reason));
     }
-    cp_buf_append_str(out, "}\n");
+    if (d->n_sinks) cp_buf_append_str(out, ",\"sinks\":{");
+    for (size_t i = 0; i < d->n_sinks; i++) {
+        const char *name = cp_sink_name(d->sinks[i]);
+        int up = !why[i][0];
+        cp_buf_appendf(out, "%s", i ? "," : "");
+        cp_buf_append_json_str(out, name, strlen(name));
+        cp_buf_appendf(out, ":{\"up\":%s", up ? "true" : "false");
+        if (!up) {
+            cp_buf_append_str(out, ",\"reason\":");
+            cp_buf_append_json_str(out, why[i], strlen(why[i]));
+        }
+        cp_buf_append_str(out, "}");
+    }
+    cp_buf_append_str(out, d->n_sinks ? "}}\n" : "}\n");
     pthread_mutex_unlock(&d->mu);
     return bad ? 503 : 200;
 }

@@ -221,7 +221,8 @@ static enum MHD_Result page(cp_api *a, struct MHD_Connection *con, const char *n
     int64_t d0, d1;
     if (p[1] && http_parse_day(p[1], &d1)) return reply_error(con, 400, "to: expected YYYY-MM-DD");
     if (!p[1]) d1 = cp_day_of(cp_now_ms());
-    if (p[0] && http_parse_day(p[0], &d0)) return reply_error(con, 400, "from: expected YYYY-MM-DD");
+    if (p[0] && http_parse_day(p[0], &d0))
+        return reply_error(con, 400, "from: expected YYYY-MM-DD");
     if (!p[0]) d0 = d1 - 29;
     if (d0 > d1) return reply_error(con, 400, "from is after to");
     if (d1 - d0 >= MAX_RANGE_DAYS) return reply_error(con, 400, "the date range is over 10 years");
@@ -548,7 +549,8 @@ static enum MHD_Result forget(cp_api *a, struct MHD_Connection *con, request *re
 {
     char user[1024] = "";
     if (!a->c.forget) return reply_error(con, 503, "no pipeline in this process");
-    http_form_value(req->body.ptr ? req->body.ptr : "", req->body.len, "user_id", user, sizeof(user));
+    http_form_value(req->body.ptr ? req->body.ptr : "", req->body.len, "user_id", user,
+                    sizeof(user));
     if (!user[0]) return reply_error(con, 400, "the form field user_id names the person to forget");
     cp_buf out;
     cp_buf_init(&out);

@@ -54,8 +54,10 @@ int http_parse_day(const char *s, int64_t *days)
     if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-') return -1;
     for (int i = 0; i < 10; i++)
         if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) return -1;
-    unsigned y = (unsigned)((s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + s[3] - '0');
-    unsigned m = (unsigned)((s[5] - '0') * 10 + s[6] - '0'), d = (unsigned)((s[8] - '0') * 10 + s[9] - '0');
+    unsigned y =
+        (unsigned)((s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + s[3] - '0');
+    unsigned m = (unsigned)((s[5] - '0') * 10 + s[6] - '0'),
+             d = (unsigned)((s[8] - '0') * 10 + s[9] - '0');
     if (m < 1 || m > 12 || d < 1 || d > 31) return -1;
     *days = cp_days_from_civil(y, m, d);
     char back[16];

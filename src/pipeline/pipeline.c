@@ -233,14 +233,15 @@ int cp_pipeline_commit(cp_pipeline *p, cp_pipeline_batch *pb, cp_pipeline_batch 
     *failed = NULL;
     if (!b) return CP_OK;
     pthread_mutex_lock(&p->append_mu);
-    int rc = append_to_log(p, b);
+    /* while silver fails nothing new is taken: what is queued waits for the retries */
+    int rc = writer_failed(p) ? CP_EDB : append_to_log(p, b);
     if (rc) {
         pthread_mutex_unlock(&p->append_mu);
         *failed = pb;
         return rc;
     }
     b->log_end = (int64_t)cp_bronze_next_offset(p->log);
-    rc = writer_enqueue(p, b); /* the log has the events: a silver failure is recoverable */
+    rc = writer_enqueue(p, b); /* the log has the events: queued whatever silver does */
     pthread_mutex_unlock(&p->append_mu);
     return rc;
 }

@@ -53,6 +53,10 @@ typedef struct silver_batch {
  * (not while anyone waits for silver); its rows are written, and counted live, at once. */
 #define WRITER_LINGER_EVENTS 20000
 #define WRITER_LINGER_MS     20
+/* A failed transaction is tried again after WRITER_RETRY_FIRST_MS, then after pauses
+ * doubling up to WRITER_RETRY_MAX_MS. */
+#define WRITER_RETRY_FIRST_MS 250
+#define WRITER_RETRY_MAX_MS   5000
 typedef struct silver_writer {
     pthread_t thread;
     int started;
@@ -63,7 +67,8 @@ typedef struct silver_writer {
     int syncing; /* callers waiting for silver: no lingering */
     int held;    /* a caller uses the store's connection: the writer waits */
     size_t queued_events;
-    uint64_t handed, applied; /* batches enqueued / committed (or dropped after a failure) */
+    uint64_t handed, applied; /* batches enqueued / committed */
+    uint64_t failures;        /* failed tries since the last commit */
     char err[512];
     cp_event_decoder *dec;
     const pending_event *cur; /* the event being decoded */
@@ -90,11 +95,13 @@ struct cp_pipeline {
 
 /* writer.c */
 int writer_start(cp_pipeline *p);
-/* Queues a batch (blocks while the queue is full); the writer frees it. */
+/* Queues a batch (blocks while the queue is full); the writer frees it once committed. */
 int writer_enqueue(cp_pipeline *p, silver_batch *b);
 /* Waits until every queued batch is committed; returns CP_EDB when one failed. */
 int writer_sync(cp_pipeline *p);
 int writer_catch_up(cp_pipeline *p, int timeout_ms);
+/* 1 (with the reason in p->err) while the writer is failing and retrying. */
+int writer_failed(cp_pipeline *p);
 /* writer_sync, then keeps the writer off the store's connection (new batches queue)
  * until writer_release, so that the caller may use it: a DuckDB connection serves one
  * thread at a time. */

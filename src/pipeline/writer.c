@@ -2,13 +2,16 @@
  * that DuckDB's work overlaps with decoding, dedup and the log of the next
  * batch. Each batch — events (decoded again from their logged bytes), dead
  * letters, duplicates and the checkpoints — is one transaction; batches are
- * committed in order. A failure stops the pipeline; the log keeps what was
- * accepted and a restart applies it. */
+ * committed in order. A failed transaction is rolled back and tried again, with
+ * growing pauses, until it commits (a full disk freed, a database error gone):
+ * meanwhile its batches stay queued, the pipeline takes no new ones and health
+ * says why; the log keeps everything, so a restart would apply it too. */
 #include "pipeline_state.h"
 
 #include "clickpulse/error.h"
 #include "clickpulse/log.h"
 #include "clickpulse/mem.h"
+#include "clickpulse/time.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -97,7 +100,7 @@ static int write_transaction(cp_pipeline *p, silver_batch **taken, int *result)
 {
     silver_writer *w = &p->w;
     struct timespec until = deadline_in(WRITER_LINGER_MS);
-    int done = 0, rc = w->failed ? CP_ESTATE : CP_OK, open = 0;
+    int done = 0, rc = CP_OK, open = 0;
     size_t events = 0;
     for (;;) {
         int n = w->count - done;
@@ -127,24 +130,64 @@ static int write_transaction(cp_pipeline *p, silver_batch **taken, int *result)
     return done;
 }
 
+/* Before a retry: the live view back to what silver holds (the failed transaction had
+ * counted its events already). */
+static void live_back(cp_pipeline *p)
+{
+    cp_live_reset(p->live);
+    if (cp_live_restore(p->live, p->store))
+        CP_WARN("pipeline", "restoring the live view: %s", cp_store_error(p->store));
+}
+
+/* With the lock held: waits until the retry is due or the writer stops. */
+static void pause_until(silver_writer *w, int64_t at_ms)
+{
+    struct timespec until;
+    until.tv_sec = at_ms / 1000;
+    until.tv_nsec = (at_ms % 1000) * 1000000L;
+    while (!w->stop && cp_now_ms() < at_ms)
+        if (pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT) break;
+}
+
 static void *writer_main(void *arg)
 {
     cp_pipeline *p = arg;
     silver_writer *w = &p->w;
+    int64_t pause_ms = 0;
     pthread_mutex_lock(&w->mu);
     silver_batch **taken = cp_calloc(WRITER_QUEUE, sizeof(*taken));
     for (;;) {
         while ((!w->count || w->held) && !w->stop) pthread_cond_wait(&w->cv, &w->mu);
-        if (!w->count || w->held) break;
+        if (!w->count || w->held || (w->stop && w->failed)) break; /* the log keeps the rest */
+        if (w->failed) {
+            pause_until(w, cp_now_ms() + pause_ms);
+            if (w->stop || w->held) continue;
+            pthread_mutex_unlock(&w->mu);
+            live_back(p);
+            pthread_mutex_lock(&w->mu);
+        }
         w->busy = 1;
         int rc = CP_ENOMEM, n = w->count;
         if (taken) n = write_transaction(p, taken, &rc);
-        if (rc && !w->failed) {
-            w->failed = 1;
+        w->busy = 0;
+        if (rc) { /* the batches stay queued, for the next try */
+            pause_ms =
+                pause_ms ? (pause_ms * 2 > WRITER_RETRY_MAX_MS ? WRITER_RETRY_MAX_MS : pause_ms * 2)
+                         : WRITER_RETRY_FIRST_MS;
             snprintf(w->err, sizeof(w->err), "writing silver: %s: %s", cp_strerror(rc),
                      cp_store_error(p->store));
-            CP_ERROR("pipeline", "%s", w->err);
+            if (!w->failed) CP_ERROR("pipeline", "%s (retrying)", w->err);
+            w->failed = 1;
+            w->failures++;
+            pthread_cond_broadcast(&w->cv);
+            continue;
         }
+        if (w->failed)
+            CP_WARN("pipeline", "silver writer recovered after %llu failed tries",
+                    (unsigned long long)w->failures);
+        w->failed = 0;
+        w->failures = 0;
+        pause_ms = 0;
         for (int i = 0; i < n; i++) {
             silver_batch *b = w->queue[(w->head + i) % WRITER_QUEUE];
             w->queued_events -= b->n_events;
@@ -153,12 +196,21 @@ static void *writer_main(void *arg)
         w->head = (w->head + n) % WRITER_QUEUE;
         w->count -= n;
         w->applied += (uint64_t)n;
-        w->busy = 0;
         pthread_cond_broadcast(&w->cv);
     }
     pthread_mutex_unlock(&w->mu);
     cp_free(taken);
     return NULL;
+}
+
+int writer_failed(cp_pipeline *p)
+{
+    silver_writer *w = &p->w;
+    pthread_mutex_lock(&w->mu);
+    int failed = w->failed;
+    if (failed) snprintf(p->err, sizeof(p->err), "%s", w->err);
+    pthread_mutex_unlock(&w->mu);
+    return failed;
 }
 
 int writer_start(cp_pipeline *p)
@@ -183,20 +235,12 @@ int writer_enqueue(cp_pipeline *p, silver_batch *b)
     while (w->count == WRITER_QUEUE ||
            (w->count && w->queued_events + b->n_events > WRITER_MAX_EVENTS))
         pthread_cond_wait(&w->cv, &w->mu);
-    int failed = w->failed;
-    if (!failed) {
-        w->queue[(w->head + w->count) % WRITER_QUEUE] = b;
-        w->count++;
-        w->handed++;
-        w->queued_events += b->n_events;
-        pthread_cond_broadcast(&w->cv);
-    }
+    w->queue[(w->head + w->count) % WRITER_QUEUE] = b; /* in the log: queued whatever happens */
+    w->count++;
+    w->handed++;
+    w->queued_events += b->n_events;
+    pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
-    if (failed) {
-        batch_free(b);
-        snprintf(p->err, sizeof(p->err), "%s", w->err);
-        return CP_EDB;
-    }
     return CP_OK;
 }
 
@@ -206,7 +250,8 @@ static int drain(cp_pipeline *p)
     silver_writer *w = &p->w;
     w->syncing++;
     pthread_cond_broadcast(&w->cv);
-    while ((w->count && !w->held) || w->busy) pthread_cond_wait(&w->cv, &w->mu);
+    while (((w->count && !w->held) || w->busy) && !w->failed) pthread_cond_wait(&w->cv, &w->mu);
+    while (w->busy) pthread_cond_wait(&w->cv, &w->mu);
     w->syncing--;
     if (w->failed) snprintf(p->err, sizeof(p->err), "%s", w->err);
     return w->failed ? CP_EDB : CP_OK;

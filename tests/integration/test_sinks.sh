@@ -61,6 +61,13 @@ check "the sinks report their servers down" wait_for 50 down
 n1=$(q "SELECT count(*) FROM events"); sleep 1; n2=$(q "SELECT count(*) FROM events")
 check "ingestion goes on meanwhile ($n1, then $n2 events)" test "$n2" -gt "$n1"
 check "the collector stays healthy" curl -sf http://127.0.0.1:$port/health -o /dev/null
+health() { curl -s "http://127.0.0.1:$((base + 1))/health"; }
+check "the daemon's health says which sinks are down, and why" python3 -c '
+import json, sys
+h = json.loads(sys.argv[1])
+assert h["status"] == "degraded", h
+assert all(not h["sinks"][s]["up"] and h["sinks"][s]["reason"] for s in ("postgres", "clickhouse", "influx")), h
+' "$(health)"
 check "the failures are logged" grep -q 'postgres: .*retrying; ingestion goes on' "$tmp/run.log"
 check "PostgreSQL starts again" start_postgres "$tmp" $pgp
 check "ClickHouse starts again" start_clickhouse "$tmp" $chp
@@ -69,6 +76,11 @@ up() { [ "$(metric 'clickpulse_sink_up{sink="postgres"}')" = 1 ] &&
        [ "$(metric 'clickpulse_sink_up{sink="clickhouse"}')" = 1 ] &&
        [ "$(metric 'clickpulse_sink_up{sink="influx"}')" = 1 ]; }
 check "the sinks deliver again" wait_for 100 up
+check "and health is ok again" python3 -c '
+import json, sys
+h = json.loads(sys.argv[1])
+assert h["status"] == "ok" and all(v["up"] for v in h["sinks"].values()), h
+' "$(health)"
 still=$(kill -0 $sim 2>/dev/null && echo yes || echo no)
 check "the stream was still running across the restart" test "$still" = yes
 wait $sim; sim=
