@@ -80,6 +80,8 @@ int cp_bronze_close(cp_bronze *b);
  * failure nothing of the batch is visible (a partial write is cut) and the log stays
  * usable: CP_EIO (the disk: full, read-only, …), CP_ENOMEM, CP_EINVAL (n == 0). */
 int cp_bronze_append(cp_bronze *b, const cp_bronze_record *recs, size_t n, uint64_t *first);
+/* What the last failed append or sync met ("writing …: No space left on device"). */
+const char *cp_bronze_error(const cp_bronze *b);
 /* Makes everything appended so far durable. */
 int cp_bronze_sync(cp_bronze *b);
 /* The offset the next appended event will get (= number of events ever appended). */

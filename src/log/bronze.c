@@ -219,7 +219,10 @@ static int open_active(cp_bronze *b, int fresh)
     }
     segment *s = &b->segs[b->n_segs - 1];
     b->fd = open(s->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (b->fd < 0) return CP_EIO;
+    if (b->fd < 0) {
+        snprintf(b->error, sizeof(b->error), "creating %s: %s", s->path, strerror(errno));
+        return CP_EIO;
+    }
     return fresh || s->size == 0 ? bronze_sync_dir(b->dir) : CP_OK;
 }
 
@@ -254,7 +257,11 @@ fail:
 static int do_sync(cp_bronze *b)
 {
     if (!b->dirty) return CP_OK;
-    if (fdatasync(b->fd) != 0) return CP_EIO;
+    if (fdatasync(b->fd) != 0) {
+        snprintf(b->error, sizeof(b->error), "syncing %s: %s", b->segs[b->n_segs - 1].path,
+                 strerror(errno));
+        return CP_EIO;
+    }
     b->dirty = 0;
     b->last_sync_ms = cp_now_ms();
     return CP_OK;
@@ -313,6 +320,7 @@ int cp_bronze_append(cp_bronze *b, const cp_bronze_record *recs, size_t n, uint6
     frame_meta m = {.first = b->next, .count = (uint32_t)n};
     int rc;
     if (n == 0 || n > UINT32_MAX) return CP_EINVAL;
+    if (b->fd < 0 && (rc = open_active(b, 0))) return rc; /* a roll failed: try again */
     if ((rc = roll_if_full(b)) || (rc = format_lines(b, recs, n, &m.last_recv))) return rc;
     size_t bound = ZSTD_compressBound(b->lines.len);
     cp_buf_reset(&b->out);
@@ -329,6 +337,8 @@ int cp_bronze_append(cp_bronze *b, const cp_bronze_record *recs, size_t n, uint6
     ssize_t w = write(b->fd, b->out.ptr, total);
     if (w != (ssize_t)total) {
         int saved = errno;
+        snprintf(b->error, sizeof(b->error), "writing %s: %s", s->path,
+                 w < 0 ? strerror(saved) : "short write (the disk is full)");
         if (ftruncate(b->fd, (off_t)s->size) != 0) CP_ERROR("log", "cannot cut a partial write");
         CP_LOG_LIMITED(CP_LOG_ERROR, 1, "log", "append to %s failed: %s", s->path,
                        w < 0 ? strerror(saved) : "short write");
@@ -353,6 +363,11 @@ int cp_bronze_append(cp_bronze *b, const cp_bronze_record *recs, size_t n, uint6
     }
     pthread_mutex_unlock(&b->mu);
     return rc;
+}
+
+const char *cp_bronze_error(const cp_bronze *b)
+{
+    return b->error;
 }
 
 uint64_t cp_bronze_next_offset(const cp_bronze *b)

@@ -53,6 +53,7 @@ struct cp_bronze {
     ZSTD_DCtx *dctx;
     cp_buf lines, out;
     pthread_mutex_t mu; /* guards segs for readers */
+    char error[256];    /* what the last failed append met */
 };
 
 int bronze_sync_dir(const char *dir);

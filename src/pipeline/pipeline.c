@@ -198,7 +198,8 @@ static int append_to_log(cp_pipeline *p, silver_batch *b)
     uint64_t first;
     int rc = cp_bronze_append(p->log, p->recs, b->n_events, &first);
     if (rc) {
-        snprintf(p->err, sizeof(p->err), "bronze log: %s", cp_strerror(rc));
+        snprintf(p->err, sizeof(p->err), "bronze log: %s",
+                 rc == CP_EIO ? cp_bronze_error(p->log) : cp_strerror(rc));
         return rc;
     }
     for (size_t i = 0; i < b->n_events; i++) b->events[i].offset = (int64_t)(first + i);

@@ -168,7 +168,12 @@ int cp_store_commit(cp_store *s)
     if (!s->in_batch) return CP_ESTATE;
     int rc = close_appenders(s);
     if (rc == CP_OK) rc = exec(s, "COMMIT");
-    if (rc != CP_OK) exec(s, "ROLLBACK");
+    if (rc != CP_OK) { /* a failed COMMIT has rolled back already: keep its error */
+        char why[sizeof(s->error)];
+        memcpy(why, s->error, sizeof(why));
+        exec(s, "ROLLBACK");
+        memcpy(s->error, why, sizeof(why));
+    }
     s->in_batch = 0;
     return rc;
 }

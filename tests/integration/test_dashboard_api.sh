@@ -87,10 +87,10 @@ PY
 # --- the OpenAPI description names every endpoint the API serves ---
 spec="$here/../../docs/openapi.yaml"
 for path in /health /api/v1/login /api/v1/logout /api/v1/me '/api/v1/pages/{name}' /api/v1/filters \
-    /api/v1/query /api/v1/metrics /api/v1/live /api/v1/live/stream /api/v1/jobs '/api/v1/jobs/{name}/run'; do
+    /api/v1/query /api/v1/metrics /api/v1/live /api/v1/live/stream /api/v1/jobs '/api/v1/jobs/{name}/run' /api/v1/forget; do
   check "openapi.yaml describes $path" grep -q "^  $path:$" "$spec"
 done
-check "openapi.yaml lists every page" test "$(grep -c '^  \(/api/v1\|/health\)' "$spec")" = 12
+check "openapi.yaml lists every page" test "$(grep -c '^  \(/api/v1\|/health\)' "$spec")" = 13
 check "  and the pages the API has" grep -q "enum: \[overview, sales, acquisition, countries, funnel, sessions, content, conversion," "$spec"
 for p in overview sales acquisition countries funnel sessions content conversion customers segments pipeline; do
   check "openapi.yaml's page $p is served" test "$(code "${B[@]}" "$api/api/v1/pages/$p")" = 200
