@@ -33,6 +33,7 @@ typedef struct cp_bronze_options {
     int64_t retention_bytes; /* keep at most this much (0: no limit) */
     int64_t retention_ms;    /* drop segments whose newest event is older (0: keep) */
     int compression_level;   /* zstd level (default 1; negative levels are faster) */
+    int64_t min_free_bytes;  /* appends fail (CP_EIO) while the disk has less free (0: off) */
 } cp_bronze_options;
 
 /* One event to append: when and from where it was received, and its JSON text.

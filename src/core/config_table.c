@@ -77,6 +77,18 @@ static const cp_conf_entry table[] = {
      .def = "",
      .offset = F(sources_files),
      .help = "Files that 'run' follows as they grow (JSON Lines, batch files or CSV tables)."},
+    {.key = "log.min_free",
+     .type = CP_CONF_SIZE,
+     .def = "64MB",
+     .offset = F(log_min_free),
+     .help = "Free space the bronze log's disk keeps: below it appends are refused (503) "
+             "until space is freed (0: write until the disk is full)."},
+    {.key = "store.min_free",
+     .type = CP_CONF_SIZE,
+     .def = "64MB",
+     .offset = F(store_min_free),
+     .help = "Free space the database's disk keeps: below it the silver writer waits (and "
+             "the pipeline takes no events) until space is freed."},
     {.key = "store.memory_limit",
      .type = CP_CONF_SIZE,
      .def = "1GB",

@@ -37,9 +37,14 @@ struct cp_collector {
     struct MHD_Connection **resume; /* the committer's scratch */
     size_t cap_resume;
     pthread_t committer;
-    char failure[512];
+    char failure[512];  /* the last commit's failure, if it failed */
+    int64_t failure_ms; /* when: /health reports it for FAILURE_SHOWN_MS */
     collector_metrics m;
 };
+
+/* A failed commit makes /health fail for this long (or until a commit succeeds): the
+ * next requests find out whether the cause is gone. */
+#define FAILURE_SHOWN_MS 2000
 
 /* ---- group commit ---- */
 
@@ -64,8 +69,9 @@ static void *commit_loop(void *arg)
         k->durable_gen = gen; /* done, one way or the other: failures are in the ring */
         if (rc) {
             k->failed[gen % FAILED_RING] = gen;
-            snprintf(k->failure, sizeof(k->failure), "the bronze log cannot be written: %s",
+            snprintf(k->failure, sizeof(k->failure), "events cannot be taken: %s",
                      cp_pipeline_error(k->c.pipeline));
+            k->failure_ms = cp_now_ms();
             CP_LOG_LIMITED(CP_LOG_ERROR, 1, "collector", "%s", k->failure);
         } else {
             k->failure[0] = 0;
@@ -390,7 +396,8 @@ static enum MHD_Result health(cp_collector *k, struct MHD_Connection *con)
     char reason[600] = {0};
     cp_buf b;
     pthread_mutex_lock(k->c.lock);
-    if (k->failure[0]) snprintf(reason, sizeof(reason), "%s", k->failure);
+    if (k->failure[0] && cp_now_ms() - k->failure_ms < FAILURE_SHOWN_MS)
+        snprintf(reason, sizeof(reason), "%s", k->failure);
     pthread_mutex_unlock(k->c.lock);
     if (!reason[0]) cp_pipeline_healthy(k->c.pipeline, reason, sizeof(reason));
     cp_buf_init(&b);
@@ -573,7 +580,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
         req->waiting = 0;
         if (req->durable) return reply_accepted(k, con, (enum route)req->route, req->rejected);
         return reply_json_error(k, con, (enum route)req->route, 503, "unavailable",
-                                k->failure[0] ? k->failure : "the bronze log cannot be written");
+                                k->failure[0] ? k->failure : "events cannot be taken");
     }
     int g = http_gather(con_cls, upload, upload_size, k->c.max_request_bytes, REQUEST_DEADLINE_NS,
                         &req);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -315,11 +316,33 @@ static int roll_if_full(cp_bronze *b)
     return open_active(b, 1);
 }
 
+/* The disk's free space against min_free_bytes, looked at most every 100 ms while it is
+ * above (every time while below). */
+static int room_left(cp_bronze *b)
+{
+    if (b->o.min_free_bytes <= 0) return CP_OK;
+    int64_t now = cp_now_ms();
+    if (b->room_ok && now - b->room_checked_ms < 100) return CP_OK;
+    struct statvfs v;
+    if (statvfs(b->dir, &v) != 0) return CP_OK; /* the write itself will say */
+    uint64_t free_bytes = (uint64_t)v.f_bavail * v.f_frsize;
+    b->room_checked_ms = now;
+    b->room_ok = free_bytes >= (uint64_t)b->o.min_free_bytes;
+    if (b->room_ok) return CP_OK;
+    snprintf(
+        b->error, sizeof(b->error),
+        "the disk of %s has %llu MB free, below log.min_free (%lld MB): appends wait for space",
+        b->dir, (unsigned long long)(free_bytes >> 20), (long long)(b->o.min_free_bytes >> 20));
+    CP_LOG_LIMITED(CP_LOG_ERROR, 1, "log", "%s", b->error);
+    return CP_EIO;
+}
+
 int cp_bronze_append(cp_bronze *b, const cp_bronze_record *recs, size_t n, uint64_t *first)
 {
     frame_meta m = {.first = b->next, .count = (uint32_t)n};
     int rc;
     if (n == 0 || n > UINT32_MAX) return CP_EINVAL;
+    if ((rc = room_left(b))) return rc;
     if (b->fd < 0 && (rc = open_active(b, 0))) return rc; /* a roll failed: try again */
     if ((rc = roll_if_full(b)) || (rc = format_lines(b, recs, n, &m.last_recv))) return rc;
     size_t bound = ZSTD_compressBound(b->lines.len);

@@ -52,8 +52,10 @@ struct cp_bronze {
     ZSTD_CCtx *cctx;
     ZSTD_DCtx *dctx;
     cp_buf lines, out;
-    pthread_mutex_t mu; /* guards segs for readers */
-    char error[256];    /* what the last failed append met */
+    pthread_mutex_t mu;      /* guards segs for readers */
+    char error[320];         /* what the last failed append met */
+    int64_t room_checked_ms; /* when the free space was last looked at */
+    int room_ok;
 };
 
 int bronze_sync_dir(const char *dir);

@@ -83,6 +83,8 @@ struct cp_pipeline {
     silver_ctx silver;
     cp_live *live;
     int64_t lateness_ms, session_timeout_ms, dedup_window_ms, silver_retention_ms;
+    int64_t store_min_free; /* store.min_free, for the disk of store_dir */
+    char store_dir[4096];
     int64_t max_time;          /* the watermark's source: newest accepted event time */
     silver_batch *open;        /* the batch being gathered */
     pthread_mutex_t append_mu; /* log appends and their hand-over to the writer, in order */

@@ -175,6 +175,7 @@ static int open_parts(cp_pipeline *p, const cp_config *c, char *err, size_t errl
     bo.retention_bytes = c->log_retention_bytes;
     bo.retention_ms = c->log_retention_ms;
     bo.compression_level = (int)c->log_compression_level;
+    bo.min_free_bytes = c->log_min_free;
     cp_bronze_recovery rec;
     int rc = cp_bronze_open(&bo, &p->log, &rec);
     if (rc) {
@@ -199,6 +200,8 @@ int cp_pipeline_open(const cp_config *c, cp_pipeline **out, char *err, size_t er
     p->session_timeout_ms = c->pipeline_session_timeout_ms;
     p->dedup_window_ms = c->pipeline_dedup_window_ms;
     p->silver_retention_ms = c->silver_retention_ms;
+    p->store_min_free = c->store_min_free;
+    snprintf(p->store_dir, sizeof(p->store_dir), "%s", c->data_dir);
     p->max_time = INT64_MIN / 2;
     pthread_mutex_init(&p->append_mu, NULL);
     cp_mkdirs(c->data_dir);

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 void batch_free(silver_batch *b)
@@ -149,6 +150,20 @@ static void pause_until(silver_writer *w, int64_t at_ms)
         if (pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT) break;
 }
 
+/* The database's disk against store.min_free: DuckDB is not asked to write onto a
+ * full disk (a failed checkpoint can leave it unusable until reopened). */
+static int disk_room(cp_pipeline *p, char *why, size_t len)
+{
+    struct statvfs v;
+    if (p->store_min_free <= 0 || statvfs(p->store_dir, &v) != 0) return CP_OK;
+    uint64_t free_bytes = (uint64_t)v.f_bavail * v.f_frsize;
+    if (free_bytes >= (uint64_t)p->store_min_free) return CP_OK;
+    snprintf(why, len, "the disk of %.200s has %llu MB free, below store.min_free (%lld MB)",
+             p->store_dir, (unsigned long long)(free_bytes >> 20),
+             (long long)(p->store_min_free >> 20));
+    return CP_EIO;
+}
+
 static void *writer_main(void *arg)
 {
     cp_pipeline *p = arg;
@@ -166,16 +181,21 @@ static void *writer_main(void *arg)
             live_back(p);
             pthread_mutex_lock(&w->mu);
         }
+        char room[400] = "";
+        int n = w->count, rc = disk_room(p, room, sizeof(room));
         w->busy = 1;
-        int rc = CP_ENOMEM, n = w->count;
-        if (taken) n = write_transaction(p, taken, &rc);
+        if (rc == CP_OK && !taken) rc = CP_ENOMEM;
+        if (rc == CP_OK) n = write_transaction(p, taken, &rc);
         w->busy = 0;
         if (rc) { /* the batches stay queued, for the next try */
             pause_ms =
                 pause_ms ? (pause_ms * 2 > WRITER_RETRY_MAX_MS ? WRITER_RETRY_MAX_MS : pause_ms * 2)
                          : WRITER_RETRY_FIRST_MS;
-            snprintf(w->err, sizeof(w->err), "writing silver: %s: %s", cp_strerror(rc),
-                     cp_store_error(p->store));
+            if (room[0])
+                snprintf(w->err, sizeof(w->err), "writing silver: %s", room);
+            else
+                snprintf(w->err, sizeof(w->err), "writing silver: %s: %s", cp_strerror(rc),
+                         cp_store_error(p->store));
             if (!w->failed) CP_ERROR("pipeline", "%s (retrying)", w->err);
             w->failed = 1;
             w->failures++;
