@@ -1,7 +1,8 @@
 # Entry points. The build itself is CMake; this file only strings steps together.
 #   make          build build/clickpulse
 #   make demo     set up, build, run the product on its embedded default
-#   make check    set up, build, run every test (CTest)
+#   make check    set up, build, run every test (CTest), then all of them again built with
+#                 AddressSanitizer and UndefinedBehaviorSanitizer (build-asan; any report fails)
 #   make bench    set up, build in release mode, run the benchmarks (JSON)
 #   make fuzz     build the fuzz targets with clang/libFuzzer and run each for FUZZ_SECONDS
 #   make format   clang-format the tree;  make lint: clang-tidy over the sources
@@ -26,6 +27,7 @@ demo: setup all
 
 check: setup all
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
+	@JOBS=$(JOBS) scripts/check-sanitized build-asan
 
 bench: setup
 	@test -f build-release/CMakeCache.txt || cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -44,4 +46,4 @@ lint: all
 	@git ls-files 'src/*.c' | xargs clang-tidy -p $(BUILD) --quiet
 
 clean:
-	@rm -rf $(BUILD) build-release build-fuzz
+	@rm -rf $(BUILD) build-release build-fuzz build-asan
