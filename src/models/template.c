@@ -132,31 +132,34 @@ int tpl_render(const tpl_ctx *c, cp_buf *out, char *err, size_t errlen)
     bool emit[MAX_NEST + 1] = {true};
     const char *opened[MAX_NEST + 1] = {NULL};
     int depth = 0;
-    cp_buf junk;
+    cp_buf junk; /* what an expression of a branch not taken renders to */
     cp_buf_init(&junk);
+    int rc = CP_OK;
     while (p < end) {
         const char *o = p;
         while (o + 1 < end && !(o[0] == '{' && (o[1] == '{' || o[1] == '%' || o[1] == '#'))) o++;
         if (o + 1 >= end) o = end;
-        if (emit[depth] && cp_buf_append(out, p, (size_t)(o - p))) return CP_ENOMEM;
+        if (emit[depth] && cp_buf_append(out, p, (size_t)(o - p))) {
+            rc = CP_ENOMEM;
+            goto done;
+        }
         if (o == end) break;
         char kind = o[1];
         const char *close = kind == '{' ? "}}" : kind == '%' ? "%}" : "#}";
         const char *e = o + 2;
         while (e + 1 < end && !(e[0] == close[0] && e[1] == close[1])) e++;
-        if (e + 1 >= end)
-            return failf(c, o, err, errlen, "unclosed '{", (const char[]){kind, '\'', 0});
+        if (e + 1 >= end) {
+            rc = failf(c, o, err, errlen, "unclosed '{", (const char[]){kind, '\'', 0});
+            goto done;
+        }
         const char *in = o + 2, *in_end = e;
         if (kind == '%' && in < in_end && *in == '-') in++; /* whitespace control: ignored */
         if (kind == '%' && in_end > in && in_end[-1] == '-') in_end--;
         if (kind == '{') {
             /* checked (and its ref recorded) in a branch not taken too */
             cp_buf_reset(&junk);
-            int rc = expression(c, o, in, in_end, emit[depth] ? out : &junk, err, errlen);
-            if (rc) {
-                cp_buf_free(&junk);
-                return rc;
-            }
+            if ((rc = expression(c, o, in, in_end, emit[depth] ? out : &junk, err, errlen)))
+                goto done;
         } else if (kind == '%') {
             const char *q, *s = skip_ws(in, in_end);
             const char *t = in_end;
@@ -165,30 +168,44 @@ int tpl_render(const tpl_ctx *c, cp_buf *out, char *err, size_t errlen)
                 const char *r;
                 q = skip_ws(q, t);
                 if (!word(q, t, "is_incremental", &r) || !(r = expect(r, t, '(')) ||
-                    !(r = expect(r, t, ')')) || skip_ws(r, t) != t)
-                    return failf(c, o, err, errlen, "only {% if is_incremental() %} is supported",
-                                 "");
-                if (depth == MAX_NEST)
-                    return failf(c, o, err, errlen, "if blocks nested too deep", "");
+                    !(r = expect(r, t, ')')) || skip_ws(r, t) != t) {
+                    rc =
+                        failf(c, o, err, errlen, "only {% if is_incremental() %} is supported", "");
+                    goto done;
+                }
+                if (depth == MAX_NEST) {
+                    rc = failf(c, o, err, errlen, "if blocks nested too deep", "");
+                    goto done;
+                }
                 depth++;
                 emit[depth] = emit[depth - 1] && c->incremental;
                 opened[depth] = o;
             } else if (word(s, t, "else", &q) && q == t) {
-                if (!depth) return failf(c, o, err, errlen, "{% else %} without {% if %}", "");
+                if (!depth) {
+                    rc = failf(c, o, err, errlen, "{% else %} without {% if %}", "");
+                    goto done;
+                }
                 emit[depth] = emit[depth - 1] && !c->incremental;
             } else if (word(s, t, "endif", &q) && q == t) {
-                if (!depth) return failf(c, o, err, errlen, "{% endif %} without {% if %}", "");
+                if (!depth) {
+                    rc = failf(c, o, err, errlen, "{% endif %} without {% if %}", "");
+                    goto done;
+                }
                 depth--;
             } else {
                 char what[120];
                 snprintf(what, sizeof(what), "unsupported statement '{%% %.*s %%}'",
                          (int)(t - s > 60 ? 60 : t - s), s);
-                return failf(c, o, err, errlen, what, "");
+                {
+                    rc = failf(c, o, err, errlen, what, "");
+                    goto done;
+                }
             }
         }
         p = e + 2;
     }
+    if (depth) rc = failf(c, opened[depth], err, errlen, "{% if %} without {% endif %}", "");
+done:
     cp_buf_free(&junk);
-    if (depth) return failf(c, opened[depth], err, errlen, "{% if %} without {% endif %}", "");
-    return CP_OK;
+    return rc;
 }

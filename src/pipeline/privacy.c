@@ -201,8 +201,8 @@ int cp_pipeline_forget(cp_pipeline *p, const char *user_id, cp_forget_stats *st,
 
 /* Silver rows older than the cutoff, by the time each table is about. */
 static const char *const retention_steps[] = {
-    "DELETE FROM order_items WHERE \"offset\" IN (SELECT \"offset\" FROM orders WHERE event_time < "
-    "CAST($1 AS TIMESTAMP))",
+    ("DELETE FROM order_items WHERE \"offset\" IN (SELECT \"offset\" FROM orders WHERE "
+     "event_time < CAST($1 AS TIMESTAMP))"), /* one statement */
     "DELETE FROM orders WHERE event_time < CAST($1 AS TIMESTAMP)",
     "DELETE FROM events WHERE event_time < CAST($1 AS TIMESTAMP)",
     "DELETE FROM sessions WHERE end_time < CAST($1 AS TIMESTAMP)",
