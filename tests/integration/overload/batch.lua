@@ -1,6 +1,7 @@
 -- wrk script of test_overload: batches of 100 track events, every event with a messageId
 -- of its own ("<thread>-<request>-<i>"), so that silver can be counted against the 200s.
-local counter, thread_id = 0, 0
+counter = 0 -- global: done() reads it from each thread
+local thread_id = 0
 local threads = {}
 
 function setup(thread)
@@ -40,13 +41,14 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local t = {ok = 0, busy = 0, other = 0, no_retry = 0}
+  local t = {ok = 0, busy = 0, other = 0, no_retry = 0, sent = 0}
   for _, thread in ipairs(threads) do
     t.ok = t.ok + thread:get("ok")
     t.busy = t.busy + thread:get("busy")
     t.other = t.other + thread:get("other")
     t.no_retry = t.no_retry + thread:get("no_retry")
+    t.sent = t.sent + thread:get("counter")
   end
-  io.write(string.format('RESULT {"ok":%d,"busy":%d,"other":%d,"no_retry":%d}\n', t.ok, t.busy,
-    t.other, t.no_retry))
+  io.write(string.format('RESULT {"ok":%d,"busy":%d,"other":%d,"no_retry":%d,"sent":%d}\n', t.ok,
+    t.busy, t.other, t.no_retry, t.sent))
 end
