@@ -124,14 +124,52 @@ static int expression(const tpl_ctx *c, const char *at, const char *p, const cha
     return failf(c, at, err, errlen, what, " (supported: ref, source, config, this)");
 }
 
+/* The open {% if %} blocks: whether each emits, and where it opened. */
+enum { MAX_NEST = 8 };
+typedef struct blocks {
+    bool emit[MAX_NEST + 1];
+    const char *opened[MAX_NEST + 1];
+    int depth;
+} blocks;
+
+/* One {% … %} statement, in[in, in_end) of the tag at o: if is_incremental(), else, endif. */
+static int statement(const tpl_ctx *c, blocks *b, const char *o, const char *in, const char *in_end,
+                     char *err, size_t errlen)
+{
+    const char *q, *s = skip_ws(in, in_end), *t = in_end;
+    while (t > s && isspace((unsigned char)t[-1])) t--;
+    if (word(s, t, "if", &q)) {
+        const char *r;
+        q = skip_ws(q, t);
+        if (!word(q, t, "is_incremental", &r) || !(r = expect(r, t, '(')) ||
+            !(r = expect(r, t, ')')) || skip_ws(r, t) != t)
+            return failf(c, o, err, errlen, "only {% if is_incremental() %} is supported", "");
+        if (b->depth == MAX_NEST) return failf(c, o, err, errlen, "if blocks nested too deep", "");
+        b->depth++;
+        b->emit[b->depth] = b->emit[b->depth - 1] && c->incremental;
+        b->opened[b->depth] = o;
+        return CP_OK;
+    }
+    if (word(s, t, "else", &q) && q == t) {
+        if (!b->depth) return failf(c, o, err, errlen, "{% else %} without {% if %}", "");
+        b->emit[b->depth] = b->emit[b->depth - 1] && !c->incremental;
+        return CP_OK;
+    }
+    if (word(s, t, "endif", &q) && q == t) {
+        if (!b->depth) return failf(c, o, err, errlen, "{% endif %} without {% if %}", "");
+        b->depth--;
+        return CP_OK;
+    }
+    char what[120];
+    snprintf(what, sizeof(what), "unsupported statement '{%% %.*s %%}'",
+             (int)(t - s > 60 ? 60 : t - s), s);
+    return failf(c, o, err, errlen, what, "");
+}
+
 int tpl_render(const tpl_ctx *c, cp_buf *out, char *err, size_t errlen)
 {
     const char *p = c->text, *end = c->text + c->len;
-    /* {% if is_incremental() %} blocks: whether each open one emits, and if in else */
-    enum { MAX_NEST = 8 };
-    bool emit[MAX_NEST + 1] = {true};
-    const char *opened[MAX_NEST + 1] = {NULL};
-    int depth = 0;
+    blocks bl = {.emit = {true}};
     cp_buf junk; /* what an expression of a branch not taken renders to */
     cp_buf_init(&junk);
     int rc = CP_OK;
@@ -139,7 +177,7 @@ int tpl_render(const tpl_ctx *c, cp_buf *out, char *err, size_t errlen)
         const char *o = p;
         while (o + 1 < end && !(o[0] == '{' && (o[1] == '{' || o[1] == '%' || o[1] == '#'))) o++;
         if (o + 1 >= end) o = end;
-        if (emit[depth] && cp_buf_append(out, p, (size_t)(o - p))) {
+        if (bl.emit[bl.depth] && cp_buf_append(out, p, (size_t)(o - p))) {
             rc = CP_ENOMEM;
             goto done;
         }
@@ -158,53 +196,15 @@ int tpl_render(const tpl_ctx *c, cp_buf *out, char *err, size_t errlen)
         if (kind == '{') {
             /* checked (and its ref recorded) in a branch not taken too */
             cp_buf_reset(&junk);
-            if ((rc = expression(c, o, in, in_end, emit[depth] ? out : &junk, err, errlen)))
+            if ((rc = expression(c, o, in, in_end, bl.emit[bl.depth] ? out : &junk, err, errlen)))
                 goto done;
-        } else if (kind == '%') {
-            const char *q, *s = skip_ws(in, in_end);
-            const char *t = in_end;
-            while (t > s && isspace((unsigned char)t[-1])) t--;
-            if (word(s, t, "if", &q)) {
-                const char *r;
-                q = skip_ws(q, t);
-                if (!word(q, t, "is_incremental", &r) || !(r = expect(r, t, '(')) ||
-                    !(r = expect(r, t, ')')) || skip_ws(r, t) != t) {
-                    rc =
-                        failf(c, o, err, errlen, "only {% if is_incremental() %} is supported", "");
-                    goto done;
-                }
-                if (depth == MAX_NEST) {
-                    rc = failf(c, o, err, errlen, "if blocks nested too deep", "");
-                    goto done;
-                }
-                depth++;
-                emit[depth] = emit[depth - 1] && c->incremental;
-                opened[depth] = o;
-            } else if (word(s, t, "else", &q) && q == t) {
-                if (!depth) {
-                    rc = failf(c, o, err, errlen, "{% else %} without {% if %}", "");
-                    goto done;
-                }
-                emit[depth] = emit[depth - 1] && !c->incremental;
-            } else if (word(s, t, "endif", &q) && q == t) {
-                if (!depth) {
-                    rc = failf(c, o, err, errlen, "{% endif %} without {% if %}", "");
-                    goto done;
-                }
-                depth--;
-            } else {
-                char what[120];
-                snprintf(what, sizeof(what), "unsupported statement '{%% %.*s %%}'",
-                         (int)(t - s > 60 ? 60 : t - s), s);
-                {
-                    rc = failf(c, o, err, errlen, what, "");
-                    goto done;
-                }
-            }
+        } else if (kind == '%' && (rc = statement(c, &bl, o, in, in_end, err, errlen))) {
+            goto done;
         }
         p = e + 2;
     }
-    if (depth) rc = failf(c, opened[depth], err, errlen, "{% if %} without {% endif %}", "");
+    if (bl.depth)
+        rc = failf(c, bl.opened[bl.depth], err, errlen, "{% if %} without {% endif %}", "");
 done:
     cp_buf_free(&junk);
     return rc;
