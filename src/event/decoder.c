@@ -225,6 +225,27 @@ int cp_ip_anonymize(char *ip)
     return 0;
 }
 
+/* The members of a JSON object's text (already validated) to *w, as they are, but for
+ * those keyed skip_a or skip_b (either may be NULL). */
+static void copy_members(cp_event_decoder *d, char **w, cp_slice obj, int *first,
+                         const char *skip_a, const char *skip_b)
+{
+    cp_jr j;
+    cp_slice k;
+    jr_init(&j, obj.ptr, obj.len, &d->arena, d->o.max_depth + 2);
+    jr_obj_begin(&j);
+    for (;;) {
+        const char *before = j.p;
+        if (!jr_obj_next(&j, &k)) break;
+        while (*before != '"') before++;
+        jr_skip(&j, NULL);
+        if ((skip_a && cp_slice_eq(k, cp_slice_from(skip_a))) ||
+            (skip_b && cp_slice_eq(k, cp_slice_from(skip_b))))
+            continue;
+        put(w, before, (size_t)(j.p - before), first);
+    }
+}
+
 /* The context text with "ip" first (set to ip) and its other members after; *ip_out
  * gets the address as written. */
 static cp_slice context_with_ip(cp_event_decoder *d, char **w, cp_slice ctx, cp_slice ip,
@@ -238,19 +259,7 @@ static cp_slice context_with_ip(cp_event_decoder *d, char **w, cp_slice ctx, cp_
     *w += ip.len;
     *(*w)++ = '"';
     int first = 0;
-    cp_jr j;
-    cp_slice k;
-    if (ctx.len) {
-        jr_init(&j, ctx.ptr, ctx.len, &d->arena, d->o.max_depth + 2);
-        jr_obj_begin(&j);
-        for (;;) {
-            const char *before = j.p;
-            if (!jr_obj_next(&j, &k)) break;
-            while (*before != '"') before++;
-            jr_skip(&j, NULL);
-            if (!cp_slice_eq_lit(k, "ip")) put(w, before, (size_t)(j.p - before), &first);
-        }
-    }
+    if (ctx.len) copy_members(d, w, ctx, &first, "ip", NULL);
     *(*w)++ = '}';
     return (cp_slice){start, (size_t)(*w - start)};
 }
@@ -272,21 +281,9 @@ static int normalize(cp_event_decoder *d, cp_event *ev, int add_type, int took, 
     char *buf = cp_arena_alloc(&d->arena, cap), *w = buf;
     if (!buf) return CP_ENOMEM;
     int first = 1, new_ctx = (took & TOOK_CONTEXT) || add_ip.len;
-    cp_jr j;
-    cp_slice k;
-    jr_init(&j, ev->raw.ptr, ev->raw.len, &d->arena, d->o.max_depth + 2);
-    jr_obj_begin(&j);
     *w++ = '{';
-    for (;;) {
-        const char *before = j.p;
-        if (!jr_obj_next(&j, &k)) break;
-        while (*before != '"') before++;
-        jr_skip(&j, NULL);
-        if ((new_ctx && cp_slice_eq_lit(k, "context")) ||
-            ((took & TOOK_INTEGRATIONS) && cp_slice_eq_lit(k, "integrations")))
-            continue;
-        put(&w, before, (size_t)(j.p - before), &first);
-    }
+    copy_members(d, &w, ev->raw, &first, new_ctx ? "context" : NULL,
+                 took & TOOK_INTEGRATIONS ? "integrations" : NULL);
     char tmp[64];
     if (add_type)
         put(&w, tmp,

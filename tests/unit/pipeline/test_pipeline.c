@@ -52,6 +52,46 @@ static void open_pipeline(void)
 #define EV(id, t)                                                                                  \
     "{\"type\":\"page\",\"messageId\":\"" id "\",\"userId\":\"u\",\"timestamp\":\"" t "\"}"
 
+/* Silver fails under the writer (pl holds events m1-m5 at offsets 0-4): health says why,
+ * later batches are refused; the writer keeps trying and, the fault gone, commits what
+ * waited and takes batches again. */
+static void silver_fails_and_recovers(cp_event_decoder *d)
+{
+    char why[600] = "";
+    CHECK_INT(cp_pipeline_healthy(pl, why, sizeof(why)), 1);
+    CHECK_STR(why, "");
+    char err[256];
+    CHECK_INT(cp_store_exec(cp_pipeline_store(pl), "ALTER TABLE checkpoints RENAME TO gone", err,
+                            sizeof(err)),
+              CP_OK);
+    submit(d, EV("m6", "2026-10-01T12:12:00Z"), "9");
+    CHECK_INT(cp_pipeline_flush(pl, NULL, 0), CP_OK); /* in the log; silver is behind */
+    CHECK_INT(cp_pipeline_catch_up(pl, 10000), CP_EDB);
+    CHECK_INT(cp_pipeline_sync(pl), CP_EDB);
+    CHECK_INT(cp_pipeline_healthy(pl, why, sizeof(why)), 0);
+    CHECK(strncmp(why, "writing silver: ", 16) == 0);
+    CHECK(strstr(why, "checkpoints") != NULL);
+    submit(d, EV("m7", "2026-10-01T12:13:00Z"), "10");
+    CHECK_INT(cp_pipeline_flush(pl, NULL, 0), CP_EDB);
+    cp_store *other;
+    CHECK_INT(cp_store_session(cp_pipeline_store(pl), &other), CP_OK);
+    CHECK_INT(cp_store_exec(other, "ALTER TABLE gone RENAME TO checkpoints", err, sizeof(err)),
+              CP_OK);
+    cp_store_close(other);
+    int waited = 0;
+    while (!cp_pipeline_healthy(pl, why, sizeof(why)) && waited < 20000)
+        usleep(10000), waited += 10;
+    CHECK(waited < 20000);
+    CHECK_INT(cp_pipeline_sync(pl), CP_OK);
+    CHECK_INT(q("SELECT count(*) FROM events WHERE message_id = 'm6'"), 1);
+    CHECK_INT(q("SELECT position FROM checkpoints WHERE name = 'log'"), 6);
+    submit(d, EV("m8", "2026-10-01T12:14:00Z"), "11");
+    CHECK_INT(cp_pipeline_flush(pl, NULL, 0), CP_OK);
+    CHECK_INT(cp_pipeline_sync(pl), CP_OK);
+    CHECK_INT(q("SELECT count(*) FROM events"), 7);
+    CHECK_INT(q("SELECT count(*) FROM events WHERE message_id = 'm7'"), 0); /* refused: not kept */
+}
+
 static void test_batches_recovery_replay(void)
 {
     cp_decode_options o;
@@ -128,41 +168,7 @@ static void test_batches_recovery_replay(void)
     CHECK_INT(q("SELECT count(*) FROM sessions"), 1);
     CHECK_INT(q("SELECT count(*) FROM customers"), 1);
 
-    /* Silver fails under the writer: health says why, later batches are refused; the
-     * writer keeps trying and, the fault gone, commits what waited and takes batches again. */
-    char why[600] = "";
-    CHECK_INT(cp_pipeline_healthy(pl, why, sizeof(why)), 1);
-    CHECK_STR(why, "");
-    char err[256];
-    CHECK_INT(cp_store_exec(cp_pipeline_store(pl), "ALTER TABLE checkpoints RENAME TO gone", err,
-                            sizeof(err)),
-              CP_OK);
-    submit(d, EV("m6", "2026-10-01T12:12:00Z"), "9");
-    CHECK_INT(cp_pipeline_flush(pl, NULL, 0), CP_OK); /* in the log; silver is behind */
-    CHECK_INT(cp_pipeline_catch_up(pl, 10000), CP_EDB);
-    CHECK_INT(cp_pipeline_sync(pl), CP_EDB);
-    CHECK_INT(cp_pipeline_healthy(pl, why, sizeof(why)), 0);
-    CHECK(strncmp(why, "writing silver: ", 16) == 0);
-    CHECK(strstr(why, "checkpoints") != NULL);
-    submit(d, EV("m7", "2026-10-01T12:13:00Z"), "10");
-    CHECK_INT(cp_pipeline_flush(pl, NULL, 0), CP_EDB);
-    cp_store *other;
-    CHECK_INT(cp_store_session(cp_pipeline_store(pl), &other), CP_OK);
-    CHECK_INT(cp_store_exec(other, "ALTER TABLE gone RENAME TO checkpoints", err, sizeof(err)),
-              CP_OK);
-    cp_store_close(other);
-    int waited = 0;
-    while (!cp_pipeline_healthy(pl, why, sizeof(why)) && waited < 20000)
-        usleep(10000), waited += 10;
-    CHECK(waited < 20000);
-    CHECK_INT(cp_pipeline_sync(pl), CP_OK);
-    CHECK_INT(q("SELECT count(*) FROM events WHERE message_id = 'm6'"), 1);
-    CHECK_INT(q("SELECT position FROM checkpoints WHERE name = 'log'"), 6);
-    submit(d, EV("m8", "2026-10-01T12:14:00Z"), "11");
-    CHECK_INT(cp_pipeline_flush(pl, NULL, 0), CP_OK);
-    CHECK_INT(cp_pipeline_sync(pl), CP_OK);
-    CHECK_INT(q("SELECT count(*) FROM events"), 7);
-    CHECK_INT(q("SELECT count(*) FROM events WHERE message_id = 'm7'"), 0); /* refused: not kept */
+    silver_fails_and_recovers(d);
     cp_pipeline_close(pl);
     cp_event_decoder_free(d);
 }
