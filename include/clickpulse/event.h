@@ -200,6 +200,10 @@ void cp_decode_options_default(cp_decode_options *opts);
  * A decoder is used by one thread at a time. */
 cp_event_decoder *cp_event_decoder_new(const cp_decode_options *opts, cp_decode_sink sink);
 void cp_event_decoder_free(cp_event_decoder *d);
+/* Makes d as new with other options and sink, keeping its memory for reuse: the events
+ * of earlier decodes are gone. */
+void cp_event_decoder_reset(cp_event_decoder *d, const cp_decode_options *opts,
+                            cp_decode_sink sink);
 /* Changes the receive time stamped on events decoded from now on. */
 void cp_event_decoder_set_received_at(cp_event_decoder *d, int64_t ms);
 

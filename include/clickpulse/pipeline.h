@@ -75,8 +75,13 @@ int cp_pipeline_catch_up(cp_pipeline *p, int timeout_ms);
 /* A source's committed cursor (0 and found = false when none); syncs first. */
 int cp_pipeline_cursor(cp_pipeline *p, const char *cursor_name, int64_t *cursor, bool *found);
 
-/* Recomputes the tables derived from all of silver's events: sessions (DESIGN.md
- * section 5 rules), identity_map and customers. */
+/* Brings the tables derived from silver's events up to date: sessions (DESIGN.md
+ * section 5 rules), identity_map and customers — the rows of the people with events
+ * since the last refresh, or all of them the first time. The result equals a
+ * recomputation from all events. Thread-safe against the sources (it holds only the
+ * silver writer); the error goes to err. */
+int cp_pipeline_refresh_derived(cp_pipeline *p, char *err, size_t errlen);
+/* The same, for single-threaded callers: the error is cp_pipeline_error's. */
 int cp_pipeline_refresh_sessions(cp_pipeline *p);
 /* Applies the log's retention (log.retention_bytes, log.retention) at now_ms; returns the
  * number of segments removed or a negative error. */

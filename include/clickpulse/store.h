@@ -87,15 +87,20 @@ int cp_store_add_order(cp_store *s, const cp_silver_order *o);
 int cp_store_add_item(cp_store *s, const cp_silver_item *i);
 int cp_store_add_dead_letter(cp_store *s, const cp_dead_letter *d);
 int cp_store_add_duplicate(cp_store *s, const cp_duplicate *d);
-/* Rebuilds identity_map and customers from silver events (outside a batch). */
-int cp_store_refresh_derived(cp_store *s);
+/* Rebuilds identity_map and customers from silver events (outside a batch): the rows
+ * of the anonymous ids and users named by events past offset `since` (all rows when
+ * since < 0), and records `upto` as the checkpoint CP_DERIVED_CHECKPOINT, in one
+ * transaction. */
+#define CP_DERIVED_CHECKPOINT "derived"
+int cp_store_refresh_derived(cp_store *s, int64_t since, int64_t upto);
 /* Sets a named position (the log offset applied, a source's cursor), in the batch. */
 int cp_store_set_checkpoint(cp_store *s, const char *name, int64_t position);
 /* Reads a position; *found tells whether it exists. */
 int cp_store_get_checkpoint(cp_store *s, const char *name, int64_t *position, bool *found);
 
-/* Sessions: every event's identity and time, ordered by (identity, time, offset), is
- * handed to the callback in chunks; then cp_store_replace_sessions swaps in new rows. */
+/* Sessions: events' identity and time, ordered by (identity, time, offset), are handed
+ * to the callback one by one, between cp_store_sessions_begin and _end, whose
+ * transaction replaces the sessions of the identities scanned with the rows added. */
 typedef struct cp_session_event {
     cp_slice identity, user_id, session_id, kind, page_path;
     cp_slice utm_source, utm_medium, utm_campaign, country, device_type;
@@ -109,11 +114,14 @@ typedef struct cp_session_row {
     int64_t events, pageviews;
     bool is_bot, product_view, cart, checkout, purchase;
 } cp_session_row;
-int cp_store_scan_for_sessions(cp_store *s, int (*fn)(void *ud, const cp_session_event *e),
-                               void *ud);
-int cp_store_sessions_begin(cp_store *s);
+int cp_store_scan_for_sessions(cp_store *s, int64_t since,
+                               int (*fn)(void *ud, const cp_session_event *e), void *ud);
+/* Opens the transaction of a sessions refresh: every session when since < 0, else the
+ * sessions of the identities with events past offset `since` (the scan then hands over
+ * only those identities' events). */
+int cp_store_sessions_begin(cp_store *s, int64_t since);
 int cp_store_add_session(cp_store *s, const cp_session_row *r);
-int cp_store_sessions_end(cp_store *s); /* commits the new sessions table */
+int cp_store_sessions_end(cp_store *s, bool commit); /* commits, or rolls back */
 
 /* Dedup state for the window: every (msg_hash, delivery_hash, received_at) of events
  * received at or after since_ms. */

@@ -17,11 +17,8 @@ static int sessions_job(void *ud, cp_store *session, int64_t *rows, char *err, s
 {
     cli_jobs_ctx *c = ud;
     (void)session, (void)rows;
-    pthread_mutex_lock(c->lock); /* the pipeline's own store and connection */
-    int rc = cp_pipeline_refresh_sessions(c->pipeline);
-    if (rc) snprintf(err, errlen, "%s", cp_pipeline_error(c->pipeline));
-    pthread_mutex_unlock(c->lock);
-    return rc;
+    /* without the sources' lock: they go on taking events while it runs */
+    return cp_pipeline_refresh_derived(c->pipeline, err, errlen);
 }
 
 static int retention_job(void *ud, cp_store *session, int64_t *rows, char *err, size_t errlen)

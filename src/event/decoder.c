@@ -104,6 +104,23 @@ cp_event_decoder *cp_event_decoder_new(const cp_decode_options *opts, cp_decode_
     return d;
 }
 
+void cp_event_decoder_reset(cp_event_decoder *d, const cp_decode_options *opts, cp_decode_sink sink)
+{
+    cp_arena_reset(&d->arena); /* keeps its first block */
+    cp_buf_reset(&d->pending);
+    cp_arena a = d->arena;
+    cp_buf pending = d->pending;
+    memset(d, 0, sizeof(*d));
+    d->arena = a;
+    d->pending = pending;
+    if (opts)
+        d->o = *opts;
+    else
+        cp_decode_options_default(&d->o);
+    if (d->o.max_depth <= 0) d->o.max_depth = 64;
+    d->sink = sink;
+}
+
 void cp_event_decoder_free(cp_event_decoder *d)
 {
     if (!d) return;

@@ -27,6 +27,7 @@
 struct cp_collector {
     cp_collector_config c;
     struct MHD_Daemon *d;
+    pthread_key_t decoder; /* each server thread's decoder, kept between requests */
     /* group commit */
     pthread_cond_t work, durable;
     uint64_t open_gen, durable_gen;
@@ -263,6 +264,26 @@ static enum MHD_Result reply_gif(cp_collector *k, struct MHD_Connection *con, en
 static enum MHD_Result reply_accepted(cp_collector *k, struct MHD_Connection *con, enum route r,
                                       size_t rejected);
 
+/* The calling server thread's decoder, set up for this request: its memory is reused
+ * from one request to the next (freed when the thread ends). */
+static cp_event_decoder *thread_decoder(cp_collector *k, const cp_decode_options *o,
+                                        cp_decode_sink sink)
+{
+    cp_event_decoder *d = pthread_getspecific(k->decoder);
+    if (d) {
+        cp_event_decoder_reset(d, o, sink);
+    } else if ((d = cp_event_decoder_new(o, sink)) && pthread_setspecific(k->decoder, d) != 0) {
+        cp_event_decoder_free(d);
+        d = NULL;
+    }
+    return d;
+}
+
+static void free_decoder(void *d)
+{
+    cp_event_decoder_free(d);
+}
+
 static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, request *req,
                               enum route r, cp_slice body, const char *source)
 {
@@ -278,7 +299,7 @@ static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, reque
                    .received = o.received_at_ms,
                    .n = atomic_fetch_add(&request_counter, 1) + 1};
     o.id_seed = ((uint64_t)o.received_at_ms << 20) ^ out.n; /* ids unique to this delivery */
-    cp_event_decoder *d = cp_event_decoder_new(&o, (cp_decode_sink){&out, on_event, on_reject});
+    cp_event_decoder *d = thread_decoder(k, &o, (cp_decode_sink){&out, on_event, on_reject});
     if (!d) return reply_json_error(k, con, r, 503, "overloaded", "out of memory");
     int rc = cp_event_decode(d, body.ptr, body.len), busy = 0;
     if (rc == CP_OK) {
@@ -310,7 +331,6 @@ static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, reque
             pthread_mutex_unlock(k->c.lock);
             cp_free(out.events);
             cp_free(out.rejects);
-            cp_event_decoder_free(d);
             return MHD_YES;
         } else if (!busy && rc == CP_OK && out.rejected) { /* dead letters only: commit, no wait */
             k->pending++;
@@ -338,7 +358,6 @@ static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, reque
     size_t rejected = out.rejected;
     cp_free(out.events);
     cp_free(out.rejects);
-    cp_event_decoder_free(d);
     return answered ? res : reply_accepted(k, con, r, rejected);
 }
 
@@ -599,9 +618,14 @@ int cp_collector_start(const cp_collector_config *c, cp_collector **out, char *e
     if (!k) return CP_ENOMEM;
     k->c = *c;
     k->open_gen = 1;
+    if (pthread_key_create(&k->decoder, free_decoder) != 0) {
+        cp_free(k);
+        return CP_ENOMEM;
+    }
     pthread_cond_init(&k->work, NULL);
     pthread_cond_init(&k->durable, NULL);
     if (pthread_create(&k->committer, NULL, commit_loop, k) != 0) {
+        pthread_key_delete(k->decoder);
         cp_free(k);
         return CP_ENOMEM;
     }
@@ -638,6 +662,7 @@ void cp_collector_stop(cp_collector *k)
     pthread_cond_broadcast(&k->work);
     pthread_mutex_unlock(k->c.lock);
     pthread_join(k->committer, NULL);
+    pthread_key_delete(k->decoder); /* after the server threads ended, freeing theirs */
     pthread_cond_destroy(&k->work);
     pthread_cond_destroy(&k->durable);
     cp_free(k->resume);

@@ -50,6 +50,6 @@ static inline uint64_t reject_key(uint64_t delivery)
 }
 
 /* Sessions (sessions.c). */
-int sessions_refresh(cp_store *s, int64_t timeout_ms);
+int sessions_refresh(cp_store *s, int64_t timeout_ms, int64_t since);
 
 #endif

@@ -33,12 +33,6 @@ const char *cp_pipeline_error(const cp_pipeline *p)
     return p->err;
 }
 
-static int store_fail(cp_pipeline *p, int rc)
-{
-    snprintf(p->err, sizeof(p->err), "store: %s", cp_store_error(p->store));
-    return rc;
-}
-
 /* Room for one more item after n. */
 static int grow(void **arr, size_t *cap, size_t n, size_t size)
 {
@@ -281,15 +275,39 @@ int cp_pipeline_catch_up(cp_pipeline *p, int timeout_ms)
     return writer_catch_up(p, timeout_ms);
 }
 
-int cp_pipeline_refresh_sessions(cp_pipeline *p)
+/* Sessions, customers and the identity map for the events silver took since the last
+ * refresh (its checkpoint): the rows of the people those events name are rebuilt from
+ * all their events, the same as recomputing everything, at a cost that follows what
+ * changed. The first refresh, and the one after a replay or retention, does it all.
+ * Only the silver writer is held off meanwhile: sources go on appending to the log. */
+int cp_pipeline_refresh_derived(cp_pipeline *p, char *err, size_t errlen)
 {
     int rc = writer_hold(p);
-    if (rc) return rc;
-    rc = sessions_refresh(p->store, p->session_timeout_ms);
-    if (rc == CP_OK) rc = cp_store_refresh_derived(p->store);
-    if (rc) store_fail(p, rc);
+    if (rc) {
+        pthread_mutex_lock(&p->w.mu);
+        snprintf(err, errlen, "%s", p->w.err);
+        pthread_mutex_unlock(&p->w.mu);
+        return rc;
+    }
+    int64_t since = -1, upto = -1;
+    bool found, none;
+    rc = cp_store_get_checkpoint(p->store, CP_DERIVED_CHECKPOINT, &since, &found);
+    if (rc == CP_OK)
+        rc = cp_store_scalar(p->store, "SELECT max(\"offset\") FROM events", &upto, &none);
+    if (rc == CP_OK && !found) since = -1;
+    if (rc == CP_OK && none) upto = -1;
+    if (rc == CP_OK && (!found || upto > since)) {
+        rc = sessions_refresh(p->store, p->session_timeout_ms, since);
+        if (rc == CP_OK) rc = cp_store_refresh_derived(p->store, since, upto);
+    }
+    if (rc) snprintf(err, errlen, "store: %s", cp_store_error(p->store));
     writer_release(p);
     return rc;
+}
+
+int cp_pipeline_refresh_sessions(cp_pipeline *p)
+{
+    return cp_pipeline_refresh_derived(p, p->err, sizeof(p->err));
 }
 
 int cp_pipeline_retain(cp_pipeline *p, int64_t now_ms)

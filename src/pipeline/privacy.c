@@ -211,6 +211,8 @@ static const char *const retention_steps[] = {
     "DELETE FROM duplicates WHERE received_at < CAST($1 AS TIMESTAMP)",
     "DELETE FROM rt_minute WHERE minute < CAST($1 AS TIMESTAMP)",
     "DELETE FROM rt_minute_top WHERE minute < CAST($1 AS TIMESTAMP)",
+    /* customers and sessions that lost events: the next refresh recomputes them all */
+    "DELETE FROM checkpoints WHERE name = '" CP_DERIVED_CHECKPOINT "' AND $1 IS NOT NULL",
 };
 
 int cp_pipeline_retain_silver(cp_pipeline *p, int64_t now_ms, int64_t *rows)

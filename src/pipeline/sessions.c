@@ -1,5 +1,6 @@
 /* Sessions (DESIGN.md section 5), recomputed from silver events in event-time
- * order per identity: a new session after the inactivity timeout, after 24
+ * order per identity — every identity, or those with events since the last
+ * refresh, each from all its events: a new session after the inactivity timeout, after 24
  * hours, or when the client's own session id changes (a client id is
  * trusted). A session is a bot's when its user agent says so, or when it
  * behaves like one: many page views, a median of under 2.5 s between them,
@@ -150,15 +151,15 @@ static int on_event(void *ud, const cp_session_event *e)
     return CP_OK;
 }
 
-int sessions_refresh(cp_store *s, int64_t timeout_ms)
+int sessions_refresh(cp_store *s, int64_t timeout_ms, int64_t since)
 {
     builder b = {.store = s, .timeout_ms = timeout_ms};
     for (int i = 0; i < F__COUNT; i++) cp_buf_init(&b.f[i]);
-    int rc = cp_store_sessions_begin(s);
+    int rc = cp_store_sessions_begin(s, since);
     if (rc == CP_OK) {
-        rc = cp_store_scan_for_sessions(s, on_event, &b);
+        rc = cp_store_scan_for_sessions(s, since, on_event, &b);
         if (rc == CP_OK) rc = close_session(&b);
-        int end = cp_store_sessions_end(s);
+        int end = cp_store_sessions_end(s, rc == CP_OK);
         if (rc == CP_OK) rc = end;
     }
     for (int i = 0; i < F__COUNT; i++) cp_buf_free(&b.f[i]);

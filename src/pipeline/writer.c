@@ -264,13 +264,17 @@ int writer_enqueue(cp_pipeline *p, silver_batch *b)
     return CP_OK;
 }
 
-/* Waits, with the lock held, until the queue is empty and the writer idle. */
+/* Waits, with the lock held, until the batches queued before the call are committed and
+ * the writer is idle (batches queued meanwhile may wait: a steady stream cannot starve
+ * the caller). */
 static int drain(cp_pipeline *p)
 {
     silver_writer *w = &p->w;
+    uint64_t target = w->handed;
     w->syncing++;
     pthread_cond_broadcast(&w->cv);
-    while (((w->count && !w->held) || w->busy) && !w->failed) pthread_cond_wait(&w->cv, &w->mu);
+    while (((w->applied < target && !w->held) || w->busy) && !w->failed)
+        pthread_cond_wait(&w->cv, &w->mu);
     while (w->busy) pthread_cond_wait(&w->cv, &w->mu);
     w->syncing--;
     if (w->failed) snprintf(p->err, sizeof(p->err), "%s", w->err);

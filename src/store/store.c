@@ -345,23 +345,41 @@ int cp_store_add_duplicate(cp_store *s, const cp_duplicate *d)
 
 /* ---- derived tables, checkpoints ---- */
 
-int cp_store_refresh_derived(cp_store *s)
+/* The rows of the people whose events came after `since` (all of them when since < 0):
+ * the anonymous ids and users named by those events, rebuilt from every event of theirs. */
+int cp_store_refresh_derived(cp_store *s, int64_t since, int64_t upto)
 {
-    return exec(
-        s, "BEGIN TRANSACTION;"
-           "DELETE FROM identity_map;"
-           "INSERT INTO identity_map SELECT anonymous_id, arg_min(user_id, event_time), "
-           "min(event_time) FROM events WHERE anonymous_id IS NOT NULL AND user_id IS NOT NULL "
-           "GROUP BY anonymous_id;"
-           "DELETE FROM customers;"
-           "INSERT INTO customers SELECT user_id, arg_max(email, event_time) FILTER (email IS "
-           "NOT NULL), arg_max(email_domain, event_time) FILTER (email_domain IS NOT NULL), "
-           "arg_max(name, event_time) FILTER (name IS NOT NULL), arg_max(country, event_time) "
-           "FILTER (country IS NOT NULL), min(event_time), max(event_time), min(event_time) "
-           "FILTER (kind = 'signed_up'), count(*), max(\"offset\") FROM events WHERE user_id IS "
-           "NOT NULL "
-           "GROUP BY user_id;"
-           "COMMIT;");
+    char anon[160] = "", users[160] = "";
+    if (since >= 0) {
+        snprintf(anon, sizeof(anon),
+                 " AND anonymous_id IN (SELECT anonymous_id FROM events WHERE \"offset\" > %lld)",
+                 (long long)since);
+        snprintf(users, sizeof(users),
+                 " AND user_id IN (SELECT user_id FROM events WHERE \"offset\" > %lld)",
+                 (long long)since);
+    }
+    cp_buf q;
+    cp_buf_init(&q);
+    cp_buf_appendf(&q,
+                   "BEGIN TRANSACTION;"
+                   "DELETE FROM identity_map WHERE true%s;"
+                   "INSERT INTO identity_map SELECT anonymous_id, arg_min(user_id, event_time), "
+                   "min(event_time) FROM events WHERE anonymous_id IS NOT NULL AND user_id IS NOT "
+                   "NULL%s GROUP BY anonymous_id;"
+                   "DELETE FROM customers WHERE true%s;"
+                   "INSERT INTO customers SELECT user_id, arg_max(email, event_time) FILTER (email "
+                   "IS NOT NULL), arg_max(email_domain, event_time) FILTER (email_domain IS NOT "
+                   "NULL), arg_max(name, event_time) FILTER (name IS NOT NULL), arg_max(country, "
+                   "event_time) FILTER (country IS NOT NULL), min(event_time), max(event_time), "
+                   "min(event_time) FILTER (kind = 'signed_up'), count(*), max(\"offset\") FROM "
+                   "events WHERE user_id IS NOT NULL%s GROUP BY user_id;",
+                   anon, anon, users, users);
+    int rc = q.ptr ? exec(s, q.ptr) : CP_ENOMEM;
+    cp_buf_free(&q);
+    if (rc == CP_OK) rc = cp_store_set_checkpoint(s, CP_DERIVED_CHECKPOINT, upto);
+    if (rc == CP_OK) return exec(s, "COMMIT");
+    exec(s, "ROLLBACK");
+    return rc;
 }
 
 int cp_store_set_checkpoint(cp_store *s, const char *name, int64_t position)
@@ -415,7 +433,7 @@ int cp_store_reset_silver(cp_store *s)
     return exec(s, "DELETE FROM events; DELETE FROM orders; DELETE FROM order_items; "
                    "DELETE FROM identity_map; DELETE FROM customers; DELETE FROM sessions; "
                    "DELETE FROM rt_minute; DELETE FROM rt_minute_top; "
-                   "DELETE FROM checkpoints WHERE name = 'log';");
+                   "DELETE FROM checkpoints WHERE name IN ('log', '" CP_DERIVED_CHECKPOINT "');");
 }
 
 /* ---- real-time rollups ---- */
@@ -509,9 +527,17 @@ static int stream(cp_store *s, const char *sql, duckdb_result *r)
     return rc;
 }
 
-int cp_store_sessions_begin(cp_store *s)
+int cp_store_sessions_begin(cp_store *s, int64_t since)
 {
-    if (exec(s, "BEGIN TRANSACTION; DELETE FROM sessions")) return CP_EDB;
+    char sql[512];
+    if (since < 0)
+        snprintf(sql, sizeof(sql), "BEGIN TRANSACTION; DELETE FROM sessions");
+    else
+        snprintf(sql, sizeof(sql),
+                 "BEGIN TRANSACTION; DELETE FROM sessions WHERE identity IN (SELECT identity FROM "
+                 "events WHERE \"offset\" > %lld)",
+                 (long long)since);
+    if (exec(s, sql)) return CP_EDB;
     if (duckdb_appender_create(s->con, NULL, "sessions", &s->sessions) == DuckDBError) {
         exec(s, "ROLLBACK");
         return fail(s, "appender", "sessions");
@@ -547,10 +573,10 @@ int cp_store_add_session(cp_store *s, const cp_session_row *r)
     return CP_OK;
 }
 
-int cp_store_sessions_end(cp_store *s)
+int cp_store_sessions_end(cp_store *s, bool commit)
 {
-    int rc = CP_OK;
-    if (duckdb_appender_flush(s->sessions) == DuckDBError)
+    int rc = commit ? CP_OK : CP_ESTATE; /* not to commit: rolled back */
+    if (rc == CP_OK && duckdb_appender_flush(s->sessions) == DuckDBError)
         rc = fail(s, "sessions", duckdb_appender_error(s->sessions));
     duckdb_appender_destroy(&s->sessions);
     s->sessions = NULL;
@@ -602,15 +628,20 @@ static int session_row(void *ctx, const col *c, idx_t i)
     return x->fn(x->ud, &e);
 }
 
-int cp_store_scan_for_sessions(cp_store *s, int (*fn)(void *ud, const cp_session_event *e),
-                               void *ud)
+int cp_store_scan_for_sessions(cp_store *s, int64_t since,
+                               int (*fn)(void *ud, const cp_session_event *e), void *ud)
 {
-    return scan_rows(
-        s,
-        "SELECT identity, user_id, session_id, kind, page_path, utm_source, utm_medium, "
-        "utm_campaign, country, device_type, epoch_ms(event_time), \"offset\", is_bot "
-        "FROM events ORDER BY identity, event_time, \"offset\"",
-        13, session_row, &(session_scan){fn, ud});
+    char only[128] = "", sql[640];
+    if (since >= 0) /* the scan's own connection: the same events, committed */
+        snprintf(only, sizeof(only),
+                 " WHERE identity IN (SELECT identity FROM events WHERE \"offset\" > %lld)",
+                 (long long)since);
+    snprintf(sql, sizeof(sql),
+             "SELECT identity, user_id, session_id, kind, page_path, utm_source, utm_medium, "
+             "utm_campaign, country, device_type, epoch_ms(event_time), \"offset\", is_bot FROM "
+             "events%s ORDER BY identity, event_time, \"offset\"",
+             only);
+    return scan_rows(s, sql, 13, session_row, &(session_scan){fn, ud});
 }
 
 typedef struct hash_scan {

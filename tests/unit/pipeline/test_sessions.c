@@ -47,7 +47,7 @@ static void test_rules(void)
     for (int i = 0; i < 16; i++)
         ev(s, "E", T0 + i * 1000, i == 5 ? "product_viewed" : "page", NULL);
     CHECK(cp_store_commit(s) == CP_OK);
-    CHECK(sessions_refresh(s, 30 * MIN) == CP_OK);
+    CHECK(sessions_refresh(s, 30 * MIN, -1) == CP_OK);
     CHECK_INT(q(s, "SELECT count(*) FROM sessions WHERE identity = 'A'"), 2);
     CHECK_INT(q(s, "SELECT events FROM sessions WHERE identity = 'A' ORDER BY start_time LIMIT 1"),
               3);
@@ -66,13 +66,64 @@ static void test_rules(void)
                    "length(session_id) = 18"),
               6);
     /* A second refresh gives the same table. */
-    CHECK(sessions_refresh(s, 30 * MIN) == CP_OK);
+    CHECK(sessions_refresh(s, 30 * MIN, -1) == CP_OK);
     CHECK_INT(q(s, "SELECT count(*) FROM sessions"), 8);
+    cp_store_close(s);
+}
+
+/* The whole table as one number, to compare an incremental refresh with a full one. */
+static int64_t table_hash(cp_store *s)
+{
+    return q(s, "SELECT sum(hash(session_id, identity, start_time, end_time, events, pageviews, "
+                "is_bot, product_view, cart, landing_path) % 1000000007) FROM sessions");
+}
+
+static void test_incremental(void)
+{
+    cp_store *s;
+    char err[256];
+    CHECK(cp_store_open(":memory:", false, &s, err, sizeof(err)) == CP_OK);
+    off = 0;
+    CHECK(cp_store_begin(s) == CP_OK);
+    ev(s, "A", T0, "page", NULL);
+    ev(s, "A", T0 + 10 * MIN, "product_viewed", NULL);
+    ev(s, "A", T0 + 40 * MIN, "product_added", NULL);
+    ev(s, "A", T0 + 71 * MIN, "page", NULL);
+    ev(s, "B", T0, "page", NULL);
+    ev(s, "B", T0 + 5 * MIN, "page", NULL);
+    CHECK(cp_store_commit(s) == CP_OK);
+    CHECK(sessions_refresh(s, 30 * MIN, -1) == CP_OK);
+    int64_t since = off - 1;
+    CHECK(cp_store_begin(s) == CP_OK);
+    ev(s, "A", T0 + 72 * MIN, "page", NULL);
+    ev(s, "A", T0 + 5 * MIN, "page", NULL); /* late: joins the first session */
+    ev(s, "F", T0 + 3 * MIN, "page", NULL);
+    CHECK(cp_store_commit(s) == CP_OK);
+    CHECK(cp_store_exec(s, "UPDATE sessions SET landing_path = 'kept' WHERE identity = 'B'", err,
+                        sizeof(err)) == CP_OK);
+    CHECK(sessions_refresh(s, 30 * MIN, since) == CP_OK);
+    CHECK_INT(q(s, "SELECT count(*) FROM sessions"), 4);
+    CHECK_INT(q(s, "SELECT events FROM sessions WHERE identity = 'A' ORDER BY start_time LIMIT 1"),
+              4);
+    CHECK_INT(q(s, "SELECT events FROM sessions WHERE identity = 'A' ORDER BY start_time DESC "
+                   "LIMIT 1"),
+              2);
+    CHECK_INT(q(s, "SELECT count(*) FROM sessions WHERE identity = 'F'"), 1);
+    /* B had no new events: its row was left alone */
+    CHECK_INT(q(s, "SELECT count(*) FROM sessions WHERE identity = 'B' AND landing_path = 'kept'"),
+              1);
+    CHECK(cp_store_exec(s, "UPDATE sessions SET landing_path = NULL WHERE identity = 'B'", err,
+                        sizeof(err)) == CP_OK);
+    int64_t incremental = table_hash(s);
+    CHECK(sessions_refresh(s, 30 * MIN, -1) == CP_OK);
+    CHECK_INT(table_hash(s), incremental);
+    CHECK_INT(q(s, "SELECT count(*) FROM sessions"), 4);
     cp_store_close(s);
 }
 
 int main(void)
 {
     RUN(test_rules);
+    RUN(test_incremental);
     TEST_END();
 }

@@ -82,9 +82,23 @@ static void test_batches_and_checkpoints(void)
     CHECK_STR(run_query(s, "SELECT detail, octet_length(raw) AS n, line FROM dead_letters",
                         CP_QUERY_CSV, 0),
               "detail,n,line\nbad ? byte,2,9\n");
-    CHECK(cp_store_refresh_derived(s) == CP_OK);
+    CHECK(cp_store_refresh_derived(s, -1, 3) == CP_OK);
     CHECK_INT(scalar(s, "SELECT count(*) FROM customers"), 2);
     CHECK_INT(scalar(s, "SELECT events FROM customers WHERE user_id = 'u2'"), 2);
+    CHECK_INT(scalar(s, "SELECT position FROM checkpoints WHERE name = 'derived'"), 3);
+    /* An incremental refresh rebuilds only the users of the new events. */
+    CHECK(cp_store_exec(s, "UPDATE customers SET events = 99 WHERE user_id = 'u1'", err,
+                        sizeof(err)) == CP_OK);
+    CHECK(cp_store_begin(s) == CP_OK);
+    e = row(4, "u2", 1790856009000LL);
+    CHECK(cp_store_add_event(s, &e) == CP_OK);
+    CHECK(cp_store_commit(s) == CP_OK);
+    CHECK(cp_store_refresh_derived(s, 3, 4) == CP_OK);
+    CHECK_INT(scalar(s, "SELECT events FROM customers WHERE user_id = 'u2'"), 3);
+    CHECK_INT(scalar(s, "SELECT last_offset FROM customers WHERE user_id = 'u2'"), 4);
+    CHECK_INT(scalar(s, "SELECT events FROM customers WHERE user_id = 'u1'"), 99);
+    CHECK_INT(scalar(s, "SELECT count(*) FROM customers"), 2);
+    CHECK_INT(scalar(s, "SELECT position FROM checkpoints WHERE name = 'derived'"), 4);
     cp_store_close(s);
 }
 
