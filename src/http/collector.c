@@ -27,7 +27,8 @@
 struct cp_collector {
     cp_collector_config c;
     struct MHD_Daemon *d;
-    pthread_key_t decoder; /* each server thread's decoder, kept between requests */
+    pthread_key_t decoder;   /* each server thread's decoder, kept between requests */
+    struct MHD_Response *ok; /* the plain success answer, shared by every request */
     /* group commit */
     pthread_cond_t work, durable;
     uint64_t open_gen, durable_gen;
@@ -366,6 +367,11 @@ static enum MHD_Result reply_accepted(cp_collector *k, struct MHD_Connection *co
                                       size_t rejected)
 {
     if (r == R_SNOWPLOW_I) return reply_gif(k, con, r);
+    if (!rejected && k->ok && !MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Origin")) {
+        enum MHD_Result res = MHD_queue_response(con, 200, k->ok); /* counts its uses */
+        metrics_request(&k->m, r, 200);
+        return res;
+    }
     char ok[96];
     int n = rejected ? snprintf(ok, sizeof(ok), "{\"success\":true,\"rejected\":%zu}\n", rejected)
                      : snprintf(ok, sizeof(ok), "{\"success\":true}\n");
@@ -622,9 +628,17 @@ int cp_collector_start(const cp_collector_config *c, cp_collector **out, char *e
         cp_free(k);
         return CP_ENOMEM;
     }
+    static const char success[] = "{\"success\":true}\n";
+    k->ok = MHD_create_response_from_buffer(sizeof(success) - 1, (void *)success,
+                                            MHD_RESPMEM_PERSISTENT);
+    if (k->ok && MHD_add_response_header(k->ok, "Content-Type", "application/json") != MHD_YES) {
+        MHD_destroy_response(k->ok);
+        k->ok = NULL; /* each answer is then made on its own */
+    }
     pthread_cond_init(&k->work, NULL);
     pthread_cond_init(&k->durable, NULL);
     if (pthread_create(&k->committer, NULL, commit_loop, k) != 0) {
+        if (k->ok) MHD_destroy_response(k->ok);
         pthread_key_delete(k->decoder);
         cp_free(k);
         return CP_ENOMEM;
@@ -637,7 +651,7 @@ int cp_collector_start(const cp_collector_config *c, cp_collector **out, char *e
         MHD_OPTION_NOTIFY_COMPLETED, http_request_done, k, MHD_OPTION_CONNECTION_TIMEOUT,
         10u, /* slow clients are cut off */
         MHD_OPTION_CONNECTION_LIMIT, 2000u, MHD_OPTION_PER_IP_CONNECTION_LIMIT, 1000u,
-        MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024), MHD_OPTION_END);
     if (!k->d) {
         snprintf(err, errlen, "cannot listen on %s (in use?)", c->listen);
         cp_collector_stop(k);
@@ -663,6 +677,7 @@ void cp_collector_stop(cp_collector *k)
     pthread_mutex_unlock(k->c.lock);
     pthread_join(k->committer, NULL);
     pthread_key_delete(k->decoder); /* after the server threads ended, freeing theirs */
+    if (k->ok) MHD_destroy_response(k->ok);
     pthread_cond_destroy(&k->work);
     pthread_cond_destroy(&k->durable);
     cp_free(k->resume);
