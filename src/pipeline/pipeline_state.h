@@ -52,7 +52,7 @@ typedef struct silver_batch {
 /* A transaction with fewer events than this stays open up to WRITER_LINGER_MS for more
  * (not while anyone waits for silver); its rows are written, and counted live, at once. */
 #define WRITER_LINGER_EVENTS 20000
-#define WRITER_LINGER_MS     250
+#define WRITER_LINGER_MS     100
 /* A failed transaction is tried again after WRITER_RETRY_FIRST_MS, then after pauses
  * doubling up to WRITER_RETRY_MAX_MS. */
 #define WRITER_RETRY_FIRST_MS 250
