@@ -46,8 +46,11 @@ typedef struct silver_batch {
  * while the next batch is decoded and logged. Whatever has queued up by the time
  * it is free goes into one transaction, so many small batches (the collector's
  * group commits) cost one DuckDB commit. At most WRITER_QUEUE batches and
- * WRITER_MAX_EVENTS events wait; beyond, enqueueing blocks (backpressure). */
-#define WRITER_QUEUE      1024
+ * WRITER_MAX_EVENTS events wait; beyond, enqueueing blocks (backpressure). The
+ * collector's group commits at low load hold a few events each, over a thousand a
+ * second: the batch bound leaves room for about a minute of them, so that a refresh
+ * holding the writer off does not hold acknowledgements up. */
+#define WRITER_QUEUE      65536
 #define WRITER_MAX_EVENTS 400000
 /* A transaction with fewer events than this stays open up to WRITER_LINGER_MS for more
  * (not while anyone waits for silver); its rows are written, and counted live, at once. */

@@ -68,16 +68,22 @@ static int finish_batches(cp_pipeline *p, silver_batch **bs, int n)
 {
     int rc = cp_live_persist(p->live, p->store);
     if (rc == CP_OK) rc = cp_store_set_checkpoint(p->store, LOG_CHECKPOINT, bs[n - 1]->log_end);
-    for (int i = 0; i < n && rc == CP_OK; i++)
+    const char **set = NULL; /* names already set, from the last batch back */
+    size_t n_set = 0, cap_set = 0;
+    for (int i = n - 1; i >= 0 && rc == CP_OK; i--)
         for (int c = 0; c < bs[i]->n_cursors && rc == CP_OK; c++) {
-            int later = 0; /* set only by the last batch naming it */
-            for (int j = i + 1; j < n && !later; j++)
-                for (int k = 0; k < bs[j]->n_cursors && !later; k++)
-                    later = strcmp(bs[j]->cursors[k].name, bs[i]->cursors[c].name) == 0;
-            if (!later)
-                rc = cp_store_set_checkpoint(p->store, bs[i]->cursors[c].name,
-                                             bs[i]->cursors[c].value);
+            const char *name = bs[i]->cursors[c].name;
+            size_t k = 0;
+            while (k < n_set && strcmp(set[k], name) != 0) k++;
+            if (k < n_set) continue;
+            if (cp_grow((void **)&set, &cap_set, n_set + 1, sizeof(*set))) {
+                rc = CP_ENOMEM;
+                break;
+            }
+            set[n_set++] = name;
+            rc = cp_store_set_checkpoint(p->store, name, bs[i]->cursors[c].value);
         }
+    cp_free(set);
     if (rc == CP_OK) return cp_store_commit(p->store);
     cp_store_rollback(p->store);
     return rc;
