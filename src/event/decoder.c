@@ -89,25 +89,9 @@ void cp_decode_options_default(cp_decode_options *o)
     o->max_depth = 64;
 }
 
-cp_event_decoder *cp_event_decoder_new(const cp_decode_options *opts, cp_decode_sink sink)
+/* Everything but the memory: fresh state, the options (or the defaults) and the sink. */
+static void setup(cp_event_decoder *d, const cp_decode_options *opts, cp_decode_sink sink)
 {
-    cp_event_decoder *d = cp_calloc(1, sizeof(*d));
-    if (!d) return NULL;
-    if (opts)
-        d->o = *opts;
-    else
-        cp_decode_options_default(&d->o);
-    if (d->o.max_depth <= 0) d->o.max_depth = 64;
-    d->sink = sink;
-    cp_arena_init(&d->arena, 256 * 1024);
-    cp_buf_init(&d->pending);
-    return d;
-}
-
-void cp_event_decoder_reset(cp_event_decoder *d, const cp_decode_options *opts, cp_decode_sink sink)
-{
-    cp_arena_reset(&d->arena); /* keeps its first block */
-    cp_buf_reset(&d->pending);
     cp_arena a = d->arena;
     cp_buf pending = d->pending;
     memset(d, 0, sizeof(*d));
@@ -119,6 +103,23 @@ void cp_event_decoder_reset(cp_event_decoder *d, const cp_decode_options *opts, 
         cp_decode_options_default(&d->o);
     if (d->o.max_depth <= 0) d->o.max_depth = 64;
     d->sink = sink;
+}
+
+cp_event_decoder *cp_event_decoder_new(const cp_decode_options *opts, cp_decode_sink sink)
+{
+    cp_event_decoder *d = cp_calloc(1, sizeof(*d));
+    if (!d) return NULL;
+    cp_arena_init(&d->arena, 256 * 1024);
+    cp_buf_init(&d->pending);
+    setup(d, opts, sink);
+    return d;
+}
+
+void cp_event_decoder_reset(cp_event_decoder *d, const cp_decode_options *opts, cp_decode_sink sink)
+{
+    cp_arena_reset(&d->arena); /* keeps its first block */
+    cp_buf_reset(&d->pending);
+    setup(d, opts, sink);
 }
 
 void cp_event_decoder_free(cp_event_decoder *d)

@@ -441,6 +441,38 @@ static void test_self_contained_raw(void)
     cp_event_decoder_free(d);
 }
 
+/* A decoder reset with other options and another sink behaves as a new one: the old
+ * limit, sink and half-fed line are gone. */
+static void test_reset(void)
+{
+    got g1, g2;
+    cp_decode_options o;
+    cp_decode_options_default(&o);
+    o.max_event_bytes = 256;
+    cp_event_decoder *d = decoder(&g1, &o);
+    CHECK(cp_event_decode(d, order_json, strlen(order_json)) == CP_OK);
+    CHECK_INT(g1.n_rejects, 1);
+    CHECK_INT(g1.rej[0].reason, CP_REJECT_TOO_LARGE);
+    static const char half[] = "{\"type\":\"track\",";
+    CHECK(cp_event_decoder_feed(d, half, strlen(half)) == CP_OK);
+    memset(&g2, 0, sizeof(g2));
+    cp_decode_options_default(&o);
+    o.received_at_ms = 1790856000000LL;
+    cp_event_decoder_reset(d, &o, (cp_decode_sink){&g2, on_event, on_reject});
+    CHECK(cp_event_decode(d, order_json, strlen(order_json)) == CP_OK);
+    static const char line[] = "{\"type\":\"page\",\"messageId\":\"m-2\",\"anonymousId\":\"a\"}\n";
+    CHECK(cp_event_decoder_feed(d, line, strlen(line)) == CP_OK);
+    CHECK(cp_event_decoder_finish(d) == CP_OK);
+    CHECK_INT(g1.n_events, 0);
+    CHECK_INT(g1.n_rejects, 1);
+    CHECK_INT(g2.n_rejects, 0);
+    CHECK_INT(g2.n_events, 2);
+    CHECK(cp_slice_eq_lit(g2.ev[0].message_id, "m-1"));
+    CHECK_INT(g2.ev[0].received_at_ms, 1790856000000LL);
+    CHECK(cp_slice_eq_lit(g2.ev[1].message_id, "m-2"));
+    cp_event_decoder_free(d);
+}
+
 static int stop_sink(void *ud, const cp_event *ev)
 {
     (void)ev;
@@ -464,6 +496,7 @@ static void test_sink_stops_and_oom(void)
 
 int main(void)
 {
+    RUN(test_reset);
     RUN(test_commerce_event);
     RUN(test_times_and_types);
     RUN(test_batch_envelope);
