@@ -15,7 +15,7 @@ const require = createRequire(new URL('../js/package.json', import.meta.url))
 const { chromium } = require('playwright-core')
 const [bin, artifacts] = process.argv.slice(2)
 const dir = mkdtempSync(join(tmpdir(), 'cp-dashboard-'))
-const port = 20000 + Math.floor(Math.random() * 20000), base = `http://127.0.0.1:${port + 1}`
+const port = 20000 + Math.floor(Math.random() * 12000), base = `http://127.0.0.1:${port + 1}`
 let pass = 0, fail = 0, daemon = null, browser = null
 function check (name, ok, detail = '') {
   if (ok) pass++

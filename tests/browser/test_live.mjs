@@ -14,7 +14,7 @@ const require = createRequire(new URL('../js/package.json', import.meta.url))
 const { chromium } = require('playwright-core')
 const [bin, artifacts] = process.argv.slice(2)
 const dir = mkdtempSync(join(tmpdir(), 'cp-browser-'))
-const port = 20000 + Math.floor(Math.random() * 20000), api = port + 1
+const port = 20000 + Math.floor(Math.random() * 12000), api = port + 1
 const collector = `http://127.0.0.1:${port}`, dashboard = `http://127.0.0.1:${api}`
 let pass = 0, fail = 0, daemon = null, browser = null
 

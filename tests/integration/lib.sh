@@ -2,6 +2,7 @@
 # temporary directory removed at exit (after the test's own at_exit, e.g. to stop
 # servers), check NAME COMMAND… counting what passed, and finish for the verdict.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/net.sh"
 bin=$1
 tmp=$(mktemp -d)
 at_exit() { :; }
@@ -14,6 +15,6 @@ finish() { echo "$pass passed, $fail failed"; [ "$fail" = 0 ]; }
 
 # The header that opens a daemon's API: its dashboard token, made at start-up in DATA_DIR.
 api_auth() {
-  for _ in $(seq 50); do [ -s "$1/dashboard.token" ] && break; sleep 0.1; done
+  wait_file "$1/dashboard.token"
   echo "Authorization: Bearer $(cat "$1/dashboard.token")"
 }

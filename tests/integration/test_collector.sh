@@ -4,10 +4,11 @@
 # input — broken JSON, wrong key, oversized body, gzip bomb, 10,000-event batch,
 # a slow-loris connection — gets its documented answer while others are served.
 set -euo pipefail
+source "$(dirname "$0")/net.sh"
 bin=$1
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
-port=$(( 20000 + RANDOM % 20000 )); api=$(( port + 1 ))
+port=$(free_ports 20); api=$(( port + 1 ))
 pid=
 trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 pass=0; fail=0
@@ -21,7 +22,7 @@ url=http://127.0.0.1:$port
   --set dashboard.listen=127.0.0.1:$api --set collector.write_keys=wk_web=web,wk_node=node,wk_sim=sim \
   --set logging.level=error 2>"$tmp/run.log" &
 pid=$!
-for _ in $(seq 50); do curl -sf $url/health >/dev/null && break; sleep 0.1; done
+wait_up "$url/health"
 check "health" test "$(curl -s $url/health)" = '{"status":"ok"}'
 
 # The real Segment client library.

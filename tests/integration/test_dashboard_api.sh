@@ -6,7 +6,7 @@
 # parameters, the SQL statement limits (read-only, rows, time) and the metrics.
 source "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
-port=$(( 20000 + RANDOM % 20000 )); api=http://127.0.0.1:$((port + 1))
+port=$(free_ports 20); api=http://127.0.0.1:$((port + 1))
 "$here/dashboard_shop.sh" "$bin" "$tmp/data"
 hash=$(echo 'hunter2' | "$bin" passwd bob | sed 's/^bob: "\(.*\)"$/\1/')
 check "passwd prints a yescrypt hash" test "${hash:0:3}" = '$y$'
@@ -16,7 +16,7 @@ check "passwd prints a yescrypt hash" test "${hash:0:3}" = '$y$'
   --set dashboard.query_timeout=1s --set logging.level=error &
 pid=$!
 at_exit() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
-for _ in $(seq 100); do curl -sf "$api/health" > /dev/null && break; sleep 0.1; done
+wait_up "$api/health"
 code() { curl -s -o "$tmp/body" -w '%{http_code}' "$@"; }
 B=(-H "Authorization: Bearer tok3n")
 
@@ -47,7 +47,7 @@ kill "$pid"; wait "$pid" 2>/dev/null || true # logins survive a restart:
   --set dashboard.listen=127.0.0.1:$((port + 1)) --set dashboard.token=tok3n \
   --set "dashboard.users=ana=plain-pw,bob=$hash" --set dashboard.query_timeout=1s --set logging.level=error &
 pid=$!
-for _ in $(seq 100); do curl -sf "$api/health" > /dev/null && break; sleep 0.1; done
+wait_up "$api/health"
 check "  the cookie still opens it" test "$(code -b "$tmp/ana" "$api/api/v1/me")" = 200
 check "logout" test "$(code -b "$tmp/ana" -X POST "$api/api/v1/logout")" = 200
 check "  and the cookie opens nothing after" test "$(code -b "$tmp/ana" "$api/api/v1/me")" = 401

@@ -17,13 +17,13 @@ mkdir -p "$data"
 mount -t tmpfs -o size=48m tmpfs "$data"
 mkdir -p "$data/log"
 mount -t tmpfs -o size=16m tmpfs "$data/log"
-port=$(( 20000 + RANDOM % 20000 )); api=$((port + 1))
+port=$(free_ports 20); api=$((port + 1))
 "$bin" run --set data_dir="$data" --set collector.listen=127.0.0.1:$port --set dashboard.listen=127.0.0.1:$api \
   --set collector.write_keys=k --set log.segment_bytes=1MB --set log.min_free=0 --set store.min_free=8MB \
   2> "$tmp/run.log" &
 pid=$!
 at_exit() { kill -9 $pid 2> /dev/null || true; wait $pid 2> /dev/null || true; umount "$data/log" "$data" 2> /dev/null || true; }
-for _ in $(seq 100); do curl -sf http://127.0.0.1:$port/health > /dev/null && break; sleep 0.1; done
+wait_up "http://127.0.0.1:$port/health"
 
 # send TAG N: N batches of 200 events, one after the other; prints the answers by status
 # and appends the message ids of the batches answered 200 to $tmp/acked

@@ -4,9 +4,10 @@
 # history shows the attempts; with the daemon running, 'jobs run' starts the job
 # there and /api/v1/jobs shows its schedule and last run.
 set -euo pipefail
+source "$(dirname "$0")/net.sh"
 bin=$1
 tmp=$(mktemp -d)
-port=$(( 20000 + RANDOM % 20000 ))
+port=$(free_ports 20)
 pid=
 trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 pass=0; fail=0
@@ -37,14 +38,14 @@ check "backoff 200 ms then 400 ms (${elapsed} ms)" test "$elapsed" -ge 600
 "$bin" run --set data_dir="$tmp/data" --set dashboard.listen=127.0.0.1:$((port + 1)) \
   --set collector.listen=127.0.0.1:$port --set logging.level=error 2>"$tmp/run.log" &
 pid=$!
-for _ in $(seq 50); do curl -sf http://127.0.0.1:$port/health >/dev/null && break; sleep 0.1; done
+wait_up "http://127.0.0.1:$port/health"
 check "started by the daemon" grep -q "started by the daemon" <(cp_ jobs run tests)
 done_() { curl -s -H "$(api_auth "$tmp/data")" http://127.0.0.1:$((port + 1))/api/v1/jobs | python3 -c "
 import json, sys
 jobs = {j['name']: j for j in json.load(sys.stdin)}
 t = jobs['tests']
 sys.exit(0 if t['last'] and t['last']['status'] == 'ok' and jobs['models']['schedule'] == '* * * * *' and jobs['tests']['after'] == 'models' and jobs['models']['next_run'] else 1)"; }
-for _ in $(seq 100); do done_ && break; sleep 0.1; done
+for _ in $(seq 300); do done_ && break; sleep 0.1; done
 check "the API shows the run and the schedules" done_
 check "unknown job: 404 with a reason" test "$(curl -s -o /dev/null -w '%{http_code}' -H "$(api_auth "$tmp/data")" -X POST http://127.0.0.1:$((port + 1))/api/v1/jobs/nope/run)" = 404
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=

@@ -8,9 +8,10 @@
 # the only events both hold are the killed one's last durable, uncommitted flush,
 # which the shared warehouse's upsert by event id removes (docs/kafka.md).
 set -euo pipefail
+source "$(dirname "$0")/net.sh"
 bin=$1
 tmp=$(mktemp -d)
-base=$(( 20000 + RANDOM % 20000 ))
+base=$(free_ports 20)
 pids=()
 trap 'for p in "${pids[@]}"; do kill -9 $p 2>/dev/null || true; done; rm -rf "$tmp"' EXIT
 pass=0; fail=0
@@ -18,7 +19,7 @@ check() { if "${@:2}"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail
 
 "$bin" kafka-mock --partitions 4 --topics events > "$tmp/bs" &
 pids+=($!)
-for _ in $(seq 50); do [ -s "$tmp/bs" ] && break; sleep 0.1; done
+wait_file "$tmp/bs"
 bs=$(head -1 "$tmp/bs")
 
 declare -A port pid
@@ -30,7 +31,7 @@ start() { # start NAME PORT
     --set logging.level=error 2>>"$tmp/$1.log" &
   pid[$1]=$!
   pids+=($!)
-  for _ in $(seq 50); do curl -sf http://127.0.0.1:$2/health >/dev/null && break; sleep 0.1; done
+  wait_up "http://127.0.0.1:$2/health" "${pid[$1]}" || { cat "$tmp/$1.log" >&2; return 1; }
 }
 q() { "$bin" query --set data_dir="$tmp/$1" --set dashboard.listen=127.0.0.1:$((${port[$1]} + 1)) --format csv "$2" | tail -n +2; }
 partitions() { curl -s http://127.0.0.1:${port[$1]}/metrics | grep -c '^clickpulse_kafka_consumer_lag{' || true; }

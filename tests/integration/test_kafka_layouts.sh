@@ -5,9 +5,10 @@
 # identify and Order Completed events; a delete maps to nothing; a row missing its
 # customer is a dead letter naming the topic, partition and offset.
 set -euo pipefail
+source "$(dirname "$0")/net.sh"
 bin=$1
 tmp=$(mktemp -d)
-port=$(( 20000 + RANDOM % 20000 ))
+port=$(free_ports 20)
 pids=()
 trap 'for p in "${pids[@]}"; do kill -9 $p 2>/dev/null || true; done; rm -rf "$tmp"' EXIT
 pass=0; fail=0
@@ -15,7 +16,7 @@ check() { if "${@:2}"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail
 
 "$bin" kafka-mock --partitions 1 --set kafka.topics=web,customers=customers,purchases=purchases > "$tmp/bs" &
 pids+=($!)
-for _ in $(seq 50); do [ -s "$tmp/bs" ] && break; sleep 0.1; done
+wait_file "$tmp/bs"
 bs=$(head -1 "$tmp/bs")
 p() { printf '%s' "$2" | kcat -P -b "$bs" -t "$1"; }
 p web '{"type":"page","anonymousId":"a-1","userId":"cus_1","messageId":"w-1","timestamp":"2026-10-02T09:59:00Z","properties":{"path":"/p/lamp"}}'

@@ -5,9 +5,10 @@
 # adds up to what was sent); a restart continues from the sink's cursor without
 # publishing anything twice. Read back with Debian's kcat.
 set -euo pipefail
+source "$(dirname "$0")/net.sh"
 bin=$1
 tmp=$(mktemp -d)
-port=$(( 20000 + RANDOM % 20000 ))
+port=$(free_ports 20)
 pids=()
 trap 'for p in "${pids[@]}"; do kill -9 $p 2>/dev/null || true; done; rm -rf "$tmp"' EXIT
 pass=0; fail=0
@@ -15,7 +16,7 @@ check() { if "${@:2}"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail
 
 "$bin" kafka-mock --partitions 2 --topics clickpulse.events,clickpulse.minutes > "$tmp/bs" &
 pids+=($!)
-for _ in $(seq 50); do [ -s "$tmp/bs" ] && break; sleep 0.1; done
+wait_file "$tmp/bs"
 bs=$(head -1 "$tmp/bs")
 start() {
   "$bin" run --set data_dir="$tmp/data" --set collector.listen=127.0.0.1:$port \
@@ -23,7 +24,7 @@ start() {
     --set sinks.kafka.brokers="$bs" --set logging.level=error 2>>"$tmp/run.log" &
   daemon=$!
   pids+=($!)
-  for _ in $(seq 50); do curl -sf http://127.0.0.1:$port/health >/dev/null && break; sleep 0.1; done
+  wait_up "http://127.0.0.1:$port/health" "$daemon" || { cat "$tmp/run.log" >&2; return 1; }
 }
 send() { # send FROM TO: users u<i>, one page and one order each
   python3 - "$1" "$2" > "$tmp/batch.json" <<'PY'

@@ -5,7 +5,7 @@
 # incrementally (never a full rebuild), the marts grow with the stream, and once it
 # ends one more run leaves them equal to silver and to a full rebuild.
 source "$(dirname "$0")/lib.sh"
-port=$(( 20000 + RANDOM % 20000 ))
+port=$(free_ports 20)
 pid=; sim=
 at_exit() { [ -n "$pid" ] && kill -9 $pid 2>/dev/null; [ -n "$sim" ] && kill $sim 2>/dev/null; true; }
 api=http://127.0.0.1:$((port + 1))
@@ -27,7 +27,7 @@ run_job() {
   --set jobs.sessions.schedule="0 0 1 1 *" --set jobs.models.schedule="0 0 1 1 *" \
   --set jobs.tests.schedule="0 0 1 1 *" --set logging.level=info 2> "$tmp/run.log" &
 pid=$!
-for _ in $(seq 100); do curl -sf http://127.0.0.1:$port/health > /dev/null && break; sleep 0.1; done
+wait_up "http://127.0.0.1:$port/health"
 "$bin" simulate --customers 600 --days 8 --seed 12 --http http://127.0.0.1:$port \
   --write-key wk_live --rate 1000 --quiet > "$tmp/sim.out" 2>&1 &
 sim=$!

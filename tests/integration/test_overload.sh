@@ -8,7 +8,7 @@
 # request but those still in flight when wrk stopped (sent, their answer not read).
 source "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
-port=$(( 20000 + RANDOM % 20000 )); api=$((port + 1))
+port=$(free_ports 20); api=$((port + 1))
 limit_mb=256 allowance_mb=384
 # under AddressSanitizer (scripts/check-sanitized) its quarantine and shadow memory come on top
 [ -n "${ASAN_OPTIONS:-}" ] && allowance_mb=$((allowance_mb + 512))
@@ -18,7 +18,7 @@ limit_mb=256 allowance_mb=384
   --set logging.level=error 2> "$tmp/run.log" &
 pid=$!
 at_exit() { kill -9 $pid 2> /dev/null || true; }
-for _ in $(seq 100); do curl -sf http://127.0.0.1:$port/health > /dev/null && break; sleep 0.1; done
+wait_up "http://127.0.0.1:$port/health"
 
 # resident memory every 250 ms while the load runs
 ( while kill -0 $pid 2> /dev/null && [ ! -e "$tmp/stop" ]; do

@@ -67,13 +67,13 @@ cp_ replay 2> /dev/null
 check "a replay of the log does not bring them back" test "$(q "SELECT count(*) FROM events")/$(q "SELECT count(*) FROM events WHERE user_id = '$u'")" = "$((total - want_events))/0"
 
 # ---- forget, through the daemon ----
-port=$(( 20000 + RANDOM % 20000 )); api=$((port + 1))
+port=$(free_ports 20); api=$((port + 1))
 "$bin" run --set data_dir="$data" --set collector.listen=127.0.0.1:$port --set dashboard.listen=127.0.0.1:$api \
   --set collector.write_keys=k --set collector.anonymize_ip=true --set collector.trusted_proxies=127.0.0.1 \
   --set logging.level=error 2> "$tmp/run.log" &
 pid=$!
 at_exit() { kill -9 $pid 2> /dev/null || true; }
-for _ in $(seq 100); do curl -sf http://127.0.0.1:$port/health > /dev/null && break; sleep 0.1; done
+wait_up "http://127.0.0.1:$port/health"
 auth=$(api_auth "$data")
 v=$(q "SELECT user_id FROM orders WHERE user_id <> '$u' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
 want_v=$(q "SELECT count(*) FROM events WHERE user_id = '$v' OR (coalesce(user_id, '') = '' AND anonymous_id IN

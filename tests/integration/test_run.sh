@@ -2,17 +2,18 @@
 # clickpulse run: follows a growing file, answers /health and queries through
 # its API (read-only), and stops cleanly on SIGTERM, leaving silver exact.
 set -euo pipefail
+source "$(dirname "$0")/net.sh"
 bin=$1
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
-port=$(( 20000 + RANDOM % 20000 ))
+port=$(free_ports 20)
 pid=
 trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 pass=0; fail=0
 check() { if "${@:2}"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
 api_auth() { echo "Authorization: Bearer $(cat "$1/dashboard.token")"; }
 q() { "$bin" query --set data_dir="$tmp/data" --format csv "$1" | tail -n +2; }
-wait_for() { for _ in $(seq 100); do if eval "$1"; then return 0; fi; sleep 0.1; done; return 1; }
+wait_for() { for _ in $(seq 300); do if eval "$1"; then return 0; fi; sleep 0.1; done; return 1; }
 
 "$bin" simulate --customers 1500 --days 3 --seed 9 --out "$tmp/sim" --quiet
 total=$(wc -l < "$tmp/sim/events.jsonl")

@@ -1,0 +1,42 @@
+# Ports and readiness, sourced by the integration tests.
+# free_ports N: a base port with N free ports from it, below the kernel's ephemeral
+# range (where brokers and outgoing connections take theirs).
+free_ports() {
+  local n=$1 low base
+  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)
+  [ "$low" -gt 32000 ] && low=32000
+  for _ in $(seq 200); do
+    base=$(( 20000 + RANDOM % (low - 20000 - n) ))
+    if [ -z "$(ss -Htan "sport >= :$base and sport < :$((base + n))")" ]; then
+      echo "$base"
+      return 0
+    fi
+  done
+  echo "no $n free ports from 20000 to $low" >&2
+  return 1
+}
+
+# wait_up URL [PID]: until URL answers 2xx (30 s); fails at once if PID has exited.
+wait_up() {
+  local url=$1 pid=${2:-}
+  for _ in $(seq 300); do
+    curl -sf "$url" > /dev/null && return 0
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2> /dev/null; then
+      echo "process $pid exited before $url answered" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  echo "no answer from $url in 30 s" >&2
+  return 1
+}
+
+# wait_file FILE: until FILE is not empty (30 s).
+wait_file() {
+  for _ in $(seq 300); do
+    [ -s "$1" ] && return 0
+    sleep 0.1
+  done
+  echo "$1 still empty after 30 s" >&2
+  return 1
+}
