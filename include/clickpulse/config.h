@@ -88,6 +88,7 @@ typedef struct cp_config {
     int64_t pipeline_dedup_window_ms;
     int64_t pipeline_session_timeout_ms;
     int64_t pipeline_allowed_lateness_ms;
+    int64_t pipeline_queue_events;
     char *sinks_postgres_dsn, *sinks_postgres_schema;
     cp_strlist sinks_postgres_tables;
     char *sinks_clickhouse_url, *sinks_clickhouse_database;

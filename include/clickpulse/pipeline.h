@@ -64,8 +64,12 @@ int cp_pipeline_note_cursor(cp_pipeline *p, const char *cursor_name, int64_t cur
 /* 1 when the pipeline can accept; else 0 with the reason in reason (the silver writer
  * failed: silver stays behind the log until a restart applies it). Thread-safe. */
 int cp_pipeline_healthy(cp_pipeline *p, char *reason, size_t len);
-/* Events gathered or waiting for silver: the open batch and the writer's queue. */
+/* Events gathered or waiting for silver: the open batch and the writer's queue (those
+ * in memory and those waiting in the log alone). */
 size_t cp_pipeline_backlog(cp_pipeline *p);
+/* Events that have waited for silver in the log alone (memory was full: the writer read
+ * them back), since open. Thread-safe. */
+uint64_t cp_pipeline_spilled(cp_pipeline *p);
 /* Waits until every batch handed over is committed to silver. */
 int cp_pipeline_sync(cp_pipeline *p);
 /* Read-your-writes for queries: waits at most timeout_ms until silver has every batch

@@ -203,6 +203,7 @@ static int api_forget(void *ud, const char *user_id, cp_buf *out)
     daemon_state *d = ud;
     cp_forget_stats st;
     char err[1024];
+    cp_pipeline_sync(d->p); /* silver's backlog first, with the sources going on */
     pthread_mutex_lock(&d->mu);
     int rc = cp_pipeline_forget(d->p, user_id, &st, err, sizeof(err));
     pthread_mutex_unlock(&d->mu);

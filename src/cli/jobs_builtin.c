@@ -25,6 +25,7 @@ static int retention_job(void *ud, cp_store *session, int64_t *rows, char *err, 
 {
     cli_jobs_ctx *c = ud;
     (void)session;
+    cp_pipeline_sync(c->pipeline); /* the backlog first, sources going on; again below */
     pthread_mutex_lock(c->lock);
     int64_t now = cp_now_ms(), silver = 0;
     int n = cp_pipeline_retain(c->pipeline, now);

@@ -53,6 +53,7 @@ struct cp_collector {
 static void *commit_loop(void *arg)
 {
     cp_collector *k = arg;
+    pthread_setname_np(pthread_self(), "collector log");
     pthread_mutex_lock(k->c.lock);
     for (;;) {
         while (!k->pending && !k->stop) pthread_cond_wait(&k->work, k->c.lock);
@@ -451,9 +452,11 @@ void cp_collector_metrics(cp_collector *k, cp_buf *out)
         "# TYPE clickpulse_events_duplicate_total counter\nclickpulse_events_duplicate_total %llu\n"
         "# TYPE clickpulse_events_late_total counter\nclickpulse_events_late_total %llu\n"
         "# TYPE clickpulse_queue_events gauge\nclickpulse_queue_events %zu\n"
+        "# TYPE clickpulse_events_spilled_total counter\nclickpulse_events_spilled_total %llu\n"
         "# TYPE clickpulse_events_rejected_total counter\n",
         (unsigned long long)s->accepted, (unsigned long long)s->duplicates,
-        (unsigned long long)s->late, backlog);
+        (unsigned long long)s->late, backlog,
+        (unsigned long long)cp_pipeline_spilled(k->c.pipeline));
     for (int i = 0; i < CP_REJECT__COUNT; i++)
         cp_buf_appendf(out, "clickpulse_events_rejected_total{reason=\"%s\"} %llu\n",
                        cp_reject_reason_name((cp_reject_reason)i),

@@ -96,6 +96,9 @@ static void *run_job(void *arg)
     cp_scheduler *s = a->s;
     job *j = &s->jobs[a->i];
     cp_free(a);
+    char name[16];
+    snprintf(name, sizeof(name), "job %s", j->name); /* in top -H: which job works */
+    pthread_setname_np(pthread_self(), name);
     cp_store *session = NULL;
     char err[512] = "";
     int64_t rows = 0;
@@ -186,6 +189,7 @@ static void launch(cp_scheduler *s, int i)
 static void *clock_main(void *arg)
 {
     cp_scheduler *s = arg;
+    pthread_setname_np(pthread_self(), "job clock");
     pthread_mutex_lock(&s->mu);
     while (!s->stop) {
         int64_t now = s->now();

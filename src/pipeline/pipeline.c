@@ -147,6 +147,69 @@ static int add_event(cp_pipeline *p, silver_batch *b, const cp_event *ev, uint64
     return CP_OK;
 }
 
+silver_batch *batch_spill(silver_batch *into, silver_batch *b)
+{
+    silver_batch *s = into;
+    if (!s && (s = cp_calloc(1, sizeof(*s)))) {
+        cp_arena_init(&s->arena, 16u << 10);
+        s->spilled = true;
+        s->first = b->events[0].offset;
+    }
+    size_t n = s ? s->n_events + b->n_events : 0;
+    uint8_t *late = s ? cp_realloc(s->late, (n + 7) / 8) : NULL;
+    if (!late ||
+        cp_grow((void **)&s->dead, &s->cap_dead, s->n_dead + b->n_dead, sizeof(*s->dead)) ||
+        cp_grow((void **)&s->dups, &s->cap_dups, s->n_dups + b->n_dups, sizeof(*s->dups))) {
+        if (s) s->late = late ? late : s->late;
+        if (s != into) batch_free(s);
+        return NULL;
+    }
+    s->late = late;
+    for (size_t i = s->n_events; i < n; i++) {
+        uint8_t bit = (uint8_t)(1u << (i % 8));
+        late[i / 8] =
+            (uint8_t)(b->events[i - s->n_events].late ? late[i / 8] | bit : late[i / 8] & ~bit);
+    }
+    /* everything but the events' bytes is copied (a dead letter's raw bytes are not in
+     * the log); on failure into keeps only what it had */
+    size_t dead = s->n_dead, dups = s->n_dups;
+    for (size_t i = 0; i < b->n_dead; i++) {
+        cp_dead_letter d = b->dead[i];
+        d.source = keep(s, d.source), d.at = keep(s, d.at);
+        d.detail = keep(s, d.detail), d.raw = keep(s, d.raw);
+        if (!KEPT(d.source) || !KEPT(d.at) || !KEPT(d.detail) || !KEPT(d.raw)) goto fail;
+        s->dead[s->n_dead++] = d;
+    }
+    for (size_t i = 0; i < b->n_dups; i++) {
+        cp_duplicate d = b->dups[i];
+        d.message_id = keep(s, d.message_id), d.source = keep(s, d.source), d.at = keep(s, d.at);
+        if (!KEPT(d.message_id) || !KEPT(d.source) || !KEPT(d.at)) goto fail;
+        s->dups[s->n_dups++] = d;
+    }
+    for (int c = 0; c < b->n_cursors; c++) {
+        int k = 0;
+        while (k < s->n_cursors && strcmp(s->cursors[k].name, b->cursors[c].name) != 0) k++;
+        if (k == s->n_cursors) {
+            cp_slice name = keep(s, cp_slice_from(b->cursors[c].name));
+            if (!KEPT(name) || k == MAX_CURSORS) goto fail;
+            s->cursors[s->n_cursors++].name = name.ptr;
+        }
+        s->cursors[k].value = b->cursors[c].value;
+    }
+    s->n_events = n;
+    s->log_end = b->log_end;
+    batch_free(b);
+    return s;
+fail:
+    if (s != into) {
+        batch_free(s);
+        return NULL;
+    }
+    /* cursors already moved on stay so: the log holds b's events, which a restart applies */
+    s->n_dead = dead, s->n_dups = dups;
+    return NULL;
+}
+
 int cp_pipeline_submit(cp_pipeline *p, const cp_event *in, cp_slice source, cp_slice at)
 {
     cp_event ev = *in;
@@ -324,7 +387,15 @@ size_t cp_pipeline_backlog(cp_pipeline *p)
 {
     size_t n = p->open ? p->open->n_events : 0;
     pthread_mutex_lock(&p->w.mu);
-    n += p->w.queued_events;
+    n += p->w.queued_events + p->w.spilled_events;
+    pthread_mutex_unlock(&p->w.mu);
+    return n;
+}
+
+uint64_t cp_pipeline_spilled(cp_pipeline *p)
+{
+    pthread_mutex_lock(&p->w.mu);
+    uint64_t n = p->w.spilled_total;
     pthread_mutex_unlock(&p->w.mu);
     return n;
 }

@@ -40,18 +40,30 @@ typedef struct silver_batch {
     int64_t log_end;    /* the log's next offset once this batch is in it */
     uint64_t *inserted; /* its dedup insertions, undone if the log append fails */
     size_t n_ins, cap_ins;
+    /* Spilled (memory was full): the n_events events are read back from the log, from
+     * offset first on; events is NULL and late holds their late flags, a bit each. */
+    bool spilled;
+    int64_t first;
+    uint8_t *late;
+    uint64_t seq; /* the writer's count of batches handed, at this one (the last merged) */
 } silver_batch;
 
 /* The silver writer: a thread that commits batches to the store, in order,
  * while the next batch is decoded and logged. Whatever has queued up by the time
  * it is free goes into one transaction, so many small batches (the collector's
- * group commits) cost one DuckDB commit. At most WRITER_QUEUE batches and
- * WRITER_MAX_EVENTS events wait; beyond, enqueueing blocks (backpressure). The
- * collector's group commits at low load hold a few events each, over a thousand a
- * second: the batch bound leaves room for about a minute of them, so that a refresh
- * holding the writer off does not hold acknowledgements up. */
-#define WRITER_QUEUE      65536
-#define WRITER_MAX_EVENTS 400000
+ * group commits) cost one DuckDB commit. Batches hold their events in memory up to
+ * pipeline.queue_events events in all; beyond, batches are spilled: their events wait
+ * in the log alone and the writer reads them back (consecutive spilled batches merged,
+ * up to WRITER_SPILL_EVENTS events each). How far silver may fall behind is the
+ * sources' bound (collector.max_backlog, kafka's pause). At most WRITER_QUEUE batches
+ * wait; beyond, enqueueing blocks. The collector's group commits at low load hold a
+ * few events each, over a thousand a second: the batch bound leaves room for about a
+ * minute of them, so that a refresh holding the writer off does not hold
+ * acknowledgements up. */
+#define WRITER_QUEUE        65536
+#define WRITER_SPILL_EVENTS 50000
+/* A transaction takes queued batches up to this many events (one batch at least). */
+#define WRITER_TXN_EVENTS 100000
 /* A transaction with fewer events than this stays open up to WRITER_LINGER_MS for more
  * (not while anyone waits for silver); its rows are written, and counted live, at once. */
 #define WRITER_LINGER_EVENTS 20000
@@ -67,9 +79,12 @@ typedef struct silver_writer {
     pthread_cond_t cv;
     silver_batch *queue[WRITER_QUEUE];
     int head, count, busy, stop, failed;
-    int syncing; /* callers waiting for silver: no lingering */
-    int held;    /* a caller uses the store's connection: the writer waits */
-    size_t queued_events;
+    int syncing;              /* callers waiting for silver: no lingering */
+    int held;                 /* a caller uses the store's connection: the writer waits */
+    size_t queued_events;     /* events held in memory by queued batches */
+    size_t spilled_events;    /* events of spilled batches, in the log only */
+    uint64_t spilled_total;   /* events spilled since open */
+    int taken;                /* queued batches in the writer's open transaction */
     uint64_t handed, applied; /* batches enqueued / committed */
     uint64_t failures;        /* failed tries since the last commit */
     char err[512];
@@ -87,6 +102,7 @@ struct cp_pipeline {
     cp_live *live;
     int64_t lateness_ms, session_timeout_ms, dedup_window_ms, silver_retention_ms;
     int64_t store_min_free; /* store.min_free, for the disk of store_dir */
+    size_t queue_events;    /* pipeline.queue_events: events held in memory for silver */
     char store_dir[4096];
     int64_t max_time;          /* the watermark's source: newest accepted event time */
     silver_batch *open;        /* the batch being gathered */
@@ -114,5 +130,9 @@ int writer_hold(cp_pipeline *p);
 void writer_release(cp_pipeline *p);
 void writer_stop(cp_pipeline *p);
 void batch_free(silver_batch *b);
+/* pipeline.c: b (in the log) as a spilled batch: appended to into when given (a spilled
+ * batch ending where b starts), else to a new one; frees b. NULL when out of memory (b
+ * is left as it was). */
+silver_batch *batch_spill(silver_batch *into, silver_batch *b);
 
 #endif

@@ -177,8 +177,11 @@ int cp_pipeline_forget(cp_pipeline *p, const char *user_id, cp_forget_stats *st,
         snprintf(err, errlen, "out of memory");
         return CP_ENOMEM;
     }
+    /* silver caught up first, appends going on (it may be far behind: spilled batches),
+     * then held with what came meanwhile */
+    int rc = writer_sync(p);
     pthread_mutex_lock(&p->append_mu); /* no appends while segments are rewritten */
-    int rc = writer_hold(p);
+    if (rc == CP_OK) rc = writer_hold(p);
     if (rc == CP_OK) {
         rc = forget_locked(&c);
         writer_release(p);

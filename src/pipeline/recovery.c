@@ -197,6 +197,7 @@ int cp_pipeline_open(const cp_config *c, cp_pipeline **out, char *err, size_t er
     cp_pipeline *p = cp_calloc(1, sizeof(*p));
     if (!p) return CP_ENOMEM;
     p->lateness_ms = c->pipeline_allowed_lateness_ms;
+    p->queue_events = (size_t)c->pipeline_queue_events;
     p->session_timeout_ms = c->pipeline_session_timeout_ms;
     p->dedup_window_ms = c->pipeline_dedup_window_ms;
     p->silver_retention_ms = c->silver_retention_ms;

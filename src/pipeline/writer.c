@@ -27,6 +27,7 @@ void batch_free(silver_batch *b)
     cp_free(b->dead);
     cp_free(b->dups);
     cp_free(b->inserted);
+    cp_free(b->late);
     cp_free(b);
 }
 
@@ -34,7 +35,8 @@ static int write_event(void *ud, const cp_event *ev)
 {
     cp_pipeline *p = ud;
     const pending_event *e = p->w.cur;
-    return silver_write(&p->silver, ev, e->offset, e->msg, e->delivery, e->source, e->late);
+    uint64_t msg = e->msg ? e->msg : hash_message(ev->message_id); /* 0: read back */
+    return silver_write(&p->silver, ev, e->offset, msg, e->delivery, e->source, e->late);
 }
 
 static int write_reject(void *ud, const cp_reject *r)
@@ -45,11 +47,38 @@ static int write_reject(void *ud, const cp_reject *r)
     return CP_ECORRUPT;
 }
 
+/* A spilled batch's events, read back from the log. */
+static int write_spilled(cp_pipeline *p, silver_batch *b)
+{
+    cp_bronze_reader *r = NULL;
+    int rc = cp_bronze_reader_open(p->log, (uint64_t)b->first, &r);
+    for (size_t i = 0; i < b->n_events && rc == CP_OK; i++) {
+        cp_bronze_entry e;
+        int more = cp_bronze_reader_next(r, &e);
+        if (more <= 0 || e.offset != (uint64_t)b->first + i) {
+            rc = more < 0 ? more : CP_ECORRUPT;
+            CP_ERROR("pipeline", "bronze offset %llu, waiting for silver, cannot be read back",
+                     (unsigned long long)b->first + i);
+            break;
+        }
+        if (cp_bronze_entry_erased(&e)) continue;
+        pending_event pe = {.offset = (int64_t)e.offset,
+                            .delivery = hash_delivery(e.source, e.at),
+                            .late = (b->late[i / 8] >> (i % 8)) & 1,
+                            .source = e.source};
+        p->w.cur = &pe;
+        cp_event_decoder_set_received_at(p->w.dec, e.received_at_ms);
+        rc = cp_event_decode(p->w.dec, e.event.ptr, e.event.len);
+    }
+    cp_bronze_reader_close(r);
+    return rc;
+}
+
 /* One batch's rows and checkpoints, inside the open transaction. */
 static int write_batch(cp_pipeline *p, silver_batch *b)
 {
-    int rc = CP_OK;
-    for (size_t i = 0; i < b->n_events && rc == CP_OK; i++) {
+    int rc = b->spilled ? write_spilled(p, b) : CP_OK;
+    for (size_t i = 0; i < b->n_events && rc == CP_OK && !b->spilled; i++) {
         p->w.cur = &b->events[i];
         cp_event_decoder_set_received_at(p->w.dec, b->events[i].received_at_ms);
         rc = cp_event_decode(p->w.dec, b->events[i].raw.ptr, b->events[i].raw.len);
@@ -98,11 +127,11 @@ static struct timespec deadline_in(long ms)
     return t;
 }
 
-/* One transaction: the batches queued, written at once (so the live view counts them
- * without delay), and those arriving while it stays open — up to WRITER_LINGER_MS
- * while fewer than WRITER_LINGER_EVENTS events are in it and nobody waits for silver —
- * then committed. Called and returning with the lock held; returns the batches done
- * (in the queue from head) and their result in *result. */
+/* One transaction: the batches queued (up to WRITER_TXN_EVENTS events), written at once
+ * (so the live view counts them without delay), and those arriving while it stays open —
+ * up to WRITER_LINGER_MS while fewer than WRITER_LINGER_EVENTS events are in it and
+ * nobody waits for silver — then committed. Called and returning with the lock held; returns the
+ * batches done (in the queue from head) and their result in *result. */
 static int write_transaction(cp_pipeline *p, silver_batch **taken, int *result)
 {
     silver_writer *w = &p->w;
@@ -110,8 +139,12 @@ static int write_transaction(cp_pipeline *p, silver_batch **taken, int *result)
     int done = 0, rc = CP_OK, open = 0;
     size_t events = 0;
     for (;;) {
-        int n = w->count - done;
-        for (int i = 0; i < n; i++) taken[done + i] = w->queue[(w->head + done + i) % WRITER_QUEUE];
+        int n = 0; /* the queued batches, up to WRITER_TXN_EVENTS (one at least) */
+        for (size_t more = events; done + n < w->count && (!n || more < WRITER_TXN_EVENTS); n++) {
+            taken[done + n] = w->queue[(w->head + done + n) % WRITER_QUEUE];
+            more += taken[done + n]->n_events;
+        }
+        w->taken = done + n; /* no longer to be merged into */
         pthread_mutex_unlock(&w->mu);
         if (n && rc == CP_OK && !open) rc = cp_store_begin(p->store), open = rc == CP_OK;
         for (int i = 0; i < n && rc == CP_OK; i++) {
@@ -175,6 +208,7 @@ static void *writer_main(void *arg)
     cp_pipeline *p = arg;
     silver_writer *w = &p->w;
     int64_t pause_ms = 0;
+    pthread_setname_np(pthread_self(), "silver writer");
     pthread_mutex_lock(&w->mu);
     silver_batch **taken = cp_calloc(WRITER_QUEUE, sizeof(*taken));
     for (;;) {
@@ -193,6 +227,7 @@ static void *writer_main(void *arg)
         if (rc == CP_OK && !taken) rc = CP_ENOMEM;
         if (rc == CP_OK) n = write_transaction(p, taken, &rc);
         w->busy = 0;
+        w->taken = 0;
         if (rc) { /* the batches stay queued, for the next try */
             pause_ms =
                 pause_ms ? (pause_ms * 2 > WRITER_RETRY_MAX_MS ? WRITER_RETRY_MAX_MS : pause_ms * 2)
@@ -216,12 +251,15 @@ static void *writer_main(void *arg)
         pause_ms = 0;
         for (int i = 0; i < n; i++) {
             silver_batch *b = w->queue[(w->head + i) % WRITER_QUEUE];
-            w->queued_events -= b->n_events;
+            w->applied = b->seq; /* a merged batch stands for all the batches merged */
+            if (b->spilled)
+                w->spilled_events -= b->n_events;
+            else
+                w->queued_events -= b->n_events;
             batch_free(b); /* under the lock: cp_pipeline_backlog reads queued batches */
         }
         w->head = (w->head + n) % WRITER_QUEUE;
         w->count -= n;
-        w->applied += (uint64_t)n;
         pthread_cond_broadcast(&w->cv);
     }
     pthread_mutex_unlock(&w->mu);
@@ -254,17 +292,46 @@ int writer_start(cp_pipeline *p)
     return CP_OK;
 }
 
+/* The last queued batch when b's events can be merged into it (a spilled batch the
+ * writer has not taken, with room), else NULL. With the lock. */
+static silver_batch *spill_tail(silver_writer *w, const silver_batch *b)
+{
+    if (w->count <= w->taken) return NULL;
+    silver_batch *t = w->queue[(w->head + w->count - 1) % WRITER_QUEUE];
+    if (!t->spilled || t->n_events + b->n_events > WRITER_SPILL_EVENTS ||
+        t->first + (int64_t)t->n_events != b->events[0].offset)
+        return NULL;
+    return t;
+}
+
 int writer_enqueue(cp_pipeline *p, silver_batch *b)
 {
     silver_writer *w = &p->w;
     pthread_mutex_lock(&w->mu);
+    if (b->n_events && w->count && w->queued_events + b->n_events > p->queue_events) {
+        /* memory is full: the events wait in the log alone (out of memory: b waits below) */
+        size_t n = b->n_events;
+        silver_batch *tail = spill_tail(w, b), *s = batch_spill(tail, b);
+        if (s) w->spilled_total += n;
+        if (s && s == tail) {
+            w->spilled_events += n;
+            tail->seq = ++w->handed;
+            pthread_cond_broadcast(&w->cv);
+            pthread_mutex_unlock(&w->mu);
+            return CP_OK;
+        }
+        if (s) b = s;
+    }
     while (w->count == WRITER_QUEUE ||
-           (w->count && w->queued_events + b->n_events > WRITER_MAX_EVENTS))
+           (w->count && !b->spilled && w->queued_events + b->n_events > p->queue_events))
         pthread_cond_wait(&w->cv, &w->mu);
     w->queue[(w->head + w->count) % WRITER_QUEUE] = b; /* in the log: queued whatever happens */
     w->count++;
-    w->handed++;
-    w->queued_events += b->n_events;
+    b->seq = ++w->handed;
+    if (b->spilled)
+        w->spilled_events += b->n_events;
+    else
+        w->queued_events += b->n_events;
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
     return CP_OK;

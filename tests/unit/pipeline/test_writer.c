@@ -1,0 +1,167 @@
+/* src/pipeline/writer.c: batches beyond pipeline.queue_events wait in the log alone
+ * (spilled, consecutive ones merged) and the writer reads them back; silver ends the
+ * same as with everything in memory — events, late flags, dead letters, duplicates,
+ * cursors — and a restart before the writer got to them applies them from the log. */
+#include "clickpulse/error.h"
+#include "clickpulse/log.h"
+#include "clickpulse/pipeline.h"
+#include "pipeline/pipeline_state.h"
+#include "test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static char dir[128];
+static cp_config cfg;
+static cp_pipeline *pl;
+static char at[32];
+
+static int on_event(void *ud, const cp_event *ev)
+{
+    (void)ud;
+    return cp_pipeline_submit(pl, ev, CP_SLICE_LIT("t"), cp_slice_from(at));
+}
+
+static int on_reject(void *ud, const cp_reject *r)
+{
+    (void)ud;
+    return cp_pipeline_reject(pl, r, CP_SLICE_LIT("t"), cp_slice_from(at), 1790856000000LL);
+}
+
+static int64_t q(const char *sql)
+{
+    int64_t v = -1;
+    bool null;
+    CHECK(cp_store_scalar(cp_pipeline_store(pl), sql, &v, &null) == CP_OK);
+    return null ? -1 : v;
+}
+
+static void open_in(const char *sub, const char *queue_events)
+{
+    char set[256], err[512];
+    snprintf(set, sizeof(set), "data_dir=%s/%s", dir, sub);
+    CHECK_INT(cp_config_set_arg(&cfg, set, err, sizeof(err)), CP_OK);
+    snprintf(set, sizeof(set), "pipeline.queue_events=%s", queue_events);
+    CHECK_INT(cp_config_set_arg(&cfg, set, err, sizeof(err)), CP_OK);
+    CHECK_INT(cp_pipeline_open(&cfg, &pl, err, sizeof(err)), CP_OK);
+}
+
+/* Batch k of the run: 60 events (from the third batch on every seventh one 20 minutes
+ * behind: late), a duplicate of the first batch's first event, an event without an
+ * identity (a dead letter), and the cursor "file" at k + 1. Delivery positions are unique per line. */
+static void submit_batch(cp_event_decoder *d, int k)
+{
+    char json[256];
+    for (int i = 0; i < 60; i++) {
+        int n = k * 60 + i, minute = 40 + 2 * k - (k >= 2 && i % 7 == 0 ? 20 : 0);
+        snprintf(at, sizeof(at), "%d", n);
+        snprintf(json, sizeof(json),
+                 "{\"type\":\"track\",\"event\":\"E\",\"messageId\":\"m%d\",\"userId\":\"u%d\","
+                 "\"timestamp\":\"2026-10-01T%02d:%02d:00Z\"}",
+                 n, n % 9, 10 + minute / 60, minute % 60);
+        CHECK_INT(cp_event_decode(d, json, strlen(json)), CP_OK);
+    }
+    if (k > 0) {
+        snprintf(at, sizeof(at), "dup%d", k);
+        const char *dup = "{\"type\":\"track\",\"event\":\"E\",\"messageId\":\"m0\",\"userId\":\"u0\","
+                          "\"timestamp\":\"2026-10-01T11:20:00Z\"}";
+        CHECK_INT(cp_event_decode(d, dup, strlen(dup)), CP_OK);
+    }
+    snprintf(at, sizeof(at), "bad%d", k);
+    const char *bad = "{\"type\":\"page\"}"; /* no identity */
+    CHECK_INT(cp_event_decode(d, bad, strlen(bad)), CP_OK);
+    CHECK_INT(cp_pipeline_flush(pl, "file", k + 1), CP_OK);
+}
+
+/* Everything silver holds of the run, as one number. */
+static int64_t silver_hash(void)
+{
+    return q("SELECT (hash(string_agg(concat_ws(',', \"offset\", message_id, user_id, event_time, "
+             "late, received_at, msg_hash, delivery_hash, source), ';' ORDER BY \"offset\")) >> 1)::BIGINT FROM events") ^
+           q("SELECT (hash(string_agg(concat_ws(',', delivery, reason, raw), ';' ORDER BY "
+             "delivery)) >> 1)::BIGINT FROM dead_letters") ^
+           q("SELECT (hash(string_agg(concat_ws(',', message_id, delivery), ';' ORDER BY "
+             "delivery)) >> 1)::BIGINT FROM duplicates");
+}
+
+#define BATCHES 6
+
+static int64_t run(const char *sub, const char *queue_events, bool hold, uint64_t *spilled)
+{
+    cp_decode_options o;
+    cp_decode_options_default(&o);
+    o.received_at_ms = 1790856600000LL;
+    cp_event_decoder *d = cp_event_decoder_new(&o, (cp_decode_sink){NULL, on_event, on_reject});
+    open_in(sub, queue_events);
+    if (hold) CHECK_INT(writer_hold(pl), CP_OK);
+    for (int k = 0; k < BATCHES; k++) submit_batch(d, k);
+    *spilled = cp_pipeline_spilled(pl);
+    if (hold) {
+        CHECK_INT(cp_pipeline_backlog(pl), BATCHES * 60);
+        writer_release(pl);
+    }
+    CHECK_INT(cp_pipeline_sync(pl), CP_OK);
+    CHECK_INT(cp_pipeline_backlog(pl), 0);
+    CHECK_INT(q("SELECT count(*) FROM events"), BATCHES * 60);
+    CHECK_INT(q("SELECT count(*) FROM events WHERE late"), (BATCHES - 2) * 9);
+    CHECK_INT(q("SELECT count(*) FROM dead_letters"), BATCHES);
+    CHECK_INT(q("SELECT count(*) FROM duplicates"), BATCHES - 1);
+    CHECK_INT(q("SELECT position FROM checkpoints WHERE name = 'file'"), BATCHES);
+    CHECK_INT(q("SELECT position FROM checkpoints WHERE name = 'log'"), BATCHES * 60);
+    int64_t h = silver_hash();
+    cp_pipeline_close(pl);
+    cp_event_decoder_free(d);
+    return h;
+}
+
+static void test_spill_equals_memory(void)
+{
+    uint64_t none, spilled;
+    int64_t in_memory = run("memory", "400000", true, &none);
+    CHECK_INT(none, 0);
+    /* held writer, room for 100 events: the first batch stays in memory, the next five
+     * spill (300 events), merged into one */
+    int64_t read_back = run("spill", "100", true, &spilled);
+    CHECK_INT(spilled, 300);
+    CHECK(read_back == in_memory);
+    /* the writer running meanwhile: whatever spilled, the same silver */
+    CHECK(run("spill_live", "100", false, &spilled) == in_memory);
+}
+
+/* The writer never gets to the spilled batches: the next open applies them from the log
+ * (the cursor stays where silver last committed it). */
+static void test_restart_before_read_back(void)
+{
+    cp_decode_options o;
+    cp_decode_options_default(&o);
+    o.received_at_ms = 1790856600000LL;
+    cp_event_decoder *d = cp_event_decoder_new(&o, (cp_decode_sink){NULL, on_event, on_reject});
+    open_in("restart", "100");
+    CHECK_INT(writer_hold(pl), CP_OK);
+    for (int k = 0; k < BATCHES; k++) submit_batch(d, k);
+    CHECK_INT(cp_pipeline_spilled(pl), 300);
+    cp_pipeline_close(pl); /* held: the queued batches are left to the log */
+    open_in("restart", "100");
+    CHECK_INT(q("SELECT count(*) FROM events"), BATCHES * 60);
+    CHECK_INT(q("SELECT count(DISTINCT message_id) FROM events"), BATCHES * 60);
+    CHECK_INT(q("SELECT position FROM checkpoints WHERE name = 'log'"), BATCHES * 60);
+    CHECK_INT(q("SELECT count(*) FROM checkpoints WHERE name = 'file'"), 0);
+    cp_pipeline_close(pl);
+    cp_event_decoder_free(d);
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof(dir), "/tmp/cp_test_writer_%d", (int)getpid());
+    cp_config_init(&cfg);
+    char err[256];
+    cp_config_set_arg(&cfg, "store.memory_limit=256MB", err, sizeof(err));
+    cp_log_configure(CP_LOG_ERROR, CP_LOG_TEXT, 2);
+    RUN(test_spill_equals_memory);
+    RUN(test_restart_before_read_back);
+    char cmd[200];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    CHECK_INT(system(cmd), 0);
+    TEST_END();
+}
