@@ -59,6 +59,16 @@ static int exec(cp_store *s, const char *sql)
     return cp_store_exec(s, sql, NULL, 0);
 }
 
+/* Ends the connection's transaction, if any, after a failure: the failure's message stays
+ * (a ROLLBACK with nothing begun fails too). */
+static void rollback(cp_store *s)
+{
+    char why[sizeof(s->error)];
+    memcpy(why, s->error, sizeof(why));
+    exec(s, "ROLLBACK");
+    memcpy(s->error, why, sizeof(why));
+}
+
 int cp_store_open(const char *path, bool read_only, cp_store **out, char *err, size_t errlen)
 {
     cp_store *s = cp_calloc(1, sizeof(*s));
@@ -168,12 +178,7 @@ int cp_store_commit(cp_store *s)
     if (!s->in_batch) return CP_ESTATE;
     int rc = close_appenders(s);
     if (rc == CP_OK) rc = exec(s, "COMMIT");
-    if (rc != CP_OK) { /* a failed COMMIT has rolled back already: keep its error */
-        char why[sizeof(s->error)];
-        memcpy(why, s->error, sizeof(why));
-        exec(s, "ROLLBACK");
-        memcpy(s->error, why, sizeof(why));
-    }
+    if (rc != CP_OK) rollback(s); /* a failed COMMIT has rolled back already */
     s->in_batch = 0;
     return rc;
 }
@@ -184,7 +189,7 @@ void cp_store_rollback(cp_store *s)
         if (s->app[i]) duckdb_appender_destroy(&s->app[i]);
         s->app[i] = NULL;
     }
-    exec(s, "ROLLBACK");
+    rollback(s);
     s->in_batch = 0;
 }
 
@@ -378,7 +383,7 @@ int cp_store_refresh_derived(cp_store *s, int64_t since, int64_t upto)
     cp_buf_free(&q);
     if (rc == CP_OK) rc = cp_store_set_checkpoint(s, CP_DERIVED_CHECKPOINT, upto);
     if (rc == CP_OK) return exec(s, "COMMIT");
-    exec(s, "ROLLBACK");
+    rollback(s);
     return rc;
 }
 
@@ -537,9 +542,12 @@ int cp_store_sessions_begin(cp_store *s, int64_t since)
                  "BEGIN TRANSACTION; DELETE FROM sessions WHERE identity IN (SELECT identity FROM "
                  "events WHERE \"offset\" > %lld)",
                  (long long)since);
-    if (exec(s, sql)) return CP_EDB;
+    if (exec(s, sql)) { /* the transaction may have begun: not left open, aborted */
+        rollback(s);
+        return CP_EDB;
+    }
     if (duckdb_appender_create(s->con, NULL, "sessions", &s->sessions) == DuckDBError) {
-        exec(s, "ROLLBACK");
+        rollback(s);
         return fail(s, "appender", "sessions");
     }
     return CP_OK;
@@ -581,7 +589,7 @@ int cp_store_sessions_end(cp_store *s, bool commit)
     duckdb_appender_destroy(&s->sessions);
     s->sessions = NULL;
     if (rc == CP_OK) rc = exec(s, "COMMIT");
-    if (rc != CP_OK) exec(s, "ROLLBACK");
+    if (rc != CP_OK) rollback(s);
     return rc;
 }
 

@@ -49,7 +49,8 @@ static void open_in(const char *sub, const char *queue_events)
 
 /* Batch k of the run: 60 events (from the third batch on every seventh one 20 minutes
  * behind: late), a duplicate of the first batch's first event, an event without an
- * identity (a dead letter), and the cursor "file" at k + 1. Delivery positions are unique per line. */
+ * identity (a dead letter), and the cursor "file" at k + 1. Delivery positions are unique per line.
+ */
 static void submit_batch(cp_event_decoder *d, int k)
 {
     char json[256];
@@ -64,8 +65,9 @@ static void submit_batch(cp_event_decoder *d, int k)
     }
     if (k > 0) {
         snprintf(at, sizeof(at), "dup%d", k);
-        const char *dup = "{\"type\":\"track\",\"event\":\"E\",\"messageId\":\"m0\",\"userId\":\"u0\","
-                          "\"timestamp\":\"2026-10-01T11:20:00Z\"}";
+        const char *dup =
+            "{\"type\":\"track\",\"event\":\"E\",\"messageId\":\"m0\",\"userId\":\"u0\","
+            "\"timestamp\":\"2026-10-01T11:20:00Z\"}";
         CHECK_INT(cp_event_decode(d, dup, strlen(dup)), CP_OK);
     }
     snprintf(at, sizeof(at), "bad%d", k);
@@ -78,7 +80,8 @@ static void submit_batch(cp_event_decoder *d, int k)
 static int64_t silver_hash(void)
 {
     return q("SELECT (hash(string_agg(concat_ws(',', \"offset\", message_id, user_id, event_time, "
-             "late, received_at, msg_hash, delivery_hash, source), ';' ORDER BY \"offset\")) >> 1)::BIGINT FROM events") ^
+             "late, received_at, msg_hash, delivery_hash, source), ';' ORDER BY \"offset\")) >> "
+             "1)::BIGINT FROM events") ^
            q("SELECT (hash(string_agg(concat_ws(',', delivery, reason, raw), ';' ORDER BY "
              "delivery)) >> 1)::BIGINT FROM dead_letters") ^
            q("SELECT (hash(string_agg(concat_ws(',', message_id, delivery), ';' ORDER BY "

@@ -1,5 +1,5 @@
 /* src/store/store.c: batches commit or roll back whole, checkpoints, query
- * output in each format, read-only queries. */
+ * output in each format, read-only queries, a failed sessions refresh. */
 #include "clickpulse/error.h"
 #include "clickpulse/store.h"
 #include "test.h"
@@ -127,9 +127,32 @@ static void test_query_formats(void)
     cp_store_close(s);
 }
 
+/* A sessions refresh that fails at its start leaves no transaction open: the connection
+ * goes on (it used to stay in an aborted transaction, failing every statement after), and
+ * the error says what failed. */
+static void test_sessions_begin_fails(void)
+{
+    cp_store *s;
+    char err[256];
+    CHECK(cp_store_open(":memory:", false, &s, err, sizeof(err)) == CP_OK);
+    CHECK_INT(cp_store_exec(s, "ALTER TABLE sessions RENAME TO gone", err, sizeof(err)), CP_OK);
+    CHECK_INT(cp_store_sessions_begin(s, 5), CP_EDB);
+    CHECK(strstr(cp_store_error(s), "sessions") != NULL);
+    CHECK(strstr(cp_store_error(s), "ROLLBACK") == NULL);
+    CHECK_INT(cp_store_exec(s, "BEGIN TRANSACTION", err, sizeof(err)), CP_OK); /* none open */
+    CHECK_INT(cp_store_exec(s, "ROLLBACK", err, sizeof(err)), CP_OK);
+    CHECK_INT(cp_store_set_checkpoint(s, "log", 7), CP_OK);
+    int64_t v = 0;
+    bool found;
+    CHECK(cp_store_get_checkpoint(s, "log", &v, &found) == CP_OK && found);
+    CHECK_INT(v, 7);
+    cp_store_close(s);
+}
+
 int main(void)
 {
     RUN(test_batches_and_checkpoints);
     RUN(test_query_formats);
+    RUN(test_sessions_begin_fails);
     TEST_END();
 }
