@@ -417,6 +417,9 @@ void writer_stop(cp_pipeline *p)
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
+    for (int i = 0; i < w->count; i++) /* left to the log (held, or failing): the next open */
+        batch_free(w->queue[(w->head + i) % WRITER_QUEUE]);
+    w->count = 0;
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     cp_event_decoder_free(w->dec);
