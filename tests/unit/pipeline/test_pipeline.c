@@ -5,6 +5,7 @@
 #include "clickpulse/error.h"
 #include "clickpulse/log.h"
 #include "clickpulse/pipeline.h"
+#include "feed.h"
 #include "test.h"
 
 #include <pthread.h>
@@ -12,20 +13,6 @@
 #include <unistd.h>
 
 static char dir[128];
-static cp_pipeline *pl;
-static const char *at;
-
-static int on_event(void *ud, const cp_event *ev)
-{
-    (void)ud;
-    return cp_pipeline_submit(pl, ev, CP_SLICE_LIT("t"), cp_slice_from(at));
-}
-
-static int on_reject(void *ud, const cp_reject *r)
-{
-    (void)ud;
-    return cp_pipeline_reject(pl, r, CP_SLICE_LIT("t"), cp_slice_from(at), 1790856000000LL);
-}
 
 static void submit(cp_event_decoder *d, const char *json, const char *where)
 {

@@ -6,6 +6,7 @@
 #include "clickpulse/log.h"
 #include "clickpulse/pipeline.h"
 #include "pipeline/pipeline_state.h"
+#include "feed.h"
 #include "test.h"
 
 #include <stdio.h>
@@ -14,20 +15,7 @@
 
 static char dir[128];
 static cp_config cfg;
-static cp_pipeline *pl;
-static char at[32];
-
-static int on_event(void *ud, const cp_event *ev)
-{
-    (void)ud;
-    return cp_pipeline_submit(pl, ev, CP_SLICE_LIT("t"), cp_slice_from(at));
-}
-
-static int on_reject(void *ud, const cp_reject *r)
-{
-    (void)ud;
-    return cp_pipeline_reject(pl, r, CP_SLICE_LIT("t"), cp_slice_from(at), 1790856000000LL);
-}
+static char where[32]; /* the delivery position: at points here */
 
 static int64_t q(const char *sql)
 {
@@ -56,7 +44,7 @@ static void submit_batch(cp_event_decoder *d, int k)
     char json[256];
     for (int i = 0; i < 60; i++) {
         int n = k * 60 + i, minute = 40 + 2 * k - (k >= 2 && i % 7 == 0 ? 20 : 0);
-        snprintf(at, sizeof(at), "%d", n);
+        snprintf(where, sizeof(where), "%d", n);
         snprintf(json, sizeof(json),
                  "{\"type\":\"track\",\"event\":\"E\",\"messageId\":\"m%d\",\"userId\":\"u%d\","
                  "\"timestamp\":\"2026-10-01T%02d:%02d:00Z\"}",
@@ -64,13 +52,13 @@ static void submit_batch(cp_event_decoder *d, int k)
         CHECK_INT(cp_event_decode(d, json, strlen(json)), CP_OK);
     }
     if (k > 0) {
-        snprintf(at, sizeof(at), "dup%d", k);
+        snprintf(where, sizeof(where), "dup%d", k);
         const char *dup =
             "{\"type\":\"track\",\"event\":\"E\",\"messageId\":\"m0\",\"userId\":\"u0\","
             "\"timestamp\":\"2026-10-01T11:20:00Z\"}";
         CHECK_INT(cp_event_decode(d, dup, strlen(dup)), CP_OK);
     }
-    snprintf(at, sizeof(at), "bad%d", k);
+    snprintf(where, sizeof(where), "bad%d", k);
     const char *bad = "{\"type\":\"page\"}"; /* no identity */
     CHECK_INT(cp_event_decode(d, bad, strlen(bad)), CP_OK);
     CHECK_INT(cp_pipeline_flush(pl, "file", k + 1), CP_OK);
@@ -96,6 +84,7 @@ static int64_t run(const char *sub, const char *queue_events, bool hold, uint64_
     cp_decode_options_default(&o);
     o.received_at_ms = 1790856600000LL;
     cp_event_decoder *d = cp_event_decoder_new(&o, (cp_decode_sink){NULL, on_event, on_reject});
+    at = where;
     open_in(sub, queue_events);
     if (hold) CHECK_INT(writer_hold(pl), CP_OK);
     for (int k = 0; k < BATCHES; k++) submit_batch(d, k);
@@ -140,6 +129,7 @@ static void test_restart_before_read_back(void)
     cp_decode_options_default(&o);
     o.received_at_ms = 1790856600000LL;
     cp_event_decoder *d = cp_event_decoder_new(&o, (cp_decode_sink){NULL, on_event, on_reject});
+    at = where;
     open_in("restart", "100");
     CHECK_INT(writer_hold(pl), CP_OK);
     for (int k = 0; k < BATCHES; k++) submit_batch(d, k);
