@@ -369,8 +369,11 @@ int writer_hold(cp_pipeline *p)
     silver_writer *w = &p->w;
     if (!w->started) return CP_OK;
     pthread_mutex_lock(&w->mu);
-    while (w->held) pthread_cond_wait(&w->cv, &w->mu); /* one holder at a time */
-    int rc = drain(p);
+    int rc;
+    do { /* one holder at a time: another may have taken it while this one drained */
+        while (w->held) pthread_cond_wait(&w->cv, &w->mu);
+        rc = drain(p);
+    } while (rc == CP_OK && w->held);
     if (rc == CP_OK) w->held = 1;
     pthread_mutex_unlock(&w->mu);
     return rc;

@@ -1,7 +1,8 @@
 /* src/pipeline/writer.c: batches beyond pipeline.queue_events wait in the log alone
  * (spilled, consecutive ones merged) and the writer reads them back; silver ends the
  * same as with everything in memory — events, late flags, dead letters, duplicates,
- * cursors — and a restart before the writer got to them applies them from the log. */
+ * cursors — and a restart before the writer got to them applies them from the log.
+ * The writer is held by one caller at a time. */
 #include "clickpulse/error.h"
 #include "clickpulse/log.h"
 #include "clickpulse/pipeline.h"
@@ -9,6 +10,8 @@
 #include "feed.h"
 #include "test.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -144,6 +147,45 @@ static void test_restart_before_read_back(void)
     cp_event_decoder_free(d);
 }
 
+/* Holders waiting together while silver has a batch to apply: each gets the writer
+ * alone (two refreshes on the store's one connection would break each other). */
+static atomic_int inside, most_inside, held_ok;
+
+static void *hold_briefly(void *arg)
+{
+    (void)arg;
+    if (writer_hold(pl) != CP_OK) return NULL;
+    int n = atomic_fetch_add(&inside, 1) + 1;
+    if (n > atomic_load(&most_inside)) atomic_store(&most_inside, n);
+    usleep(50000);
+    atomic_fetch_sub(&inside, 1);
+    atomic_fetch_add(&held_ok, 1);
+    writer_release(pl);
+    return NULL;
+}
+
+static void test_one_holder_at_a_time(void)
+{
+    cp_decode_options o;
+    cp_decode_options_default(&o);
+    o.received_at_ms = 1790856600000LL;
+    cp_event_decoder *d = cp_event_decoder_new(&o, (cp_decode_sink){NULL, on_event, on_reject});
+    at = where;
+    open_in("holders", "400000");
+    CHECK_INT(writer_hold(pl), CP_OK);
+    submit_batch(d, 0); /* queued: the next holders wait for silver to apply it */
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++) pthread_create(&t[i], NULL, hold_briefly, NULL);
+    usleep(200000); /* all three wait for the holder */
+    writer_release(pl);
+    for (int i = 0; i < 3; i++) pthread_join(t[i], NULL);
+    CHECK_INT(atomic_load(&held_ok), 3);
+    CHECK_INT(atomic_load(&most_inside), 1);
+    CHECK_INT(q("SELECT count(*) FROM events"), 60);
+    cp_pipeline_close(pl);
+    cp_event_decoder_free(d);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof(dir), "/tmp/cp_test_writer_%d", (int)getpid());
@@ -153,6 +195,7 @@ int main(void)
     cp_log_configure(CP_LOG_ERROR, CP_LOG_TEXT, 2);
     RUN(test_spill_equals_memory);
     RUN(test_restart_before_read_back);
+    RUN(test_one_holder_at_a_time);
     char cmd[200];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     CHECK_INT(system(cmd), 0);
