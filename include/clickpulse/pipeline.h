@@ -39,6 +39,9 @@ void cp_pipeline_close(cp_pipeline *p);
  * (used to tell a redelivery after a restart from a duplicate). The event is used
  * during the call only (what the log needs is copied). */
 int cp_pipeline_submit(cp_pipeline *p, const cp_event *ev, cp_slice source, cp_slice at);
+/* Starts loading what submitting ev will look up (its dedup slot): called a few events
+ * ahead of their cp_pipeline_submit, it overlaps their cache misses. */
+void cp_pipeline_prefetch(cp_pipeline *p, const cp_event *ev);
 /* One rejected input from a source; it becomes a dead letter in the batch. */
 int cp_pipeline_reject(cp_pipeline *p, const cp_reject *r, cp_slice source, cp_slice at,
                        int64_t received_at_ms);

@@ -215,11 +215,18 @@ static int on_reject(void *ud, const cp_reject *r)
     return CP_OK;
 }
 
+/* Events prefetched ahead of the one submitted (see cp_pipeline_prefetch). */
+#define PREFETCH_AHEAD 8
+
 /* With the lock: everything the request brought into the open batch. */
 static int submit_all(outcome *o)
 {
     int rc = CP_OK;
+    for (uint32_t i = 0; i < o->accepted && i < PREFETCH_AHEAD; i++)
+        cp_pipeline_prefetch(o->k->c.pipeline, &o->events[i]);
     for (uint32_t i = 0; i < o->accepted && rc == CP_OK; i++) {
+        if (i + PREFETCH_AHEAD < o->accepted)
+            cp_pipeline_prefetch(o->k->c.pipeline, &o->events[i + PREFETCH_AHEAD]);
         int n =
             snprintf(o->at, sizeof(o->at), "%llu.%u", (unsigned long long)o->n, o->events[i].index);
         rc = cp_pipeline_submit(o->k->c.pipeline, &o->events[i], o->source,

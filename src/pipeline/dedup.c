@@ -1,7 +1,15 @@
-/* The dedup window: an open-addressing table of 64-bit messageId hashes with
- * the delivery hash and receive time of the first delivery. When the table
- * fills it first drops entries older than the window (relative to the newest
- * receive time seen), and grows only if that is not enough. */
+/* The dedup window: an open-addressing table (linear probing) of 64-bit messageId
+ * hashes with the first delivery's hash (32 bits) and receive time (whole seconds,
+ * rounded up: an entry is kept up to a second longer, never shorter). Slots are 16
+ * bytes, four to a cache line; dedup_prefetch lets a caller overlap the cache misses
+ * of a request's events.
+ *
+ * When the table is 70 % full its entries move to a new table — of the same size when
+ * some may be older than the window (those are dropped), else twice the size — a few
+ * slots at each insert, so that no insert waits for a whole table to be copied (at
+ * millions of entries that took seconds under the sources' lock). Meanwhile lookups
+ * look in both; a slot of the old table before the move's position has moved (or was
+ * dropped) and no longer counts. */
 #include "internal.h"
 
 #include "clickpulse/mem.h"
@@ -10,23 +18,32 @@
 
 typedef struct slot {
     uint64_t msg; /* 0 = empty (hashes are never 0) */
-    uint64_t delivery;
-    int64_t recv_ms;
+    uint32_t delivery;
+    int32_t sec; /* receive time: seconds after the table's base, rounded up */
 } slot;
 
 struct dedup {
-    slot *slots;
+    slot *slots; /* the table inserts go to */
     size_t cap, n;
-    int64_t window_ms, newest_ms;
+    slot *old; /* the table being moved from, or NULL */
+    size_t old_cap, old_pos, old_n;
+    int64_t window_ms, newest_ms, oldest_ms; /* oldest: a lower bound, since the last move */
+    int64_t base_s;
+    bool based, grow_next;
 };
+
+#define FIRST_CAP (1u << 16)
+#define MOVE_STEP 16 /* old slots moved per insert */
+#define EXPIRED   INT32_MIN
 
 dedup *dedup_new(int64_t window_ms)
 {
     dedup *d = cp_calloc(1, sizeof(*d));
     if (!d) return NULL;
-    d->cap = 1 << 16;
+    d->cap = FIRST_CAP;
     d->window_ms = window_ms;
     d->newest_ms = INT64_MIN;
+    d->oldest_ms = INT64_MAX;
     if (!(d->slots = cp_calloc(d->cap, sizeof(slot)))) {
         cp_free(d);
         return NULL;
@@ -38,12 +55,52 @@ void dedup_free(dedup *d)
 {
     if (!d) return;
     cp_free(d->slots);
+    cp_free(d->old);
     cp_free(d);
 }
 
 size_t dedup_size(const dedup *d)
 {
-    return d->n;
+    return d->n + d->old_n;
+}
+
+int64_t dedup_newest(const dedup *d)
+{
+    return d->newest_ms;
+}
+
+static int32_t to_sec(dedup *d, int64_t ms)
+{
+    int64_t s = ms / 1000;
+    if (s * 1000 < ms) s++; /* rounded up */
+    if (!d->based) d->base_s = s, d->based = true;
+    s -= d->base_s;
+    return s < INT32_MIN + 1 ? INT32_MIN + 1 : s > INT32_MAX ? INT32_MAX : (int32_t)s;
+}
+
+static int64_t to_ms(const dedup *d, int32_t sec)
+{
+    return (d->base_s + sec) * 1000;
+}
+
+static bool expired(const dedup *d, const slot *s, int64_t now_ms)
+{
+    int64_t t = to_ms(d, s->sec);
+    return s->sec == EXPIRED || (now_ms > t && now_ms - t > d->window_ms);
+}
+
+/* The slot holding msg in a table, or NULL; in the old table only slots not yet moved. */
+static slot *find(slot *slots, size_t cap, size_t from, uint64_t msg)
+{
+    for (size_t i = msg & (cap - 1); slots[i].msg; i = (i + 1) & (cap - 1))
+        if (slots[i].msg == msg) return i >= from ? &slots[i] : NULL;
+    return NULL;
+}
+
+static slot *lookup(dedup *d, uint64_t msg)
+{
+    slot *s = find(d->slots, d->cap, 0, msg);
+    return s || !d->old ? s : find(d->old, d->old_cap, d->old_pos, msg);
 }
 
 static void put(slot *slots, size_t cap, const slot *s)
@@ -53,70 +110,92 @@ static void put(slot *slots, size_t cap, const slot *s)
     slots[i] = *s;
 }
 
-/* Rebuilds the table at cap, keeping only entries inside the window. */
-static int rebuild(dedup *d, size_t cap)
+/* Moves up to k slots of the old table (dropping those past the window). */
+static void move_some(dedup *d, size_t k)
 {
-    slot *ns = cp_calloc(cap, sizeof(slot));
-    if (!ns) return -1;
-    int64_t oldest = d->newest_ms - d->window_ms;
-    size_t n = 0;
-    for (size_t i = 0; i < d->cap; i++) {
-        if (!d->slots[i].msg || d->slots[i].recv_ms < oldest) continue;
-        put(ns, cap, &d->slots[i]);
-        n++;
+    for (; k && d->old; k--) {
+        const slot *s = &d->old[d->old_pos++];
+        if (s->msg) {
+            d->old_n--;
+            if (!expired(d, s, d->newest_ms)) {
+                put(d->slots, d->cap, s);
+                d->n++;
+                int64_t ms = to_ms(d, s->sec);
+                if (ms < d->oldest_ms) d->oldest_ms = ms;
+            }
+        }
+        if (d->old_pos == d->old_cap) {
+            cp_free(d->old);
+            d->old = NULL;
+            d->old_n = 0;
+            d->grow_next = d->n > d->cap / 2; /* a sweep that freed little: grow next time */
+        }
     }
-    cp_free(d->slots);
-    d->slots = ns;
-    d->cap = cap;
-    d->n = n;
-    return 0;
 }
 
+/* Before an insert: a table at 70 % starts a move (a move still going when the new
+ * table fills is finished first). */
 static int make_room(dedup *d)
 {
     if (d->n + 1 <= d->cap / 10 * 7) return 0;
-    if (rebuild(d, d->cap)) return -1; /* sweep first */
-    if (d->n + 1 <= d->cap / 2) return 0;
-    return rebuild(d, d->cap * 2);
+    if (d->old) move_some(d, d->old_cap);
+    if (d->n + 1 <= d->cap / 10 * 7) return 0;
+    bool some_old = d->newest_ms != INT64_MIN && d->oldest_ms < d->newest_ms - d->window_ms;
+    size_t cap = some_old && !d->grow_next ? d->cap : d->cap * 2;
+    slot *ns = cp_calloc(cap, sizeof(slot));
+    if (!ns) return -1;
+    d->old = d->slots, d->old_cap = d->cap, d->old_pos = 0, d->old_n = d->n;
+    d->slots = ns, d->cap = cap, d->n = 0;
+    d->oldest_ms = INT64_MAX;
+    d->grow_next = false;
+    return 0;
+}
+
+void dedup_prefetch(const dedup *d, uint64_t msg)
+{
+    msg = msg ? msg : 1;
+    __builtin_prefetch(&d->slots[msg & (d->cap - 1)]);
+    if (d->old) __builtin_prefetch(&d->old[msg & (d->old_cap - 1)]);
 }
 
 int dedup_check(dedup *d, uint64_t msg, uint64_t delivery, int64_t recv_ms)
 {
     msg = msg ? msg : 1; /* 0 marks an empty slot */
-    size_t i = msg & (d->cap - 1);
-    for (; d->slots[i].msg; i = (i + 1) & (d->cap - 1)) {
-        if (d->slots[i].msg != msg) continue;
-        if (recv_ms - d->slots[i].recv_ms <= d->window_ms)
-            return d->slots[i].delivery == delivery ? DEDUP_SAME_DELIVERY : DEDUP_DUPLICATE;
-        d->slots[i].delivery = delivery; /* expired: a new first delivery */
-        d->slots[i].recv_ms = recv_ms;
+    slot *s = lookup(d, msg);
+    if (s && !expired(d, s, recv_ms))
+        return s->delivery == (uint32_t)delivery ? DEDUP_SAME_DELIVERY : DEDUP_DUPLICATE;
+    if (s) { /* expired: a new first delivery */
+        s->delivery = (uint32_t)delivery;
+        s->sec = to_sec(d, recv_ms);
         return DEDUP_NEW;
     }
     if (make_room(d)) return -1;
     if (recv_ms > d->newest_ms) d->newest_ms = recv_ms;
-    slot s = {msg, delivery, recv_ms};
-    put(d->slots, d->cap, &s);
+    if (recv_ms < d->oldest_ms) d->oldest_ms = recv_ms;
+    slot n = {msg, (uint32_t)delivery, to_sec(d, recv_ms)};
+    put(d->slots, d->cap, &n);
     d->n++;
+    if (d->old) move_some(d, MOVE_STEP);
     return DEDUP_NEW;
-}
-
-int64_t dedup_newest(const dedup *d)
-{
-    return d->newest_ms;
 }
 
 void dedup_remove(dedup *d, uint64_t msg)
 {
     msg = msg ? msg : 1; /* 0 marks an empty slot */
-    size_t i = msg & (d->cap - 1);
-    while (d->slots[i].msg && d->slots[i].msg != msg) i = (i + 1) & (d->cap - 1);
-    if (!d->slots[i].msg) return;
-    d->slots[i].msg = 0;
+    slot *s = find(d->slots, d->cap, 0, msg);
+    if (!s) {
+        /* in the old table: marked expired, which a lookup takes for absent (slots there
+         * stay where they are, or the move's position would skip or repeat some) */
+        if (d->old && (s = find(d->old, d->old_cap, d->old_pos, msg))) s->sec = EXPIRED;
+        return;
+    }
+    s->msg = 0;
     d->n--;
     /* Re-insert the rest of the cluster so lookups still find them. */
-    for (size_t j = (i + 1) & (d->cap - 1); d->slots[j].msg; j = (j + 1) & (d->cap - 1)) {
-        slot s = d->slots[j];
+    for (size_t j = ((size_t)(s - d->slots) + 1) & (d->cap - 1); d->slots[j].msg;
+         j = (j + 1) & (d->cap - 1)) {
+        slot t = d->slots[j];
         d->slots[j].msg = 0;
-        put(d->slots, d->cap, &s);
+        put(d->slots, d->cap, &t);
     }
 }

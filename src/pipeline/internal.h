@@ -7,13 +7,16 @@
 
 #include <stdint.h>
 
-/* Dedup: messageId hashes seen within a time window, with the delivery that
- * brought each; memory bounded by the window (older entries are swept). */
+/* Dedup: messageId hashes seen within a time window (to the second, rounded up), with
+ * the delivery that brought each; memory bounded by the window (older entries are
+ * swept). */
 typedef struct dedup dedup;
 typedef enum dedup_verdict { DEDUP_NEW, DEDUP_SAME_DELIVERY, DEDUP_DUPLICATE } dedup_verdict;
 
 dedup *dedup_new(int64_t window_ms);
 void dedup_free(dedup *d);
+/* Brings msg's slot into the cache ahead of its dedup_check. */
+void dedup_prefetch(const dedup *d, uint64_t msg);
 /* Looks msg up; a miss inserts it. Returns the verdict, or -1 when out of memory. */
 int dedup_check(dedup *d, uint64_t msg, uint64_t delivery, int64_t recv_ms);
 /* The newest receive time seen (INT64_MIN when none): entries that must not move the

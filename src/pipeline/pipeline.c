@@ -234,6 +234,11 @@ int cp_pipeline_submit(cp_pipeline *p, const cp_event *in, cp_slice source, cp_s
     return add_event(p, b, &ev, msg, delivery, source, at);
 }
 
+void cp_pipeline_prefetch(cp_pipeline *p, const cp_event *ev)
+{
+    if (ev->message_id.len) dedup_prefetch(p->dd, hash_message(ev->message_id));
+}
+
 void cp_pipeline_abandon(cp_pipeline *p, cp_pipeline_batch *pb)
 {
     silver_batch *b = (silver_batch *)pb;

@@ -1,7 +1,11 @@
-/* src/pipeline/dedup.c: first deliveries, duplicates, redeliveries, the window,
- * removal, and growth past the initial table. */
+/* src/pipeline/dedup.c: first deliveries, duplicates, redeliveries, the window (to
+ * the second, never shorter), removal, growth past the initial table, lookups and
+ * removals while entries move to a new table, and a window's worth of memory when
+ * entries keep expiring. */
 #include "pipeline/internal.h"
 #include "test.h"
+
+#define K(i) ((uint64_t)(i)*0x9E3779B97F4A7C15ULL)
 
 static void test_verdicts(void)
 {
@@ -37,9 +41,75 @@ static void test_growth_and_sweep(void)
     dedup_free(d);
 }
 
+/* Receive times are kept to the second, rounded up: an entry lasts up to a second
+ * longer than the window, never less. */
+static void test_window_to_the_second(void)
+{
+    dedup *d = dedup_new(1000);
+    CHECK_INT(dedup_check(d, 7, 1, 1500), DEDUP_NEW);
+    CHECK_INT(dedup_check(d, 7, 2, 2500), DEDUP_DUPLICATE); /* 1000 ms on: inside */
+    CHECK_INT(dedup_check(d, 7, 2, 3000), DEDUP_DUPLICATE); /* 1500 ms: kept (rounded up) */
+    CHECK_INT(dedup_check(d, 7, 3, 3001), DEDUP_NEW);       /* past the second too */
+    CHECK_INT(dedup_check(d, 8, 1, -2500), DEDUP_NEW);      /* times before 1970 */
+    CHECK_INT(dedup_check(d, 8, 1, -1500), DEDUP_SAME_DELIVERY);
+    CHECK_INT(dedup_check(d, 9, 1, INT64_MIN), DEDUP_NEW); /* a reject's key, no clock yet */
+    CHECK_INT(dedup_check(d, 9, 1, INT64_MIN), DEDUP_SAME_DELIVERY);
+    dedup_free(d);
+}
+
+/* Past 70 % of the first table (65,536 slots) entries move to a larger one a few at a
+ * time: every entry stays found, in either table, and removals in either hold. */
+static void test_lookups_while_moving(void)
+{
+    dedup *d = dedup_new(86400000);
+    uint64_t n = 65536 / 10 * 7;
+    for (uint64_t i = 1; i <= n; i++) CHECK_INT(dedup_check(d, K(i), i, 5000), DEDUP_NEW);
+    /* the next insert starts the move; 100 more leave most entries in the old table */
+    for (uint64_t i = n + 1; i <= n + 100; i++) CHECK_INT(dedup_check(d, K(i), i, 5000), DEDUP_NEW);
+    CHECK_INT(dedup_size(d), n + 100);
+    dedup_remove(d, K(n + 50)); /* in the new table */
+    dedup_remove(d, K(n - 7));  /* not yet moved */
+    dedup_remove(d, K(3));      /* possibly moved */
+    int wrong = 0;
+    for (uint64_t i = 1; i <= n + 100; i++) {
+        int v = dedup_check(d, K(i), i, 6000);
+        int want = i == n + 50 || i == n - 7 || i == 3 ? DEDUP_NEW : DEDUP_SAME_DELIVERY;
+        wrong += v != want;
+    }
+    CHECK_INT(wrong, 0);
+    /* past the move: the same answers from the one table */
+    for (uint64_t i = n + 101; i <= 200000; i++)
+        CHECK_INT(dedup_check(d, K(i), i, 6000), DEDUP_NEW);
+    for (uint64_t i = 1; i <= 200000; i++)
+        wrong += dedup_check(d, K(i), 0, 7000) != DEDUP_DUPLICATE;
+    CHECK_INT(wrong, 0);
+    CHECK_INT(dedup_size(d), 200000);
+    dedup_free(d);
+}
+
+/* A steady stream with a 10-second window: entries older than it are dropped as the
+ * table fills, which keeps about a window's worth (1,000 a second here), however many
+ * came before; what is inside the window is still found. */
+static void test_memory_follows_the_window(void)
+{
+    dedup *d = dedup_new(10000);
+    for (uint64_t i = 1; i <= 1000000; i++)
+        CHECK_INT(dedup_check(d, K(i), i, (int64_t)i), DEDUP_NEW);
+    CHECK(dedup_size(d) <= 65536 / 10 * 7);
+    int wrong = 0;
+    for (uint64_t i = 1000000 - 9000; i <= 1000000; i++)
+        wrong += dedup_check(d, K(i), 0, 1000000) != DEDUP_DUPLICATE;
+    CHECK_INT(wrong, 0);
+    CHECK_INT(dedup_check(d, K(1000), 0, 1000000), DEDUP_NEW); /* long gone */
+    dedup_free(d);
+}
+
 int main(void)
 {
     RUN(test_verdicts);
     RUN(test_growth_and_sweep);
+    RUN(test_window_to_the_second);
+    RUN(test_lookups_while_moving);
+    RUN(test_memory_follows_the_window);
     TEST_END();
 }
