@@ -71,6 +71,8 @@ typedef struct cp_duplicate {
 int cp_store_open(const char *path, bool read_only, cp_store **out, char *err, size_t errlen);
 /* Caps DuckDB's memory (bytes); beyond it, DuckDB spills to temporary files. */
 int cp_store_set_memory_limit(cp_store *s, int64_t bytes);
+/* DuckDB's threads (n > 0); 0 picks half the online cores, at least one. */
+int cp_store_set_threads(cp_store *s, int64_t n);
 void cp_store_close(cp_store *s);
 /* Another session on the same database, for another thread (the job scheduler's): its
  * own connection and transactions. Close it before the store it came from. */

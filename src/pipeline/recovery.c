@@ -184,8 +184,13 @@ static int open_parts(cp_pipeline *p, const cp_config *c, char *err, size_t errl
     }
     snprintf(path, sizeof(path), "%s/clickpulse.duckdb", c->data_dir);
     rc = cp_store_open(path, false, &p->store, err, errlen);
-    if (rc == CP_OK && cp_store_set_memory_limit(p->store, c->store_memory_limit))
+    if (rc == CP_OK && cp_store_set_memory_limit(p->store, c->store_memory_limit)) {
         snprintf(err, errlen, "store.memory_limit: %s", cp_store_error(p->store));
+        rc = CP_EDB;
+    } else if (rc == CP_OK && cp_store_set_threads(p->store, c->store_threads)) {
+        snprintf(err, errlen, "store.threads: %s", cp_store_error(p->store));
+        rc = CP_EDB;
+    }
     if (rc == CP_EAGAIN)
         snprintf(err + strlen(err), errlen - strlen(err),
                  " (is 'clickpulse run' using this data directory? stop it or use its API)");

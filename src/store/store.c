@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { APP_EVENTS, APP_ORDERS, APP_ITEMS, APP_DEAD, APP_DUPS, APP_RT, APP_RT_TOP, APP__COUNT };
 static const char *const app_tables[APP__COUNT] = {
@@ -142,6 +143,17 @@ int cp_store_set_memory_limit(cp_store *s, int64_t bytes)
 {
     char sql[96];
     snprintf(sql, sizeof(sql), "SET memory_limit = '%lldMB'", (long long)(bytes >> 20));
+    return exec(s, sql);
+}
+
+int cp_store_set_threads(cp_store *s, int64_t n)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    char sql[64];
+    snprintf(sql, sizeof(sql), "SET threads = %lld",
+             (long long)(n > 0       ? n
+                         : cores > 1 ? cores / 2
+                                     : 1));
     return exec(s, sql);
 }
 
