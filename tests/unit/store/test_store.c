@@ -4,6 +4,8 @@
 #include "clickpulse/store.h"
 #include "test.h"
 
+#include <unistd.h>
+
 static cp_silver_event row(int64_t offset, const char *user, int64_t t)
 {
     return (cp_silver_event){.offset = offset,
@@ -149,10 +151,26 @@ static void test_sessions_begin_fails(void)
     cp_store_close(s);
 }
 
+/* store.threads: a number sets DuckDB's threads; 0 takes half the online cores, at least
+ * one. */
+static void test_threads(void)
+{
+    cp_store *s;
+    char err[256];
+    CHECK(cp_store_open(":memory:", false, &s, err, sizeof(err)) == CP_OK);
+    CHECK_INT(cp_store_set_threads(s, 3), CP_OK);
+    CHECK_INT(scalar(s, "SELECT current_setting('threads')"), 3);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    CHECK_INT(cp_store_set_threads(s, 0), CP_OK);
+    CHECK_INT(scalar(s, "SELECT current_setting('threads')"), cores > 1 ? cores / 2 : 1);
+    cp_store_close(s);
+}
+
 int main(void)
 {
     RUN(test_batches_and_checkpoints);
     RUN(test_query_formats);
     RUN(test_sessions_begin_fails);
+    RUN(test_threads);
     TEST_END();
 }
