@@ -11,10 +11,12 @@
 #include "clickpulse/mem.h"
 #include "clickpulse/pipeline.h"
 #include "clickpulse/snowplow.h"
+#include "clickpulse/str.h"
 #include "clickpulse/time.h"
 #include "internal.h"
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
 #include <microhttpd.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -24,10 +26,17 @@
 
 #define FAILED_RING 256
 
+/* Server threads: one per core, up to this many. */
+#define MAX_SERVERS 16
+
 struct cp_collector {
     cp_collector_config c;
-    struct MHD_Daemon *d;
-    pthread_key_t decoder;   /* each server thread's decoder, kept between requests */
+    /* One server per core on the same port (SO_REUSEPORT): the kernel spreads
+     * connections across them. One server with a pool of threads left it to the threads
+     * to race for each connection, and a burst of connections often went to one. */
+    struct MHD_Daemon *d[MAX_SERVERS];
+    int n_d;
+    pthread_key_t thread;    /* each server thread's decoder and arrays, kept between requests */
     struct MHD_Response *ok; /* the plain success answer, shared by every request */
     /* group commit */
     pthread_cond_t work, durable;
@@ -218,25 +227,25 @@ static int on_reject(void *ud, const cp_reject *r)
 /* Events prefetched ahead of the one submitted (see cp_pipeline_prefetch). */
 #define PREFETCH_AHEAD 8
 
-/* With the lock: everything the request brought into the open batch. */
+/* With the lock: everything the request brought into the open batch; each event's
+ * delivery position is "<request>.<index>". */
 static int submit_all(outcome *o)
 {
     int rc = CP_OK;
+    size_t at = cp_fmt_u64(o->at, o->n);
+    o->at[at++] = '.';
     for (uint32_t i = 0; i < o->accepted && i < PREFETCH_AHEAD; i++)
         cp_pipeline_prefetch(o->k->c.pipeline, &o->events[i]);
     for (uint32_t i = 0; i < o->accepted && rc == CP_OK; i++) {
         if (i + PREFETCH_AHEAD < o->accepted)
             cp_pipeline_prefetch(o->k->c.pipeline, &o->events[i + PREFETCH_AHEAD]);
-        int n =
-            snprintf(o->at, sizeof(o->at), "%llu.%u", (unsigned long long)o->n, o->events[i].index);
-        rc = cp_pipeline_submit(o->k->c.pipeline, &o->events[i], o->source,
-                                (cp_slice){o->at, (size_t)n});
+        size_t n = at + cp_fmt_u64(o->at + at, o->events[i].index);
+        rc = cp_pipeline_submit(o->k->c.pipeline, &o->events[i], o->source, (cp_slice){o->at, n});
     }
     for (uint32_t i = 0; i < o->rejected && rc == CP_OK; i++) {
-        int n = snprintf(o->at, sizeof(o->at), "%llu.%u", (unsigned long long)o->n,
-                         o->rejects[i].index);
-        rc = cp_pipeline_reject(o->k->c.pipeline, &o->rejects[i], o->source,
-                                (cp_slice){o->at, (size_t)n}, o->received);
+        size_t n = at + cp_fmt_u64(o->at + at, o->rejects[i].index);
+        rc = cp_pipeline_reject(o->k->c.pipeline, &o->rejects[i], o->source, (cp_slice){o->at, n},
+                                o->received);
     }
     return rc;
 }
@@ -273,24 +282,49 @@ static enum MHD_Result reply_gif(cp_collector *k, struct MHD_Connection *con, en
 static enum MHD_Result reply_accepted(cp_collector *k, struct MHD_Connection *con, enum route r,
                                       size_t rejected);
 
-/* The calling server thread's decoder, set up for this request: its memory is reused
- * from one request to the next (freed when the thread ends). */
-static cp_event_decoder *thread_decoder(cp_collector *k, const cp_decode_options *o,
-                                        cp_decode_sink sink)
+/* What a server thread keeps from one request to the next (freed when it ends): its
+ * decoder and the arrays a request's events and rejects are gathered in. */
+typedef struct server_thread {
+    cp_event_decoder *dec;
+    cp_event *events;
+    cp_reject *rejects;
+    size_t cap_events, cap_rejects;
+} server_thread;
+
+static void free_thread(void *arg)
 {
-    cp_event_decoder *d = pthread_getspecific(k->decoder);
-    if (d) {
-        cp_event_decoder_reset(d, o, sink);
-    } else if ((d = cp_event_decoder_new(o, sink)) && pthread_setspecific(k->decoder, d) != 0) {
-        cp_event_decoder_free(d);
-        d = NULL;
-    }
-    return d;
+    server_thread *t = arg;
+    cp_event_decoder_free(t->dec);
+    cp_free(t->events);
+    cp_free(t->rejects);
+    cp_free(t);
 }
 
-static void free_decoder(void *d)
+/* The calling server thread's state, its decoder set up for this request and its arrays
+ * lent to o (given back by give_back). */
+static server_thread *thread_state(cp_collector *k, const cp_decode_options *opt, outcome *o)
 {
-    cp_event_decoder_free(d);
+    cp_decode_sink sink = {o, on_event, on_reject};
+    server_thread *t = pthread_getspecific(k->thread);
+    if (t) {
+        cp_event_decoder_reset(t->dec, opt, sink);
+    } else if ((t = cp_calloc(1, sizeof(*t)))) {
+        if (!(t->dec = cp_event_decoder_new(opt, sink)) || pthread_setspecific(k->thread, t)) {
+            free_thread(t);
+            return NULL;
+        }
+    }
+    if (t) {
+        o->events = t->events, o->cap_events = t->cap_events;
+        o->rejects = t->rejects, o->cap_rejects = t->cap_rejects;
+    }
+    return t;
+}
+
+static void give_back(server_thread *t, outcome *o)
+{
+    t->events = o->events, t->cap_events = o->cap_events;
+    t->rejects = o->rejects, t->cap_rejects = o->cap_rejects;
 }
 
 static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, request *req,
@@ -308,9 +342,9 @@ static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, reque
                    .received = o.received_at_ms,
                    .n = atomic_fetch_add(&request_counter, 1) + 1};
     o.id_seed = ((uint64_t)o.received_at_ms << 20) ^ out.n; /* ids unique to this delivery */
-    cp_event_decoder *d = thread_decoder(k, &o, (cp_decode_sink){&out, on_event, on_reject});
-    if (!d) return reply_json_error(k, con, r, 503, "overloaded", "out of memory");
-    int rc = cp_event_decode(d, body.ptr, body.len), busy = 0;
+    server_thread *t = thread_state(k, &o, &out);
+    if (!t) return reply_json_error(k, con, r, 503, "overloaded", "out of memory");
+    int rc = cp_event_decode(t->dec, body.ptr, body.len), busy = 0;
     if (rc == CP_OK) {
         pthread_mutex_lock(k->c.lock);
         busy = cp_pipeline_backlog(k->c.pipeline) > k->c.max_backlog_events;
@@ -338,8 +372,7 @@ static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, reque
             pthread_cond_signal(&k->work);
             MHD_suspend_connection(con);
             pthread_mutex_unlock(k->c.lock);
-            cp_free(out.events);
-            cp_free(out.rejects);
+            give_back(t, &out);
             return MHD_YES;
         } else if (!busy && rc == CP_OK && out.rejected) { /* dead letters only: commit, no wait */
             k->pending++;
@@ -364,10 +397,8 @@ static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, reque
     } else {
         answered = 0;
     }
-    size_t rejected = out.rejected;
-    cp_free(out.events);
-    cp_free(out.rejects);
-    return answered ? res : reply_accepted(k, con, r, rejected);
+    give_back(t, &out);
+    return answered ? res : reply_accepted(k, con, r, out.rejected);
 }
 
 /* The answer to a request whose events were accepted (and, if any, are in the log). */
@@ -626,6 +657,33 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
     return route(k, con, url, method, req);
 }
 
+/* Whether the port can be bound by a socket not sharing it (SO_REUSEADDR only, as a
+ * restart finds the last run's connections in TIME_WAIT): so that a second daemon on the
+ * same port fails, rather than sharing the connections of the first. */
+static bool port_free(const struct sockaddr_in *sa)
+{
+    if (!sa->sin_port) return true;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
+    bool ok = fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == 0 &&
+              bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+    if (fd >= 0) close(fd);
+    return ok;
+}
+
+/* One of the n servers sharing the port; the connection limits are shared out. */
+static struct MHD_Daemon *start_server(cp_collector *k, const struct sockaddr_in *sa, unsigned n)
+{
+    return MHD_start_daemon(
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        handle, k, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, "collector", MHD_OPTION_SOCK_ADDR,
+        (const struct sockaddr *)sa, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+        MHD_OPTION_NOTIFY_COMPLETED, http_request_done, k, MHD_OPTION_CONNECTION_TIMEOUT,
+        10u, /* slow clients are cut off */
+        MHD_OPTION_CONNECTION_LIMIT, (2000u + n - 1) / n, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (1000u + n - 1) / n, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
+        MHD_OPTION_END);
+}
+
 int cp_collector_start(const cp_collector_config *c, cp_collector **out, char *err, size_t errlen)
 {
     struct sockaddr_in sa;
@@ -634,7 +692,7 @@ int cp_collector_start(const cp_collector_config *c, cp_collector **out, char *e
     if (!k) return CP_ENOMEM;
     k->c = *c;
     k->open_gen = 1;
-    if (pthread_key_create(&k->decoder, free_decoder) != 0) {
+    if (pthread_key_create(&k->thread, free_thread) != 0) {
         cp_free(k);
         return CP_ENOMEM;
     }
@@ -649,23 +707,30 @@ int cp_collector_start(const cp_collector_config *c, cp_collector **out, char *e
     pthread_cond_init(&k->durable, NULL);
     if (pthread_create(&k->committer, NULL, commit_loop, k) != 0) {
         if (k->ok) MHD_destroy_response(k->ok);
-        pthread_key_delete(k->decoder);
+        pthread_key_delete(k->thread);
         cp_free(k);
         return CP_ENOMEM;
     }
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    k->d = MHD_start_daemon(
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-        handle, k, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, "collector", MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cpus > 0 ? cpus : 2),
-        MHD_OPTION_NOTIFY_COMPLETED, http_request_done, k, MHD_OPTION_CONNECTION_TIMEOUT,
-        10u, /* slow clients are cut off */
-        MHD_OPTION_CONNECTION_LIMIT, 2000u, MHD_OPTION_PER_IP_CONNECTION_LIMIT, 1000u,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024), MHD_OPTION_END);
-    if (!k->d) {
+    int n = cpus < 1 ? 1 : cpus > MAX_SERVERS ? MAX_SERVERS : (int)cpus;
+    if (!port_free(&sa)) {
         snprintf(err, errlen, "cannot listen on %s (in use?)", c->listen);
         cp_collector_stop(k);
         return CP_EIO;
+    }
+    for (int i = 0; i < n; i++) {
+        k->d[i] = start_server(k, &sa, (unsigned)n);
+        if (!k->d[i]) {
+            snprintf(err, errlen, "cannot listen on %s (in use?)", c->listen);
+            cp_collector_stop(k);
+            return CP_EIO;
+        }
+        k->n_d++;
+        if (i == 0 && !sa.sin_port) { /* port 0: the others take the port the first got */
+            const union MHD_DaemonInfo *di =
+                MHD_get_daemon_info(k->d[0], MHD_DAEMON_INFO_BIND_PORT);
+            sa.sin_port = di ? htons(di->port) : 0;
+        }
     }
     *out = k;
     return CP_OK;
@@ -674,19 +739,23 @@ int cp_collector_start(const cp_collector_config *c, cp_collector **out, char *e
 void cp_collector_stop(cp_collector *k)
 {
     if (!k) return;
-    if (k->d) { /* no new connections; the suspended ones are answered first */
-        MHD_quiesce_daemon(k->d);
+    if (k->n_d) { /* no new connections; the suspended ones are answered first */
+        MHD_socket listening[MAX_SERVERS];
+        for (int i = 0; i < k->n_d; i++) listening[i] = MHD_quiesce_daemon(k->d[i]);
         pthread_mutex_lock(k->c.lock);
         while (k->waiters) pthread_cond_wait(&k->durable, k->c.lock);
         pthread_mutex_unlock(k->c.lock);
-        MHD_stop_daemon(k->d);
+        for (int i = 0; i < k->n_d; i++) {
+            MHD_stop_daemon(k->d[i]);
+            if (listening[i] != MHD_INVALID_SOCKET) close(listening[i]); /* ours once quiesced */
+        }
     }
     pthread_mutex_lock(k->c.lock);
     k->stop = 1;
     pthread_cond_broadcast(&k->work);
     pthread_mutex_unlock(k->c.lock);
     pthread_join(k->committer, NULL);
-    pthread_key_delete(k->decoder); /* after the server threads ended, freeing theirs */
+    pthread_key_delete(k->thread); /* after the server threads ended, freeing theirs */
     if (k->ok) MHD_destroy_response(k->ok);
     pthread_cond_destroy(&k->work);
     pthread_cond_destroy(&k->durable);

@@ -24,6 +24,15 @@ url=http://127.0.0.1:$port
 pid=$!
 wait_up "$url/health"
 check "health" test "$(curl -s $url/health)" = '{"status":"ok"}'
+# The collector's servers share their port with each other only: a second daemon on it fails.
+set +e
+timeout 20 "$bin" run --set data_dir="$tmp/data2" --set collector.listen=127.0.0.1:$port \
+  --set dashboard.listen=127.0.0.1:$((port + 2)) --set collector.write_keys=wk \
+  --set logging.level=error 2>"$tmp/second.log"
+second=$?
+set -e
+check "second daemon on the port refused" test "$second" -ne 0
+check "second daemon says in use" grep -q "cannot listen on 127.0.0.1:$port (in use?)" "$tmp/second.log"
 
 # The real Segment client library.
 out=$(node "$here/../js/segment_client.mjs" $port wk_node)
