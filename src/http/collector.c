@@ -234,8 +234,8 @@ static int submit_all(outcome *o)
     int rc = CP_OK;
     size_t at = cp_fmt_u64(o->at, o->n);
     o->at[at++] = '.';
-    for (uint32_t i = 0; i < o->accepted && i < PREFETCH_AHEAD; i++)
-        cp_pipeline_prefetch(o->k->c.pipeline, &o->events[i]);
+    for (uint32_t i = 0; o->accepted > 1 && i < o->accepted && i < PREFETCH_AHEAD; i++)
+        cp_pipeline_prefetch(o->k->c.pipeline, &o->events[i]); /* one event: nothing to overlap */
     for (uint32_t i = 0; i < o->accepted && rc == CP_OK; i++) {
         if (i + PREFETCH_AHEAD < o->accepted)
             cp_pipeline_prefetch(o->k->c.pipeline, &o->events[i + PREFETCH_AHEAD]);

@@ -38,6 +38,17 @@ static void open_in(const char *sub, const char *queue_events)
     CHECK_INT(cp_pipeline_open(&cfg, &pl, err, sizeof(err)), CP_OK);
 }
 
+/* A decoder feeding the pipeline, opened in sub with that queue bound. */
+static cp_event_decoder *start(const char *sub, const char *queue_events)
+{
+    cp_decode_options o;
+    cp_decode_options_default(&o);
+    o.received_at_ms = 1790856600000LL;
+    at = where;
+    open_in(sub, queue_events);
+    return cp_event_decoder_new(&o, (cp_decode_sink){NULL, on_event, on_reject});
+}
+
 /* Batch k of the run: 60 events (from the third batch on every seventh one 20 minutes
  * behind: late), a duplicate of the first batch's first event, an event without an
  * identity (a dead letter), and the cursor "file" at k + 1. Delivery positions are unique per line.
@@ -83,12 +94,7 @@ static int64_t silver_hash(void)
 
 static int64_t run(const char *sub, const char *queue_events, bool hold, uint64_t *spilled)
 {
-    cp_decode_options o;
-    cp_decode_options_default(&o);
-    o.received_at_ms = 1790856600000LL;
-    cp_event_decoder *d = cp_event_decoder_new(&o, (cp_decode_sink){NULL, on_event, on_reject});
-    at = where;
-    open_in(sub, queue_events);
+    cp_event_decoder *d = start(sub, queue_events);
     if (hold) CHECK_INT(writer_hold(pl), CP_OK);
     for (int k = 0; k < BATCHES; k++) submit_batch(d, k);
     *spilled = cp_pipeline_spilled(pl);
@@ -128,12 +134,7 @@ static void test_spill_equals_memory(void)
  * (the cursor stays where silver last committed it). */
 static void test_restart_before_read_back(void)
 {
-    cp_decode_options o;
-    cp_decode_options_default(&o);
-    o.received_at_ms = 1790856600000LL;
-    cp_event_decoder *d = cp_event_decoder_new(&o, (cp_decode_sink){NULL, on_event, on_reject});
-    at = where;
-    open_in("restart", "100");
+    cp_event_decoder *d = start("restart", "100");
     CHECK_INT(writer_hold(pl), CP_OK);
     for (int k = 0; k < BATCHES; k++) submit_batch(d, k);
     CHECK_INT(cp_pipeline_spilled(pl), 300);
@@ -155,8 +156,9 @@ static void *hold_briefly(void *arg)
 {
     (void)arg;
     if (writer_hold(pl) != CP_OK) return NULL;
-    int n = atomic_fetch_add(&inside, 1) + 1;
-    if (n > atomic_load(&most_inside)) atomic_store(&most_inside, n);
+    int n = atomic_fetch_add(&inside, 1) + 1, most = atomic_load(&most_inside);
+    while (n > most && !atomic_compare_exchange_weak(&most_inside, &most, n)) {
+    }
     usleep(50000);
     atomic_fetch_sub(&inside, 1);
     atomic_fetch_add(&held_ok, 1);
@@ -166,12 +168,7 @@ static void *hold_briefly(void *arg)
 
 static void test_one_holder_at_a_time(void)
 {
-    cp_decode_options o;
-    cp_decode_options_default(&o);
-    o.received_at_ms = 1790856600000LL;
-    cp_event_decoder *d = cp_event_decoder_new(&o, (cp_decode_sink){NULL, on_event, on_reject});
-    at = where;
-    open_in("holders", "400000");
+    cp_event_decoder *d = start("holders", "400000");
     CHECK_INT(writer_hold(pl), CP_OK);
     submit_batch(d, 0); /* queued: the next holders wait for silver to apply it */
     pthread_t t[3];
