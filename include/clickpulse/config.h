@@ -63,6 +63,7 @@ typedef struct cp_config {
     cp_strlist sources_files;
     int64_t store_memory_limit;
     int64_t store_threads;
+    int64_t background_nice;
     int64_t store_min_free;
     int64_t log_min_free;
     char *collector_listen;

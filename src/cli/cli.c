@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include "clickpulse/log.h"
+#include "clickpulse/thread.h"
 #include "clickpulse/str.h"
 
 #include <stdarg.h>
@@ -103,6 +104,7 @@ static int load_config(const cli_cmd *cmd, cp_config *cfg, const char *path, pen
     int rc = apply_sets(cmd, cfg, sets, n);
     if (rc == CLI_OK) {
         cp_log_configure((cp_log_level)cfg->logging_level, (cp_log_format)cfg->logging_format, 2);
+        cp_thread_set_background_nice((int)cfg->background_nice);
     }
     return rc;
 }

@@ -104,6 +104,15 @@ static const cp_conf_entry table[] = {
      .max = 1024,
      .help = "Threads DuckDB runs the store's writes and queries on (0: half the cores, at "
              "least one; the other half serve the collector and the log)."},
+    {.key = "background.nice",
+     .type = CP_CONF_INT,
+     .def = "10",
+     .offset = F(background_nice),
+     .min = 0,
+     .max = 19,
+     .help = "How much lower the CPU priority (nice) of background work is -- the silver "
+             "writer, jobs and sinks -- than the collector's: on busy cores acknowledgements "
+             "come first and silver catches up from the log after (0: the same)."},
     {.key = "collector.listen",
      .type = CP_CONF_STR,
      .def = "127.0.0.1:8080",

@@ -7,6 +7,7 @@
 #include "clickpulse/log.h"
 #include "clickpulse/mem.h"
 #include "clickpulse/time.h"
+#include "clickpulse/thread.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -99,6 +100,7 @@ static void *run_job(void *arg)
     char name[16];
     snprintf(name, sizeof(name), "job %s", j->name); /* in top -H: which job works */
     pthread_setname_np(pthread_self(), name);
+    cp_thread_background();
     cp_store *session = NULL;
     char err[512] = "";
     int64_t rows = 0;

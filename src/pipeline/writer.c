@@ -12,6 +12,7 @@
 #include "clickpulse/log.h"
 #include "clickpulse/mem.h"
 #include "clickpulse/time.h"
+#include "clickpulse/thread.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -209,6 +210,7 @@ static void *writer_main(void *arg)
     silver_writer *w = &p->w;
     int64_t pause_ms = 0;
     pthread_setname_np(pthread_self(), "silver writer");
+    cp_thread_background();
     pthread_mutex_lock(&w->mu);
     silver_batch **taken = cp_calloc(WRITER_QUEUE, sizeof(*taken));
     for (;;) {

@@ -8,6 +8,7 @@
 #include "clickpulse/log.h"
 #include "clickpulse/mem.h"
 #include "clickpulse/time.h"
+#include "clickpulse/thread.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -482,6 +483,7 @@ static void *run(void *arg)
 {
     cp_sink *s = arg;
     int64_t backoff = 0;
+    cp_thread_background();
     while (!atomic_load(&s->stop)) {
         int64_t n = cp_sink_step(s);
         if (n < 0) {

@@ -1,14 +1,17 @@
 /* src/jobs/scheduler.c: retries with backoff and their history, a timeout that
  * interrupts DuckDB, dependencies between scheduled jobs (with a clock the test
- * moves), the concurrency limit, a dependency cycle, and the JSON for the API. */
+ * moves), the concurrency limit, a dependency cycle, the JSON for the API, and jobs
+ * running at the background priority. */
 #include "clickpulse/error.h"
 #include "clickpulse/jobs.h"
+#include "clickpulse/thread.h"
 #include "clickpulse/time.h"
 #include "test.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 static cp_store *st;
@@ -107,11 +110,12 @@ static void test_retries_timeout_history(void)
 }
 
 static flaky upstream = {.fail_first = 1};
-static atomic_int downstream_runs;
+static atomic_int downstream_runs, downstream_nice;
 static int count_run(void *ud, cp_store *session, int64_t *rows, char *e, size_t n)
 {
     (void)ud, (void)session, (void)rows, (void)e, (void)n;
     atomic_fetch_add(&downstream_runs, 1);
+    atomic_store(&downstream_nice, getpriority(PRIO_PROCESS, 0)); /* this thread's */
     return CP_OK;
 }
 
@@ -139,6 +143,8 @@ static void wait_until(cp_scheduler *s, const char *name, const char *status)
 static void test_schedule_and_dependencies(void)
 {
     cp_scheduler *s;
+    int base = getpriority(PRIO_PROCESS, 0);
+    cp_thread_set_background_nice(5);
     CHECK_INT(cp_store_open(":memory:", false, &st, err, sizeof(err)), CP_OK);
     CHECK_INT(cp_scheduler_new(st, 2, &s, err, sizeof(err)), CP_OK);
     atomic_store(&fake_now, 1790856000000LL + 30000); /* 12:00:30 */
@@ -158,6 +164,8 @@ static void test_schedule_and_dependencies(void)
     wait_until(s, "test", "ok");
     CHECK_INT(upstream.calls, 2);
     CHECK_INT(atomic_load(&downstream_runs), 1);
+    CHECK_INT(atomic_load(&downstream_nice), base + 5); /* jobs give way to the collector */
+    CHECK_INT(getpriority(PRIO_PROCESS, 0), base);
     atomic_store(&fake_now, 1790856000000LL + 180000); /* 12:03: only build */
     for (int i = 0; i < 300 && upstream.calls < 3; i++) sleep_ms(10);
     sleep_ms(200);

@@ -2,18 +2,22 @@
  * (spilled, consecutive ones merged) and the writer reads them back; silver ends the
  * same as with everything in memory — events, late flags, dead letters, duplicates,
  * cursors — and a restart before the writer got to them applies them from the log.
- * The writer is held by one caller at a time. */
+ * The writer is held by one caller at a time, and runs at the background priority. */
 #include "clickpulse/error.h"
 #include "clickpulse/log.h"
 #include "clickpulse/pipeline.h"
+#include "clickpulse/thread.h"
 #include "pipeline/pipeline_state.h"
 #include "feed.h"
 #include "test.h"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 static char dir[128];
@@ -183,6 +187,54 @@ static void test_one_holder_at_a_time(void)
     cp_event_decoder_free(d);
 }
 
+/* The nice value of this process's thread with that name, or -100 when there is none. */
+static int nice_of_thread(const char *name)
+{
+    int found = -100;
+    DIR *d = opendir("/proc/self/task");
+    for (struct dirent *e; d && found == -100 && (e = readdir(d));) {
+        char path[300], comm[64] = "", stat[1024];
+        snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        if (!fgets(comm, sizeof(comm), f)) comm[0] = 0;
+        fclose(f);
+        comm[strcspn(comm, "\n")] = 0;
+        if (strcmp(comm, name) != 0) continue;
+        snprintf(path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
+        if (!(f = fopen(path, "r"))) continue;
+        size_t n = fread(stat, 1, sizeof(stat) - 1, f);
+        fclose(f);
+        stat[n] = 0;
+        /* after "(comm) ": state and fifteen more fields, then nice */
+        char *p = strrchr(stat, ')');
+        for (int field = 0; p && field < 17; field++) p = strchr(p + 1, ' ');
+        if (p) found = atoi(p + 1);
+    }
+    if (d) closedir(d);
+    return found;
+}
+
+/* The silver writer gives way to the threads answering clients: it runs nicer by
+ * background.nice than the thread that opened the pipeline. */
+static void test_background_priority(void)
+{
+    int base = getpriority(PRIO_PROCESS, 0);
+    cp_thread_set_background_nice(7);
+    open_in("priority", "400000");
+    int n = -100;
+    for (int i = 0; i < 100 && (n = nice_of_thread("silver writer")) != base + 7; i++)
+        usleep(10000);
+    CHECK_INT(n, base + 7);
+    CHECK_INT(getpriority(PRIO_PROCESS, 0), base);
+    cp_pipeline_close(pl);
+    cp_thread_set_background_nice(0);
+    open_in("priority-equal", "400000");
+    usleep(100000);
+    CHECK_INT(nice_of_thread("silver writer"), base);
+    cp_pipeline_close(pl);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof(dir), "/tmp/cp_test_writer_%d", (int)getpid());
@@ -193,6 +245,7 @@ int main(void)
     RUN(test_spill_equals_memory);
     RUN(test_restart_before_read_back);
     RUN(test_one_holder_at_a_time);
+    RUN(test_background_priority);
     char cmd[200];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     CHECK_INT(system(cmd), 0);

@@ -1,13 +1,17 @@
 /* src/sinks/sink.c: the runner, over a sink that keeps what it gets in memory — batches
  * by offset that never split an offset's rows, positions carried to a new instance, a
  * failed batch delivered again whole, a position the destination holds, tables delivered
- * whole only when they change, the metrics; and the text helpers the sinks share. */
+ * whole only when they change, the metrics, the runner's thread at the background priority;
+ * and the text helpers the sinks share. */
 #include "clickpulse/error.h"
 #include "clickpulse/log.h"
+#include "clickpulse/thread.h"
 #include "sinks/internal.h"
 #include "test.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* ---- a sink in memory ---- */
@@ -18,6 +22,7 @@ typedef struct mem_sink {
 } mem_sink;
 
 static mem_sink mem;
+static atomic_int connect_nice = -100; /* the priority of the thread that last connected */
 
 static void mem_tables(const cp_config *c, char *out, size_t len)
 {
@@ -42,6 +47,7 @@ static void mem_map(void *ctx, const char *type, char *dest, size_t destlen, con
 static int mem_connect(void *ctx, char *err, size_t errlen)
 {
     mem_sink *m = ctx;
+    atomic_store(&connect_nice, getpriority(PRIO_PROCESS, 0)); /* this thread's */
     if (m->fail) snprintf(err, errlen, "memory: refused");
     return m->fail ? CP_EIO : CP_OK;
 }
@@ -215,6 +221,21 @@ static void test_held_position_and_whole_tables(void)
     mem.held = -2;
 }
 
+/* Started, the runner works on a thread of its own, nicer by background.nice. */
+static void test_runner_thread_priority(void)
+{
+    int base = getpriority(PRIO_PROCESS, 0);
+    cp_thread_set_background_nice(4);
+    atomic_store(&connect_nice, -100);
+    cp_sink *s = new_sink();
+    CHECK_INT(cp_sink_start(s), CP_OK);
+    for (int i = 0; i < 200 && atomic_load(&connect_nice) == -100; i++) usleep(10000);
+    cp_sink_stop(s);
+    CHECK_INT(atomic_load(&connect_nice), base + 4);
+    CHECK_INT(getpriority(PRIO_PROCESS, 0), base);
+    cp_sink_free(s);
+}
+
 static void dest_type(const sink_stream *st, size_t i, char *out, size_t len)
 {
     snprintf(out, len, "%s", st->cols[i].dest);
@@ -292,6 +313,7 @@ int main(void)
     mem.held = -2;
     RUN(test_batches_positions_failures);
     RUN(test_held_position_and_whole_tables);
+    RUN(test_runner_thread_priority);
     RUN(test_text_helpers);
     RUN(test_configuration_errors);
     cp_store_close(store);
