@@ -674,9 +674,10 @@ static bool port_free(const struct sockaddr_in *sa)
 static struct MHD_Daemon *start_server(cp_collector *k, const struct sockaddr_in *sa, unsigned n)
 {
     return MHD_start_daemon(
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-        handle, k, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, "collector", MHD_OPTION_SOCK_ADDR,
-        (const struct sockaddr *)sa, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+            MHD_USE_TURBO,
+        0, NULL, NULL, handle, k, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, "collector",
+        MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)sa, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
         MHD_OPTION_NOTIFY_COMPLETED, http_request_done, k, MHD_OPTION_CONNECTION_TIMEOUT,
         10u, /* slow clients are cut off */
         MHD_OPTION_CONNECTION_LIMIT, (2000u + n - 1) / n, MHD_OPTION_PER_IP_CONNECTION_LIMIT,

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -106,9 +107,21 @@ done:
     return rc;
 }
 
-/* Walks a segment's frames; with verify, decompresses each. Stops at the first bad
- * frame and reports where the good part ends in *good_end. */
-static int scan_segment(cp_bronze *b, segment *s, int verify, uint64_t *good_end)
+/* How a segment's batches end. */
+enum tail { TAIL_END, TAIL_PADDED, TAIL_ZEROS };
+
+static int all_zero(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i]) return 0;
+    return 1;
+}
+
+/* Walks a segment's frames; with verify, decompresses each. Stops at the end of the
+ * file, at the padding frame that reaches it, at a header of zeros (reserved space
+ * whose padding header a crash left unwritten), or at the first bad frame (CP_ECORRUPT);
+ * reports where the good part ends in *good_end and how in *tail. */
+static int scan_segment(cp_bronze *b, segment *s, int verify, uint64_t *good_end, enum tail *tail)
 {
     int fd = open(s->path, O_RDONLY | O_CLOEXEC);
     struct stat st;
@@ -116,13 +129,28 @@ static int scan_segment(cp_bronze *b, segment *s, int verify, uint64_t *good_end
         if (fd >= 0) close(fd);
         return CP_EIO;
     }
-    uint64_t pos = 0, size = (uint64_t)st.st_size, expect = s->base;
+    uint64_t pos = 0, size = (uint64_t)st.st_size, expect = s->base, pad;
     int rc = CP_OK;
+    *tail = TAIL_END;
     while (pos < size) {
         unsigned char hdr[HEADER_BYTES];
         frame_meta m;
-        if (size - pos < HEADER_BYTES || pread(fd, hdr, HEADER_BYTES, (off_t)pos) != HEADER_BYTES ||
-            meta_decode(hdr, &m) || m.first != expect || pos + HEADER_BYTES + m.clen > size) {
+        size_t got = size - pos < HEADER_BYTES ? (size_t)(size - pos) : HEADER_BYTES;
+        if (pread(fd, hdr, got, (off_t)pos) != (ssize_t)got) {
+            rc = CP_ECORRUPT;
+            break;
+        }
+        if (got >= PAD_HEADER_BYTES && pad_decode(hdr, &pad) == CP_OK &&
+            pos + PAD_HEADER_BYTES + pad == size) {
+            *tail = TAIL_PADDED;
+            break;
+        }
+        if (all_zero(hdr, got)) {
+            *tail = TAIL_ZEROS;
+            break;
+        }
+        if (got < HEADER_BYTES || meta_decode(hdr, &m) || m.first != expect ||
+            pos + HEADER_BYTES + m.clen > size) {
             rc = CP_ECORRUPT;
             break;
         }
@@ -148,6 +176,28 @@ static int cut_tail(segment *s, uint64_t good_end, uint64_t size)
         CP_WARN("log", "cut %llu bytes of torn or corrupt tail from %s at byte %llu",
                 (unsigned long long)(size - good_end), s->path, (unsigned long long)good_end);
     return rc;
+}
+
+/* The newest segment ends in reserved space: appends go on into it. Zeros where the
+ * padding header belongs (a crash between a batch and its padding) get one again. */
+static int keep_reserved(cp_bronze *b, const segment *s, uint64_t good, uint64_t size,
+                         enum tail tail)
+{
+    if (tail == TAIL_ZEROS) {
+        unsigned char hdr[PAD_HEADER_BYTES];
+        int fd = open(s->path, O_WRONLY | O_CLOEXEC), rc = CP_EIO;
+        if (fd >= 0 && size - good >= PAD_HEADER_BYTES) {
+            pad_encode(hdr, size - good - PAD_HEADER_BYTES);
+            if (pwrite(fd, hdr, sizeof(hdr), (off_t)good) == sizeof(hdr)) rc = CP_OK;
+        } else if (fd >= 0 && ftruncate(fd, (off_t)good) == 0) {
+            size = 0, rc = CP_OK; /* no room for a header: the file ends at its batches */
+        }
+        if (rc == CP_OK && fdatasync(fd) != 0) rc = CP_EIO;
+        if (fd >= 0) close(fd);
+        if (rc) return rc;
+    }
+    b->alloc_end = size;
+    return CP_OK;
 }
 
 static uint64_t file_size(const char *path)
@@ -179,7 +229,9 @@ static int recover(cp_bronze *b, cp_bronze_recovery *rec)
         b->next = bases[i];
         uint64_t good, size = file_size(path);
         int last = i + 1 == n;
-        rc = scan_segment(b, s, last, &good);
+        enum tail tail;
+        rc = scan_segment(b, s, last, &good, &tail);
+        if (rc == CP_OK && last && tail != TAIL_END) rc = keep_reserved(b, s, good, size, tail);
         if (rc == CP_ECORRUPT && last) {
             rc = cut_tail(s, good, size);
             rec->cut_bytes += size - good;
@@ -207,7 +259,8 @@ int bronze_sync_dir(const char *dir)
     return rc;
 }
 
-/* Opens the newest segment for appending, creating one at b->next when needed. */
+/* Opens the newest segment for appending, creating one at b->next when needed.
+ * Appends write at the segment's size (pwrite), not at the file's end. */
 static int open_active(cp_bronze *b, int fresh)
 {
     char path[4096];
@@ -217,9 +270,10 @@ static int open_active(cp_bronze *b, int fresh)
         segment *s = add_segment(b, b->next, path);
         pthread_mutex_unlock(&b->mu);
         if (!s) return CP_ENOMEM;
+        b->alloc_end = 0;
     }
     segment *s = &b->segs[b->n_segs - 1];
-    b->fd = open(s->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    b->fd = open(s->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (b->fd < 0) {
         snprintf(b->error, sizeof(b->error), "creating %s: %s", s->path, strerror(errno));
         return CP_EIO;
@@ -246,6 +300,13 @@ int cp_bronze_open(const cp_bronze_options *o, cp_bronze **out, cp_bronze_recove
     ZSTD_CCtx_setParameter(b->cctx, ZSTD_c_compressionLevel, o->compression_level);
     ZSTD_CCtx_setParameter(b->cctx, ZSTD_c_checksumFlag, 1);
     if ((rc = cp_mkdirs(o->dir)) || (rc = recover(b, rec)) || (rc = open_active(b, 0))) goto fail;
+    /* Reserving space pays when the log syncs. The zeros are the kernel's zero page until
+     * written from. */
+    b->reserve = o->fsync != CP_BRONZE_FSYNC_OFF;
+    if (b->reserve && !(b->zeros = cp_calloc(1, RESERVE_STEP))) {
+        rc = CP_ENOMEM;
+        goto fail;
+    }
     b->last_sync_ms = cp_now_ms();
     *out = b;
     return CP_OK;
@@ -305,15 +366,32 @@ static int format_lines(cp_bronze *b, const cp_bronze_record *recs, size_t n, in
     return CP_OK;
 }
 
+/* Rolls to a new segment when the active one is full; the one left is cut to its
+ * batches (so that it ends where its last batch does). */
 static int roll_if_full(cp_bronze *b)
 {
     segment *s = &b->segs[b->n_segs - 1];
     if ((int64_t)s->size < b->o.segment_bytes || s->n_frames == 0) return CP_OK;
     int rc = do_sync(b);
     if (rc) return rc;
+    if (b->alloc_end > s->size && (ftruncate(b->fd, (off_t)s->size) != 0 || fdatasync(b->fd) != 0))
+        CP_WARN("log", "cannot cut the padding off %s: %s", s->path, strerror(errno));
     close(b->fd);
     b->fd = -1;
     return open_active(b, 1);
+}
+
+/* A failed append leaves the segment as it was: its padding header again, or (when
+ * the write went past the reserved space) the file cut back to its batches. */
+static void undo_write(cp_bronze *b, const segment *s, int grew)
+{
+    unsigned char hdr[PAD_HEADER_BYTES];
+    if (!grew && b->alloc_end >= s->size + PAD_HEADER_BYTES) {
+        pad_encode(hdr, b->alloc_end - s->size - PAD_HEADER_BYTES);
+        if (pwrite(b->fd, hdr, sizeof(hdr), (off_t)s->size) == sizeof(hdr)) return;
+    }
+    if (ftruncate(b->fd, (off_t)s->size) != 0) CP_ERROR("log", "cannot cut a partial write");
+    b->alloc_end = 0;
 }
 
 /* The disk's free space against min_free_bytes, looked at most every 100 ms while it is
@@ -347,7 +425,7 @@ int cp_bronze_append(cp_bronze *b, const cp_bronze_record *recs, size_t n, uint6
     if ((rc = roll_if_full(b)) || (rc = format_lines(b, recs, n, &m.last_recv))) return rc;
     size_t bound = ZSTD_compressBound(b->lines.len);
     cp_buf_reset(&b->out);
-    if (cp_buf_reserve(&b->out, HEADER_BYTES + bound)) return CP_ENOMEM;
+    if (cp_buf_reserve(&b->out, HEADER_BYTES + bound + PAD_HEADER_BYTES)) return CP_ENOMEM;
     size_t clen =
         ZSTD_compress2(b->cctx, b->out.ptr + HEADER_BYTES, bound, b->lines.ptr, b->lines.len);
     if (ZSTD_isError(clen)) return CP_ENOMEM;
@@ -356,24 +434,40 @@ int cp_bronze_append(cp_bronze *b, const cp_bronze_record *recs, size_t n, uint6
     m.ulen = (uint32_t)b->lines.len;
     m.pos = s->size;
     meta_encode(&m, (unsigned char *)b->out.ptr);
-    size_t total = HEADER_BYTES + clen;
-    ssize_t w = write(b->fd, b->out.ptr, total);
-    if (w != (ssize_t)total) {
+    size_t total = HEADER_BYTES + clen, wlen = total;
+    uint64_t end = s->size + total, alloc = b->alloc_end;
+    struct iovec iov[2] = {{b->out.ptr, total}, {b->zeros, 0}};
+    if (b->reserve && alloc < end + PAD_HEADER_BYTES) { /* reserve the next step */
+        alloc = end + PAD_HEADER_BYTES + RESERVE_STEP;
+        iov[1].iov_len = RESERVE_STEP;
+    }
+    if (alloc >= end + PAD_HEADER_BYTES) { /* the padding moves on behind the batch */
+        pad_encode((unsigned char *)b->out.ptr + total, alloc - end - PAD_HEADER_BYTES);
+        iov[0].iov_len = wlen = total + PAD_HEADER_BYTES;
+    }
+    ssize_t w = pwritev(b->fd, iov, 2, (off_t)s->size);
+    wlen += iov[1].iov_len;
+    if (w != (ssize_t)wlen) {
         int saved = errno;
         snprintf(b->error, sizeof(b->error), "writing %s: %s", s->path,
                  w < 0 ? strerror(saved) : "short write (the disk is full)");
-        if (ftruncate(b->fd, (off_t)s->size) != 0) CP_ERROR("log", "cannot cut a partial write");
+        undo_write(b, s, alloc != b->alloc_end);
         CP_LOG_LIMITED(CP_LOG_ERROR, 1, "log", "append to %s failed: %s", s->path,
                        w < 0 ? strerror(saved) : "short write");
         return CP_EIO;
     }
+    if (wlen == total && alloc) { /* past the reserved space, or too close to its end */
+        if (alloc > end && ftruncate(b->fd, (off_t)end) != 0)
+            CP_WARN("log", "cannot cut the reserved space of %s: %s", s->path, strerror(errno));
+        alloc = 0;
+    }
+    b->alloc_end = alloc;
     b->dirty = 1;
     if (b->o.fsync == CP_BRONZE_FSYNC_BATCH ||
         (b->o.fsync == CP_BRONZE_FSYNC_INTERVAL &&
          cp_now_ms() - b->last_sync_ms >= b->o.fsync_interval_ms)) {
         if (do_sync(b)) {
-            if (ftruncate(b->fd, (off_t)s->size) != 0)
-                CP_ERROR("log", "cannot cut an unsynced write");
+            undo_write(b, s, 0);
             return CP_EIO;
         }
     }
@@ -450,6 +544,7 @@ int cp_bronze_close(cp_bronze *b)
     cp_free(b->segs);
     ZSTD_freeCCtx(b->cctx);
     ZSTD_freeDCtx(b->dctx);
+    cp_free(b->zeros);
     cp_buf_free(&b->lines);
     cp_buf_free(&b->out);
     pthread_mutex_destroy(&b->mu);

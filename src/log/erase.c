@@ -148,7 +148,8 @@ static int erase_segment(erase_ctx *c, size_t i)
         }
         if (rc == CP_OK && active) { /* the appending descriptor still holds the old file */
             close(b->fd);
-            b->fd = open(s->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+            b->fd = open(s->path, O_WRONLY | O_CLOEXEC);
+            b->alloc_end = 0; /* rewritten without reserved space: the next append rolls */
             if (b->fd < 0) rc = CP_EIO;
         }
     }

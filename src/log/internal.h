@@ -3,7 +3,12 @@
  * A segment is a sequence of batches, each stored as
  *   [skippable zstd frame: magic 0x184D2A50, size 32, frame_meta]   (ignored by zstd readers)
  *   [zstd frame, content checksum on: the batch's JSON lines]
- * so a segment is a valid multi-frame .zst file. */
+ * so a segment is a valid multi-frame .zst file. The active segment's space is reserved
+ * ahead, RESERVE_STEP at a time, by writing it (a sync of a file that grew writes its
+ * size and block map too; of space already written, the data alone): after its last
+ * batch comes one more skippable frame, magic 0x184D2A51, padding to the end of the
+ * file, which the next batch overwrites and moves on. A rolled segment is cut to its
+ * batches. */
 #ifndef CP_LOG_INTERNAL_H
 #define CP_LOG_INTERNAL_H
 
@@ -15,10 +20,13 @@
 #include <stdint.h>
 #include <zstd.h>
 
-#define SKIP_MAGIC     0x184D2A50u
-#define META_BYTES     32u
-#define HEADER_BYTES   (8u + META_BYTES)
-#define SEGMENT_SUFFIX ".jsonl.zst"
+#define SKIP_MAGIC       0x184D2A50u
+#define META_BYTES       32u
+#define HEADER_BYTES     (8u + META_BYTES)
+#define SEGMENT_SUFFIX   ".jsonl.zst"
+#define PAD_MAGIC        0x184D2A51u
+#define PAD_HEADER_BYTES 8u
+#define RESERVE_STEP     (1u << 20)
 
 /* One batch's metadata, as stored (little-endian) in its skippable frame. */
 typedef struct frame_meta {
@@ -45,7 +53,10 @@ struct cp_bronze {
     char *dir;
     segment *segs;
     size_t n_segs, cap_segs;
-    int fd; /* the newest segment, open for appending */
+    int fd;             /* the newest segment, open for appending */
+    uint64_t alloc_end; /* its file's size while it ends in padding, else 0 */
+    int reserve;        /* space is reserved ahead (when the log syncs) */
+    char *zeros;        /* RESERVE_STEP bytes of zeros, written to reserve space */
     uint64_t next;
     int64_t last_sync_ms;
     int dirty;
@@ -61,6 +72,10 @@ struct cp_bronze {
 int bronze_sync_dir(const char *dir);
 /* Splits a line we wrote into e (reader.c). */
 int bronze_parse_line(cp_slice line, cp_bronze_entry *e);
+
+/* A padding frame's header, for `content` bytes after it; and back (0 when it is one). */
+void pad_encode(unsigned char out[PAD_HEADER_BYTES], uint64_t content);
+int pad_decode(const unsigned char in[PAD_HEADER_BYTES], uint64_t *content);
 
 void meta_encode(const frame_meta *m, unsigned char out[HEADER_BYTES]);
 /* Returns 0 when in[] holds a well-formed header, with its fields in m. */

@@ -34,6 +34,19 @@ static uint32_t meta_check(const unsigned char *payload)
     return XXH32(tmp, META_BYTES, 0x62726f6e);
 }
 
+void pad_encode(unsigned char out[PAD_HEADER_BYTES], uint64_t content)
+{
+    put32(out, PAD_MAGIC);
+    put32(out + 4, (uint32_t)content);
+}
+
+int pad_decode(const unsigned char in[PAD_HEADER_BYTES], uint64_t *content)
+{
+    if (get32(in) != PAD_MAGIC) return CP_ECORRUPT;
+    *content = get32(in + 4);
+    return CP_OK;
+}
+
 void meta_encode(const frame_meta *m, unsigned char out[HEADER_BYTES])
 {
     unsigned char *p = out + 8;

@@ -17,7 +17,7 @@ static int nice_of_self(void)
 }
 
 typedef struct probe {
-    int start;  /* nice to take first (-1: keep the inherited one) */
+    int start; /* nice to take first (-1: keep the inherited one) */
     int before, returned, after;
 } probe;
 

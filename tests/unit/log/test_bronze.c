@@ -1,6 +1,6 @@
-/* src/log/: appending, reading back from any offset, reopening, recovery of a
- * torn or corrupt tail, segment rolling, retention, and DuckDB reading the
- * segments as they are. */
+/* src/log/: appending, reading back from any offset, reopening, space reserved ahead
+ * in the newest segment, recovery of a torn or corrupt tail, segment rolling,
+ * retention, and DuckDB reading the segments as they are. */
 #include "clickpulse/bronze.h"
 #include "clickpulse/error.h"
 #include "clickpulse/log.h"
@@ -126,6 +126,99 @@ static char *only_segment(void)
     return path;
 }
 
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Where a segment's batches end: their headers walked (a skippable frame of magic
+ * 0x184D2A50 and 32 bytes, the batch's compressed size at byte 20, then the batch). */
+static off_t data_end(const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    unsigned char h[40];
+    off_t pos = 0;
+    while (pread(fd, h, sizeof(h), pos) == (ssize_t)sizeof(h) && le32(h) == 0x184D2A50u)
+        pos += 40 + le32(h + 20);
+    close(fd);
+    return pos;
+}
+
+static off_t size_of(const char *path)
+{
+    struct stat st;
+    CHECK(stat(path, &st) == 0);
+    return st.st_size;
+}
+
+/* The 8 bytes at `at`: a padding frame's header for the rest of the file? */
+static int padded_from(const char *path, off_t at)
+{
+    unsigned char h[8] = {0};
+    int fd = open(path, O_RDONLY);
+    ssize_t got = pread(fd, h, sizeof(h), at);
+    close(fd);
+    return got == 8 && le32(h) == 0x184D2A51u && at + 8 + (off_t)le32(h + 4) == size_of(path);
+}
+
+static void overwrite(const char *path, off_t at, const void *bytes, size_t n)
+{
+    int fd = open(path, O_WRONLY);
+    CHECK(pwrite(fd, bytes, n, at) == (ssize_t)n);
+    close(fd);
+}
+
+/* The newest segment's space is reserved ahead and written, a padding frame after the
+ * last batch: appends go on into it (the file does not grow), after a reopen too. */
+static void test_reserved_space(void)
+{
+    fresh_dir("reserved");
+    cp_bronze_recovery rec;
+    cp_bronze *b = open_log(0, &rec);
+    append_range(b, 0, 300, 100);
+    char *seg = only_segment();
+    off_t end = data_end(seg), size = size_of(seg);
+    CHECK(padded_from(seg, end));
+    CHECK(size >= end + 8 + (1 << 20) - 3 * 2000); /* a step of 1 MB after the first batch */
+    cp_bronze_close(b);
+    CHECK_INT(size_of(seg), size);
+    b = open_log(0, &rec);
+    CHECK_INT(rec.cut_bytes, 0);
+    CHECK_INT(cp_bronze_next_offset(b), 300);
+    append_range(b, 300, 100, 50);
+    CHECK_INT(size_of(seg), size);
+    CHECK(data_end(seg) > end);
+    CHECK(padded_from(seg, data_end(seg)));
+    CHECK_INT(read_check(b, 0), 400);
+    cp_bronze_close(b);
+
+    /* A crash between a batch and its padding header: zeros there. The header comes back
+     * at open and nothing is cut. */
+    end = data_end(seg);
+    overwrite(seg, end, "\0\0\0\0\0\0\0\0", 8);
+    CHECK(!padded_from(seg, end));
+    b = open_log(0, &rec);
+    CHECK_INT(rec.cut_bytes, 0);
+    CHECK_INT(cp_bronze_next_offset(b), 400);
+    CHECK(padded_from(seg, end));
+    CHECK_INT(size_of(seg), size);
+    append_range(b, 400, 10, 10);
+    CHECK_INT(read_check(b, 0), 410);
+    cp_bronze_close(b);
+
+    /* Without syncs nothing is reserved: the file ends at its batches. */
+    fresh_dir("unreserved");
+    cp_bronze_options o;
+    cp_bronze_options_default(&o);
+    o.dir = dir;
+    o.fsync = CP_BRONZE_FSYNC_OFF;
+    CHECK_INT(cp_bronze_open(&o, &b, &rec), CP_OK);
+    append_range(b, 0, 300, 100);
+    cp_bronze_close(b);
+    seg = only_segment();
+    CHECK_INT(size_of(seg), data_end(seg));
+}
+
 static void test_torn_tail_and_garbage(void)
 {
     fresh_dir("torn");
@@ -134,11 +227,9 @@ static void test_torn_tail_and_garbage(void)
     append_range(b, 0, 300, 100);
     cp_bronze_close(b);
     char *seg = only_segment();
-    struct stat st;
-    CHECK(stat(seg, &st) == 0);
-    off_t full = st.st_size;
-    /* Tear the last batch: cut 10 bytes off its end. */
-    CHECK(truncate(seg, full - 10) == 0);
+    off_t end = data_end(seg);
+    /* Tear the last batch: its last 10 bytes never reached the disk (zeros there). */
+    overwrite(seg, end - 10, "\0\0\0\0\0\0\0\0\0\0", 10);
     cp_log_configure(CP_LOG_OFF, CP_LOG_TEXT, 2);
     b = open_log(0, &rec);
     CHECK_INT(cp_bronze_next_offset(b), 200);
@@ -147,25 +238,23 @@ static void test_torn_tail_and_garbage(void)
     append_range(b, 200, 100, 50);
     CHECK_INT(read_check(b, 0), 300);
     cp_bronze_close(b);
-    /* Garbage after the last frame. */
-    CHECK(stat(seg, &st) == 0);
-    off_t before = st.st_size;
-    int fd = open(seg, O_WRONLY | O_APPEND);
-    CHECK(write(fd, "garbage\x00\x01\x02 that is not a frame", 30) == 30);
-    close(fd);
+    CHECK(padded_from(seg, data_end(seg))); /* space is reserved again */
+    /* Garbage after the last batch, where its padding was: cut, reserved space and all. */
+    end = data_end(seg);
+    off_t size = size_of(seg);
+    overwrite(seg, end, "garbage\x00\x01\x02 that is not a frame", 30);
     b = open_log(0, &rec);
-    CHECK_INT(rec.cut_bytes, 30);
+    CHECK_INT(rec.cut_bytes, size - end);
     CHECK_INT(cp_bronze_next_offset(b), 300);
     CHECK_INT(read_check(b, 0), 300);
     cp_bronze_close(b);
-    CHECK(stat(seg, &st) == 0);
-    CHECK_INT(st.st_size, before);
+    CHECK_INT(size_of(seg), end);
     /* A flipped byte inside the last frame's compressed data: the checksum catches it. */
-    fd = open(seg, O_RDWR);
+    int fd = open(seg, O_RDWR);
     char c;
-    CHECK(pread(fd, &c, 1, before - 5) == 1);
+    CHECK(pread(fd, &c, 1, end - 5) == 1);
     c ^= 0x40;
-    CHECK(pwrite(fd, &c, 1, before - 5) == 1);
+    CHECK(pwrite(fd, &c, 1, end - 5) == 1);
     close(fd);
     b = open_log(0, &rec);
     CHECK_INT(cp_bronze_next_offset(b), 250);
@@ -192,6 +281,22 @@ static void test_segments_retention_and_damage(void)
     append_range(b, 0, 600, 20);
     int segs = count_segments();
     CHECK(segs >= 5);
+    /* rolled segments end at their last batch; the newest ends in reserved space */
+    char path[512];
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int rolled = 0, reserved = 0;
+    while ((de = readdir(d))) {
+        if (!strstr(de->d_name, ".jsonl.zst")) continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        if (size_of(path) == data_end(path))
+            rolled++;
+        else if (padded_from(path, data_end(path)))
+            reserved++;
+    }
+    closedir(d);
+    CHECK_INT(rolled, segs - 1);
+    CHECK_INT(reserved, 1);
     CHECK_INT(read_check(b, 0), 600);
     CHECK_INT(read_check(b, 333), 267);
     cp_bronze_close(b);
@@ -275,6 +380,7 @@ static void test_duckdb_reads_segments(void)
 int main(void)
 {
     RUN(test_append_read_reopen);
+    RUN(test_reserved_space);
     RUN(test_torn_tail_and_garbage);
     RUN(test_segments_retention_and_damage);
     RUN(test_duckdb_reads_segments);
