@@ -390,11 +390,7 @@ int cp_pipeline_retain(cp_pipeline *p, int64_t now_ms)
 
 size_t cp_pipeline_backlog(cp_pipeline *p)
 {
-    size_t n = p->open ? p->open->n_events : 0;
-    pthread_mutex_lock(&p->w.mu);
-    n += p->w.queued_events + p->w.spilled_events;
-    pthread_mutex_unlock(&p->w.mu);
-    return n;
+    return (p->open ? p->open->n_events : 0) + atomic_load(&p->w.backlog);
 }
 
 uint64_t cp_pipeline_spilled(cp_pipeline *p)

@@ -8,6 +8,7 @@
 #include "internal.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #define LOG_CHECKPOINT "log"
 #define MAX_CURSORS    8
@@ -85,10 +86,14 @@ typedef struct silver_writer {
     pthread_cond_t cv;
     silver_batch *queue[WRITER_QUEUE];
     int head, count, busy, stop, failed;
-    int syncing;              /* callers waiting for silver: no lingering */
-    int held;                 /* a caller uses the store's connection: the writer waits */
-    size_t queued_events;     /* events held in memory by queued batches */
-    size_t spilled_events;    /* events of spilled batches, in the log only */
+    int syncing;           /* callers waiting for silver: no lingering */
+    int held;              /* a caller uses the store's connection: the writer waits */
+    size_t queued_events;  /* events held in memory by queued batches */
+    size_t spilled_events; /* events of spilled batches, in the log only */
+    /* Their sum, and failed, for readers on the sources' path without the lock: a writer
+     * holding it may be descheduled (it runs at background priority). */
+    atomic_size_t backlog;
+    atomic_int failing;
     uint64_t spilled_total;   /* events spilled since open */
     int taken;                /* queued batches in the writer's open transaction */
     uint64_t handed, applied; /* batches enqueued / committed */

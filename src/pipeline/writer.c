@@ -241,6 +241,7 @@ static void *writer_main(void *arg)
                          cp_store_error(p->store));
             if (!w->failed) CP_ERROR("pipeline", "%s (retrying)", w->err);
             w->failed = 1;
+            atomic_store(&w->failing, 1);
             w->failures++;
             pthread_cond_broadcast(&w->cv);
             continue;
@@ -249,6 +250,7 @@ static void *writer_main(void *arg)
             CP_WARN("pipeline", "silver writer recovered after %llu failed tries",
                     (unsigned long long)w->failures);
         w->failed = 0;
+        atomic_store(&w->failing, 0);
         w->failures = 0;
         pause_ms = 0;
         for (int i = 0; i < n; i++) {
@@ -258,11 +260,14 @@ static void *writer_main(void *arg)
                 w->spilled_events -= b->n_events;
             else
                 w->queued_events -= b->n_events;
-            batch_free(b); /* under the lock: cp_pipeline_backlog reads queued batches */
+            atomic_fetch_sub(&w->backlog, b->n_events);
         }
         w->head = (w->head + n) % WRITER_QUEUE;
         w->count -= n;
         pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->mu); /* taken[0..n) are the writer's alone now */
+        for (int i = 0; i < n; i++) batch_free(taken[i]);
+        pthread_mutex_lock(&w->mu);
     }
     pthread_mutex_unlock(&w->mu);
     cp_free(taken);
@@ -272,6 +277,7 @@ static void *writer_main(void *arg)
 int writer_failed(cp_pipeline *p)
 {
     silver_writer *w = &p->w;
+    if (!atomic_load(&w->failing)) return 0;
     pthread_mutex_lock(&w->mu);
     int failed = w->failed;
     if (failed) snprintf(p->err, sizeof(p->err), "%s", w->err);
@@ -317,6 +323,7 @@ int writer_enqueue(cp_pipeline *p, silver_batch *b)
         if (s) w->spilled_total += n;
         if (s && s == tail) {
             w->spilled_events += n;
+            atomic_fetch_add(&w->backlog, n);
             tail->seq = ++w->handed;
             pthread_cond_broadcast(&w->cv);
             pthread_mutex_unlock(&w->mu);
@@ -334,6 +341,7 @@ int writer_enqueue(cp_pipeline *p, silver_batch *b)
         w->spilled_events += b->n_events;
     else
         w->queued_events += b->n_events;
+    atomic_fetch_add(&w->backlog, b->n_events);
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
     return CP_OK;
