@@ -92,13 +92,19 @@ static int list_segments(cp_bronze *b, uint64_t **bases, size_t *n)
 /* Decompresses and checks one frame; returns 0 when it is intact. */
 static int verify_frame(cp_bronze *b, int fd, const frame_meta *m)
 {
-    char *comp = cp_malloc(m->clen), *plain = cp_malloc(m->ulen);
+    char *comp = cp_malloc(m->clen), *plain = NULL;
     int rc = CP_ECORRUPT;
-    if (!comp || !plain) {
+    if (!comp) {
         rc = CP_ENOMEM;
         goto done;
     }
     if (pread(fd, comp, m->clen, (off_t)(m->pos + HEADER_BYTES)) != (ssize_t)m->clen) goto done;
+    /* the header's plain size is believed only when the frame says the same */
+    if (ZSTD_getFrameContentSize(comp, m->clen) != m->ulen) goto done;
+    if (!(plain = cp_malloc(m->ulen))) {
+        rc = CP_ENOMEM;
+        goto done;
+    }
     size_t got = ZSTD_decompressDCtx(b->dctx, plain, m->ulen, comp, m->clen);
     if (!ZSTD_isError(got) && got == m->ulen && batch_lines_ok(plain, got, m)) rc = CP_OK;
 done:
