@@ -444,8 +444,9 @@ int cp_bronze_append(cp_bronze *b, const cp_bronze_record *recs, size_t n, uint6
     uint64_t end = s->size + total, alloc = b->alloc_end;
     struct iovec iov[2] = {{b->out.ptr, total}, {b->zeros, 0}};
     if (b->reserve && alloc < end + PAD_HEADER_BYTES) { /* reserve the next step */
-        alloc = end + PAD_HEADER_BYTES + RESERVE_STEP;
-        iov[1].iov_len = RESERVE_STEP;
+        size_t step = b->o.segment_bytes < RESERVE_STEP ? (size_t)b->o.segment_bytes : RESERVE_STEP;
+        alloc = end + PAD_HEADER_BYTES + step; /* (no more than a segment holds) */
+        iov[1].iov_len = step;
     }
     if (alloc >= end + PAD_HEADER_BYTES) { /* the padding moves on behind the batch */
         pad_encode((unsigned char *)b->out.ptr + total, alloc - end - PAD_HEADER_BYTES);
