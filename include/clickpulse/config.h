@@ -72,6 +72,7 @@ typedef struct cp_config {
     cp_strlist collector_trusted_proxies;
     bool collector_anonymize_ip;
     int64_t collector_max_backlog;
+    int64_t collector_poll_connections;
     int64_t collector_max_event_bytes;
     int64_t collector_max_request_bytes;
     int64_t collector_max_batch_events;

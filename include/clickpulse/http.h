@@ -70,6 +70,7 @@ typedef struct cp_collector_config {
     bool anonymize_ip;
     size_t max_request_bytes, max_event_bytes, max_batch_events;
     size_t max_backlog_events; /* beyond this many events waiting: 429 */
+    size_t poll_connections;   /* connections a poll server takes (0: epoll servers only) */
     struct cp_pipeline *pipeline;
     pthread_mutex_t *lock; /* held around every use of the pipeline */
     /* More Prometheus text for /metrics (the Kafka source's); NULL: none. */

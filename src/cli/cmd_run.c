@@ -321,6 +321,7 @@ static int start_collector(daemon_state *d, cp_collector **out, char *err, size_
                               .max_event_bytes = (size_t)cfg->collector_max_event_bytes,
                               .max_batch_events = (size_t)cfg->collector_max_batch_events,
                               .max_backlog_events = (size_t)cfg->collector_max_backlog,
+                              .poll_connections = (size_t)cfg->collector_poll_connections,
                               .pipeline = d->p,
                               .lock = &d->mu,
                               .more_metrics = kafka_metrics,

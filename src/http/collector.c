@@ -16,6 +16,7 @@
 #include "internal.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <sys/socket.h>
 #include <microhttpd.h>
 #include <stdatomic.h>
@@ -26,16 +27,32 @@
 
 #define FAILED_RING 256
 
-/* Server threads: one per core, up to this many. */
+/* Servers of each kind: one per core, up to this many. */
 #define MAX_SERVERS 16
+
+/* One libmicrohttpd daemon and its thread, fed connections by the acceptor. */
+typedef struct server {
+    cp_collector *k;
+    struct MHD_Daemon *d;
+    atomic_int conns; /* its open connections */
+} server;
 
 struct cp_collector {
     cp_collector_config c;
-    /* One server per core on the same port (SO_REUSEPORT): the kernel spreads
-     * connections across them. One server with a pool of threads left it to the threads
-     * to race for each connection, and a burst of connections often went to one. */
-    struct MHD_Daemon *d[MAX_SERVERS];
-    int n_d;
+    /* The servers: poll loops first (s[0..n_poll)), then epoll loops. A request waiting
+     * for its group commit is suspended and resumed: in an epoll loop that is two
+     * epoll_ctl calls a request, while a poll loop pays nothing for it but looks at all
+     * its connections at every turn. So the first collector.poll_connections connections
+     * of each poll server are answered there (the few busy ones of SDKs and proxies:
+     * the cheapest per request), any more in the epoll servers (many browsers, idle
+     * most of the time: nothing per idle connection). */
+    server s[2 * MAX_SERVERS];
+    int n_s, n_poll;
+    /* One thread accepts on the port and hands each connection to a server. */
+    int listen_fd;
+    pthread_t acceptor;
+    int accepting;
+    atomic_int closing;
     pthread_key_t thread;    /* each server thread's decoder and arrays, kept between requests */
     struct MHD_Response *ok; /* the plain success answer, shared by every request */
     /* group commit */
@@ -481,6 +498,18 @@ static enum MHD_Result health(cp_collector *k, struct MHD_Connection *con)
 void cp_collector_metrics(cp_collector *k, cp_buf *out)
 {
     metrics_format(&k->m, out);
+    int conns[2] = {0, 0};
+    for (int i = 0; i < k->n_s; i++) conns[i >= k->n_poll] += atomic_load(&k->s[i].conns);
+    cp_buf_appendf(out,
+                   "# HELP clickpulse_http_servers Collector server threads, by event loop.\n"
+                   "# TYPE clickpulse_http_servers gauge\n"
+                   "clickpulse_http_servers{loop=\"poll\"} %d\n"
+                   "clickpulse_http_servers{loop=\"epoll\"} %d\n"
+                   "# HELP clickpulse_http_connections Open collector connections, by event loop.\n"
+                   "# TYPE clickpulse_http_connections gauge\n"
+                   "clickpulse_http_connections{loop=\"poll\"} %d\n"
+                   "clickpulse_http_connections{loop=\"epoll\"} %d\n",
+                   k->n_poll, k->n_s - k->n_poll, conns[0], conns[1]);
     pthread_mutex_lock(k->c.lock);
     const cp_pipeline_stats *s = cp_pipeline_stats_get(k->c.pipeline);
     size_t backlog = cp_pipeline_backlog(k->c.pipeline);
@@ -657,32 +686,102 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
     return route(k, con, url, method, req);
 }
 
-/* Whether the port can be bound by a socket not sharing it (SO_REUSEADDR only, as a
- * restart finds the last run's connections in TIME_WAIT): so that a second daemon on the
- * same port fails, rather than sharing the connections of the first. */
-static bool port_free(const struct sockaddr_in *sa)
+/* ---- servers ---- */
+
+static void on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
 {
-    if (!sa->sin_port) return true;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
-    bool ok = fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == 0 &&
-              bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
-    if (fd >= 0) close(fd);
-    return ok;
+    server *s = cls;
+    (void)con, (void)socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        atomic_fetch_add(&s->conns, 1);
+    else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+        atomic_fetch_sub(&s->conns, 1);
 }
 
-/* One of the n servers sharing the port; the connection limits are shared out. */
-static struct MHD_Daemon *start_server(cp_collector *k, const struct sockaddr_in *sa, unsigned n)
+/* The least busy of s[from..to); NULL when none. */
+static server *least_busy(cp_collector *k, int from, int to)
 {
+    server *best = NULL;
+    for (int i = from; i < to; i++)
+        if (!best || atomic_load(&k->s[i].conns) < atomic_load(&best->conns)) best = &k->s[i];
+    return best;
+}
+
+/* Where a new connection goes: the least busy poll server while it has fewer than
+ * collector.poll_connections, else the least busy epoll server. */
+static server *pick(cp_collector *k)
+{
+    server *s = least_busy(k, 0, k->n_poll);
+    if (s && (size_t)atomic_load(&s->conns) < k->c.poll_connections) return s;
+    return least_busy(k, k->n_poll, k->n_s);
+}
+
+static void *accept_loop(void *arg)
+{
+    cp_collector *k = arg;
+    pthread_setname_np(pthread_self(), "collector accept");
+    while (!atomic_load(&k->closing)) {
+        struct sockaddr_storage peer;
+        socklen_t len = sizeof(peer);
+        int fd =
+            accept4(k->listen_fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            /* on failure (a connection limit) the server closes it */
+            MHD_add_connection(pick(k)->d, fd, (const struct sockaddr *)&peer, len);
+        } else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+            CP_LOG_LIMITED(CP_LOG_WARN, 10, "collector", "cannot accept a connection: %s",
+                           strerror(errno));
+            usleep(10000); /* the connection waits in the backlog meanwhile */
+        }
+    }
+    return NULL;
+}
+
+/* The port, listened on: SO_REUSEADDR only (a restart finds the last run's connections
+ * in TIME_WAIT), so that a second daemon on the same port fails. -1 when it cannot. */
+static int listen_on(struct sockaddr_in *sa)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
+    socklen_t len = sizeof(*sa);
+    if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == 0 &&
+        bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0 && listen(fd, SOMAXCONN) == 0 &&
+        getsockname(fd, (struct sockaddr *)sa, &len) == 0)
+        return fd;
+    if (fd >= 0) close(fd);
+    return -1;
+}
+
+/* One of the n servers of its kind; the connection limits are shared out among the
+ * epoll servers (a poll server holds at most collector.poll_connections). */
+static struct MHD_Daemon *start_server(cp_collector *k, server *s, bool poll, unsigned n)
+{
+    unsigned limit = poll ? (unsigned)k->c.poll_connections + 1 : (2000u + n - 1) / n;
+    unsigned per_ip = poll ? limit : (1000u + n - 1) / n;
     return MHD_start_daemon(
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
-            MHD_USE_TURBO,
+        (poll ? MHD_USE_POLL_INTERNAL_THREAD : MHD_USE_EPOLL_INTERNAL_THREAD) |
+            MHD_USE_NO_LISTEN_SOCKET | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TURBO,
         0, NULL, NULL, handle, k, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, "collector",
-        MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)sa, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-        MHD_OPTION_NOTIFY_COMPLETED, http_request_done, k, MHD_OPTION_CONNECTION_TIMEOUT,
-        10u, /* slow clients are cut off */
-        MHD_OPTION_CONNECTION_LIMIT, (2000u + n - 1) / n, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (1000u + n - 1) / n, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
-        MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, http_request_done, k, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, s, MHD_OPTION_CONNECTION_TIMEOUT, 10u, /* slow clients are cut off */
+        MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024), MHD_OPTION_END);
+}
+
+static int start_servers(cp_collector *k)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int n = cpus < 1 ? 1 : cpus > MAX_SERVERS ? MAX_SERVERS : (int)cpus;
+    for (int kind = k->c.poll_connections ? 0 : 1; kind < 2; kind++) {
+        for (int i = 0; i < n; i++) {
+            server *s = &k->s[k->n_s];
+            s->k = k;
+            if (!(s->d = start_server(k, s, kind == 0, (unsigned)n))) return CP_EIO;
+            k->n_s++;
+            k->n_poll += kind == 0;
+        }
+    }
+    return CP_OK;
 }
 
 int cp_collector_start(const cp_collector_config *c, cp_collector **out, char *err, size_t errlen)
@@ -693,6 +792,7 @@ int cp_collector_start(const cp_collector_config *c, cp_collector **out, char *e
     if (!k) return CP_ENOMEM;
     k->c = *c;
     k->open_gen = 1;
+    k->listen_fd = -1;
     if (pthread_key_create(&k->thread, free_thread) != 0) {
         cp_free(k);
         return CP_ENOMEM;
@@ -712,26 +812,18 @@ int cp_collector_start(const cp_collector_config *c, cp_collector **out, char *e
         cp_free(k);
         return CP_ENOMEM;
     }
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    int n = cpus < 1 ? 1 : cpus > MAX_SERVERS ? MAX_SERVERS : (int)cpus;
-    if (!port_free(&sa)) {
-        snprintf(err, errlen, "cannot listen on %s (in use?)", c->listen);
+    int rc = CP_EIO;
+    if ((k->listen_fd = listen_on(&sa)) < 0)
+        snprintf(err, errlen, "cannot listen on %s: %s", c->listen, strerror(errno));
+    else if (start_servers(k))
+        snprintf(err, errlen, "cannot start the collector's servers");
+    else if (pthread_create(&k->acceptor, NULL, accept_loop, k) != 0)
+        snprintf(err, errlen, "cannot start the collector's acceptor thread");
+    else
+        k->accepting = 1, rc = CP_OK;
+    if (rc) {
         cp_collector_stop(k);
-        return CP_EIO;
-    }
-    for (int i = 0; i < n; i++) {
-        k->d[i] = start_server(k, &sa, (unsigned)n);
-        if (!k->d[i]) {
-            snprintf(err, errlen, "cannot listen on %s (in use?)", c->listen);
-            cp_collector_stop(k);
-            return CP_EIO;
-        }
-        k->n_d++;
-        if (i == 0 && !sa.sin_port) { /* port 0: the others take the port the first got */
-            const union MHD_DaemonInfo *di =
-                MHD_get_daemon_info(k->d[0], MHD_DAEMON_INFO_BIND_PORT);
-            sa.sin_port = di ? htons(di->port) : 0;
-        }
+        return rc;
     }
     *out = k;
     return CP_OK;
@@ -740,17 +832,15 @@ int cp_collector_start(const cp_collector_config *c, cp_collector **out, char *e
 void cp_collector_stop(cp_collector *k)
 {
     if (!k) return;
-    if (k->n_d) { /* no new connections; the suspended ones are answered first */
-        MHD_socket listening[MAX_SERVERS];
-        for (int i = 0; i < k->n_d; i++) listening[i] = MHD_quiesce_daemon(k->d[i]);
-        pthread_mutex_lock(k->c.lock);
-        while (k->waiters) pthread_cond_wait(&k->durable, k->c.lock);
-        pthread_mutex_unlock(k->c.lock);
-        for (int i = 0; i < k->n_d; i++) {
-            MHD_stop_daemon(k->d[i]);
-            if (listening[i] != MHD_INVALID_SOCKET) close(listening[i]); /* ours once quiesced */
-        }
-    }
+    atomic_store(&k->closing, 1);
+    if (k->listen_fd >= 0) shutdown(k->listen_fd, SHUT_RDWR); /* wakes the acceptor */
+    if (k->accepting) pthread_join(k->acceptor, NULL);
+    if (k->listen_fd >= 0) close(k->listen_fd);
+    /* no new connections; the suspended requests are answered first */
+    pthread_mutex_lock(k->c.lock);
+    while (k->waiters) pthread_cond_wait(&k->durable, k->c.lock);
+    pthread_mutex_unlock(k->c.lock);
+    for (int i = 0; i < k->n_s; i++) MHD_stop_daemon(k->s[i].d);
     pthread_mutex_lock(k->c.lock);
     k->stop = 1;
     pthread_cond_broadcast(&k->work);

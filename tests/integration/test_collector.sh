@@ -32,7 +32,7 @@ timeout 20 "$bin" run --set data_dir="$tmp/data2" --set collector.listen=127.0.0
 second=$?
 set -e
 check "second daemon on the port refused" test "$second" -ne 0
-check "second daemon says in use" grep -q "cannot listen on 127.0.0.1:$port (in use?)" "$tmp/second.log"
+check "second daemon says in use" grep -q "cannot listen on 127.0.0.1:$port: Address already in use" "$tmp/second.log"
 
 # The real Segment client library.
 out=$(node "$here/../js/segment_client.mjs" $port wk_node)
@@ -126,6 +126,65 @@ check "sim revenue" test "$(q "SELECT sum(o.revenue) FROM orders o JOIN events e
 
 check "metrics" bash -c "curl -s $url/metrics | grep -q 'clickpulse_http_requests_total{route=\"/v1/track\",status=\"401\"} 2'"
 check "metrics events" bash -c "curl -s $url/metrics | grep -q '^clickpulse_events_accepted_total $(( 68 + events ))$'"
+
+# Connections: the first collector.poll_connections (32) of each poll server are answered
+# by the poll servers, any more by the epoll servers; a place freed is taken again.
+python3 - "$port" > "$tmp/loops" <<'PY'
+import base64, socket, sys, time
+port = int(sys.argv[1])
+auth = base64.b64encode(b"wk_web:").decode()
+def answer(s):
+    data = b""
+    while b"\r\n\r\n" not in data: data += s.recv(65536)
+    head, body = data.split(b"\r\n\r\n", 1)
+    n = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0])
+    while len(body) < n: body += s.recv(65536)
+    return int(head.split(b" ")[1]), body
+def track(s, i):
+    body = ('{"event":"Steer","userId":"s%d"}' % i).encode()
+    s.sendall(b"POST /v1/track HTTP/1.1\r\nHost: x\r\nAuthorization: Basic " + auth.encode() +
+              b"\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    return answer(s)[0]
+def gauges():
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    text = answer(s)[1].decode()
+    s.close()
+    g = {}
+    for line in text.splitlines():
+        if line.startswith("clickpulse_http_servers{") or line.startswith("clickpulse_http_connections{"):
+            name, value = line.rsplit(" ", 1)
+            g[name] = int(value)
+    return g
+def settle(poll, epoll):  # closed connections are counted out when their server sees them
+    for _ in range(100):
+        g = gauges()
+        if (g['clickpulse_http_connections{loop="poll"}'], g['clickpulse_http_connections{loop="epoll"}']) == (poll, epoll):
+            break
+        time.sleep(0.05)
+    return g['clickpulse_http_connections{loop="poll"}'], g['clickpulse_http_connections{loop="epoll"}']
+servers = gauges()['clickpulse_http_servers{loop="poll"}']
+print("servers", servers, gauges()['clickpulse_http_servers{loop="epoll"}'])
+print("idle", *settle(1, 0))                    # the metrics request's own connection
+full = 32 * servers
+conns, codes = [], []
+for i in range(full + 3):
+    conns.append(socket.create_connection(("127.0.0.1", port)))
+    codes.append(track(conns[-1], i))
+print("full", *settle(full, 4))                 # 3 more and the metrics one: epoll
+for c in conns[:10]: c.close()
+print("freed", *settle(full - 10 + 1, 3))       # the metrics connection: poll again
+codes += [track(c, 1000 + i) for i, c in enumerate(conns[10:])]
+print("codes", len(codes), sorted(set(codes)))
+PY
+servers=$(awk '/^servers/{print $2}' "$tmp/loops")
+full=$(( 32 * servers ))
+check "servers: poll and epoll, one each a core ($(head -1 "$tmp/loops"))" test "$(head -1 "$tmp/loops")" = "servers $servers $servers"
+check "connections: metrics alone" grep -qx "idle 1 0" "$tmp/loops"
+check "connections: poll full, 4 more on epoll" grep -qx "full $full 4" "$tmp/loops"
+check "connections: freed poll places taken again" grep -qx "freed $(( full - 9 )) 3" "$tmp/loops"
+check "connections: every request answered 200" grep -qx "codes $(( 2 * full - 4 )) \[200\]" "$tmp/loops"
+check "connections: silver has each event" test "$(q "SELECT count(*), count(DISTINCT user_id) FROM events WHERE event_name='Steer'")" = "$(( 2 * full - 4 )),$(( 2 * full - 4 ))"
 kill -TERM $pid; wait $pid || true; pid=
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
