@@ -688,15 +688,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
 
 /* ---- servers ---- */
 
+/* A server's connections are counted by the acceptor as it hands them over (a burst of
+ * them is placed by counts already up to date) and counted out as the server closes
+ * them. */
 static void on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
     server *s = cls;
     (void)con, (void)socket_context;
-    if (code == MHD_CONNECTION_NOTIFY_STARTED)
-        atomic_fetch_add(&s->conns, 1);
-    else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
-        atomic_fetch_sub(&s->conns, 1);
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) atomic_fetch_sub(&s->conns, 1);
 }
 
 /* The least busy of s[from..to); NULL when none. */
@@ -727,8 +727,11 @@ static void *accept_loop(void *arg)
         int fd =
             accept4(k->listen_fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
-            /* on failure (a connection limit) the server closes it */
-            MHD_add_connection(pick(k)->d, fd, (const struct sockaddr *)&peer, len);
+            server *s = pick(k);
+            atomic_fetch_add(&s->conns, 1);
+            /* refused (a connection limit): the server has closed it */
+            if (MHD_add_connection(s->d, fd, (const struct sockaddr *)&peer, len) != MHD_YES)
+                atomic_fetch_sub(&s->conns, 1);
         } else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
             CP_LOG_LIMITED(CP_LOG_WARN, 10, "collector", "cannot accept a connection: %s",
                            strerror(errno));
@@ -753,10 +756,12 @@ static int listen_on(struct sockaddr_in *sa)
 }
 
 /* One of the n servers of its kind; the connection limits are shared out among the
- * epoll servers (a poll server holds at most collector.poll_connections). */
+ * epoll servers. A poll server is given at most collector.poll_connections by the
+ * acceptor; its own limit leaves room for connections it has closed and not yet
+ * counted out. */
 static struct MHD_Daemon *start_server(cp_collector *k, server *s, bool poll, unsigned n)
 {
-    unsigned limit = poll ? (unsigned)k->c.poll_connections + 1 : (2000u + n - 1) / n;
+    unsigned limit = poll ? 2 * (unsigned)k->c.poll_connections : (2000u + n - 1) / n;
     unsigned per_ip = poll ? limit : (1000u + n - 1) / n;
     return MHD_start_daemon(
         (poll ? MHD_USE_POLL_INTERNAL_THREAD : MHD_USE_EPOLL_INTERNAL_THREAD) |

@@ -175,6 +175,11 @@ print("full", *settle(full, 4))                 # 3 more and the metrics one: ep
 for c in conns[:10]: c.close()
 print("freed", *settle(full - 10 + 1, 3))       # the metrics connection: poll again
 codes += [track(c, 1000 + i) for i, c in enumerate(conns[10:])]
+for c in conns[10:]: c.close()
+print("closed", *settle(1, 0))
+burst = [socket.create_connection(("127.0.0.1", port)) for _ in range(full + 3)]  # all at once
+codes += [track(c, 2000 + i) for i, c in enumerate(burst)]
+print("burst", *settle(full, 4))
 print("codes", len(codes), sorted(set(codes)))
 PY
 servers=$(awk '/^servers/{print $2}' "$tmp/loops")
@@ -183,8 +188,10 @@ check "servers: poll and epoll, one each a core ($(head -1 "$tmp/loops"))" test 
 check "connections: metrics alone" grep -qx "idle 1 0" "$tmp/loops"
 check "connections: poll full, 4 more on epoll" grep -qx "full $full 4" "$tmp/loops"
 check "connections: freed poll places taken again" grep -qx "freed $(( full - 9 )) 3" "$tmp/loops"
-check "connections: every request answered 200" grep -qx "codes $(( 2 * full - 4 )) \[200\]" "$tmp/loops"
-check "connections: silver has each event" test "$(q "SELECT count(*), count(DISTINCT user_id) FROM events WHERE event_name='Steer'")" = "$(( 2 * full - 4 )),$(( 2 * full - 4 ))"
+check "connections: all closed" grep -qx "closed 1 0" "$tmp/loops"
+check "connections: a burst placed the same" grep -qx "burst $full 4" "$tmp/loops"
+check "connections: every request answered 200" grep -qx "codes $(( 3 * full - 1 )) \[200\]" "$tmp/loops"
+check "connections: silver has each event" test "$(q "SELECT count(*), count(DISTINCT user_id) FROM events WHERE event_name='Steer'")" = "$(( 3 * full - 1 )),$(( 3 * full - 1 ))"
 kill -TERM $pid; wait $pid || true; pid=
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
