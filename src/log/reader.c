@@ -70,11 +70,14 @@ static int load_frame(cp_bronze_reader *r)
             if (r->fd < 0 && (r->fd = open(s->path, O_RDONLY | O_CLOEXEC)) < 0) return CP_EIO;
             cp_buf_reset(&r->comp);
             cp_buf_reset(&r->plain);
-            if (cp_buf_reserve(&r->comp, m->clen) || cp_buf_reserve(&r->plain, m->ulen))
-                return CP_ENOMEM;
+            if (cp_buf_reserve(&r->comp, m->clen)) return CP_ENOMEM;
             if (pread(r->fd, r->comp.ptr, m->clen, (off_t)(m->pos + HEADER_BYTES)) !=
                 (ssize_t)m->clen)
                 return CP_EIO;
+            /* the header's plain size is believed only when the frame says the same (a
+             * damaged header must not ask for gigabytes) */
+            if (ZSTD_getFrameContentSize(r->comp.ptr, m->clen) != m->ulen) return CP_ECORRUPT;
+            if (cp_buf_reserve(&r->plain, m->ulen)) return CP_ENOMEM;
             size_t got = ZSTD_decompressDCtx(r->dctx, r->plain.ptr, m->ulen, r->comp.ptr, m->clen);
             if (ZSTD_isError(got) || got != m->ulen) return CP_ECORRUPT;
             r->plain.len = got;
