@@ -1,8 +1,9 @@
-/* The HTTP collector (see include/clickpulse/http.h). One thread per
- * connection (libmicrohttpd); a request's events are decoded and submitted
- * under the pipeline lock, then the request waits for the committer thread to
- * make its batch durable — every request that arrived while the previous
- * batch was being written shares the next fsync (group commit). */
+/* The HTTP collector (see include/clickpulse/http.h). An acceptor thread hands each
+ * connection to a libmicrohttpd server thread (poll or epoll, see struct cp_collector);
+ * a request's events are decoded and submitted under the pipeline lock, then the
+ * request is suspended until the committer thread has made its batch durable — every
+ * request that arrived while the previous batch was being written shares the next
+ * fsync (group commit). */
 #include "clickpulse/http.h"
 
 #include "clickpulse/error.h"
@@ -32,7 +33,6 @@
 
 /* One libmicrohttpd daemon and its thread, fed connections by the acceptor. */
 typedef struct server {
-    cp_collector *k;
     struct MHD_Daemon *d;
     atomic_int conns; /* its open connections */
 } server;
@@ -733,7 +733,7 @@ static void *accept_loop(void *arg)
             if (MHD_add_connection(s->d, fd, (const struct sockaddr *)&peer, len) != MHD_YES)
                 atomic_fetch_sub(&s->conns, 1);
         } else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-            CP_LOG_LIMITED(CP_LOG_WARN, 10, "collector", "cannot accept a connection: %s",
+            CP_LOG_LIMITED(CP_LOG_WARN, 1, "collector", "cannot accept a connection: %s",
                            strerror(errno));
             usleep(10000); /* the connection waits in the backlog meanwhile */
         }
@@ -780,7 +780,6 @@ static int start_servers(cp_collector *k)
     for (int kind = k->c.poll_connections ? 0 : 1; kind < 2; kind++) {
         for (int i = 0; i < n; i++) {
             server *s = &k->s[k->n_s];
-            s->k = k;
             if (!(s->d = start_server(k, s, kind == 0, (unsigned)n))) return CP_EIO;
             k->n_s++;
             k->n_poll += kind == 0;
