@@ -170,6 +170,20 @@ static void overwrite(const char *path, off_t at, const void *bytes, size_t n)
     close(fd);
 }
 
+/* The first frame's header (magic, size, then first u64, count, clen, ulen, check,
+ * last_recv). */
+static void first_header(const char *path, unsigned char h[40])
+{
+    int fd = open(path, O_RDONLY);
+    CHECK(pread(fd, h, 40, 0) == 40);
+    close(fd);
+}
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
 /* The newest segment's space is reserved ahead and written, a padding frame after the
  * last batch: appends go on into it (the file does not grow), after a reopen too. */
 static void test_reserved_space(void)
@@ -183,9 +197,7 @@ static void test_reserved_space(void)
     CHECK(padded_from(seg, end));
     /* the first batch reserved a step of 1 MB after its padding header; the others moved in */
     unsigned char h[40];
-    int fd = open(seg, O_RDONLY);
-    CHECK(pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h));
-    close(fd);
+    first_header(seg, h);
     CHECK_INT(size, 40 + (off_t)le32(h + 20) + 8 + (1 << 20));
     cp_bronze_close(b);
     CHECK_INT(size_of(seg), size);
@@ -366,20 +378,13 @@ static void test_damaged_old_header(void)
     cp_bronze_close(b);
     char path[512];
     snprintf(path, sizeof(path), "%s/%020d.jsonl.zst", dir, 0);
-    int fd = open(path, O_RDWR);
-    CHECK(fd >= 0);
-    unsigned char h[40];
-    CHECK_INT(pread(fd, h, sizeof(h), 0), 40);
-    unsigned char *meta = h + 8; /* first u64, count, clen, ulen, check, last_recv */
-    uint32_t count = (uint32_t)meta[8] | (uint32_t)meta[9] << 8;
-    CHECK_INT(count, 20);
-    const uint32_t huge = 0xF0000000u;
-    for (int i = 0; i < 4; i++) meta[16 + i] = (unsigned char)(huge >> (8 * i));
-    memset(meta + 20, 0, 4);
-    uint32_t check = XXH32(meta, 32, 0x62726f6e);
-    for (int i = 0; i < 4; i++) meta[20 + i] = (unsigned char)(check >> (8 * i));
-    CHECK_INT(pwrite(fd, h, sizeof(h), 0), 40);
-    close(fd);
+    unsigned char h[40], *meta = h + 8;
+    first_header(path, h);
+    CHECK_INT(le32(meta + 8), 20);    /* its count */
+    put_le32(meta + 16, 0xF0000000u); /* its plain size */
+    put_le32(meta + 20, 0);
+    put_le32(meta + 20, XXH32(meta, 32, 0x62726f6e));
+    overwrite(path, 0, h, sizeof(h));
 
     b = open_log(600, &rec); /* only the newest segment is read through at open */
     cp_bronze_reader *r;
