@@ -17,7 +17,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/uio.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -306,10 +305,9 @@ int cp_bronze_open(const cp_bronze_options *o, cp_bronze **out, cp_bronze_recove
     ZSTD_CCtx_setParameter(b->cctx, ZSTD_c_compressionLevel, o->compression_level);
     ZSTD_CCtx_setParameter(b->cctx, ZSTD_c_checksumFlag, 1);
     if ((rc = cp_mkdirs(o->dir)) || (rc = recover(b, rec)) || (rc = open_active(b, 0))) goto fail;
-    /* Reserving space pays when the log syncs. The zeros are the kernel's zero page until
-     * written from. */
+    /* Reserving space pays when the log syncs. */
     b->reserve = o->fsync != CP_BRONZE_FSYNC_OFF;
-    if (b->reserve && !(b->zeros = cp_calloc(1, RESERVE_STEP))) {
+    if (b->reserve && !(b->zeros = cp_calloc(1, ZERO_PIECE))) {
         rc = CP_ENOMEM;
         goto fail;
     }
@@ -421,6 +419,22 @@ static int room_left(cp_bronze *b)
     return CP_EIO;
 }
 
+/* Writes len bytes of zeros at pos, page by page (ZERO_PIECE). Returns the bytes
+ * written (fewer on a full disk), or -1 with errno. */
+static ssize_t write_zeros(cp_bronze *b, uint64_t pos, size_t len)
+{
+    size_t done = 0;
+    while (done < len) {
+        size_t piece = ZERO_PIECE - (pos + done) % ZERO_PIECE;
+        if (piece > len - done) piece = len - done;
+        ssize_t w = pwrite(b->fd, b->zeros, piece, (off_t)(pos + done));
+        if (w < 0) return -1;
+        done += (size_t)w;
+        if ((size_t)w < piece) break;
+    }
+    return (ssize_t)done;
+}
+
 int cp_bronze_append(cp_bronze *b, const cp_bronze_record *recs, size_t n, uint64_t *first)
 {
     frame_meta m = {.first = b->next, .count = (uint32_t)n};
@@ -440,20 +454,22 @@ int cp_bronze_append(cp_bronze *b, const cp_bronze_record *recs, size_t n, uint6
     m.ulen = (uint32_t)b->lines.len;
     m.pos = s->size;
     meta_encode(&m, (unsigned char *)b->out.ptr);
-    size_t total = HEADER_BYTES + clen, wlen = total;
+    size_t total = HEADER_BYTES + clen, wlen = total, step = 0;
     uint64_t end = s->size + total, alloc = b->alloc_end;
-    struct iovec iov[2] = {{b->out.ptr, total}, {b->zeros, 0}};
     if (b->reserve && alloc < end + PAD_HEADER_BYTES) { /* reserve the next step */
-        size_t step = b->o.segment_bytes < RESERVE_STEP ? (size_t)b->o.segment_bytes : RESERVE_STEP;
+        step = b->o.segment_bytes < RESERVE_STEP ? (size_t)b->o.segment_bytes : RESERVE_STEP;
         alloc = end + PAD_HEADER_BYTES + step; /* (no more than a segment holds) */
-        iov[1].iov_len = step;
     }
     if (alloc >= end + PAD_HEADER_BYTES) { /* the padding moves on behind the batch */
         pad_encode((unsigned char *)b->out.ptr + total, alloc - end - PAD_HEADER_BYTES);
-        iov[0].iov_len = wlen = total + PAD_HEADER_BYTES;
+        wlen = total + PAD_HEADER_BYTES;
     }
-    ssize_t w = pwritev(b->fd, iov, 2, (off_t)s->size);
-    wlen += iov[1].iov_len;
+    ssize_t w = pwrite(b->fd, b->out.ptr, wlen, (off_t)s->size);
+    if (w == (ssize_t)wlen && step) {
+        ssize_t z = write_zeros(b, end + PAD_HEADER_BYTES, step);
+        w = z < 0 ? -1 : w + z;
+    }
+    wlen += step;
     if (w != (ssize_t)wlen) {
         int saved = errno;
         snprintf(b->error, sizeof(b->error), "writing %s: %s", s->path,

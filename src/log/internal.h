@@ -27,6 +27,10 @@
 #define PAD_MAGIC        0x184D2A51u
 #define PAD_HEADER_BYTES 8u
 #define RESERVE_STEP     (1u << 20)
+/* Reserved space is written ZERO_PIECE bytes (a page) at a time: one write of a megabyte
+ * has the page cache hold it in large folios, and every later sync of a batch written
+ * into one writes the whole folio again (measured on ext4: 1 MB a sync, against 5 KB). */
+#define ZERO_PIECE 4096u
 
 /* One batch's metadata, as stored (little-endian) in its skippable frame. */
 typedef struct frame_meta {
@@ -56,7 +60,7 @@ struct cp_bronze {
     int fd;             /* the newest segment, open for appending */
     uint64_t alloc_end; /* its file's size while it ends in padding, else 0 */
     int reserve;        /* space is reserved ahead (when the log syncs) */
-    char *zeros;        /* RESERVE_STEP bytes of zeros, written to reserve space */
+    char *zeros;        /* ZERO_PIECE bytes of zeros, written to reserve space */
     uint64_t next;
     int64_t last_sync_ms;
     int dirty;
