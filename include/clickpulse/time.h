@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define CP_MS_PER_SEC  1000LL
 #define CP_MS_PER_MIN  60000LL
@@ -46,5 +47,8 @@ static inline int cp_weekday(int64_t days)
 int64_t cp_now_ms(void);
 /* Monotonic time (CLOCK_MONOTONIC) in nanoseconds, for durations. */
 int64_t cp_mono_ns(void);
+/* The wall-clock time ms (milliseconds since the epoch, ≥ 0) as a timespec, the form
+ * pthread_cond_timedwait takes its deadline in. */
+struct timespec cp_timespec_of_ms(int64_t ms);
 
 #endif

@@ -167,6 +167,12 @@ int64_t cp_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+struct timespec cp_timespec_of_ms(int64_t ms)
+{
+    return (struct timespec){.tv_sec = (time_t)(ms / 1000),
+                             .tv_nsec = (long)(ms % 1000) * 1000000L};
+}
+
 int64_t cp_mono_ns(void)
 {
     struct timespec ts;

@@ -57,11 +57,7 @@ static const char *status_of(const job *j)
 /* Sleeps up to ms, waking early when the scheduler stops. With s->mu held. */
 static void nap(cp_scheduler *s, int64_t ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+    struct timespec until = cp_timespec_of_ms(cp_now_ms() + ms);
     while (!s->stop && pthread_cond_timedwait(&s->cv, &s->mu, &until) == 0) {
     }
 }

@@ -63,18 +63,28 @@ typedef struct silver_batch {
  * acknowledgements up. */
 #define WRITER_QUEUE        65536
 #define WRITER_SPILL_EVENTS 50000
-/* A transaction takes queued batches up to this many events (one batch at least): four of
- * DuckDB's row groups (122,880 rows). A transaction adding a row group's worth or more
- * to a table has its row groups compressed and written as they fill and merged at the
- * commit; a smaller one is copied into the table at the commit and logged in DuckDB's
- * WAL row by row, then compressed at the next checkpoint — measured on two cores, silver
- * catching up from the log took 310,000 events/s in transactions of this size against
- * 183,000 at 100,000 events (bench/RESULTS.md). */
-#define WRITER_TXN_EVENTS (4 * 122880)
-/* A transaction with fewer events than this stays open up to WRITER_LINGER_MS for more
- * (not while anyone waits for silver); its rows are written, and counted live, at once. */
-#define WRITER_LINGER_EVENTS 20000
-#define WRITER_LINGER_MS     100
+/* DuckDB's row group: a transaction adding this many rows or more to a table has its row
+ * groups compressed and written as they fill and merged at the commit; a smaller one is
+ * copied into the table at the commit and logged in DuckDB's WAL row by row, then
+ * compressed at the next checkpoint (measured: about a third more of the writer's time
+ * an event, bench/RESULTS.md). */
+#define WRITER_ROW_GROUP 122880
+/* A transaction takes queued batches up to this many events (one batch at least) — on
+ * two cores, silver catching up from the log took 310,000 events/s in transactions of
+ * four row groups against 183,000 at 100,000 events (bench/RESULTS.md). */
+#define WRITER_TXN_EVENTS (4 * WRITER_ROW_GROUP)
+/* A transaction with fewer than a row group's events stays open WRITER_LINGER_MS for
+ * more, and up to WRITER_BULK_MS when they come at a pace filling a row group in that
+ * time (not while anyone waits for silver); its rows are written, and counted live, as
+ * they are picked up. */
+#define WRITER_LINGER_MS 100
+#define WRITER_BULK_MS   3000
+/* While a transaction lingers, the writer picks up new batches every WRITER_PICKUP_MS
+ * rather than being woken by each (a group commit of a few events, thousands a second:
+ * each wake-up a context switch); it is woken at once when WRITER_WAKE_EVENTS events
+ * have come, when someone waits for silver, or to stop. */
+#define WRITER_PICKUP_MS   20
+#define WRITER_WAKE_EVENTS (WRITER_ROW_GROUP / 8)
 /* A failed transaction is tried again after WRITER_RETRY_FIRST_MS, then after pauses
  * doubling up to WRITER_RETRY_MAX_MS. */
 #define WRITER_RETRY_FIRST_MS 250
@@ -87,6 +97,8 @@ typedef struct silver_writer {
     silver_batch *queue[WRITER_QUEUE];
     int head, count, busy, stop, failed;
     int syncing;           /* callers waiting for silver: no lingering */
+    int lingering;         /* the writer waits for its next pickup: not woken per batch */
+    size_t fresh_events;   /* events queued since the writer's last pickup */
     int held;              /* a caller uses the store's connection: the writer waits */
     size_t queued_events;  /* events held in memory by queued batches */
     size_t spilled_events; /* events of spilled batches, in the log only */

@@ -119,25 +119,38 @@ static int finish_batches(cp_pipeline *p, silver_batch **bs, int n)
     return rc;
 }
 
-static struct timespec deadline_in(long ms)
+/* With the lock held and nothing new queued: waits for the next pickup (not past
+ * until_ms) or a wake-up. Returns 0 once until_ms has passed with nothing new. */
+static int linger(silver_writer *w, int64_t until_ms)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    t.tv_nsec += ms * 1000000L;
-    if (t.tv_nsec >= 1000000000L) t.tv_sec++, t.tv_nsec -= 1000000000L;
-    return t;
+    int64_t next = cp_now_ms() + WRITER_PICKUP_MS;
+    struct timespec at = cp_timespec_of_ms(next < until_ms ? next : until_ms);
+    w->lingering = 1;
+    int timed_out = pthread_cond_timedwait(&w->cv, &w->mu, &at) == ETIMEDOUT;
+    w->lingering = 0;
+    return !(timed_out && cp_now_ms() >= until_ms && w->count == w->taken);
+}
+
+/* Called by enqueuers with the lock held, n events having come: wakes the writer unless
+ * it lingers and the events are few (it picks them up soon). */
+static void wake_writer(silver_writer *w, size_t n)
+{
+    w->fresh_events += n;
+    if (!w->lingering || w->fresh_events >= WRITER_WAKE_EVENTS || w->count == WRITER_QUEUE)
+        pthread_cond_broadcast(&w->cv);
 }
 
 /* One transaction: the batches queued (up to WRITER_TXN_EVENTS events), written at once
  * (so the live view counts them without delay), and those arriving while it stays open —
- * up to WRITER_LINGER_MS while fewer than WRITER_LINGER_EVENTS events are in it and
- * nobody waits for silver — then committed. Called and returning with the lock held; returns the
- * batches done (in the queue from head) and their result in *result. */
+ * WRITER_LINGER_MS, or WRITER_BULK_MS at a pace filling a row group by then, while it has
+ * fewer than WRITER_ROW_GROUP events and nobody waits for silver — then committed.
+ * Called and returning with the lock held; returns the batches done (in the queue from
+ * head) and their result in *result. */
 static int write_transaction(cp_pipeline *p, silver_batch **taken, int *result)
 {
     silver_writer *w = &p->w;
-    struct timespec until = deadline_in(WRITER_LINGER_MS);
-    int done = 0, rc = CP_OK, open = 0;
+    int64_t start = cp_now_ms(), until_ms = start + WRITER_LINGER_MS;
+    int done = 0, rc = CP_OK, open = 0, bulk = 0;
     size_t events = 0;
     for (;;) {
         int n = 0; /* the queued batches, up to WRITER_TXN_EVENTS (one at least) */
@@ -146,6 +159,7 @@ static int write_transaction(cp_pipeline *p, silver_batch **taken, int *result)
             more += taken[done + n]->n_events;
         }
         w->taken = done + n; /* no longer to be merged into */
+        w->fresh_events = 0;
         pthread_mutex_unlock(&w->mu);
         if (n && rc == CP_OK && !open) rc = cp_store_begin(p->store), open = rc == CP_OK;
         for (int i = 0; i < n && rc == CP_OK; i++) {
@@ -154,12 +168,14 @@ static int write_transaction(cp_pipeline *p, silver_batch **taken, int *result)
         }
         pthread_mutex_lock(&w->mu);
         done += n;
-        if (rc || w->stop || w->syncing || events >= WRITER_LINGER_EVENTS ||
-            w->count == WRITER_QUEUE)
+        if (rc || w->stop || w->syncing || events >= WRITER_ROW_GROUP || w->count == WRITER_QUEUE)
             break;
-        if (w->count == done && pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT &&
-            w->count == done)
-            break;
+        if (w->count == done && !linger(w, until_ms)) {
+            if (bulk || events * WRITER_BULK_MS < (size_t)WRITER_ROW_GROUP * WRITER_LINGER_MS)
+                break;
+            bulk = 1;
+            until_ms = start + WRITER_BULK_MS;
+        }
     }
     pthread_mutex_unlock(&w->mu);
     if (rc == CP_OK)
@@ -183,9 +199,7 @@ static void live_back(cp_pipeline *p)
 /* With the lock held: waits until the retry is due or the writer stops. */
 static void pause_until(silver_writer *w, int64_t at_ms)
 {
-    struct timespec until;
-    until.tv_sec = at_ms / 1000;
-    until.tv_nsec = (at_ms % 1000) * 1000000L;
+    struct timespec until = cp_timespec_of_ms(at_ms);
     while (!w->stop && cp_now_ms() < at_ms)
         if (pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT) break;
 }
@@ -325,7 +339,7 @@ int writer_enqueue(cp_pipeline *p, silver_batch *b)
             w->spilled_events += n;
             atomic_fetch_add(&w->backlog, n);
             tail->seq = ++w->handed;
-            pthread_cond_broadcast(&w->cv);
+            wake_writer(w, n);
             pthread_mutex_unlock(&w->mu);
             return CP_OK;
         }
@@ -342,7 +356,7 @@ int writer_enqueue(cp_pipeline *p, silver_batch *b)
     else
         w->queued_events += b->n_events;
     atomic_fetch_add(&w->backlog, b->n_events);
-    pthread_cond_broadcast(&w->cv);
+    wake_writer(w, b->n_events);
     pthread_mutex_unlock(&w->mu);
     return CP_OK;
 }
@@ -403,11 +417,7 @@ int writer_catch_up(cp_pipeline *p, int timeout_ms)
 {
     silver_writer *w = &p->w;
     if (!w->started) return CP_OK;
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+    struct timespec until = cp_timespec_of_ms(cp_now_ms() + timeout_ms);
     pthread_mutex_lock(&w->mu);
     uint64_t target = w->handed;
     int rc = CP_OK;

@@ -94,6 +94,16 @@ static void test_civil(void)
     CHECK(cp_now_ms() > 1700000000000LL);
 }
 
+static void test_timespec(void)
+{
+    struct timespec t = cp_timespec_of_ms(1790856003999LL); /* a deadline 3,999 ms on */
+    CHECK_INT(t.tv_sec, 1790856003LL);
+    CHECK_INT(t.tv_nsec, 999000000L);
+    t = cp_timespec_of_ms(1790856600000LL);
+    CHECK_INT(t.tv_sec, 1790856600LL);
+    CHECK_INT(t.tv_nsec, 0);
+}
+
 int main(void)
 {
     RUN(test_parse_forms);
@@ -101,5 +111,6 @@ int main(void)
     RUN(test_format);
     RUN(test_round_trip);
     RUN(test_civil);
+    RUN(test_timespec);
     TEST_END();
 }

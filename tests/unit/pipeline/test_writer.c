@@ -2,11 +2,14 @@
  * (spilled, consecutive ones merged) and the writer reads them back; silver ends the
  * same as with everything in memory — events, late flags, dead letters, duplicates,
  * cursors — and a restart before the writer got to them applies them from the log.
- * The writer is held by one caller at a time, and runs at the background priority. */
+ * The writer is held by one caller at a time, and runs at the background priority. Its
+ * transactions stay open for more events (longer while they come at a row group's pace)
+ * and close at once for a caller waiting for silver. */
 #include "clickpulse/error.h"
 #include "clickpulse/log.h"
 #include "clickpulse/pipeline.h"
 #include "clickpulse/thread.h"
+#include "clickpulse/time.h"
 #include "pipeline/pipeline_state.h"
 #include "feed.h"
 #include "test.h"
@@ -235,6 +238,73 @@ static void test_background_priority(void)
     cp_pipeline_close(pl);
 }
 
+static int first_value(void *ud, const cp_slice *cols, size_t n)
+{
+    CHECK(n == 1 && cols[0].ptr);
+    *(int64_t *)ud = strtoll(cols[0].ptr, NULL, 10);
+    return 0;
+}
+
+/* Events in silver as another thread sees them: committed rows only. */
+static int64_t committed(void)
+{
+    int64_t v = -1;
+    char err[256];
+    CHECK_INT(cp_store_read_rows(cp_pipeline_store(pl), "SELECT count(*)::VARCHAR FROM events",
+                                 first_value, &v, err, sizeof(err)),
+              CP_OK);
+    return v;
+}
+
+/* Events first .. first + n - 1, one batch; returns the time it was handed over. */
+static int64_t submit_events(cp_event_decoder *d, int first, int n)
+{
+    char json[256];
+    for (int i = first; i < first + n; i++) {
+        snprintf(where, sizeof(where), "p%d", i);
+        snprintf(json, sizeof(json),
+                 "{\"type\":\"track\",\"event\":\"E\",\"messageId\":\"p%d\",\"userId\":\"u%d\","
+                 "\"timestamp\":\"2026-10-01T10:00:00Z\"}",
+                 i, i % 50);
+        CHECK_INT(cp_event_decode(d, json, strlen(json)), CP_OK);
+    }
+    CHECK_INT(cp_pipeline_flush(pl, NULL, 0), CP_OK);
+    return cp_mono_ns() / 1000000;
+}
+
+/* Waits up to 20 s for want committed events; returns the milliseconds since `since`. */
+static int64_t until_committed(int64_t want, int64_t since)
+{
+    for (int i = 0; i < 4000 && committed() != want; i++) usleep(5000);
+    CHECK_INT(committed(), want);
+    return cp_mono_ns() / 1000000 - since;
+}
+
+/* A transaction stays open WRITER_LINGER_MS for more events; when they come at a pace
+ * filling a row group within WRITER_BULK_MS, up to that (its rows counted live
+ * meanwhile); someone waiting for silver closes it at once. */
+static void test_linger(void)
+{
+    cp_event_decoder *d = start("linger", "400000");
+    int64_t t = submit_events(d, 0, 1000); /* 1,000 in 100 ms: a row group in 12 s */
+    int64_t took = until_committed(1000, t);
+    CHECK(took >= WRITER_LINGER_MS - 10 && took < WRITER_BULK_MS - 500);
+    t = submit_events(d, 1000, 5000); /* 5,000 in 100 ms: a row group in 2.5 s */
+    usleep(1000 * 1000);
+    CHECK_INT(committed(), 1000);
+    CHECK_INT(cp_live_counted(cp_pipeline_live(pl)), 6000);
+    took = until_committed(6000, t);
+    CHECK(took >= WRITER_BULK_MS - 10);
+    t = submit_events(d, 6000, 5000);
+    usleep(300 * 1000);
+    CHECK_INT(committed(), 6000);
+    CHECK_INT(cp_pipeline_sync(pl), CP_OK);
+    CHECK_INT(committed(), 11000);
+    CHECK(cp_mono_ns() / 1000000 - t < WRITER_BULK_MS - 500);
+    cp_pipeline_close(pl);
+    cp_event_decoder_free(d);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof(dir), "/tmp/cp_test_writer_%d", (int)getpid());
@@ -246,6 +316,7 @@ int main(void)
     RUN(test_restart_before_read_back);
     RUN(test_one_holder_at_a_time);
     RUN(test_background_priority);
+    RUN(test_linger);
     char cmd[200];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     CHECK_INT(system(cmd), 0);
