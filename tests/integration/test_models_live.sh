@@ -29,7 +29,7 @@ run_job() {
 pid=$!
 wait_up "http://127.0.0.1:$port/health"
 "$bin" simulate --customers 600 --days 8 --seed 12 --http http://127.0.0.1:$port \
-  --write-key wk_live --rate 1000 --quiet > "$tmp/sim.out" 2>&1 &
+  --write-key wk_live --rate 600 --quiet > "$tmp/sim.out" 2>&1 &
 sim=$!
 sleep 2
 counts=()
@@ -37,7 +37,7 @@ for round in 1 2 3; do
   check "round $round: sessions" run_job sessions
   check "round $round: models" run_job models
   counts+=("$(q "SELECT count(*) FROM gold.fct_purchases")")
-  sleep 1.5
+  sleep 1
 done
 still=$(kill -0 $sim 2>/dev/null && echo yes || echo no)
 check "the stream was still running after three rounds" test "$still" = yes
