@@ -66,7 +66,7 @@ typedef struct silver_batch {
 /* DuckDB's row group: a transaction adding this many rows or more to a table has its row
  * groups compressed and written as they fill and merged at the commit; a smaller one is
  * copied into the table at the commit and logged in DuckDB's WAL row by row, then
- * compressed at the next checkpoint (measured: about a third more of the writer's time
+ * compressed at the next checkpoint (measured: about a quarter more of the writer's time
  * an event, bench/RESULTS.md). */
 #define WRITER_ROW_GROUP 122880
 /* A transaction takes queued batches up to this many events (one batch at least) — on
