@@ -6,7 +6,7 @@
 // snapshot whose count reaches its running total. Prints one JSON object.
 // usage: node bench/freshness.mjs CLICKPULSE_BINARY [RATE] [SECONDS] [STREAM_INTERVAL_MS]
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -25,11 +25,23 @@ for (let i = 0; i < 100; i++) {
   await sleep(100)
 }
 
+// The dashboard's API takes the token the daemon writes into its data directory.
+let token = ''
+for (let i = 0; i < 100 && !token; i++) {
+  try { token = readFileSync(`${dir}/dashboard.token`, 'utf8').trim() } catch { await sleep(100) }
+}
+
 // The stream: (receipt time, counted) for every snapshot.
 const snaps = []
 const ac = new AbortController()
 const stream = (async () => {
-  const r = await fetch(`http://127.0.0.1:${api}/api/v1/live/stream?interval_ms=${interval}`, { signal: ac.signal })
+  const r = await fetch(`http://127.0.0.1:${api}/api/v1/live/stream?interval_ms=${interval}`,
+    { signal: ac.signal, headers: { Authorization: `Bearer ${token}` } })
+  if (!r.ok) {
+    console.error(`freshness: the live stream answered ${r.status}`)
+    daemon.kill()
+    process.exit(1)
+  }
   const dec = new TextDecoder()
   let buf = ''
   for await (const chunk of r.body) {

@@ -83,7 +83,7 @@ typedef struct silver_batch {
  * rather than being woken by each (a group commit of a few events, thousands a second:
  * each wake-up a context switch); it is woken at once when WRITER_WAKE_EVENTS events
  * have come, when someone waits for silver, or to stop. */
-#define WRITER_PICKUP_MS   20
+#define WRITER_PICKUP_MS   5
 #define WRITER_WAKE_EVENTS (WRITER_ROW_GROUP / 8)
 /* A failed transaction is tried again after WRITER_RETRY_FIRST_MS, then after pauses
  * doubling up to WRITER_RETRY_MAX_MS. */
