@@ -79,10 +79,11 @@ typedef struct silver_batch {
  * they are picked up. */
 #define WRITER_LINGER_MS 100
 #define WRITER_BULK_MS   3000
-/* While a transaction lingers, the writer picks up new batches every WRITER_PICKUP_MS
- * rather than being woken by each (a group commit of a few events, thousands a second:
- * each wake-up a context switch); it is woken at once when WRITER_WAKE_EVENTS events
- * have come, when someone waits for silver, or to stop. */
+/* While a transaction lingers, a batch coming within WRITER_PICKUP_MS of the writer's
+ * last pickup does not wake it: it picks such batches up at most that much later (the
+ * collector's group commits, thousands a second at the peak, each a wake-up and a
+ * context switch otherwise). Batches further apart wake it at once, as do
+ * WRITER_WAKE_EVENTS events, someone waiting for silver, or a stop. */
 #define WRITER_PICKUP_MS   5
 #define WRITER_WAKE_EVENTS (WRITER_ROW_GROUP / 8)
 /* A failed transaction is tried again after WRITER_RETRY_FIRST_MS, then after pauses
@@ -99,6 +100,7 @@ typedef struct silver_writer {
     int syncing;           /* callers waiting for silver: no lingering */
     int lingering;         /* the writer waits for its next pickup: not woken per batch */
     size_t fresh_events;   /* events queued since the writer's last pickup */
+    int64_t picked_ms;     /* when it last took batches */
     int held;              /* a caller uses the store's connection: the writer waits */
     size_t queued_events;  /* events held in memory by queued batches */
     size_t spilled_events; /* events of spilled batches, in the log only */

@@ -123,8 +123,9 @@ static int finish_batches(cp_pipeline *p, silver_batch **bs, int n)
  * until_ms) or a wake-up. Returns 0 once until_ms has passed with nothing new. */
 static int linger(silver_writer *w, int64_t until_ms)
 {
-    int64_t next = cp_now_ms() + WRITER_PICKUP_MS;
-    struct timespec at = cp_timespec_of_ms(next < until_ms ? next : until_ms);
+    int64_t next = w->picked_ms + WRITER_PICKUP_MS; /* past it, batches wake the writer */
+    if (next <= cp_now_ms() || next > until_ms) next = until_ms;
+    struct timespec at = cp_timespec_of_ms(next);
     w->lingering = 1;
     int timed_out = pthread_cond_timedwait(&w->cv, &w->mu, &at) == ETIMEDOUT;
     w->lingering = 0;
@@ -132,11 +133,13 @@ static int linger(silver_writer *w, int64_t until_ms)
 }
 
 /* Called by enqueuers with the lock held, n events having come: wakes the writer unless
- * it lingers and the events are few (it picks them up soon). */
+ * it lingers, took batches less than WRITER_PICKUP_MS ago, and the events are few (it
+ * picks them up by its next pickup). */
 static void wake_writer(silver_writer *w, size_t n)
 {
     w->fresh_events += n;
-    if (!w->lingering || w->fresh_events >= WRITER_WAKE_EVENTS || w->count == WRITER_QUEUE)
+    if (!w->lingering || w->fresh_events >= WRITER_WAKE_EVENTS || w->count == WRITER_QUEUE ||
+        cp_now_ms() - w->picked_ms >= WRITER_PICKUP_MS)
         pthread_cond_broadcast(&w->cv);
 }
 
@@ -160,6 +163,7 @@ static int write_transaction(cp_pipeline *p, silver_batch **taken, int *result)
         }
         w->taken = done + n; /* no longer to be merged into */
         w->fresh_events = 0;
+        if (n) w->picked_ms = cp_now_ms();
         pthread_mutex_unlock(&w->mu);
         if (n && rc == CP_OK && !open) rc = cp_store_begin(p->store), open = rc == CP_OK;
         for (int i = 0; i < n && rc == CP_OK; i++) {
