@@ -64,6 +64,8 @@ typedef struct cp_config {
     int64_t store_memory_limit;
     int64_t store_threads;
     int64_t background_nice;
+    bool background_idle;
+    int64_t background_idle_lag_ms;
     int64_t store_min_free;
     int64_t log_min_free;
     char *collector_listen;

@@ -73,6 +73,9 @@ size_t cp_pipeline_backlog(cp_pipeline *p);
 /* Events that have waited for silver in the log alone (memory was full: the writer read
  * them back), since open. Thread-safe. */
 uint64_t cp_pipeline_spilled(cp_pipeline *p);
+/* Whether the silver writer waits in the idle scheduling class now (docs/pipeline.md), and
+ * how many times it has been taken out of it since open (in *raised, when not NULL). */
+int cp_pipeline_writer_idle(cp_pipeline *p, uint64_t *raised);
 /* Waits until every batch handed over is committed to silver. */
 int cp_pipeline_sync(cp_pipeline *p);
 /* Read-your-writes for queries: waits at most timeout_ms until silver has every batch

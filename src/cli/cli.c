@@ -105,6 +105,7 @@ static int load_config(const cli_cmd *cmd, cp_config *cfg, const char *path, pen
     if (rc == CLI_OK) {
         cp_log_configure((cp_log_level)cfg->logging_level, (cp_log_format)cfg->logging_format, 2);
         cp_thread_set_background_nice((int)cfg->background_nice);
+        cp_thread_set_background_idle(cfg->background_idle);
     }
     return rc;
 }

@@ -113,6 +113,20 @@ static const cp_conf_entry table[] = {
      .help = "How much lower the CPU priority (nice) of background work is -- the silver "
              "writer, jobs and sinks -- than the collector's: on busy cores acknowledgements "
              "come first and silver catches up from the log after (0: the same)."},
+    {.key = "background.idle",
+     .type = CP_CONF_BOOL,
+     .def = "true",
+     .offset = F(background_idle),
+     .help = "Let the silver writer wait in the idle scheduling class while it keeps up: a "
+             "waking collector thread takes its core at once, and on busy cores silver "
+             "falls behind first, up to background.idle_lag (used where the process may "
+             "raise the writer again: CAP_SYS_NICE; false: background.nice alone)."},
+    {.key = "background.idle_lag",
+     .type = CP_CONF_DURATION,
+     .def = "5s",
+     .offset = F(background_idle_lag_ms),
+     .help = "How long events may wait for the silver writer (and the live view) before it "
+             "leaves the idle class and takes its share of busy cores again."},
     {.key = "collector.listen",
      .type = CP_CONF_STR,
      .def = "127.0.0.1:8080",

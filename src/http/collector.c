@@ -513,6 +513,8 @@ void cp_collector_metrics(cp_collector *k, cp_buf *out)
     pthread_mutex_lock(k->c.lock);
     const cp_pipeline_stats *s = cp_pipeline_stats_get(k->c.pipeline);
     size_t backlog = cp_pipeline_backlog(k->c.pipeline);
+    uint64_t raised;
+    int idle = cp_pipeline_writer_idle(k->c.pipeline, &raised);
     cp_buf_appendf(
         out,
         "# TYPE clickpulse_events_accepted_total counter\nclickpulse_events_accepted_total %llu\n"
@@ -520,10 +522,15 @@ void cp_collector_metrics(cp_collector *k, cp_buf *out)
         "# TYPE clickpulse_events_late_total counter\nclickpulse_events_late_total %llu\n"
         "# TYPE clickpulse_queue_events gauge\nclickpulse_queue_events %zu\n"
         "# TYPE clickpulse_events_spilled_total counter\nclickpulse_events_spilled_total %llu\n"
+        "# HELP clickpulse_silver_writer_idle 1 while silver's writer waits in the idle "
+        "scheduling class.\n"
+        "# TYPE clickpulse_silver_writer_idle gauge\nclickpulse_silver_writer_idle %d\n"
+        "# TYPE clickpulse_silver_writer_raised_total counter\n"
+        "clickpulse_silver_writer_raised_total %llu\n"
         "# TYPE clickpulse_events_rejected_total counter\n",
         (unsigned long long)s->accepted, (unsigned long long)s->duplicates,
         (unsigned long long)s->late, backlog,
-        (unsigned long long)cp_pipeline_spilled(k->c.pipeline));
+        (unsigned long long)cp_pipeline_spilled(k->c.pipeline), idle, (unsigned long long)raised);
     for (int i = 0; i < CP_REJECT__COUNT; i++)
         cp_buf_appendf(out, "clickpulse_events_rejected_total{reason=\"%s\"} %llu\n",
                        cp_reject_reason_name((cp_reject_reason)i),

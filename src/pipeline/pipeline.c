@@ -401,6 +401,12 @@ uint64_t cp_pipeline_spilled(cp_pipeline *p)
     return n;
 }
 
+int cp_pipeline_writer_idle(cp_pipeline *p, uint64_t *raised)
+{
+    if (raised) *raised = atomic_load(&p->w.raised);
+    return atomic_load(&p->w.idle);
+}
+
 int cp_pipeline_healthy(cp_pipeline *p, char *reason, size_t len)
 {
     pthread_mutex_lock(&p->w.mu);

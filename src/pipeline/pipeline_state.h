@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/types.h>
 
 #define LOG_CHECKPOINT "log"
 #define MAX_CURSORS    8
@@ -46,7 +47,8 @@ typedef struct silver_batch {
     bool spilled;
     int64_t first;
     uint8_t *late;
-    uint64_t seq; /* the writer's count of batches handed, at this one (the last merged) */
+    uint64_t seq;      /* the writer's count of batches handed, at this one (the last merged) */
+    int64_t queued_ms; /* when it was handed to the writer (the first merged) */
 } silver_batch;
 
 /* The silver writer: a thread that commits batches to the store, in order,
@@ -90,6 +92,7 @@ typedef struct silver_batch {
  * doubling up to WRITER_RETRY_MAX_MS. */
 #define WRITER_RETRY_FIRST_MS 250
 #define WRITER_RETRY_MAX_MS   5000
+#define WRITER_IDLE_LOCK_MS   2 /* at least a millisecond: cp_now_ms is whole ones */
 typedef struct silver_writer {
     pthread_t thread;
     int started;
@@ -112,6 +115,18 @@ typedef struct silver_writer {
     int taken;                /* queued batches in the writer's open transaction */
     uint64_t handed, applied; /* batches enqueued / committed */
     uint64_t failures;        /* failed tries since the last commit */
+    /* The idle class (include/clickpulse/thread.h): the writer enters it when it has
+     * caught up and nobody waits for silver; it is taken out — by whoever finds it so,
+     * and back at background.nice until it has caught up again — when somebody waits
+     * for silver, when a batch has waited idle_lag_ms to be picked up (the live view
+     * counts events as the writer picks them up: on cores kept busy, by other processes
+     * too, it stays within about that of the events), when the backlog
+     * reaches idle_backlog (half the sources' bound), or when an enqueuer waits over
+     * WRITER_IDLE_LOCK_MS for the lock (the writer holding it was taken off its core). */
+    int may_idle;
+    pid_t tid;
+    atomic_int idle;
+    atomic_ullong raised; /* times taken out of it */
     char err[512];
     cp_event_decoder *dec;
     const pending_event *cur; /* the event being decoded */
@@ -128,6 +143,8 @@ struct cp_pipeline {
     int64_t lateness_ms, session_timeout_ms, dedup_window_ms, silver_retention_ms;
     int64_t store_min_free; /* store.min_free, for the disk of store_dir */
     size_t queue_events;    /* pipeline.queue_events: events held in memory for silver */
+    size_t idle_backlog;    /* the writer leaves the idle class from this backlog on */
+    int64_t idle_lag_ms;    /* background.idle_lag: or when a batch waited this long */
     char store_dir[4096];
     int64_t max_time;          /* the watermark's source: newest accepted event time */
     silver_batch *open;        /* the batch being gathered */

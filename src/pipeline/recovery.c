@@ -203,6 +203,8 @@ int cp_pipeline_open(const cp_config *c, cp_pipeline **out, char *err, size_t er
     if (!p) return CP_ENOMEM;
     p->lateness_ms = c->pipeline_allowed_lateness_ms;
     p->queue_events = (size_t)c->pipeline_queue_events;
+    p->idle_backlog = (size_t)c->collector_max_backlog / 2;
+    p->idle_lag_ms = c->background_idle_lag_ms;
     p->session_timeout_ms = c->pipeline_session_timeout_ms;
     p->dedup_window_ms = c->pipeline_dedup_window_ms;
     p->silver_retention_ms = c->silver_retention_ms;

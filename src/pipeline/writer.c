@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 void batch_free(silver_batch *b)
 {
@@ -132,6 +133,36 @@ static int linger(silver_writer *w, int64_t until_ms)
     return !(timed_out && cp_now_ms() >= until_ms && w->count == w->taken);
 }
 
+/* Into the idle class, caught up (with the lock held; someone raising it without the lock
+ * meanwhile is seen after). */
+static void writer_rest(silver_writer *w)
+{
+    if (!w->may_idle || atomic_load(&w->idle)) return;
+    atomic_store(&w->idle, 1);
+    cp_thread_set_idle(0, 1);
+    if (!atomic_load(&w->idle)) cp_thread_set_idle(0, 0);
+}
+
+/* Out of the idle class, by whoever finds it needed. */
+static void writer_raise(silver_writer *w)
+{
+    if (atomic_exchange(&w->idle, 0)) {
+        cp_thread_set_idle(w->tid, 0);
+        atomic_fetch_add(&w->raised, 1);
+    }
+}
+
+/* The lock, for an enqueuer: one that waits too long for an idle writer raises it. */
+static void lock_writer(silver_writer *w)
+{
+    if (atomic_load(&w->idle)) {
+        struct timespec at = cp_timespec_of_ms(cp_now_ms() + WRITER_IDLE_LOCK_MS);
+        if (pthread_mutex_timedlock(&w->mu, &at) == 0) return;
+        writer_raise(w);
+    }
+    pthread_mutex_lock(&w->mu);
+}
+
 /* Called by enqueuers with the lock held, n events having come: wakes the writer unless
  * it lingers, took batches less than WRITER_PICKUP_MS ago, and the events are few (it
  * picks them up by its next pickup). */
@@ -229,10 +260,14 @@ static void *writer_main(void *arg)
     int64_t pause_ms = 0;
     pthread_setname_np(pthread_self(), "silver writer");
     cp_thread_background();
+    w->tid = gettid();
     pthread_mutex_lock(&w->mu);
     silver_batch **taken = cp_calloc(WRITER_QUEUE, sizeof(*taken));
     for (;;) {
-        while ((!w->count || w->held) && !w->stop) pthread_cond_wait(&w->cv, &w->mu);
+        while ((!w->count || w->held) && !w->stop) {
+            if (!w->count) writer_rest(w);
+            pthread_cond_wait(&w->cv, &w->mu);
+        }
         if (!w->count || w->held || (w->stop && w->failed)) break; /* the log keeps the rest */
         if (w->failed) {
             pause_until(w, cp_now_ms() + pause_ms);
@@ -313,6 +348,7 @@ int writer_start(cp_pipeline *p)
         return CP_ENOMEM;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
+    w->may_idle = cp_thread_idle_usable();
     if (pthread_create(&w->thread, NULL, writer_main, p) != 0) return CP_ENOMEM;
     w->started = 1;
     return CP_OK;
@@ -333,7 +369,13 @@ static silver_batch *spill_tail(silver_writer *w, const silver_batch *b)
 int writer_enqueue(cp_pipeline *p, silver_batch *b)
 {
     silver_writer *w = &p->w;
-    pthread_mutex_lock(&w->mu);
+    lock_writer(w);
+    int64_t now_ms = cp_now_ms();
+    if (atomic_load(&w->idle) &&
+        (atomic_load(&w->backlog) + b->n_events >= p->idle_backlog ||
+         (w->count > w->taken &&
+          now_ms - w->queue[(w->head + w->taken) % WRITER_QUEUE]->queued_ms >= p->idle_lag_ms)))
+        writer_raise(w);
     if (b->n_events && w->count && w->queued_events + b->n_events > p->queue_events) {
         /* memory is full: the events wait in the log alone (out of memory: b waits below) */
         size_t n = b->n_events;
@@ -350,10 +392,13 @@ int writer_enqueue(cp_pipeline *p, silver_batch *b)
         if (s) b = s;
     }
     while (w->count == WRITER_QUEUE ||
-           (w->count && !b->spilled && w->queued_events + b->n_events > p->queue_events))
+           (w->count && !b->spilled && w->queued_events + b->n_events > p->queue_events)) {
+        writer_raise(w);
         pthread_cond_wait(&w->cv, &w->mu);
+    }
     w->queue[(w->head + w->count) % WRITER_QUEUE] = b; /* in the log: queued whatever happens */
     w->count++;
+    b->queued_ms = now_ms;
     b->seq = ++w->handed;
     if (b->spilled)
         w->spilled_events += b->n_events;
@@ -373,6 +418,7 @@ static int drain(cp_pipeline *p)
     silver_writer *w = &p->w;
     uint64_t target = w->handed;
     w->syncing++;
+    writer_raise(w);
     pthread_cond_broadcast(&w->cv);
     while (((w->applied < target && !w->held) || w->busy) && !w->failed)
         pthread_cond_wait(&w->cv, &w->mu);
@@ -426,6 +472,7 @@ int writer_catch_up(cp_pipeline *p, int timeout_ms)
     uint64_t target = w->handed;
     int rc = CP_OK;
     w->syncing++;
+    writer_raise(w);
     pthread_cond_broadcast(&w->cv);
     while (w->applied < target && !w->failed && rc == CP_OK)
         if (pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT) rc = CP_EAGAIN;
@@ -439,8 +486,9 @@ void writer_stop(cp_pipeline *p)
 {
     silver_writer *w = &p->w;
     if (!w->started) return;
-    pthread_mutex_lock(&w->mu);
+    lock_writer(w);
     w->stop = 1;
+    writer_raise(w);
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);

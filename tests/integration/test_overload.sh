@@ -6,6 +6,8 @@
 # plus a fixed allowance for the backlog, the HTTP server and the binary), and silver
 # holds the events of every request answered 200, each request whole — and of no other
 # request but those still in flight when wrk stopped (sent, their answer not read).
+# Silver's writer is taken out of the idle scheduling class by the load (the backlog
+# reaches half the bound) and is back in it once caught up.
 source "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 port=$(free_ports 20); api=$((port + 1))
@@ -43,6 +45,11 @@ check "memory stayed under ${limit_mb} MB + ${allowance_mb} MB (peak $((peak / 1
 
 drained() { [ "$(curl -s http://127.0.0.1:$port/metrics | awk '/^clickpulse_queue_events /{print $2}')" = 0 ]; }
 for _ in $(seq 600); do drained && break; sleep 0.1; done
+metric() { curl -s http://127.0.0.1:$port/metrics | awk -v m="$1" '$1 == m {print $2}'; }
+raised=$(metric clickpulse_silver_writer_raised_total)
+check "silver's writer left the idle class under the load ($raised times)" test "$raised" -ge 1
+for _ in $(seq 100); do [ "$(metric clickpulse_silver_writer_idle)" = 1 ] && break; sleep 0.1; done
+check "  and is back in it, caught up" test "$(metric clickpulse_silver_writer_idle)" = 1
 q() { "$bin" query --set data_dir="$tmp/data" --set dashboard.listen=127.0.0.1:$api --format csv "$1" | tail -1; }
 whole=$(q "SELECT count(*) || ' ' || min(n) || ' ' || max(n) FROM (SELECT count(*) AS n FROM events
   GROUP BY split_part(message_id, '-', 1), split_part(message_id, '-', 2))")

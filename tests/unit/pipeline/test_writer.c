@@ -2,7 +2,8 @@
  * (spilled, consecutive ones merged) and the writer reads them back; silver ends the
  * same as with everything in memory — events, late flags, dead letters, duplicates,
  * cursors — and a restart before the writer got to them applies them from the log.
- * The writer is held by one caller at a time, and runs at the background priority. Its
+ * The writer is held by one caller at a time, and runs at the background priority,
+ * waiting in the idle scheduling class while it keeps up. Its
  * transactions stay open for more events (longer while they come at a row group's pace)
  * and close at once for a caller waiting for silver. */
 #include "clickpulse/error.h"
@@ -16,6 +17,7 @@
 
 #include <dirent.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,8 +192,9 @@ static void test_one_holder_at_a_time(void)
     cp_event_decoder_free(d);
 }
 
-/* The nice value of this process's thread with that name, or -100 when there is none. */
-static int nice_of_thread(const char *name)
+/* Field `field` (1-based, as in proc(5)) of the stat of this process's thread with that
+ * name, or -100 when there is none. */
+static int stat_of_thread(const char *name, int field)
 {
     int found = -100;
     DIR *d = opendir("/proc/self/task");
@@ -209,13 +212,31 @@ static int nice_of_thread(const char *name)
         size_t n = fread(stat, 1, sizeof(stat) - 1, f);
         fclose(f);
         stat[n] = 0;
-        /* after "(comm) ": state and fifteen more fields, then nice */
+        /* "(comm)" is field 2: the field wanted follows the (field - 2)th space after it */
         char *p = strrchr(stat, ')');
-        for (int field = 0; p && field < 17; field++) p = strchr(p + 1, ' ');
+        for (int k = 2; p && k < field; k++) p = strchr(p + 1, ' ');
         if (p) found = atoi(p + 1);
     }
     if (d) closedir(d);
     return found;
+}
+
+static int nice_of_thread(const char *name)
+{
+    return stat_of_thread(name, 19);
+}
+
+static int writer_policy(void)
+{
+    return stat_of_thread("silver writer", 41);
+}
+
+/* Waits up to 2 s for the writer to be in that scheduling class. */
+static int until_policy(int policy)
+{
+    int n = -100;
+    for (int i = 0; i < 200 && (n = writer_policy()) != policy; i++) usleep(10000);
+    return n;
 }
 
 /* The silver writer gives way to the threads answering clients: it runs nicer by
@@ -283,8 +304,101 @@ static int64_t until_committed(int64_t want, int64_t since)
 /* A transaction stays open WRITER_LINGER_MS for more events; when they come at a pace
  * filling a row group within WRITER_BULK_MS, up to that (its rows counted live
  * meanwhile); someone waiting for silver closes it at once. */
+static cp_event_decoder *enqueuer_d;
+
+static void *enqueue_100(void *arg)
+{
+    submit_events(enqueuer_d, *(int *)arg, 100);
+    return NULL;
+}
+
+static void *catch_up(void *arg)
+{
+    *(int *)arg = writer_catch_up(pl, 10000);
+    return NULL;
+}
+
+/* The writer waits in the idle scheduling class once it has caught up, at its nice value.
+ * It is taken out of it (until it has caught up again) by the backlog reaching half the
+ * sources' bound, by a caller waiting for silver, by a batch waiting background.idle_lag
+ * (here 1 s) to be picked up, and by an enqueuer kept waiting for the writer's lock. */
+static void test_idle_class(void)
+{
+    char err[256];
+    int base = getpriority(PRIO_PROCESS, 0), rc = -1, first = 0;
+    CHECK_INT(cp_thread_idle_usable(), 1); /* the tests run as root */
+    cp_thread_set_background_nice(7);
+    CHECK_INT(cp_config_set_arg(&cfg, "collector.max_backlog=1000", err, sizeof(err)), CP_OK);
+    CHECK_INT(cp_config_set_arg(&cfg, "background.idle_lag=1s", err, sizeof(err)), CP_OK);
+    cp_event_decoder *d = start("idle", "400000");
+    enqueuer_d = d;
+    CHECK_INT(until_policy(SCHED_IDLE), SCHED_IDLE);
+    CHECK_INT(nice_of_thread("silver writer"), base + 7);
+    /* held, 400 events queued: still idle; 200 more reach 500 */
+    CHECK_INT(writer_hold(pl), CP_OK);
+    CHECK_INT(until_policy(SCHED_IDLE), SCHED_IDLE);
+    submit_events(d, 0, 400);
+    usleep(100000);
+    CHECK_INT(writer_policy(), SCHED_IDLE);
+    submit_events(d, 400, 200);
+    CHECK_INT(writer_policy(), SCHED_OTHER);
+    CHECK_INT(nice_of_thread("silver writer"), base + 7);
+    writer_release(pl);
+    CHECK_INT(until_policy(SCHED_IDLE), SCHED_IDLE);
+    CHECK_INT(committed(), 600);
+    /* a caller waiting for silver (held meanwhile, so that it waits) */
+    CHECK_INT(writer_hold(pl), CP_OK);
+    CHECK_INT(until_policy(SCHED_IDLE), SCHED_IDLE);
+    submit_events(d, 600, 100);
+    pthread_t t;
+    CHECK_INT(pthread_create(&t, NULL, catch_up, &rc), 0);
+    usleep(100000);
+    CHECK_INT(writer_policy(), SCHED_OTHER);
+    writer_release(pl);
+    CHECK_INT(pthread_join(t, NULL), 0);
+    CHECK_INT(rc, CP_OK);
+    CHECK_INT(committed(), 700);
+    CHECK_INT(until_policy(SCHED_IDLE), SCHED_IDLE);
+    /* a batch not picked up for background.idle_lag (held meanwhile): the next enqueuer */
+    CHECK_INT(writer_hold(pl), CP_OK);
+    CHECK_INT(until_policy(SCHED_IDLE), SCHED_IDLE);
+    submit_events(d, 700, 100);
+    usleep(700 * 1000);
+    submit_events(d, 800, 100);
+    CHECK_INT(writer_policy(), SCHED_IDLE);
+    usleep(400 * 1000);
+    submit_events(d, 900, 100);
+    CHECK_INT(writer_policy(), SCHED_OTHER);
+    writer_release(pl);
+    CHECK_INT(until_policy(SCHED_IDLE), SCHED_IDLE);
+    CHECK_INT(committed(), 1000);
+    /* an enqueuer finding the lock held (here by this thread) past WRITER_IDLE_LOCK_MS */
+    pthread_mutex_lock(&pl->w.mu);
+    first = 1000;
+    CHECK_INT(pthread_create(&t, NULL, enqueue_100, &first), 0);
+    usleep(100000);
+    CHECK_INT(writer_policy(), SCHED_OTHER);
+    pthread_mutex_unlock(&pl->w.mu);
+    CHECK_INT(pthread_join(t, NULL), 0);
+    CHECK_INT(until_policy(SCHED_IDLE), SCHED_IDLE);
+    CHECK_INT(committed(), 1100);
+    cp_pipeline_close(pl);
+    cp_event_decoder_free(d);
+    cp_thread_set_background_nice(0);
+    CHECK_INT(cp_config_set_arg(&cfg, "collector.max_backlog=2000000", err, sizeof(err)), CP_OK);
+    /* background.idle off: the writer stays in the normal class */
+    cp_thread_set_background_idle(0);
+    CHECK_INT(cp_thread_idle_usable(), 0);
+    open_in("not-idle", "400000");
+    usleep(200000);
+    CHECK_INT(writer_policy(), SCHED_OTHER);
+    cp_pipeline_close(pl);
+    cp_thread_set_background_idle(1);
+}
+
 static void test_linger(void)
 {
+    cp_thread_set_background_idle(0); /* its times, not the idle class's (tested below) */
     cp_event_decoder *d = start("linger", "400000");
     int64_t t = submit_events(d, 0, 1000); /* 1,000 in 100 ms: a row group in 12 s */
     int64_t took = until_committed(1000, t);
@@ -303,6 +417,7 @@ static void test_linger(void)
     CHECK(cp_mono_ns() / 1000000 - t < WRITER_BULK_MS - 500);
     cp_pipeline_close(pl);
     cp_event_decoder_free(d);
+    cp_thread_set_background_idle(1);
 }
 
 int main(void)
@@ -317,6 +432,7 @@ int main(void)
     RUN(test_one_holder_at_a_time);
     RUN(test_background_priority);
     RUN(test_linger);
+    RUN(test_idle_class);
     char cmd[200];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     CHECK_INT(system(cmd), 0);
