@@ -88,6 +88,10 @@ static inline void cp_buf_putc(cp_buf *b, char c)
 size_t cp_fmt_u64(char *dst, uint64_t v);
 /* Writes the decimal form of v (with '-' when negative); at most 20 bytes. */
 size_t cp_fmt_i64(char *dst, int64_t v);
+/* Writes the dotted form of the IPv4 address a (network order, as in struct in_addr) at dst,
+ * with a terminating NUL; returns its length (at most 15). inet_ntop's result, without its
+ * trip through sprintf. */
+size_t cp_fmt_ipv4(char *dst, const uint8_t a[4]);
 /* Writes v / 100 with exactly two decimals ("-12.05"), for amounts in cents. */
 size_t cp_fmt_cents(char *dst, int64_t cents);
 

@@ -114,6 +114,17 @@ size_t cp_fmt_u64(char *dst, uint64_t v)
     return n;
 }
 
+size_t cp_fmt_ipv4(char *dst, const uint8_t a[4])
+{
+    char *w = dst;
+    for (int i = 0; i < 4; i++) {
+        if (i) *w++ = '.';
+        w += cp_fmt_u64(w, a[i]);
+    }
+    *w = 0;
+    return (size_t)(w - dst);
+}
+
 size_t cp_fmt_i64(char *dst, int64_t v)
 {
     if (v >= 0) return cp_fmt_u64(dst, (uint64_t)v);

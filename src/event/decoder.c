@@ -302,11 +302,12 @@ static int normalize(cp_event_decoder *d, cp_event *ev, int add_type, int took, 
     *w++ = '{';
     copy_members(d, &w, ev->raw, &first, new_ctx ? "context" : NULL,
                  took & TOOK_INTEGRATIONS ? "integrations" : NULL);
-    char tmp[64];
-    if (add_type)
-        put(&w, tmp,
-            (size_t)snprintf(tmp, sizeof(tmp), "\"type\":\"%s\"", cp_event_type_name(ev->type)),
-            &first);
+    if (add_type) {
+        const char *type = cp_event_type_name(ev->type);
+        put(&w, "\"type\":\"", 8, &first);
+        size_t n = strlen(type);
+        memcpy(w, type, n), w += n, *w++ = '"';
+    }
     if (add_id) {
         put(&w, "\"messageId\":\"", 13, &first);
         memcpy(w, id, 19), w += 19, *w++ = '"';

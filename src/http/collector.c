@@ -276,8 +276,9 @@ static void client_ip(cp_collector *k, struct MHD_Connection *con, char *ip)
         MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     ip[0] = 0;
     if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr,
-                  ip, INET6_ADDRSTRLEN);
+        cp_fmt_ipv4(ip,
+                    (const uint8_t *)&((const struct sockaddr_in *)(const void *)ci->client_addr)
+                        ->sin_addr);
     const char *xff = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-Forwarded-For");
     for (size_t i = 0; xff && k->c.trusted_proxies && i < k->c.trusted_proxies->n; i++) {
         if (strcmp(k->c.trusted_proxies->items[i], ip) != 0) continue;

@@ -6,7 +6,9 @@
 #include "clickpulse/str.h"
 #include "test.h"
 
+#include <arpa/inet.h>
 #include <stdint.h>
+#include <string.h>
 
 static void test_buf(void)
 {
@@ -39,6 +41,14 @@ static void test_format_numbers(void)
     CHECK_STR(s, "0.05");
     s[cp_fmt_cents(s, -1205)] = 0;
     CHECK_STR(s, "-12.05");
+    const char *ips[] = {"0.0.0.0", "127.0.0.1", "10.20.30.40", "255.255.255.255", "192.168.0.9"};
+    for (size_t i = 0; i < sizeof(ips) / sizeof(ips[0]); i++) {
+        struct in_addr a;
+        CHECK_INT(inet_pton(AF_INET, ips[i], &a), 1);
+        memset(s, 'x', sizeof(s));
+        CHECK_INT(cp_fmt_ipv4(s, (const uint8_t *)&a), strlen(ips[i]));
+        CHECK_STR(s, ips[i]);
+    }
     CHECK_INT(cp_levenshtein("collector.listen", "colector.listen"), 1);
     CHECK_INT(cp_levenshtein("", "abc"), 3);
     CHECK_INT(cp_levenshtein("kitten", "sitting"), 3);
