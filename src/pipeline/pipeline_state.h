@@ -116,7 +116,7 @@ typedef struct silver_writer {
     uint64_t handed, applied; /* batches enqueued / committed */
     uint64_t failures;        /* failed tries since the last commit */
     /* The idle class (include/clickpulse/thread.h): the writer enters it when it has
-     * caught up and nobody waits for silver; it is taken out — by whoever finds it so,
+     * caught up (nothing queued); it is taken out — by whoever finds it so,
      * and back at background.nice until it has caught up again — when somebody waits
      * for silver, when a batch has waited idle_lag_ms to be picked up (the live view
      * counts events as the writer picks them up: on cores kept busy, by other processes
