@@ -393,12 +393,10 @@ size_t cp_pipeline_backlog(cp_pipeline *p)
     return (p->open ? p->open->n_events : 0) + atomic_load(&p->w.backlog);
 }
 
+/* Without the writer's lock: a scrape must not wait for a writer taken off its core. */
 uint64_t cp_pipeline_spilled(cp_pipeline *p)
 {
-    pthread_mutex_lock(&p->w.mu);
-    uint64_t n = p->w.spilled_total;
-    pthread_mutex_unlock(&p->w.mu);
-    return n;
+    return atomic_load(&p->w.spilled_total);
 }
 
 int cp_pipeline_writer_idle(cp_pipeline *p, uint64_t *raised)
@@ -409,6 +407,7 @@ int cp_pipeline_writer_idle(cp_pipeline *p, uint64_t *raised)
 
 int cp_pipeline_healthy(cp_pipeline *p, char *reason, size_t len)
 {
+    if (!atomic_load(&p->w.failing)) return 1; /* /health does not wait for an idle writer */
     pthread_mutex_lock(&p->w.mu);
     int ok = !p->w.failed;
     if (!ok) snprintf(reason, len, "%s", p->w.err);

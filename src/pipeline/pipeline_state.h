@@ -111,10 +111,10 @@ typedef struct silver_writer {
      * holding it may be descheduled (it runs at background priority). */
     atomic_size_t backlog;
     atomic_int failing;
-    uint64_t spilled_total;   /* events spilled since open */
-    int taken;                /* queued batches in the writer's open transaction */
-    uint64_t handed, applied; /* batches enqueued / committed */
-    uint64_t failures;        /* failed tries since the last commit */
+    atomic_ullong spilled_total; /* events spilled since open (read without the lock) */
+    int taken;                   /* queued batches in the writer's open transaction */
+    uint64_t handed, applied;    /* batches enqueued / committed */
+    uint64_t failures;           /* failed tries since the last commit */
     /* The idle class (include/clickpulse/thread.h): the writer enters it when it has
      * caught up (nothing queued); it is taken out — by whoever finds it so,
      * and back at background.nice until it has caught up again — when somebody waits

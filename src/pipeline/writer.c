@@ -380,7 +380,7 @@ int writer_enqueue(cp_pipeline *p, silver_batch *b)
         /* memory is full: the events wait in the log alone (out of memory: b waits below) */
         size_t n = b->n_events;
         silver_batch *tail = spill_tail(w, b), *s = batch_spill(tail, b);
-        if (s) w->spilled_total += n;
+        if (s) atomic_fetch_add(&w->spilled_total, n);
         if (s && s == tail) {
             w->spilled_events += n;
             atomic_fetch_add(&w->backlog, n);
