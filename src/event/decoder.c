@@ -244,10 +244,11 @@ int cp_ip_anonymize(char *ip)
 }
 
 /* The members of a JSON object's text (already validated) to *w, as they are, but for
- * those keyed skip_a or skip_b (either may be NULL). */
-static void copy_members(cp_event_decoder *d, char **w, cp_slice obj, int *first,
-                         const char *skip_a, const char *skip_b)
+ * those keyed as skip says (SPAN_*): read again. */
+static void copy_members(cp_event_decoder *d, char **w, cp_slice obj, int skip, int *first)
 {
+    static const cp_slice names[] = {CP_SLICE_LIT("context"), CP_SLICE_LIT("integrations"),
+                                     CP_SLICE_LIT("ip")};
     cp_jr j;
     cp_slice k;
     jr_init(&j, obj.ptr, obj.len, &d->arena, d->o.max_depth + 2);
@@ -257,17 +258,42 @@ static void copy_members(cp_event_decoder *d, char **w, cp_slice obj, int *first
         if (!jr_obj_next(&j, &k)) break;
         while (*before != '"') before++;
         jr_skip(&j, NULL);
-        if ((skip_a && cp_slice_eq(k, cp_slice_from(skip_a))) ||
-            (skip_b && cp_slice_eq(k, cp_slice_from(skip_b))))
-            continue;
-        put(w, before, (size_t)(j.p - before), first);
+        int left_out = 0;
+        for (int i = 0; i < 3 && !left_out; i++)
+            left_out = (skip & (1 << i)) && cp_slice_eq(k, names[i]);
+        if (!left_out) put(w, before, (size_t)(j.p - before), first);
     }
+}
+
+/* The same from where the parse saw the members (sp), without reading the text again;
+ * 0 when sp does not describe obj or obj is not compact. */
+static int copy_spans(char **w, cp_slice obj, const seg_spans *sp, int skip, int *first)
+{
+    if (sp->obj != obj.ptr || sp->n_marked > SEG_MAX_MARKED ||
+        obj.len != 2 + sp->bytes + (size_t)(sp->n ? sp->n - 1 : 0))
+        return 0;
+    const char *at = obj.ptr + 1, *end = obj.ptr + obj.len - 1;
+    for (int i = 0; i <= sp->n_marked; i++) {
+        if (i < sp->n_marked && !(sp->marked[i].mark & skip)) continue;
+        const char *a = at, *b = i < sp->n_marked ? sp->marked[i].s : end;
+        if (a < b && *a == ',') a++; /* the commas around a member left out */
+        if (b > a && b[-1] == ',') b--;
+        if (b > a) put(w, a, (size_t)(b - a), first);
+        if (i < sp->n_marked) at = sp->marked[i].e;
+    }
+    return 1;
+}
+
+static void copy_object(cp_event_decoder *d, char **w, cp_slice obj, const seg_spans *sp, int skip,
+                        int *first)
+{
+    if (!copy_spans(w, obj, sp, skip, first)) copy_members(d, w, obj, skip, first);
 }
 
 /* The context text with "ip" first (set to ip) and its other members after; *ip_out
  * gets the address as written. */
-static cp_slice context_with_ip(cp_event_decoder *d, char **w, cp_slice ctx, cp_slice ip,
-                                cp_slice *ip_out)
+static cp_slice context_with_ip(cp_event_decoder *d, char **w, cp_slice ctx, const seg_spans *sp,
+                                cp_slice ip, cp_slice *ip_out)
 {
     char *start = *w;
     memcpy(*w, "{\"ip\":\"", 7);
@@ -277,16 +303,17 @@ static cp_slice context_with_ip(cp_event_decoder *d, char **w, cp_slice ctx, cp_
     *w += ip.len;
     *(*w)++ = '"';
     int first = 0;
-    if (ctx.len) copy_members(d, w, ctx, &first, "ip", NULL);
+    if (ctx.len) copy_object(d, w, ctx, sp, SPAN_IP, &first);
     *(*w)++ = '}';
     return (cp_slice){start, (size_t)(*w - start)};
 }
 
 /* Rebuilds ev->raw as a self-contained event (see cp_event_decode). */
-static int normalize(cp_event_decoder *d, cp_event *ev, int add_type, int took, cp_slice add_ip)
+static int normalize(cp_event_decoder *d, const seg_state *st, cp_event *ev, int took,
+                     cp_slice add_ip)
 {
     char id[20];
-    int add_id = ev->message_id.len == 0;
+    int add_type = !st->has_type, add_id = ev->message_id.len == 0;
     if (!add_type && !took && !add_id && !add_ip.len) return CP_OK;
     if (add_id) {
         uint64_t where =
@@ -300,8 +327,9 @@ static int normalize(cp_event_decoder *d, cp_event *ev, int add_type, int took, 
     if (!buf) return CP_ENOMEM;
     int first = 1, new_ctx = (took & TOOK_CONTEXT) || add_ip.len;
     *w++ = '{';
-    copy_members(d, &w, ev->raw, &first, new_ctx ? "context" : NULL,
-                 took & TOOK_INTEGRATIONS ? "integrations" : NULL);
+    copy_object(d, &w, ev->raw, &st->top,
+                (new_ctx ? SPAN_CONTEXT : 0) | (took & TOOK_INTEGRATIONS ? SPAN_INTEGRATIONS : 0),
+                &first);
     if (add_type) {
         const char *type = cp_event_type_name(ev->type);
         put(&w, "\"type\":\"", 8, &first);
@@ -321,7 +349,7 @@ static int normalize(cp_event_decoder *d, cp_event *ev, int add_type, int took, 
     if (new_ctx) {
         put(&w, "\"context\":", 10, &first);
         if (add_ip.len) {
-            ev->context = context_with_ip(d, &w, ev->context, add_ip, &ev->ctx.ip);
+            ev->context = context_with_ip(d, &w, ev->context, &st->ctx, add_ip, &ev->ctx.ip);
         } else {
             memcpy(w, ev->context.ptr, ev->context.len);
             ev->context = (cp_slice){w, ev->context.len};
@@ -349,7 +377,7 @@ static int emit_took(cp_event_decoder *d, seg_state *st, cp_event *ev, cp_slice 
         if (cp_ip_anonymize(anon) && !cp_slice_eq(cp_slice_from(anon), ev->ctx.ip))
             add_ip = cp_slice_from(anon); /* the context is rewritten with it */
     }
-    if (normalize(d, ev, !st->has_type, took, add_ip)) return CP_ENOMEM;
+    if (normalize(d, st, ev, took, add_ip)) return CP_ENOMEM;
     ev->pos = d->cur_pos;
     ev->line = d->cur_line;
     ev->index = d->cur_index;
@@ -566,7 +594,7 @@ static int decode_envelope(cp_event_decoder *d, seg_state *top, const cp_event *
     int rc = CP_OK;
     for (size_t i = 0; i < top->n_elems && rc == CP_OK; i++) {
         d->cur_index = (uint32_t)i + 1;
-        rc = emit_element(d, &top->elems[i], &bd);
+        rc = emit_element(d, top->elems[i], &bd);
     }
     d->cur_index = 0;
     return rc;

@@ -85,6 +85,21 @@ enum {
 };
 #define SEG_MAX_CTX_KEYS 32
 
+/* Where an object's members lie, recorded as it is parsed, so that an event is
+ * normalized without reading its text again: the members keyed as SPAN_* says may be
+ * left out. Usable when the object is compact (nothing but a ',' between members). */
+enum { SPAN_CONTEXT = 1, SPAN_INTEGRATIONS = 2, SPAN_IP = 4 };
+#define SEG_MAX_MARKED 4
+typedef struct seg_spans {
+    const char *obj; /* the object's '{' (NULL: none recorded) */
+    size_t bytes;    /* the members' bytes, each from its key's quote to its value's end */
+    int n, n_marked; /* members; marked ones (beyond SEG_MAX_MARKED: not usable) */
+    struct {
+        const char *s, *e;
+        int mark;
+    } marked[SEG_MAX_MARKED];
+} seg_spans;
+
 typedef struct seg_elem seg_elem;
 
 /* State of decoding one event object: the first semantic problem found, kept
@@ -93,14 +108,15 @@ typedef struct seg_state {
     cp_reject_reason sem_reason;
     int sem_err;
     char sem_msg[160];
-    cp_slice batch;  /* top level "batch": raw array text (envelopes) */
-    seg_elem *elems; /* its elements, decoded, when batch is set */
+    cp_slice batch;   /* top level "batch": raw array text (envelopes) */
+    seg_elem **elems; /* its elements, decoded, when batch is set */
     size_t n_elems;
     int has_type;
     cp_slice type_name;
     uint32_t ctx_groups; /* CTXG_* seen in the event's context */
     int n_ctx_keys;      /* top-level context keys (may exceed SEG_MAX_CTX_KEYS) */
     cp_slice ctx_keys[SEG_MAX_CTX_KEYS];
+    seg_spans top, ctx; /* the event object's members, its context's */
 } seg_state;
 
 /* One element of a batch envelope, decoded in the envelope's single pass. */

@@ -228,15 +228,33 @@ static uint32_t context_key(cp_jr *jr, seg_state *st, cp_slice k, cp_event_conte
     return 0;
 }
 
+/* A member from after the previous one (at) to where the parse is now (its value's end). */
+static void span_add(seg_spans *sp, const char *at, const char *end, int mark)
+{
+    while (*at != '"') at++; /* only blanks and ',' precede the key */
+    sp->n++;
+    sp->bytes += (size_t)(end - at);
+    if (!mark) return;
+    if (sp->n_marked < SEG_MAX_MARKED) {
+        sp->marked[sp->n_marked].s = at;
+        sp->marked[sp->n_marked].e = end;
+        sp->marked[sp->n_marked].mark = mark;
+    }
+    sp->n_marked++;
+}
+
+/* The members of the object whose '{' the cursor has just passed. */
 static void parse_context(cp_jr *jr, seg_state *st, cp_event_context *c, cp_slice *email)
 {
     cp_slice k;
     st->n_ctx_keys = 0;
     st->ctx_groups = 0;
-    while (jr_obj_next(jr, &k)) {
+    st->ctx = (seg_spans){.obj = jr->p - 1};
+    for (const char *at = jr->p; jr_obj_next(jr, &k); at = jr->p) {
         if (st->n_ctx_keys < SEG_MAX_CTX_KEYS) st->ctx_keys[st->n_ctx_keys] = k;
         st->n_ctx_keys++;
         st->ctx_groups |= context_key(jr, st, k, c, email);
+        span_add(&st->ctx, at, jr->p, KEY_IS(k, "ip") ? SPAN_IP : 0);
     }
 }
 
@@ -383,18 +401,20 @@ static void parse_batch_array(cp_jr *jr, seg_state *st, size_t max_elems)
             if (!jr_skip(jr, NULL)) return;
             continue;
         }
+        /* the elements stay where they are made (each is kilobytes): pointers to them grow */
+        seg_elem *el = cp_arena_alloc(jr->arena, sizeof(*el));
         if (st->n_elems == cap) {
             size_t ncap = cap ? cap * 2 : 16;
-            seg_elem *ne = cp_arena_alloc(jr->arena, ncap * sizeof(*ne));
-            if (!ne) {
-                jr_fail(jr, CP_REJECT_TOO_LARGE, "out of memory");
-                return;
-            }
-            if (cap) memcpy(ne, st->elems, cap * sizeof(*ne));
+            seg_elem **ne = cp_arena_alloc(jr->arena, ncap * sizeof(*ne));
+            if (ne && cap) memcpy(ne, st->elems, cap * sizeof(*ne));
             st->elems = ne;
             cap = ncap;
         }
-        seg_elem *el = &st->elems[st->n_elems++];
+        if (!el || !st->elems) {
+            jr_fail(jr, CP_REJECT_TOO_LARGE, "out of memory");
+            return;
+        }
+        st->elems[st->n_elems++] = el;
         memset(el, 0, sizeof(*el));
         if (jr_peek(jr) != JR_OBJECT) {
             el->not_object = 1;
@@ -545,7 +565,14 @@ void seg_parse_event(cp_jr *jr, seg_state *st, cp_event *ev, size_t max_elems)
     jr_peek(jr);
     const char *s = jr->p;
     if (!jr_obj_begin(jr)) return;
-    while (jr_obj_next(jr, &k)) top_key(&w, k);
+    st->top = (seg_spans){.obj = s};
+    for (const char *at = jr->p; jr_obj_next(jr, &k); at = jr->p) {
+        top_key(&w, k);
+        span_add(&st->top, at, jr->p,
+                 KEY_IS(k, "context")        ? SPAN_CONTEXT
+                 : KEY_IS(k, "integrations") ? SPAN_INTEGRATIONS
+                                             : 0);
+    }
     if (jr->err) return;
     ev->raw = (cp_slice){s, (size_t)(jr->p - s)};
     fill_page_from_properties(&ev->ctx, &w.pc);

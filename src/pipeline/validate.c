@@ -41,12 +41,14 @@ static int products_ok(const cp_event *ev, cp_reject *r)
 {
     for (uint32_t i = 0; i < ev->n_products; i++) {
         const cp_product *p = &ev->products[i];
-        char path[48];
-        snprintf(path, sizeof(path), "properties.products[%u]", i);
-        if (p->has_price && p->price < 0)
-            return reject(r, CP_REJECT_INVALID_VALUE, "%s.price: negative", path, 0);
-        if (p->quantity < 1)
-            return reject(r, CP_REJECT_INVALID_VALUE, "%s.quantity: below 1", path, 0);
+        const char *bad = p->has_price && p->price < 0 ? "price: negative"
+                          : p->quantity < 1            ? "quantity: below 1"
+                                                       : NULL;
+        if (bad) { /* the path is formatted for a rejection only: this runs for every product */
+            r->reason = CP_REJECT_INVALID_VALUE;
+            snprintf(r->detail, sizeof(r->detail), "properties.products[%u].%s", i, bad);
+            return 0;
+        }
     }
     return 1;
 }

@@ -441,6 +441,66 @@ static void test_self_contained_raw(void)
     cp_event_decoder_free(d);
 }
 
+/* The normalized text leaves out the members the connection's address and the batch
+ * replace, wherever they stand, once or repeated, with blanks between members or none
+ * (the parse's record of where members lie, or a second reading of the text). */
+static void test_normalized_members(void)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"{\"messageId\":\"m\",\"context\":{\"a\":1,\"ip\":\"\",\"b\":[2]},\"userId\":\"u\"}",
+         "{\"messageId\":\"m\",\"userId\":\"u\",\"type\":\"page\",\"context\":{\"ip\":"
+         "\"198.51.100.7\",\"a\":1,\"b\":[2]}}"},
+        {"{\"context\":{\"ip\":null,\"a\":{\"ip\":1}},\"messageId\":\"m\",\"userId\":\"u\"}",
+         "{\"messageId\":\"m\",\"userId\":\"u\",\"type\":\"page\",\"context\":{\"ip\":"
+         "\"198.51.100.7\",\"a\":{\"ip\":1}}}"},
+        {"{\"messageId\":\"m\",\"userId\":\"u\",\"context\":{\"a\":1,\"ip\":\"\"}}",
+         "{\"messageId\":\"m\",\"userId\":\"u\",\"type\":\"page\",\"context\":{\"ip\":"
+         "\"198.51.100.7\",\"a\":1}}"},
+        {"{\"context\":{\"x\":1},\"messageId\":\"m\",\"context\":{},\"userId\":\"u\","
+         "\"context\":{\"y\":2}}",
+         "{\"messageId\":\"m\",\"userId\":\"u\",\"type\":\"page\",\"context\":{\"ip\":"
+         "\"198.51.100.7\",\"y\":2}}"},
+        /* more repeats than the parse records: read again */
+        {"{\"context\":{},\"context\":{},\"context\":{},\"context\":{},\"messageId\":\"m\","
+         "\"context\":{\"z\":3},\"userId\":\"u\"}",
+         "{\"messageId\":\"m\",\"userId\":\"u\",\"type\":\"page\",\"context\":{\"ip\":"
+         "\"198.51.100.7\",\"z\":3}}"},
+        /* blanks between members: read again, each member as it is written */
+        {" { \"messageId\" : \"m\" , \"context\" : { \"a\" : 1 , \"ip\" : null } ,\n"
+         "\"userId\":\"u\" } ",
+         "{\"messageId\" : \"m\",\"userId\":\"u\",\"type\":\"page\",\"context\":{\"ip\":"
+         "\"198.51.100.7\",\"a\" : 1}}"},
+    };
+    got g;
+    cp_decode_options o;
+    cp_decode_options_default(&o);
+    o.received_at_ms = 1790856010000LL;
+    o.has_default_type = 1;
+    o.default_type = CP_TYPE_PAGE;
+    o.client_ip = CP_SLICE_LIT("198.51.100.7");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cp_event_decoder *d = decoder(&g, &o);
+        const char *page = cases[i].in;
+        /* as an event of its own, and as the elements of a batch */
+        char env[512], raw[512];
+        snprintf(env, sizeof(env), "{\"batch\":[%s,%s]}", page, page);
+        for (int doc = 0; doc < 2; doc++) {
+            g.n_events = 0;
+            CHECK(cp_event_decode(d, doc ? env : page, strlen(doc ? env : page)) == 0);
+            CHECK_INT(g.n_events, doc ? 2 : 1);
+            CHECK_INT(g.n_rejects, 0);
+            for (int k = 0; k < g.n_events; k++) {
+                snprintf(raw, sizeof(raw), "%.*s", (int)g.ev[k].raw.len, g.ev[k].raw.ptr);
+                CHECK_STR(raw, cases[i].out);
+                CHECK_SLICE(g.ev[k].ctx.ip, "198.51.100.7");
+            }
+        }
+        cp_event_decoder_free(d);
+    }
+}
+
 /* A decoder reset with other options and another sink behaves as a new one: the old
  * limit, sink and half-fed line are gone. */
 static void test_reset(void)
@@ -506,5 +566,6 @@ int main(void)
     RUN(test_sink_stops_and_oom);
     RUN(test_self_contained_raw);
     RUN(test_anonymize_ip);
+    RUN(test_normalized_members);
     TEST_END();
 }

@@ -83,6 +83,11 @@ static void test_validation(void)
     CHECK(!check_event(&e, &why, detail));
     CHECK_INT(why, CP_REJECT_INVALID_VALUE);
     CHECK_STR(detail, "properties.products[1].price: negative");
+    prods[1].price = 1;
+    prods[1].quantity = 0;
+    CHECK(!check_event(&e, &why, detail));
+    CHECK_INT(why, CP_REJECT_INVALID_VALUE);
+    CHECK_STR(detail, "properties.products[1].quantity: below 1");
     e.n_products = 1;
     e.currency = CP_SLICE_LIT("euro");
     CHECK(!check_event(&e, &why, detail));
