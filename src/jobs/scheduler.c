@@ -29,6 +29,7 @@ typedef struct job {
     cp_store *session; /* while running */
     int64_t attempt_start_ms;
     bool timed_out;
+    bool stopped; /* its last run was interrupted by the scheduler's stop */
     /* the last run */
     bool has_last;
     int last_rc, last_attempts;
@@ -51,7 +52,11 @@ struct cp_scheduler {
 
 static const char *status_of(const job *j)
 {
-    return !j->has_last ? "" : j->last_rc == CP_OK ? "ok" : j->timed_out ? "timeout" : "failed";
+    return !j->has_last          ? ""
+           : j->last_rc == CP_OK ? "ok"
+           : j->stopped          ? "interrupted"
+           : j->timed_out        ? "timeout"
+                                 : "failed";
 }
 
 /* Sleeps up to ms, waking early when the scheduler stops. With s->mu held. */
@@ -117,8 +122,10 @@ static void *run_job(void *arg)
         rows = 0;
         rc = j->d.run(j->d.ud, session, &rows, err, sizeof(err));
         pthread_mutex_lock(&s->mu);
+        j->stopped = rc && s->stop && !j->timed_out; /* not the job's failure */
         if (rc && j->timed_out)
             snprintf(err, sizeof(err), "timed out after %lld ms", (long long)j->d.timeout_ms);
+        if (j->stopped) snprintf(err, sizeof(err), "interrupted: the scheduler stopped");
         bool again = rc && attempts <= j->d.retries && !s->stop;
         if (again) {
             int64_t wait = j->d.backoff_ms << (attempts - 1 < 20 ? attempts - 1 : 20);
@@ -144,7 +151,9 @@ static void *run_job(void *arg)
         record(session, j);
         cp_store_close(session);
     }
-    if (rc)
+    if (rc && j->stopped)
+        CP_INFO("jobs", "%s interrupted by the stop (attempt %d)", j->name, attempts);
+    else if (rc)
         CP_ERROR("jobs", "%s failed after %d attempt%s: %s", j->name, attempts,
                  attempts == 1 ? "" : "s", err);
     pthread_mutex_lock(&s->mu);

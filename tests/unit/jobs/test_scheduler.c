@@ -95,8 +95,16 @@ static void test_retries_timeout_history(void)
     CHECK(strstr(j.ptr, "\"error\":\"it's attempt 3\"}}") != NULL);
     CHECK(strstr(j.ptr, "\"status\":\"timeout\",\"attempts\":1,") != NULL);
     cp_buf_free(&j);
+    /* A run going on when the scheduler stops: interrupted, not failed, and not retried. */
+    cp_job_def d = {.name = "cut", .retries = 3, .backoff_ms = 10, .run = slow_query};
+    CHECK_INT(cp_scheduler_add(s, &d, err, sizeof(err)), CP_OK);
+    CHECK_INT(cp_scheduler_run(s, "cut", false, err, sizeof(err)), CP_OK);
+    sleep_ms(300); /* its query under way */
     cp_scheduler_free(s);
-    CHECK_INT(q("SELECT count(*) FROM job_runs"), 3);
+    CHECK_INT(q("SELECT count(*) FROM job_runs"), 4);
+    CHECK_INT(q("SELECT attempts FROM job_runs WHERE job = 'cut' AND status = 'interrupted' AND "
+                "error = 'interrupted: the scheduler stopped'"),
+              1);
     CHECK_INT(q("SELECT attempts FROM job_runs WHERE job = 'twice' AND status = 'ok' AND rows = 42 "
                 "AND error IS NULL"),
               3);
