@@ -77,8 +77,11 @@ void cp_store_close(cp_store *s);
 /* Another session on the same database, for another thread (the job scheduler's): its
  * own connection and transactions. Close it before the store it came from. */
 int cp_store_session(cp_store *base, cp_store **out);
-/* Stops the statement running on s's main connection (from any thread): it fails. */
+/* Stops the statement running on s's main connection, and on a session's scan connection
+ * (from any thread): it fails, and so does every statement started on s after it, until
+ * cp_store_resume — a job interrupted between two statements stops at the next. */
 void cp_store_interrupt(cp_store *s);
+void cp_store_resume(cp_store *s);
 
 /* A batch: begin, appends, derive, checkpoints, commit (or rollback). */
 int cp_store_begin(cp_store *s);

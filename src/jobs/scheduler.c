@@ -117,6 +117,7 @@ static void *run_job(void *arg)
         attempts++;
         pthread_mutex_lock(&s->mu);
         j->attempt_start_ms = cp_now_ms();
+        if (!s->stop) cp_store_resume(session); /* a timeout's interrupt ends with its attempt */
         pthread_mutex_unlock(&s->mu);
         err[0] = 0;
         rows = 0;
@@ -148,6 +149,7 @@ static void *run_job(void *arg)
     j->session = NULL;
     pthread_mutex_unlock(&s->mu);
     if (session) {
+        cp_store_resume(session); /* the history's row is written whatever stopped the run */
         record(session, j);
         cp_store_close(session);
     }

@@ -10,6 +10,7 @@
 #include <duckdb.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,6 +29,9 @@ struct cp_store {
     duckdb_appender sessions;
     int in_batch;
     int borrowed; /* the database belongs to another cp_store (cp_store_session) */
+    /* Set by cp_store_interrupt until cp_store_resume: no statement starts (DuckDB forgets
+     * an interrupt that comes between statements). */
+    atomic_bool interrupted;
     char error[512];
     cp_buf scratch;
 };
@@ -43,10 +47,20 @@ const char *cp_store_error(const cp_store *s)
     return s->error;
 }
 
+/* A statement about to start on an interrupted store: refused, with the reason in s. */
+static int refused(cp_store *s)
+{
+    return atomic_load(&s->interrupted) ? fail(s, "query", "interrupted") : CP_OK;
+}
+
 int cp_store_exec(cp_store *s, const char *sql, char *err, size_t errlen)
 {
     duckdb_result r;
-    int rc = CP_OK;
+    int rc = refused(s);
+    if (rc) {
+        if (err) snprintf(err, errlen, "%s", s->error);
+        return rc;
+    }
     if (duckdb_query(s->con, sql, &r) == DuckDBError) {
         rc = fail(s, "query", duckdb_result_error(&r));
         if (err) snprintf(err, errlen, "%s", s->error);
@@ -113,7 +127,9 @@ int cp_store_session(cp_store *base, cp_store **out)
     pthread_mutex_init(&s->api_mu, NULL);
     s->db = base->db;
     s->borrowed = 1;
-    if (duckdb_connect(s->db, &s->con) == DuckDBError) {
+    /* both connections made here, before another thread may interrupt them */
+    if (duckdb_connect(s->db, &s->con) == DuckDBError ||
+        duckdb_connect(s->db, &s->scan) == DuckDBError) {
         cp_store_close(s);
         return CP_EDB;
     }
@@ -123,7 +139,14 @@ int cp_store_session(cp_store *base, cp_store **out)
 
 void cp_store_interrupt(cp_store *s)
 {
+    atomic_store(&s->interrupted, true);
     duckdb_interrupt(s->con);
+    if (s->borrowed) duckdb_interrupt(s->scan);
+}
+
+void cp_store_resume(cp_store *s)
+{
+    atomic_store(&s->interrupted, false);
 }
 
 void cp_store_close(cp_store *s)
@@ -525,6 +548,7 @@ static int stream(cp_store *s, const char *sql, duckdb_result *r)
 {
     duckdb_prepared_statement st;
     duckdb_pending_result pending;
+    if (refused(s)) return CP_EDB;
     if (!s->scan && duckdb_connect(s->db, &s->scan) == DuckDBError)
         return fail(s, "scan", "connect");
     if (duckdb_prepare(s->scan, sql, &st) == DuckDBError) {
@@ -954,6 +978,7 @@ int cp_store_read_rows(cp_store *s, const char *sql,
                        size_t errlen)
 {
     enum { MAX_COLS = 64 };
+    if (refused(s)) return snprintf(err, errlen, "%s", s->error), CP_EDB;
     pthread_mutex_lock(&s->api_mu);
     duckdb_result r;
     int rc = CP_OK, have = 0;
@@ -1114,6 +1139,7 @@ int cp_store_scalar(cp_store *s, const char *sql, int64_t *out, bool *is_null)
 {
     duckdb_result r;
     *is_null = true;
+    if (refused(s)) return CP_EDB;
     if (duckdb_query(s->con, sql, &r) == DuckDBError) {
         int rc = fail(s, "query", duckdb_result_error(&r));
         duckdb_destroy_result(&r);
@@ -1184,8 +1210,9 @@ int cp_store_read_numeric(cp_store *s, const char *sql, const char *param,
 {
     enum { MAX_COLS = 32 };
     duckdb_result r;
-    int rc = query_param(s->con, sql, param, &r, err, errlen);
-    if (rc) return rc;
+    int rc = refused(s);
+    if (rc) return snprintf(err, errlen, "%s", s->error), rc;
+    if ((rc = query_param(s->con, sql, param, &r, err, errlen))) return rc;
     idx_t n = duckdb_column_count(&r);
     for (idx_t i = 0; i < n && rc == CP_OK; i++)
         if (n > MAX_COLS ||

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 static cp_store *st;
 static char err[512];
@@ -58,6 +59,14 @@ static int slow_query(void *ud, cp_store *session, int64_t *rows, char *e, size_
                          n);
 }
 
+/* Two long statements, the second started whatever became of the first (as the models job
+ * goes on with the models that do not depend on a failed one). */
+static int two_slow_queries(void *ud, cp_store *session, int64_t *rows, char *e, size_t n)
+{
+    slow_query(ud, session, rows, e, n);
+    return slow_query(ud, session, rows, e, n);
+}
+
 static void test_retries_timeout_history(void)
 {
     cp_scheduler *s;
@@ -95,12 +104,17 @@ static void test_retries_timeout_history(void)
     CHECK(strstr(j.ptr, "\"error\":\"it's attempt 3\"}}") != NULL);
     CHECK(strstr(j.ptr, "\"status\":\"timeout\",\"attempts\":1,") != NULL);
     cp_buf_free(&j);
-    /* A run going on when the scheduler stops: interrupted, not failed, and not retried. */
-    cp_job_def d = {.name = "cut", .retries = 3, .backoff_ms = 10, .run = slow_query};
+    /* A run going on when the scheduler stops: interrupted, not failed, and not retried; its
+     * next statement does not start. */
+    cp_job_def d = {.name = "cut", .retries = 3, .backoff_ms = 10, .run = two_slow_queries};
     CHECK_INT(cp_scheduler_add(s, &d, err, sizeof(err)), CP_OK);
     CHECK_INT(cp_scheduler_run(s, "cut", false, err, sizeof(err)), CP_OK);
-    sleep_ms(300); /* its query under way */
+    sleep_ms(300); /* its first query under way */
+    t0 = cp_mono_ns();
+    alarm(60); /* a stop waiting for the second query would wait for good: the test ends */
     cp_scheduler_free(s);
+    alarm(0);
+    CHECK((cp_mono_ns() - t0) / 1000000 < 5000);
     CHECK_INT(q("SELECT count(*) FROM job_runs"), 4);
     CHECK_INT(q("SELECT attempts FROM job_runs WHERE job = 'cut' AND status = 'interrupted' AND "
                 "error = 'interrupted: the scheduler stopped'"),
