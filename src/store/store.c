@@ -53,10 +53,17 @@ static int refused(cp_store *s)
     return atomic_load(&s->interrupted) ? fail(s, "query", "interrupted") : CP_OK;
 }
 
+/* A ROLLBACK is let through: it undoes the interrupted work rather than adding to it (a
+ * transaction left open would fail the next attempt's BEGIN). */
+static bool is_rollback(const char *sql)
+{
+    return strncmp(sql, "ROLLBACK", 8) == 0;
+}
+
 int cp_store_exec(cp_store *s, const char *sql, char *err, size_t errlen)
 {
     duckdb_result r;
-    int rc = refused(s);
+    int rc = is_rollback(sql) ? CP_OK : refused(s);
     if (rc) {
         if (err) snprintf(err, errlen, "%s", s->error);
         return rc;

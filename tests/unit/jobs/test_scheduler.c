@@ -67,6 +67,17 @@ static int two_slow_queries(void *ud, cp_store *session, int64_t *rows, char *e,
     return slow_query(ud, session, rows, e, n);
 }
 
+/* A transaction timed out: its ROLLBACK still runs, so the next attempt can begin one. */
+static atomic_int begun;
+static int slow_transaction(void *ud, cp_store *session, int64_t *rows, char *e, size_t n)
+{
+    if (cp_store_exec(session, "BEGIN TRANSACTION", e, n)) return CP_EDB;
+    atomic_fetch_add(&begun, 1);
+    int rc = slow_query(ud, session, rows, e, n);
+    cp_store_exec(session, "ROLLBACK", NULL, 0);
+    return rc;
+}
+
 static void test_retries_timeout_history(void)
 {
     cp_scheduler *s;
@@ -92,6 +103,12 @@ static void test_retries_timeout_history(void)
     CHECK_STR(err, "timed out after 200 ms");
     CHECK((cp_mono_ns() - t0) / 1000000 < 5000);
     CHECK_INT(cp_scheduler_run(s, "nothing", true, err, sizeof(err)), CP_ENOENT);
+    cp_job_def t = {
+        .name = "txn", .timeout_ms = 100, .retries = 1, .backoff_ms = 1, .run = slow_transaction};
+    CHECK_INT(cp_scheduler_add(s, &t, err, sizeof(err)), CP_OK);
+    CHECK_INT(cp_scheduler_run(s, "txn", true, err, sizeof(err)), CP_EDB);
+    CHECK_STR(err, "timed out after 100 ms");
+    CHECK_INT(atomic_load(&begun), 2);
     cp_buf j;
     cp_buf_init(&j);
     cp_scheduler_json(s, &j);
@@ -115,7 +132,7 @@ static void test_retries_timeout_history(void)
     cp_scheduler_free(s);
     alarm(0);
     CHECK((cp_mono_ns() - t0) / 1000000 < 5000);
-    CHECK_INT(q("SELECT count(*) FROM job_runs"), 4);
+    CHECK_INT(q("SELECT count(*) FROM job_runs"), 5);
     CHECK_INT(q("SELECT attempts FROM job_runs WHERE job = 'cut' AND status = 'interrupted' AND "
                 "error = 'interrupted: the scheduler stopped'"),
               1);
