@@ -34,11 +34,16 @@ enum route {
 /* Status codes counted one by one; anything else lands in the last slot. */
 #define STATUS_CODES(X) X(200) X(204) X(400) X(401) X(404) X(405) X(413) X(429) X(503)
 enum { N_STATUS = 10 };
+/* Upper bounds of the group commits' histogram buckets, in µs (+Inf after them). */
+#define COMMIT_BUCKETS_US                                                                          \
+    500, 1000, 2000, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000
+enum { N_COMMIT_BUCKETS = 11 };
 
 typedef struct collector_metrics {
     _Atomic uint64_t requests[R__COUNT][N_STATUS];
     _Atomic uint64_t bytes_in;
     _Atomic uint64_t commits, commit_ns_sum, commit_ns_max;
+    _Atomic uint64_t commit_buckets[N_COMMIT_BUCKETS]; /* not cumulative: each its own range */
 } collector_metrics;
 
 int status_slot(unsigned status);
