@@ -394,15 +394,21 @@ static void test_anonymize_ip(void)
     CHECK_STR(ip, "not an address");
 }
 
+/* As the collector decodes a route's body: typed by the route, stamped, the peer's address. */
+static void collector_options(cp_decode_options *o, cp_event_type type)
+{
+    cp_decode_options_default(o);
+    o->received_at_ms = 1790856010000LL;
+    o->has_default_type = 1;
+    o->default_type = type;
+    o->client_ip = CP_SLICE_LIT("198.51.100.7");
+}
+
 static void test_self_contained_raw(void)
 {
     got g, again;
     cp_decode_options o;
-    cp_decode_options_default(&o);
-    o.received_at_ms = 1790856010000LL;
-    o.has_default_type = 1;
-    o.default_type = CP_TYPE_TRACK;
-    o.client_ip = CP_SLICE_LIT("198.51.100.7");
+    collector_options(&o, CP_TYPE_TRACK);
     cp_event_decoder *d = decoder(&g, &o);
     const char *a = "{\"event\":\"Signed Up\",\"userId\":\"u\",\"context\":{\"locale\":\"fr-FR\"}}";
     CHECK(cp_event_decode(d, a, strlen(a)) == 0);
@@ -475,11 +481,7 @@ static void test_normalized_members(void)
     };
     got g;
     cp_decode_options o;
-    cp_decode_options_default(&o);
-    o.received_at_ms = 1790856010000LL;
-    o.has_default_type = 1;
-    o.default_type = CP_TYPE_PAGE;
-    o.client_ip = CP_SLICE_LIT("198.51.100.7");
+    collector_options(&o, CP_TYPE_PAGE);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         cp_event_decoder *d = decoder(&g, &o);
         const char *page = cases[i].in;

@@ -51,8 +51,10 @@ static void test_requests_and_bytes(void)
     atomic_store(&m.bytes_in, 12345);
     cp_buf b;
     const char *t = text(&m, &b);
-    CHECK(strstr(t, "clickpulse_http_requests_total{route=\"/v1/track\",status=\"200\"} 2\n") != NULL);
-    CHECK(strstr(t, "clickpulse_http_requests_total{route=\"/v1/track\",status=\"401\"} 1\n") != NULL);
+    CHECK(strstr(t, "clickpulse_http_requests_total{route=\"/v1/track\",status=\"200\"} 2\n") !=
+          NULL);
+    CHECK(strstr(t, "clickpulse_http_requests_total{route=\"/v1/track\",status=\"401\"} 1\n") !=
+          NULL);
     CHECK(strstr(t, "clickpulse_http_requests_total{route=\"/v1/track\",status=\"other\"} 1\n") !=
           NULL);
     CHECK(strstr(t, "status=\"404\"") == NULL); /* counters at zero are left out */
