@@ -70,6 +70,9 @@ int cp_pipeline_healthy(cp_pipeline *p, char *reason, size_t len);
 /* Events gathered or waiting for silver: the open batch and the writer's queue (those
  * in memory and those waiting in the log alone). */
 size_t cp_pipeline_backlog(cp_pipeline *p);
+/* The writer's queue alone (the backlog less the open batch), read without the lock the
+ * sources share: a first look before a request's work. Thread-safe. */
+size_t cp_pipeline_queued(cp_pipeline *p);
 /* Events that have waited for silver in the log alone (memory was full: the writer read
  * them back), since open. Thread-safe. */
 uint64_t cp_pipeline_spilled(cp_pipeline *p);

@@ -345,9 +345,15 @@ static void give_back(server_thread *t, outcome *o)
     t->rejects = o->rejects, t->cap_rejects = o->cap_rejects;
 }
 
+#define BUSY_REASON "too many events waiting: retry later"
+
 static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, request *req,
                               enum route r, cp_slice body, const char *source)
 {
+    /* Overloaded already: answered before the body is decoded (the check under the lock
+     * below counts the open batch too). */
+    if (cp_pipeline_queued(k->c.pipeline) > k->c.max_backlog_events)
+        return reply_json_error(k, con, r, 429, "overloaded", BUSY_REASON);
     cp_decode_options o;
     char ip[INET6_ADDRSTRLEN];
     http_decode_options(r, k->c.max_event_bytes, k->c.max_request_bytes, k->c.max_batch_events, &o);
@@ -401,8 +407,7 @@ static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, reque
     enum MHD_Result res = MHD_YES;
     int answered = 1;
     if (busy)
-        res =
-            reply_json_error(k, con, r, 429, "overloaded", "too many events waiting: retry later");
+        res = reply_json_error(k, con, r, 429, "overloaded", BUSY_REASON);
     else if (rc)
         res = reply_json_error(k, con, r, 503, "unavailable",
                                k->failure[0] ? k->failure : "the pipeline failed");

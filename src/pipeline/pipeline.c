@@ -390,7 +390,12 @@ int cp_pipeline_retain(cp_pipeline *p, int64_t now_ms)
 
 size_t cp_pipeline_backlog(cp_pipeline *p)
 {
-    return (p->open ? p->open->n_events : 0) + atomic_load(&p->w.backlog);
+    return (p->open ? p->open->n_events : 0) + cp_pipeline_queued(p);
+}
+
+size_t cp_pipeline_queued(cp_pipeline *p)
+{
+    return atomic_load(&p->w.backlog);
 }
 
 /* Without the writer's lock: a scrape must not wait for a writer taken off its core. */

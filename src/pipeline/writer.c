@@ -177,7 +177,9 @@ static void wake_writer(silver_writer *w, size_t n)
 /* One transaction: the batches queued (up to WRITER_TXN_EVENTS events), written at once
  * (so the live view counts them without delay), and those arriving while it stays open —
  * WRITER_LINGER_MS, or WRITER_BULK_MS at a pace filling a row group by then, while it has
- * fewer than WRITER_ROW_GROUP events and nobody waits for silver — then committed.
+ * fewer than WRITER_ROW_GROUP events, nobody waits for silver and the backlog is under
+ * half the sources' bound (they refuse at the bound: with a bound under a row group, the
+ * events held open would keep out the ones awaited) — then committed.
  * Called and returning with the lock held; returns the batches done (in the queue from
  * head) and their result in *result. */
 static int write_transaction(cp_pipeline *p, silver_batch **taken, int *result)
@@ -203,7 +205,8 @@ static int write_transaction(cp_pipeline *p, silver_batch **taken, int *result)
         }
         pthread_mutex_lock(&w->mu);
         done += n;
-        if (rc || w->stop || w->syncing || events >= WRITER_ROW_GROUP || w->count == WRITER_QUEUE)
+        if (rc || w->stop || w->syncing || events >= WRITER_ROW_GROUP || w->count == WRITER_QUEUE ||
+            atomic_load(&w->backlog) >= p->idle_backlog) /* the sources near their bound */
             break;
         if (w->count == done && !linger(w, until_ms)) {
             if (bulk || events * WRITER_BULK_MS < (size_t)WRITER_ROW_GROUP * WRITER_LINGER_MS)

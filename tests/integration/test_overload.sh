@@ -27,9 +27,17 @@ wait_up "http://127.0.0.1:$port/health"
     awk '/^VmRSS/ {print $2}' /proc/$pid/status; sleep 0.25
   done > "$tmp/rss" ) &
 sampler=$!
+# a broken body every half second meanwhile: while overloaded it is answered 429 (retry
+# later: nothing of it is looked at), else 400
+( while [ ! -e "$tmp/stop" ]; do
+    curl -s -u k: -H 'Content-Type: application/json' --data-binary '{"batch":[{"type":"track"' \
+      -o "$tmp/broken.body" -w '%{http_code} ' "http://127.0.0.1:$port/v1/batch"
+    tr -d '\n' < "$tmp/broken.body"; echo; sleep 0.5
+  done > "$tmp/broken" ) &
+broken=$!
 seconds=${CP_OVERLOAD_SECONDS:-60}
 wrk -t2 -c64 -d${seconds}s --timeout 30s -s "$here/overload/batch.lua" "http://127.0.0.1:$port/v1/batch" > "$tmp/wrk" 2>&1
-touch "$tmp/stop"; wait $sampler
+touch "$tmp/stop"; wait $sampler $broken
 result=$(sed -n 's/^RESULT //p' "$tmp/wrk")
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$result" "$1"; }
 ok=$(field ok) busy=$(field busy) other=$(field other) inflight=$(( $(field sent) - $(field ok) - $(field busy) - $(field other) ))
@@ -38,6 +46,11 @@ check "every answer is 200 or 429" test "$other" = 0
 check "requests were taken all along ($ok)" test "$ok" -gt "$((seconds * 10))"
 check "the excess got 429: at least as many as were taken ($busy >= $ok)" test "$busy" -ge "$ok"
 check "  each with Retry-After: 1" test "$(field no_retry)" = 0
+busy_broken=$(grep -c '^429 {"success":false,"reason":"overloaded",' "$tmp/broken" || true)
+bad_broken=$(grep -c '^400 {"success":false,"reason":"not_json",' "$tmp/broken" || true)
+echo "broken bodies: $(wc -l < "$tmp/broken"), 429: $busy_broken, 400: $bad_broken"
+check "a broken body got 429 while overloaded ($busy_broken)" test "$busy_broken" -ge 1
+check "  and 400 otherwise: no other answer" test "$((busy_broken + bad_broken))" = "$(wc -l < "$tmp/broken")"
 peak=$(sort -n "$tmp/rss" | tail -1)
 echo "peak resident memory: $((peak / 1024)) MB"
 check "memory stayed under ${limit_mb} MB + ${allowance_mb} MB (peak $((peak / 1024)) MB, $(wc -l < "$tmp/rss") samples)" \

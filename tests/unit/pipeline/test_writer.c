@@ -417,6 +417,17 @@ static void test_linger(void)
     CHECK(cp_mono_ns() / 1000000 - t < WRITER_BULK_MS - 500);
     cp_pipeline_close(pl);
     cp_event_decoder_free(d);
+    /* the sources' bound near (collector.max_backlog 8,000: half of it reached), the same
+     * pace is committed at once: the sources would refuse the row group awaited */
+    char err[256];
+    CHECK_INT(cp_config_set_arg(&cfg, "collector.max_backlog=8000", err, sizeof(err)), CP_OK);
+    d = start("linger-bound", "400000");
+    t = submit_events(d, 0, 5000);
+    took = until_committed(5000, t);
+    CHECK(took < WRITER_BULK_MS - 500);
+    cp_pipeline_close(pl);
+    cp_event_decoder_free(d);
+    CHECK_INT(cp_config_set_arg(&cfg, "collector.max_backlog=2000000", err, sizeof(err)), CP_OK);
     cp_thread_set_background_idle(1);
 }
 
