@@ -126,6 +126,12 @@ typedef struct silver_writer {
     int may_idle;
     pid_t tid;
     atomic_int idle;
+    /* Pressed: the backlog reached idle_backlog — the sources are near their bound and
+     * refuse at it, and only the writer makes room — so it runs at the process's own
+     * nice value (nice_base, not nice_bg: background.nice) until it has caught up, where
+     * the process may raise a thread (CAP_SYS_NICE). Set and cleared with the lock held. */
+    int nice_base, nice_bg;
+    int pressed;
     atomic_ullong raised; /* times taken out of it */
     char err[512];
     cp_event_decoder *dec;

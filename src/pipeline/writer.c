@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -137,6 +138,10 @@ static int linger(silver_writer *w, int64_t until_ms)
  * meanwhile is seen after). */
 static void writer_rest(silver_writer *w)
 {
+    if (w->pressed) {
+        w->pressed = 0;
+        setpriority(PRIO_PROCESS, 0, w->nice_bg);
+    }
     if (!w->may_idle || atomic_load(&w->idle)) return;
     atomic_store(&w->idle, 1);
     cp_thread_set_idle(0, 1);
@@ -150,6 +155,16 @@ static void writer_raise(silver_writer *w)
         cp_thread_set_idle(w->tid, 0);
         atomic_fetch_add(&w->raised, 1);
     }
+}
+
+/* Out of the idle class and at the process's nice value, by an enqueuer finding the
+ * backlog at idle_backlog (with the lock held). */
+static void writer_press(silver_writer *w)
+{
+    writer_raise(w);
+    if (!w->pressed && w->nice_bg > w->nice_base &&
+        setpriority(PRIO_PROCESS, (id_t)w->tid, w->nice_base) == 0)
+        w->pressed = 1;
 }
 
 /* The lock, for an enqueuer: one that waits too long for an idle writer raises it. */
@@ -262,7 +277,10 @@ static void *writer_main(void *arg)
     silver_writer *w = &p->w;
     int64_t pause_ms = 0;
     pthread_setname_np(pthread_self(), "silver writer");
-    cp_thread_background();
+    errno = 0;
+    w->nice_base = getpriority(PRIO_PROCESS, 0);
+    w->nice_bg = errno ? -1 : cp_thread_background();
+    if (w->nice_bg < 0) w->nice_bg = w->nice_base; /* (not known: never pressed) */
     w->tid = gettid();
     pthread_mutex_lock(&w->mu);
     silver_batch **taken = cp_calloc(WRITER_QUEUE, sizeof(*taken));
@@ -374,10 +392,10 @@ int writer_enqueue(cp_pipeline *p, silver_batch *b)
     silver_writer *w = &p->w;
     lock_writer(w);
     int64_t now_ms = cp_now_ms();
-    if (atomic_load(&w->idle) &&
-        (atomic_load(&w->backlog) + b->n_events >= p->idle_backlog ||
-         (w->count > w->taken &&
-          now_ms - w->queue[(w->head + w->taken) % WRITER_QUEUE]->queued_ms >= p->idle_lag_ms)))
+    if (atomic_load(&w->backlog) + b->n_events >= p->idle_backlog)
+        writer_press(w);
+    else if (atomic_load(&w->idle) && w->count > w->taken &&
+             now_ms - w->queue[(w->head + w->taken) % WRITER_QUEUE]->queued_ms >= p->idle_lag_ms)
         writer_raise(w);
     if (b->n_events && w->count && w->queued_events + b->n_events > p->queue_events) {
         /* memory is full: the events wait in the log alone (out of memory: b waits below) */

@@ -320,8 +320,9 @@ static void *catch_up(void *arg)
 
 /* The writer waits in the idle scheduling class once it has caught up, at its nice value.
  * It is taken out of it (until it has caught up again) by the backlog reaching half the
- * sources' bound, by a caller waiting for silver, by a batch waiting background.idle_lag
- * (here 1 s) to be picked up, and by an enqueuer kept waiting for the writer's lock. */
+ * sources' bound — and then runs at the process's own nice value too — by a caller waiting
+ * for silver, by a batch waiting background.idle_lag (here 1 s) to be picked up, and by an
+ * enqueuer kept waiting for the writer's lock. */
 static void test_idle_class(void)
 {
     char err[256];
@@ -342,9 +343,10 @@ static void test_idle_class(void)
     CHECK_INT(writer_policy(), SCHED_IDLE);
     submit_events(d, 400, 200);
     CHECK_INT(writer_policy(), SCHED_OTHER);
-    CHECK_INT(nice_of_thread("silver writer"), base + 7);
+    CHECK_INT(nice_of_thread("silver writer"), base); /* pressed: the process's own */
     writer_release(pl);
     CHECK_INT(until_policy(SCHED_IDLE), SCHED_IDLE);
+    CHECK_INT(nice_of_thread("silver writer"), base + 7); /* caught up: background again */
     CHECK_INT(committed(), 600);
     /* a caller waiting for silver (held meanwhile, so that it waits) */
     CHECK_INT(writer_hold(pl), CP_OK);
@@ -354,6 +356,7 @@ static void test_idle_class(void)
     CHECK_INT(pthread_create(&t, NULL, catch_up, &rc), 0);
     usleep(100000);
     CHECK_INT(writer_policy(), SCHED_OTHER);
+    CHECK_INT(nice_of_thread("silver writer"), base + 7); /* raised, not pressed */
     writer_release(pl);
     CHECK_INT(pthread_join(t, NULL), 0);
     CHECK_INT(rc, CP_OK);
@@ -369,6 +372,7 @@ static void test_idle_class(void)
     usleep(400 * 1000);
     submit_events(d, 900, 100);
     CHECK_INT(writer_policy(), SCHED_OTHER);
+    CHECK_INT(nice_of_thread("silver writer"), base + 7);
     writer_release(pl);
     CHECK_INT(until_policy(SCHED_IDLE), SCHED_IDLE);
     CHECK_INT(committed(), 1000);
