@@ -47,7 +47,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         http_decode_options(r, 8192, 64 * 1024, 100, &o);
         o.received_at_ms = 1790856000000LL;
         o.client_ip = CP_SLICE_LIT("203.0.113.9");
-        o.id_seed = size;
         cp_event_decoder *d = cp_event_decoder_new(&o, (cp_decode_sink){&sum, count, count_reject});
         if (d) cp_event_decode(d, body.ptr, body.len);
         cp_event_decoder_free(d);

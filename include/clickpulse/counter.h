@@ -14,7 +14,7 @@ typedef struct cp_counter_entry {
     uint32_t len;
     uint64_t hash;
     int64_t n, orders;
-    double revenue;
+    int64_t revenue; /* hundredths (clickpulse/money.h) */
 } cp_counter_entry;
 
 typedef struct cp_counter {
@@ -29,7 +29,7 @@ void cp_counter_init(cp_counter *c, uint32_t limit);
 void cp_counter_free(cp_counter *c);
 void cp_counter_clear(cp_counter *c);
 /* Adds to key's figures; returns 0 or CP_ENOMEM (nothing is lost: it goes to other). */
-int cp_counter_add(cp_counter *c, cp_slice key, int64_t n, int64_t orders, double revenue);
+int cp_counter_add(cp_counter *c, cp_slice key, int64_t n, int64_t orders, int64_t revenue);
 int cp_counter_merge(cp_counter *into, const cp_counter *from);
 /* The k entries with the largest n (ties: larger revenue, then key order) into out;
  * returns how many. The pointers stay valid until the counter changes. */

@@ -8,6 +8,7 @@
 #define CLICKPULSE_EVENT_H
 
 #include "clickpulse/arena.h"
+#include "clickpulse/money.h"
 #include "clickpulse/str.h"
 
 #include <stdbool.h>
@@ -67,7 +68,9 @@ typedef enum cp_event_kind {
     X(MISSING_IDENTITY, "missing_identity")                                                        \
     X(BAD_TIMESTAMP, "bad_timestamp")                                                              \
     X(TOO_MANY_EVENTS, "too_many_events")                                                          \
-    X(INVALID_VALUE, "invalid_value")
+    X(INVALID_VALUE, "invalid_value")                                                              \
+    X(OUT_OF_RANGE, "out_of_range")                                                                \
+    X(STORE_ERROR, "store_error")
 
 typedef enum cp_reject_reason {
 #define CP_REJECT_ENUM(id, name) CP_REJECT_##id,
@@ -91,7 +94,7 @@ typedef struct cp_product {
     cp_slice sku;
     cp_slice name;
     cp_slice category;
-    double price;
+    cp_money price;   /* hundredths, exact (clickpulse/money.h) */
     int64_t quantity; /* 1 when absent */
     bool has_price;
 } cp_product;
@@ -137,8 +140,8 @@ typedef struct cp_event {
     /* Commerce (properties). revenue is "revenue", or "total" when revenue is absent. */
     cp_slice order_id;
     cp_slice currency;
-    double revenue;
-    double total;
+    cp_money revenue; /* hundredths, exact */
+    cp_money total;
     cp_product *products;
     uint32_t n_products;
 
@@ -176,7 +179,6 @@ typedef struct cp_decode_options {
     cp_event_type default_type;
     cp_slice client_ip; /* set as context.ip where the event has none (collector) */
     bool anonymize_ip;  /* an event's own context.ip loses its host part (cp_ip_anonymize) */
-    uint64_t id_seed;   /* mixed into messageIds made for events without one */
 } cp_decode_options;
 
 /* Receives decoded events and rejects. A non-zero return stops decoding and is
@@ -213,10 +215,9 @@ void cp_event_decoder_set_received_at(cp_event_decoder *d, int64_t ms);
  *
  * An event's raw text is made self-contained when something was implied: the type
  * given by the route, the batch's shared fields, context.ip from the connection, and a
- * messageId where there is none ("cp-" and a hash of the event's bytes, its position
- * and opts.id_seed: the same for the same record of a file read again, different for
- * each request when the collector seeds it) — so that decoding that text again
- * (replay) gives the same event. */
+ * messageId where there is none ("cp-" and a hash of the event's own bytes, and of its
+ * event time when it has no time of its own: an exact resend is the same message, a
+ * duplicate) — so that decoding that text again (replay) gives the same event. */
 int cp_event_decode(cp_event_decoder *d, const char *json, size_t len);
 
 /* JSON Lines in pieces: feed any number of chunks (lines may span chunks), then

@@ -36,7 +36,8 @@ typedef struct cp_live_event {
     cp_slice page_url, page_path, referrer,
         country; /* referrers from page_url's host are internal */
     bool is_bot, late, has_revenue;
-    double revenue;
+    cp_money revenue;           /* hundredths */
+    bool repeat_order;          /* an order_id silver already holds: counted as no order */
     const cp_product *products; /* product views: the product; orders: the lines */
     uint32_t n_products;
 } cp_live_event;
@@ -69,13 +70,14 @@ int cp_live_restore(cp_live *l, cp_store *s);
 typedef struct cp_live_top {
     char key[128];
     int64_t n, orders;
-    double revenue;
+    cp_money revenue;
 } cp_live_top;
 typedef struct cp_live_window {
     int64_t events, pageviews, orders, sessions, converted, bots;
     int64_t kinds[CP_KIND__COUNT];
     int64_t funnel[CP_LIVE_STEPS];
-    double revenue, visitors;
+    cp_money revenue;
+    double visitors;
     cp_live_top pages[CP_LIVE_TOP], products[CP_LIVE_TOP], referrers[CP_LIVE_TOP],
         countries[CP_LIVE_TOP];
     uint32_t n_pages, n_products, n_referrers, n_countries;

@@ -26,6 +26,9 @@ typedef struct cp_pipeline_stats {
     uint64_t late;        /* accepted events older than the watermark */
     uint64_t rejected[CP_REJECT__COUNT];
     uint64_t batches;
+    /* accepted events silver could not store: dead letters with reason store_error, and
+     * not in silver (counted in accepted until silver found them out) */
+    uint64_t poisoned;
 } cp_pipeline_stats;
 
 /* Opens the log and the store under c->data_dir, recovers the log, brings silver up
@@ -125,7 +128,7 @@ int cp_pipeline_forget(cp_pipeline *p, const char *user_id, cp_forget_stats *st,
 /* Rebuilds every silver table from the bronze log. */
 int cp_pipeline_replay(cp_pipeline *p);
 
-const cp_pipeline_stats *cp_pipeline_stats_get(const cp_pipeline *p);
+const cp_pipeline_stats *cp_pipeline_stats_get(cp_pipeline *p);
 cp_store *cp_pipeline_store(cp_pipeline *p);
 /* The real-time operators fed by the silver writer (thread-safe snapshots). */
 struct cp_live *cp_pipeline_live(cp_pipeline *p);

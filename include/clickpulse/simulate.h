@@ -1,7 +1,8 @@
 /* The shop simulator: a seeded, deterministic model of an online shop and its
  * customers (profiles, personas, sessions, funnels, orders, seasonality, bots)
  * with the mess of real traffic at configurable rates (duplicates, late and
- * out-of-order delivery, client clock skew, malformed lines, missing ids).
+ * out-of-order delivery, client clock skew, malformed lines, missing ids), and
+ * with the messy profile every edge case of docs/simulator.md planted among it.
  *
  * It writes Segment JSON events, CSV tables (customers, purchases,
  * clickstream) and a ground-truth JSON file with the exact answers a correct
@@ -20,6 +21,13 @@ typedef enum cp_sim_format {
     CP_SIM_BATCH = 1, /* one {"batch":[…]} envelope a line */
 } cp_sim_format;
 
+/* What the traffic looks like: the shop's ordinary traffic with its mess at the configured rates,
+ * or that plus the planted edge cases of docs/simulator.md "The messy profile". */
+typedef enum cp_sim_profile {
+    CP_SIM_STANDARD = 0,
+    CP_SIM_MESSY = 1,
+} cp_sim_profile;
+
 typedef struct cp_sim_params {
     uint64_t seed;
     int64_t customers;
@@ -37,6 +45,7 @@ typedef struct cp_sim_params {
     double shift_rate;
     int shift_from, shift_to;
     int64_t shift_day;
+    cp_sim_profile profile;
 } cp_sim_params;
 
 /* Where the output goes. Any of the callbacks may be NULL to skip that output; with only
@@ -59,6 +68,8 @@ typedef struct cp_sim_stats {
     uint64_t bytes;      /* bytes of event output */
     uint64_t orders;
     int64_t revenue_cents;
+    uint64_t planted; /* events the messy profile planted, far re-deliveries included (in
+                       * lines and bytes, not in the other counts) */
 } cp_sim_stats;
 
 /* Fills p from the simulator.* and pipeline.* keys of c. */

@@ -8,6 +8,7 @@
 #ifndef CLICKPULSE_STORE_H
 #define CLICKPULSE_STORE_H
 
+#include "clickpulse/money.h"
 #include "clickpulse/str.h"
 
 #include <stdbool.h>
@@ -30,7 +31,7 @@ typedef struct cp_silver_event {
     bool is_bot, late, has_revenue;
     cp_slice email, email_domain, name;
     cp_slice order_id, currency;
-    double revenue;
+    cp_money revenue;
     cp_slice properties; /* raw JSON; the context's fields have columns of their own */
 } cp_silver_event;
 
@@ -38,7 +39,7 @@ typedef struct cp_silver_order {
     int64_t offset;
     cp_slice order_id, message_id, user_id, anonymous_id, currency, country;
     int64_t event_time_ms;
-    double revenue, total;
+    cp_money revenue, total;
     bool has_total;
     int32_t items;
     int64_t units;
@@ -49,7 +50,7 @@ typedef struct cp_silver_item {
     cp_slice order_id;
     int32_t line;
     cp_slice product_id, sku, name, category;
-    double price;
+    cp_money price;
     bool has_price;
     int64_t quantity;
 } cp_silver_item;
@@ -129,8 +130,8 @@ int cp_store_add_session(cp_store *s, const cp_session_row *r);
 int cp_store_sessions_end(cp_store *s, bool commit); /* commits, or rolls back */
 
 /* Dedup state for the window: every (msg_hash, delivery_hash, received_at) of events
- * received at or after since_ms. */
-int cp_store_scan_hashes(cp_store *s, int64_t since_ms,
+ * received at or after since_ms and before until_ms, the latest in the log first. */
+int cp_store_scan_hashes(cp_store *s, int64_t since_ms, int64_t until_ms,
                          int (*fn)(void *ud, uint64_t msg, uint64_t delivery, int64_t recv_ms),
                          void *ud);
 /* Every dead letter's (source, delivery, received_at) received at or after since_ms. */
@@ -148,7 +149,7 @@ typedef struct cp_rt_minute {
     int64_t minute_ms;
     int64_t events, pageviews, visitors, sessions, converted, orders, bots;
     int64_t funnel[5];
-    double revenue;
+    cp_money revenue;
     cp_slice hll; /* the visitors' HyperLogLog, serialized */
 } cp_rt_minute;
 typedef struct cp_rt_top {
@@ -156,7 +157,7 @@ typedef struct cp_rt_top {
     const char *dim;
     cp_slice key;
     int64_t n, orders;
-    double revenue;
+    cp_money revenue;
 } cp_rt_top;
 int cp_store_rt_delete(cp_store *s, const int64_t *minutes_ms, size_t n);
 int cp_store_add_rt_minute(cp_store *s, const cp_rt_minute *r);

@@ -10,7 +10,7 @@ WITH views AS (
 bought AS (
     SELECT coalesce(i.category, '(none)') AS category,
            sum(i.quantity) AS units,
-           round(sum(i.price * i.quantity), 2) AS revenue,
+           sum(i.price * i.quantity) AS revenue,
            count(DISTINCT o.user_id) AS buyers
     FROM {{ source('silver', 'order_items') }} i
     JOIN {{ ref('fct_purchases') }} o USING (order_id)

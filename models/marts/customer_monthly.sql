@@ -5,7 +5,7 @@ SELECT
     date_trunc('month', purchased_at) AS month,
     count(*) AS orders,
     sum(units) AS units,
-    round(sum(revenue), 2) AS revenue
+    sum(revenue) AS revenue
 FROM {{ ref('fct_purchases') }}
 WHERE user_id IS NOT NULL
 GROUP BY ALL

@@ -36,8 +36,8 @@ SELECT
     c.first_seen,
     c.last_seen,
     coalesce(b.orders, 0) AS orders,
-    round(coalesce(b.total_spent, 0), 2) AS total_spent,
-    CASE WHEN b.orders > 0 THEN round(b.total_spent / b.orders, 2) END AS avg_order_value,
+    coalesce(b.total_spent, 0) AS total_spent,
+    money_avg(b.total_spent, b.orders) AS avg_order_value,
     b.first_purchase,
     b.last_purchase,
     CASE

@@ -1,7 +1,13 @@
 {{ config(materialized='table') }}
 {# Sessions by day: how many, how long, how busy, and daily active people (bots included
-   in bot_sessions only). #}
-WITH s AS (SELECT * FROM {{ source('silver', 'sessions') }})
+   in bot_sessions only). A person is the session's userId, else the userId its device
+   was linked to by identify (identity_map), else its anonymousId: someone who identified
+   during the day counts once. #}
+WITH s AS (
+    SELECT s.*, coalesce(s.user_id, m.user_id, s.identity) AS person
+    FROM {{ source('silver', 'sessions') }} s
+    LEFT JOIN {{ source('silver', 'identity_map') }} m ON m.anonymous_id = s.identity
+)
 SELECT
     start_date AS day,
     count(*) FILTER (NOT is_bot) AS sessions,
@@ -9,6 +15,6 @@ SELECT
     round(avg(duration_s) FILTER (NOT is_bot), 1) AS avg_duration_s,
     round(median(duration_s) FILTER (NOT is_bot), 1) AS median_duration_s,
     round(avg(events) FILTER (NOT is_bot), 2) AS avg_events,
-    count(DISTINCT identity) FILTER (NOT is_bot) AS daily_active
+    count(DISTINCT person) FILTER (NOT is_bot) AS daily_active
 FROM s
 GROUP BY 1

@@ -1,4 +1,4 @@
-{# Orders as silver holds them, amounts as doubles for the marts' arithmetic. #}
+{# Orders as silver holds them: one row an order_id, amounts exact (DECIMAL). #}
 SELECT
     "offset",
     order_id,
@@ -7,7 +7,7 @@ SELECT
     anonymous_id,
     event_time,
     event_date,
-    CAST(revenue AS DOUBLE) AS revenue,
+    revenue,
     currency,
     country,
     items,

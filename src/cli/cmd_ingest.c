@@ -51,19 +51,21 @@ static void show_progress(void *ud, uint64_t done, uint64_t total)
 
 static void print_summary(const cp_pipeline_stats *s, double secs)
 {
-    uint64_t rejected = 0;
+    uint64_t rejected = s->poisoned, accepted = s->accepted - s->poisoned;
     for (int r = 0; r < CP_REJECT__COUNT; r++) rejected += s->rejected[r];
     fprintf(stderr, "ingest: %llu accepted, %llu duplicates, %llu late, %llu rejected",
-            (unsigned long long)s->accepted, (unsigned long long)s->duplicates,
+            (unsigned long long)accepted, (unsigned long long)s->duplicates,
             (unsigned long long)s->late, (unsigned long long)rejected);
     if (s->redelivered)
         fprintf(stderr, ", %llu already ingested", (unsigned long long)s->redelivered);
     fprintf(stderr, " in %.2f s (%.0f events/s)\n", secs,
-            secs > 0 ? (double)(s->accepted + s->duplicates + rejected) / secs : 0.0);
-    for (int r = 0; r < CP_REJECT__COUNT; r++)
-        if (s->rejected[r])
+            secs > 0 ? (double)(accepted + s->duplicates + rejected) / secs : 0.0);
+    for (int r = 0; r < CP_REJECT__COUNT; r++) {
+        uint64_t n = s->rejected[r] + (r == CP_REJECT_STORE_ERROR ? s->poisoned : 0);
+        if (n)
             fprintf(stderr, "  rejected %-18s %llu\n", cp_reject_reason_name((cp_reject_reason)r),
-                    (unsigned long long)s->rejected[r]);
+                    (unsigned long long)n);
+    }
 }
 
 static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *parsed)

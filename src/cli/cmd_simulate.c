@@ -61,6 +61,12 @@ static const cli_opt opts[] = {
      .key = "simulator.bot_rate",
      .metavar = "X",
      .help = "Crawler sessions per customer per day."},
+    {.name = "profile",
+     .key = "simulator.profile",
+     .metavar = "standard|messy",
+     .help = "'messy' adds every edge case of docs/simulator.md \"The messy profile\" to the "
+             "standard traffic; truth.json then holds only the figures those cases leave "
+             "well defined."},
     {.name = "shift-rate",
      .key = "simulator.shift_rate",
      .metavar = "X",
@@ -213,15 +219,18 @@ static int open_outputs(const cli_cmd *cmd, const char *dir, files *f, int mask)
 
 static void print_summary(const cp_sim_stats *s, const char *dest, double secs)
 {
-    char rev[32];
+    char rev[32], planted[64] = "";
     rev[cp_fmt_cents(rev, s->revenue_cents)] = '\0';
+    if (s->planted)
+        snprintf(planted, sizeof(planted), " (standard traffic), plus %llu planted events",
+                 (unsigned long long)s->planted);
     fprintf(stderr,
             "simulate: %llu lines to %s: %llu events, %llu duplicates, %llu bad lines; "
-            "%llu orders, revenue %s; %.2f s (%.0f events/s, %.1f MB/s)\n",
+            "%llu orders, revenue %s%s; %.2f s (%.0f events/s, %.1f MB/s)\n",
             (unsigned long long)s->lines, dest, (unsigned long long)s->events,
             (unsigned long long)s->duplicates, (unsigned long long)s->rejects,
-            (unsigned long long)s->orders, rev, secs,
-            secs > 0 ? (double)(s->events + s->duplicates + s->rejects) / secs : 0,
+            (unsigned long long)s->orders, rev, planted, secs,
+            secs > 0 ? (double)(s->events + s->duplicates + s->rejects + s->planted) / secs : 0,
             secs > 0 ? (double)s->bytes / secs / 1e6 : 0);
 }
 
@@ -325,10 +334,13 @@ const cli_cmd cli_cmd_simulate = {
     .name = "simulate",
     .summary = "Generate a realistic, deterministic shop: events, CSV tables and ground truth.",
     .usage = "clickpulse simulate [--customers N] [--days N] [--seed N] [--out DIR|-] [options]",
-    .details = "The same seed and options give byte-identical output. truth.json holds the exact\n"
-               "answers a correct pipeline must produce: valid events by kind and day, distinct\n"
-               "customers, orders and revenue by day and country, sessions, funnel steps,\n"
-               "duplicate, late, bad-line and bot counts, and every customer's persona.",
+    .details =
+        "The same seed and options give byte-identical output. truth.json holds the exact\n"
+        "answers a correct pipeline must produce: valid events by kind and day, distinct\n"
+        "customers, orders and revenue by day and country, sessions, funnel steps,\n"
+        "duplicate, late, bad-line and bot counts, and every customer's persona.\n"
+        "--profile messy adds planted edge cases; its truth.json says \"profile\":\"messy\"\n"
+        "and holds only the figures those cases leave well defined, and what was planted.",
     .opts = opts,
     .run = run,
 };

@@ -8,6 +8,7 @@ static const char *const level_choices[] = {"debug", "info", "warn", "error", "o
 static const char *const format_choices[] = {"text", "json", NULL};
 static const char *const fsync_choices[] = {"batch", "interval", "off", NULL};
 static const char *const sim_format_choices[] = {"jsonl", "batch", NULL};
+static const char *const sim_profile_choices[] = {"standard", "messy", NULL};
 static const char *const sim_persona_choices[] = {"window_shopper",     "bargain_hunter", "regular",
                                                   "loyal_high_spender", "churning",       NULL};
 
@@ -576,6 +577,14 @@ static const cp_conf_entry table[] = {
      .min = 0,
      .max = 1,
      .help = "Crawler sessions per customer per day."},
+    {.key = "simulator.profile",
+     .type = CP_CONF_ENUM,
+     .def = "standard",
+     .offset = F(simulator_profile),
+     .choices = sim_profile_choices,
+     .help = "'messy' adds planted edge cases (session gap edges, 24-hour sessions, clock skew, "
+             "amounts as strings and at their limits, refunds, currencies, orders sent twice, "
+             "far re-deliveries, bots at the edges, bad messages) to the standard traffic."},
     {.key = "simulator.shift_rate",
      .type = CP_CONF_DOUBLE,
      .def = "0",

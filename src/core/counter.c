@@ -50,7 +50,7 @@ static int grow(cp_counter *c)
     return CP_OK;
 }
 
-static void add_to(cp_counter_entry *e, int64_t n, int64_t orders, double revenue)
+static void add_to(cp_counter_entry *e, int64_t n, int64_t orders, int64_t revenue)
 {
     e->n += n;
     e->orders += orders;
@@ -58,7 +58,7 @@ static void add_to(cp_counter_entry *e, int64_t n, int64_t orders, double revenu
 }
 
 static int add_hashed(cp_counter *c, cp_slice key, uint64_t h, int64_t n, int64_t orders,
-                      double revenue)
+                      int64_t revenue)
 {
     if (c->index) {
         for (uint32_t s = (uint32_t)h & c->mask; c->index[s]; s = (s + 1) & c->mask) {
@@ -89,7 +89,7 @@ static int add_hashed(cp_counter *c, cp_slice key, uint64_t h, int64_t n, int64_
     return CP_OK;
 }
 
-int cp_counter_add(cp_counter *c, cp_slice key, int64_t n, int64_t orders, double revenue)
+int cp_counter_add(cp_counter *c, cp_slice key, int64_t n, int64_t orders, int64_t revenue)
 {
     return add_hashed(c, key, XXH3_64bits(key.ptr, key.len), n, orders, revenue);
 }

@@ -43,7 +43,7 @@ struct cp_csv_decoder {
     uint64_t cur_pos, cur_line;
     /* the order being gathered (purchases) */
     cp_buf order_id, order_customer, order_date, order_products, order_raw;
-    double order_revenue;
+    cp_money order_revenue;
     int order_lines;
     uint64_t order_pos, order_line;
 };
@@ -352,8 +352,12 @@ static int flush_order(cp_csv_decoder *d)
     if (!rc) rc = cp_buf_append_str(j, ",\"properties\":{\"source\":\"purchases.csv\"");
     if (!rc) rc = add_str(j, "order_id", cp_buf_slice(&d->order_id));
     if (!rc)
-        rc = cp_buf_appendf(j, ",\"revenue\":%.2f,\"products\":[%.*s]}", d->order_revenue,
+    {
+        char rev[CP_MONEY_TEXT];
+        cp_money_format(d->order_revenue, rev);
+        rc = cp_buf_appendf(j, ",\"revenue\":%s,\"products\":[%.*s]}", rev,
                             (int)d->order_products.len, d->order_products.ptr);
+    }
     d->order_lines = 0;
     d->cur_pos = d->order_pos;
     d->cur_line = d->order_line;
@@ -364,14 +368,20 @@ static int flush_order(cp_csv_decoder *d)
 static int purchase(cp_csv_decoder *d)
 {
     cp_slice id = field(d, 0);
-    double total;
+    cp_money total, pr;
     cp_slice qty = field(d, 3), price = field(d, 4), amount = field(d, 5);
-    double q, pr;
+    double q;
     if (!jr_parse_number_text(qty.ptr, qty.len, &q) ||
-        !jr_parse_number_text(price.ptr, price.len, &pr) ||
-        !jr_parse_number_text(amount.ptr, amount.len, &total))
+        cp_money_parse(price.ptr, price.len, &pr) == CP_MONEY_SYNTAX ||
+        cp_money_parse(amount.ptr, amount.len, &total) == CP_MONEY_SYNTAX)
         return reject_record(d, CP_REJECT_WRONG_TYPE,
                              "quantity, price and total_amount must be numbers");
+    if (cp_money_parse(amount.ptr, amount.len, &total) == CP_MONEY_PRECISION)
+        return reject_record(d, CP_REJECT_INVALID_VALUE,
+                             "total_amount: more than two decimal places");
+    if (cp_money_parse(amount.ptr, amount.len, &total) != CP_MONEY_OK)
+        return reject_record(d, CP_REJECT_OUT_OF_RANGE,
+                             "total_amount: beyond the largest amount, 9999999999999999.99");
     if (!id.len) return reject_record(d, CP_REJECT_MISSING_FIELD, "order_id: empty");
     int rc = CP_OK;
     if (d->order_lines && !cp_slice_eq(id, cp_buf_slice(&d->order_id))) {
@@ -400,7 +410,9 @@ static int purchase(cp_csv_decoder *d)
     if (!rc) rc = json_obj_close(j, at);
     if (!rc) rc = cp_buf_append(&d->order_raw, d->rec.ptr, d->rec.len);
     if (!rc) rc = cp_buf_append_char(&d->order_raw, '\n');
-    d->order_revenue += total;
+    if (cp_money_add(d->order_revenue, total, &d->order_revenue))
+        return reject_record(d, CP_REJECT_OUT_OF_RANGE,
+                             "total_amount: the order's sum is beyond 9999999999999999.99");
     d->order_lines++;
     return rc;
 }

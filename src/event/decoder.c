@@ -156,15 +156,16 @@ static int find_type(cp_slice name, cp_event_type *out)
     return 0;
 }
 
-/* Event time per DESIGN.md section 3. Returns 0 when there is no time at all. */
-static int resolve_time(cp_event_decoder *d, cp_event *ev)
+/* Event time per docs/events.md. The receive time is fixed here, once: the input's own
+ * receivedAt when trusted, else the server's (the option), else the clock now — and the
+ * log keeps it, so that every later decode (the silver writer, a replay) gives the same
+ * time. Returns 0 when there is no time at all. */
+static int resolve_time(cp_event_decoder *d, seg_state *st, cp_event *ev)
 {
+    st->received_own = (ev->flags & CP_HAS_RECEIVED_AT) != 0;
     if (!(d->o.trust_received_at && (ev->flags & CP_HAS_RECEIVED_AT))) {
-        ev->flags &= ~(uint32_t)CP_HAS_RECEIVED_AT;
-        if (d->o.received_at_ms > 0) {
-            ev->received_at_ms = d->o.received_at_ms;
-            ev->flags |= CP_HAS_RECEIVED_AT;
-        }
+        ev->received_at_ms = d->o.received_at_ms > 0 ? d->o.received_at_ms : cp_now_ms();
+        ev->flags |= CP_HAS_RECEIVED_AT;
     }
     uint32_t skew = CP_HAS_ORIGINAL_TIMESTAMP | CP_HAS_SENT_AT | CP_HAS_RECEIVED_AT;
     if ((ev->flags & skew) == skew)
@@ -193,6 +194,7 @@ static int finish_event(cp_event_decoder *d, seg_state *st, cp_event *ev)
                         (int)(st->type_name.len > 32 ? 32 : st->type_name.len), st->type_name.ptr),
                0;
     }
+    if (ev->type != CP_TYPE_TRACK && !ev->event_name.ptr) ev->event_name = st->name;
     if (ev->type == CP_TYPE_TRACK) {
         if (ev->event_name.len == 0)
             return seg_fail(st, CP_REJECT_MISSING_FIELD, "event: a track call needs an event name"),
@@ -205,7 +207,7 @@ static int finish_event(cp_event_decoder *d, seg_state *st, cp_event *ev)
     }
     if (ev->user_id.len == 0 && ev->anonymous_id.len == 0)
         return seg_fail(st, CP_REJECT_MISSING_IDENTITY, "neither userId nor anonymousId is set"), 0;
-    if (!resolve_time(d, ev))
+    if (!resolve_time(d, st, ev))
         return seg_fail(st, CP_REJECT_MISSING_FIELD,
                         "timestamp: none of timestamp, originalTimestamp or receivedAt is set"),
                0;
@@ -316,9 +318,13 @@ static int normalize(cp_event_decoder *d, const seg_state *st, cp_event *ev, int
     int add_type = !st->has_type, add_id = ev->message_id.len == 0;
     if (!add_type && !took && !add_id && !add_ip.len) return CP_OK;
     if (add_id) {
-        uint64_t where =
-            (d->cur_pos * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)d->cur_index << 48) ^ d->o.id_seed;
-        uint64_t h = XXH3_64bits_withSeed(ev->raw.ptr, ev->raw.len, where);
+        /* from the content: an exact resend is the same message (a duplicate), wherever
+         * it comes; an event without a time of its own happens when it is received, so
+         * its receive time is part of it */
+        uint64_t own = CP_HAS_TIMESTAMP | CP_HAS_ORIGINAL_TIMESTAMP;
+        bool own_time = (ev->flags & own) || (d->o.trust_received_at && st->received_own);
+        uint64_t h = XXH3_64bits_withSeed(ev->raw.ptr, ev->raw.len,
+                                          own_time ? 0 : (uint64_t)ev->time_ms);
         memcpy(id, "cp-", 3);
         for (int i = 0; i < 16; i++) id[3 + i] = "0123456789abcdef"[(h >> (60 - 4 * i)) & 15];
     }

@@ -52,6 +52,8 @@ int jr_arr_next(cp_jr *jr);
 int jr_string(cp_jr *jr, cp_slice *out);
 /* Reads a number; *raw gets its text. Returns 1 on success. */
 int jr_number(cp_jr *jr, double *out, cp_slice *raw);
+/* A number's text alone (for exact decimals); 1 when well formed. */
+int jr_number_text(cp_jr *jr, cp_slice *raw);
 /* Validates and skips any value; *raw (optional) gets its exact text. */
 int jr_skip(cp_jr *jr, cp_slice *raw);
 /* After the top-level value: only blanks may follow. */
@@ -113,6 +115,8 @@ typedef struct seg_state {
     size_t n_elems;
     int has_type;
     cp_slice type_name;
+    cp_slice name; /* the top-level "name": a page's or screen's name (never a track's event) */
+    bool received_own; /* the event carried a receivedAt of its own */
     uint32_t ctx_groups; /* CTXG_* seen in the event's context */
     int n_ctx_keys;      /* top-level context keys (may exceed SEG_MAX_CTX_KEYS) */
     cp_slice ctx_keys[SEG_MAX_CTX_KEYS];

@@ -405,6 +405,12 @@ static int scan_number(cp_jr *jr, cp_slice *raw)
     return 1;
 }
 
+int jr_number_text(cp_jr *jr, cp_slice *raw)
+{
+    if (jr_peek(jr) != JR_NUMBER) return jr->err ? 0 : fail_syntax(jr, "expected a number");
+    return scan_number(jr, raw);
+}
+
 int jr_number(cp_jr *jr, double *out, cp_slice *raw)
 {
     if (jr_peek(jr) != JR_NUMBER) return jr->err ? 0 : fail_syntax(jr, "expected a number");

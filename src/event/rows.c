@@ -109,8 +109,20 @@ static void put_num(writer *w, const char *name, const field *f, double *value)
     if (cp_buf_appendf(w->out, ",\"%s\":%.*s", name, (int)v.len, v.ptr)) w->rc = CP_ENOMEM;
 }
 
-/* {"product_id":…,"quantity":…,"price":…,…}; adds price × quantity to *sum. */
-static void put_product(writer *w, const row *r, double *sum)
+/* price × quantity added to *sum exactly; false when it is no amount or too large. */
+static bool add_line(const writer *w, const field *price, double qty, cp_money *sum)
+{
+    cp_slice v;
+    cp_money p = 0, line;
+    if (price && (!text_of(price, w->a, &v) || cp_money_parse(v.ptr, v.len, &p) != CP_MONEY_OK))
+        return false;
+    return qty == (double)(int64_t)qty && !cp_money_mul(p, (int64_t)qty, &line) &&
+           !cp_money_add(*sum, line, sum);
+}
+
+/* {"product_id":…,"quantity":…,"price":…,…}; adds price × quantity to *sum (exactly; *ok
+ * false when it cannot). */
+static void put_product(writer *w, const row *r, cp_money *sum, bool *ok)
 {
     double qty = 1, price = 0;
     if (cp_buf_append_str(w->out, "{\"source\":\"row\"")) w->rc = CP_ENOMEM;
@@ -121,7 +133,7 @@ static void put_product(writer *w, const row *r, double *sum)
     put_num(w, "quantity", get(r, "quantity"), &qty);
     put_num(w, "price", get(r, "price"), &price);
     if (!w->rc && cp_buf_append_char(w->out, '}')) w->rc = CP_ENOMEM;
-    *sum += qty * price;
+    if (*ok && !add_line(w, get(r, "price"), qty, sum)) *ok = false;
 }
 
 static const field *lines_of(const row *r)
@@ -157,7 +169,9 @@ static void purchase(writer *w, const row *r)
     put_str(w, "order_id", order);
     put_str(w, "currency", get(r, "currency"));
     if (!w->rc && cp_buf_append_str(w->out, ",\"products\":[")) w->rc = CP_ENOMEM;
-    double sum = 0;
+    cp_money sum = 0;
+    bool sum_ok = true;
+    char text[CP_MONEY_TEXT];
     const field *lines = lines_of(r);
     if (lines) {
         cp_jr jr;
@@ -172,19 +186,19 @@ static void purchase(writer *w, const row *r)
                 }
                 if (!first && cp_buf_append_char(w->out, ',')) w->rc = CP_ENOMEM;
                 first = 0;
-                put_product(w, &line, &sum);
+                put_product(w, &line, &sum, &sum_ok);
             }
     } else if (get(r, "product_id")) {
-        put_product(w, r, &sum);
+        put_product(w, r, &sum, &sum_ok);
     }
     if (!w->rc && cp_buf_append_char(w->out, ']')) w->rc = CP_ENOMEM;
     const field *total = get(r, "total_amount");
     if (!total) total = get(r, "total");
     if (total)
         put_num(w, "revenue", total, NULL);
-    else if (!isfinite(sum))
+    else if (!sum_ok)
         fail(w, "%s: out of range", "revenue");
-    else if (!w->rc && cp_buf_appendf(w->out, ",\"revenue\":%.2f", sum))
+    else if (!w->rc && (cp_money_format(sum, text), cp_buf_appendf(w->out, ",\"revenue\":%s", text)))
         w->rc = CP_ENOMEM;
     if (!w->rc && cp_buf_append_str(w->out, "}}")) w->rc = CP_ENOMEM;
 }

@@ -108,6 +108,44 @@ static int num_field(cp_jr *jr, seg_state *st, fpath path, double *out)
     return 0;
 }
 
+/* A money field (number or numeric string) read exactly into hundredths; an amount
+ * DECIMAL(18,2) cannot hold is rejected (out_of_range, invalid_value past the cents).
+ * Returns 1 when set. */
+static int money_field(cp_jr *jr, seg_state *st, fpath path, cp_money *out)
+{
+    jr_kind k = jr_peek(jr);
+    cp_slice s;
+    char b[96];
+    if (k == JR_NUMBER) {
+        if (!jr_number_text(jr, &s)) return 0;
+    } else if (k == JR_STRING) {
+        if (!jr_string(jr, &s)) return 0;
+    } else {
+        if (k == JR_NULL)
+            jr_skip(jr, NULL);
+        else if (k != JR_NONE)
+            wrong_type(jr, st, path, "a number", k);
+        return 0;
+    }
+    int len = (int)(s.len > 32 ? 32 : s.len);
+    switch (cp_money_parse(s.ptr, s.len, out)) {
+    case CP_MONEY_OK:
+        return 1;
+    case CP_MONEY_RANGE:
+        seg_fail(st, CP_REJECT_OUT_OF_RANGE, "%s: %.*s is beyond the largest amount, 9999999999999999.99",
+                 path_str(path, b, sizeof(b)), len, s.ptr);
+        return 0;
+    case CP_MONEY_PRECISION:
+        seg_fail(st, CP_REJECT_INVALID_VALUE, "%s: %.*s has more than two decimal places",
+                 path_str(path, b, sizeof(b)), len, s.ptr);
+        return 0;
+    default:
+        seg_fail(st, CP_REJECT_WRONG_TYPE, "%s: expected a number, got the string '%.*s'",
+                 path_str(path, b, sizeof(b)), len, s.ptr);
+        return 0;
+    }
+}
+
 static void int_field(cp_jr *jr, seg_state *st, fpath path, int64_t *out)
 {
     double v;
@@ -269,7 +307,6 @@ void seg_parse_context_text(cp_jr *jr, seg_state *st, cp_slice text, cp_event_co
 /* Fields of one product; path is "properties" or "properties.products[i]". */
 static int product_key(cp_jr *jr, seg_state *st, cp_slice k, cp_product *p, fpath path)
 {
-    double v;
 #define PATH(name) (path.b = (name), path)
     if (KEY_IS(k, "product_id"))
         str_field(jr, st, PATH("product_id"), &p->product_id, 1);
@@ -280,7 +317,7 @@ static int product_key(cp_jr *jr, seg_state *st, cp_slice k, cp_product *p, fpat
     else if (KEY_IS(k, "category"))
         str_field(jr, st, PATH("category"), &p->category, 0);
     else if (KEY_IS(k, "price")) {
-        if (num_field(jr, st, PATH("price"), &v)) p->price = v, p->has_price = true;
+        if (money_field(jr, st, PATH("price"), &p->price)) p->has_price = true;
     } else if (KEY_IS(k, "quantity"))
         int_field(jr, st, PATH("quantity"), &p->quantity);
     else
@@ -331,10 +368,10 @@ static void parse_properties(cp_jr *jr, seg_state *st, cp_event *ev, cp_event_co
     cp_slice k;
     while (jr_obj_next(jr, &k)) {
         if (KEY_IS(k, "revenue")) {
-            if (num_field(jr, st, FP("properties.revenue"), &ev->revenue))
+            if (money_field(jr, st, FP("properties.revenue"), &ev->revenue))
                 ev->flags |= CP_HAS_REVENUE;
         } else if (KEY_IS(k, "total")) {
-            if (num_field(jr, st, FP("properties.total"), &ev->total)) ev->flags |= CP_HAS_TOTAL;
+            if (money_field(jr, st, FP("properties.total"), &ev->total)) ev->flags |= CP_HAS_TOTAL;
         } else if (KEY_IS(k, "order_id"))
             str_field(jr, st, FP("properties.order_id"), &ev->order_id, 1);
         else if (KEY_IS(k, "currency"))
@@ -493,8 +530,8 @@ static int identity_key(walk *w, cp_slice k)
         str_field(jr, st, FP("messageId"), &ev->message_id, 1);
     else if (KEY_IS(k, "event"))
         str_field(jr, st, FP("event"), &ev->event_name, 0);
-    else if (KEY_IS(k, "name") && !ev->event_name.ptr)
-        str_field(jr, st, FP("name"), &ev->event_name, 0);
+    else if (KEY_IS(k, "name"))
+        str_field(jr, st, FP("name"), &st->name, 0);
     else if (KEY_IS(k, "previousId"))
         str_field(jr, st, FP("previousId"), &ev->previous_id, 1);
     else if (KEY_IS(k, "groupId"))

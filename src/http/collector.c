@@ -365,7 +365,6 @@ static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, reque
                    .source = cp_slice_from(source),
                    .received = o.received_at_ms,
                    .n = atomic_fetch_add(&request_counter, 1) + 1};
-    o.id_seed = ((uint64_t)o.received_at_ms << 20) ^ out.n; /* ids unique to this delivery */
     server_thread *t = thread_state(k, &o, &out);
     if (!t) return reply_json_error(k, con, r, 503, "overloaded", "out of memory");
     int rc = cp_event_decode(t->dec, body.ptr, body.len), busy = 0;

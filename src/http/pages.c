@@ -83,8 +83,8 @@ const char http_pages_init_sql[] =
     " FROM (SELECT count(*) AS sessions, count(DISTINCT identity) AS visitors,"
     "   round(count(*) FILTER (purchase) / nullif(count(*), 0), 4) AS conversion"
     "   FROM cp_sess(p_d0, p_d1, p_country, p_device, p_source)) s,"
-    "  (SELECT count(*) AS orders, round(coalesce(CAST(sum(revenue) AS DOUBLE), 0), 2) AS revenue,"
-    "   round(CAST(sum(revenue) AS DOUBLE) / nullif(count(*), 0), 2) AS avg_order_value,"
+    "  (SELECT count(*) AS orders, coalesce(sum(revenue), 0) AS revenue,"
+    "   money_avg(sum(revenue), count(*)) AS avg_order_value,"
     "   count(DISTINCT user_id) AS buyers"
     "   FROM cp_orders(p_d0, p_d1, p_country, p_device, p_source)) o,"
     "  (SELECT count(*) AS new_customers"
@@ -120,11 +120,11 @@ const char http_pages_init_sql[] =
     "WITH s AS (SELECT " dim " AS " name ", count(*) AS sessions,"                                 \
     " count(*) FILTER (purchase) AS converted FROM cp_sess(" ARGS ") GROUP BY 1),"                 \
     " o AS (SELECT " dim " AS " name ", count(*) AS orders,"                                       \
-    " CAST(sum(revenue) AS DOUBLE) AS revenue FROM cp_orders(" ARGS ") GROUP BY 1)"                \
+    " sum(revenue) AS revenue FROM cp_orders(" ARGS ") GROUP BY 1)"                \
     " SELECT " name ", coalesce(sessions, 0) AS sessions, coalesce(converted, 0) AS converted,"    \
     " round(converted / nullif(sessions, 0), 4) AS conversion, coalesce(orders, 0) AS orders,"     \
-    " round(coalesce(revenue, 0), 2) AS revenue,"                                                  \
-    " round(coalesce(revenue, 0) / nullif(sessions, 0), 2) AS revenue_per_session"                 \
+    " coalesce(revenue, 0) AS revenue,"                                                  \
+    " money_avg(coalesce(revenue, 0), sessions) AS revenue_per_session"                 \
     " FROM s FULL JOIN o USING (" name ") ORDER BY sessions DESC NULLS LAST, " name
 /* buckets (bucket, label, lo, hi: lo <= value < hi, hi NULL: no end) counted over col */
 #define HISTOGRAM(values, col)                                                                     \
@@ -148,24 +148,24 @@ static const dataset overview_sets[] = {
      "WITH days AS (SELECT CAST(d AS DATE) AS day"
      "  FROM generate_series(" D0 ", " D1 ", INTERVAL 1 DAY) t(d)),"
      " s AS (SELECT start_date AS day, count(*) AS sessions FROM cp_sess(" ARGS ") GROUP BY 1),"
-     " o AS (SELECT event_date AS day, count(*) AS orders, CAST(sum(revenue) AS DOUBLE) AS revenue"
+     " o AS (SELECT event_date AS day, count(*) AS orders, sum(revenue) AS revenue"
      "  FROM cp_orders(" ARGS ") GROUP BY 1)"
      " SELECT day, coalesce(s.sessions, 0) AS sessions, coalesce(o.orders, 0) AS orders,"
-     " round(coalesce(o.revenue, 0), 2) AS revenue"
+     " coalesce(o.revenue, 0) AS revenue"
      " FROM days LEFT JOIN s USING (day) LEFT JOIN o USING (day) ORDER BY day"},
 };
 
 /* ---- Sales ---- */
 static const dataset sales_sets[] = {
     {"totals", "SELECT count(*) AS orders, coalesce(sum(units), 0) AS units,"
-               " round(coalesce(CAST(sum(revenue) AS DOUBLE), 0), 2) AS revenue,"
+               " coalesce(sum(revenue), 0) AS revenue,"
                " count(DISTINCT user_id) AS customers,"
-               " round(CAST(sum(revenue) AS DOUBLE) / nullif(count(*), 0), 2) AS avg_order_value"
+               " money_avg(sum(revenue), count(*)) AS avg_order_value"
                " FROM cp_orders(" ARGS ")"},
     {"daily",
      "SELECT event_date AS day, count(*) AS orders, sum(units) AS units,"
-     " round(CAST(sum(revenue) AS DOUBLE), 2) AS revenue, count(DISTINCT user_id) AS customers,"
-     " round(CAST(sum(revenue) AS DOUBLE) / count(*), 2) AS avg_order_value"
+     " sum(revenue) AS revenue, count(DISTINCT user_id) AS customers,"
+     " money_avg(sum(revenue), count(*)) AS avg_order_value"
      " FROM cp_orders(" ARGS ") GROUP BY 1 ORDER BY 1"},
 };
 
@@ -186,12 +186,12 @@ static const dataset acquisition_sets[] = {
 static const dataset countries_sets[] = {
     {"countries",
      "WITH o AS (SELECT f_country AS country, count(*) AS orders,"
-     "  CAST(sum(revenue) AS DOUBLE) AS revenue, count(DISTINCT user_id) AS customers"
+     "  sum(revenue) AS revenue, count(DISTINCT user_id) AS customers"
      "  FROM cp_orders(" ARGS ") GROUP BY 1),"
      " s AS (SELECT f_country AS country, count(*) AS sessions,"
      "  count(*) FILTER (purchase) AS converted FROM cp_sess(" ARGS ") GROUP BY 1)"
-     " SELECT country, coalesce(orders, 0) AS orders, round(coalesce(revenue, 0), 2) AS revenue,"
-     " coalesce(customers, 0) AS customers, round(revenue / nullif(orders, 0), 2) AS "
+     " SELECT country, coalesce(orders, 0) AS orders, coalesce(revenue, 0) AS revenue,"
+     " coalesce(customers, 0) AS customers, money_avg(revenue, orders) AS "
      "avg_order_value,"
      " coalesce(sessions, 0) AS sessions, round(converted / nullif(sessions, 0), 4) AS conversion"
      " FROM o FULL JOIN s USING (country) ORDER BY revenue DESC NULLS LAST, country"},
@@ -252,12 +252,12 @@ static const dataset content_sets[] = {
      "  AS category, count(*) AS product_views, count(DISTINCT identity) AS viewers"
      "  FROM cp_events(" ARGS ") WHERE kind = 'product_viewed' GROUP BY 1),"
      " b AS (SELECT coalesce(i.category, '(none)') AS category, sum(i.quantity) AS units,"
-     "  CAST(sum(i.price * i.quantity) AS DOUBLE) AS revenue, count(DISTINCT o.user_id) AS buyers"
+     "  sum(i.price * i.quantity) AS revenue, count(DISTINCT o.user_id) AS buyers"
      "  FROM order_items i JOIN cp_orders(" ARGS ") o"
      "  ON o.\"offset\" = i.\"offset\" AND o.order_id = i.order_id GROUP BY 1)"
      " SELECT category, coalesce(product_views, 0) AS product_views,"
      " coalesce(viewers, 0) AS viewers, coalesce(units, 0) AS units,"
-     " round(coalesce(revenue, 0), 2) AS revenue, coalesce(buyers, 0) AS buyers,"
+     " coalesce(revenue, 0) AS revenue, coalesce(buyers, 0) AS buyers,"
      " round(coalesce(units, 0) / nullif(product_views, 0), 4) AS units_per_view"
      " FROM v FULL JOIN b USING (category)"
      " ORDER BY revenue DESC NULLS LAST, product_views DESC, category"},
@@ -266,11 +266,11 @@ static const dataset content_sets[] = {
      "  min(json_extract_string(properties, '$.name')) AS name, count(*) AS views"
      "  FROM cp_events(" ARGS ") WHERE kind = 'product_viewed' GROUP BY 1),"
      " b AS (SELECT i.product_id, min(i.name) AS name, sum(i.quantity) AS units,"
-     "  CAST(sum(i.price * i.quantity) AS DOUBLE) AS revenue"
+     "  sum(i.price * i.quantity) AS revenue"
      "  FROM order_items i JOIN cp_orders(" ARGS ") o"
      "  ON o.\"offset\" = i.\"offset\" AND o.order_id = i.order_id GROUP BY 1)"
      " SELECT product_id, coalesce(b.name, v.name) AS name, coalesce(views, 0) AS views,"
-     " coalesce(units, 0) AS units, round(coalesce(revenue, 0), 2) AS revenue,"
+     " coalesce(units, 0) AS units, coalesce(revenue, 0) AS revenue,"
      " round(coalesce(units, 0) / nullif(views, 0), 4) AS units_per_view"
      " FROM v FULL JOIN b USING (product_id)"
      " ORDER BY revenue DESC NULLS LAST, views DESC, product_id LIMIT 50"},
@@ -291,8 +291,8 @@ static const dataset conversion_sets[] = {
 static const dataset customers_sets[] = {
     {"segments", "SELECT d.segment, count(*) AS customers,"
                  " round(count(*) / sum(count(*)) OVER (), 4) AS share, sum(d.orders) AS orders,"
-                 " round(sum(d.total_spent), 2) AS revenue,"
-                 " round(sum(d.total_spent) / nullif(sum(d.orders), 0), 2) AS avg_order_value"
+                 " sum(d.total_spent) AS revenue,"
+                 " money_avg(sum(d.total_spent), sum(d.orders)) AS avg_order_value"
                  " FROM gold.dim_customers d JOIN cp_people(" ARGS ") USING (user_id) GROUP BY 1"
                  " ORDER BY CASE d.segment WHEN 'Frequent' THEN 1 WHEN 'Regular' THEN 2"
                  " WHEN 'One-time' THEN 3 ELSE 4 END"},

@@ -1,15 +1,21 @@
 /* The dedup window: an open-addressing table (linear probing) of 64-bit messageId
- * hashes with the first delivery's hash (32 bits) and receive time (whole seconds,
- * rounded up: an entry is kept up to a second longer, never shorter). Slots are 16
- * bytes, four to a cache line; dedup_prefetch lets a caller overlap the cache misses
- * of a request's events.
+ * hashes with the latest accepted delivery's hash (32 bits) and receive time (whole
+ * seconds, rounded up). A delivery is a duplicate when the messageId's latest accepted
+ * delivery was received at most the window before or after it (in whole seconds, each
+ * rounded up), whatever the order the receive times come in. Slots are 16 bytes, four
+ * to a cache line; dedup_prefetch lets a caller overlap the cache misses of a request's
+ * events.
  *
  * When the table is 70 % full its entries move to a new table — of the same size when
- * some may be older than the window (those are dropped), else twice the size — a few
- * slots at each insert, so that no insert waits for a whole table to be copied (at
- * millions of entries that took seconds under the sources' lock). Meanwhile lookups
- * look in both; a slot of the old table before the move's position has moved (or was
- * dropped) and no longer counts.
+ * some may be past the window (those are dropped), else twice the size — a few slots at
+ * each insert, so that no insert waits for a whole table to be copied (at millions of
+ * entries that took seconds under the sources' lock). Meanwhile lookups look in both; a
+ * slot of the old table before the move's position has moved (or was dropped) and no
+ * longer counts. A move drops the entries more than the window older than the newest
+ * receive time — and than any older one looked up since the last move (archives bring
+ * old receive times; what is near them stays). The floor says which times the table
+ * still holds whole: a lookup below it (dedup_covers) is first given the entries the
+ * table dropped there (dedup_load, from silver: the pipeline's part).
  *
  * Tables of 2 MB and more are mapped on their own with huge pages asked for (at
  * millions of entries every lookup misses the cache, and with 4 KB pages the TLB too:
@@ -50,6 +56,10 @@ struct dedup {
     slot *old; /* the table being moved from, or NULL */
     size_t old_cap, old_pos, old_n;
     int64_t window_ms, newest_ms, oldest_ms; /* oldest: a lower bound, since the last move */
+    int64_t recent_min_ms; /* the oldest receive time looked up since the last move began,
+                              of those older than the newest by more than the window */
+    int64_t cut_ms;        /* the move under way drops entries older than this */
+    int64_t floor_ms;      /* every entry received at or after it is in the table */
     int64_t base_s;
     bool based, grow_next;
 };
@@ -163,6 +173,8 @@ dedup *dedup_new(int64_t window_ms)
     d->window_ms = window_ms;
     d->newest_ms = INT64_MIN;
     d->oldest_ms = INT64_MAX;
+    d->recent_min_ms = INT64_MAX;
+    d->cut_ms = d->floor_ms = INT64_MIN;
     if (!(d->slots = table_new(d->cap))) {
         cp_free(d);
         return NULL;
@@ -203,10 +215,18 @@ static int64_t to_ms(const dedup *d, int32_t sec)
     return (d->base_s + sec) * 1000;
 }
 
-static bool expired(const dedup *d, const slot *s, int64_t now_ms)
+/* Farther than the window from a delivery received at recv_ms, in whole seconds (both
+ * rounded up), before or after. */
+static bool expired(dedup *d, const slot *s, int64_t recv_ms)
 {
-    int64_t t = to_ms(d, s->sec);
-    return s->sec == EXPIRED || (now_ms > t && now_ms - t > d->window_ms);
+    int64_t gap = (int64_t)to_sec(d, recv_ms) - s->sec;
+    return s->sec == EXPIRED || (gap < 0 ? -gap : gap) * 1000 > d->window_ms;
+}
+
+/* Dropped by the move under way. */
+static bool stale(const dedup *d, const slot *s)
+{
+    return s->sec == EXPIRED || to_ms(d, s->sec) < d->cut_ms;
 }
 
 /* The slot holding msg in a table, or NULL; in the old table only slots not yet moved. */
@@ -237,7 +257,7 @@ static void move_some(dedup *d, size_t k)
         const slot *s = &d->old[d->old_pos++];
         if (s->msg) {
             d->old_n--;
-            if (!expired(d, s, d->newest_ms)) {
+            if (!stale(d, s)) {
                 put(d->slots, d->cap, s);
                 d->n++;
                 int64_t ms = to_ms(d, s->sec);
@@ -253,11 +273,20 @@ static void move_some(dedup *d, size_t k)
     }
 }
 
+/* Entries older than this may be dropped: the window before both the newest receive time
+ * and the oldest looked up since the last move. */
+static int64_t cut_of(const dedup *d)
+{
+    int64_t t = d->recent_min_ms < d->newest_ms ? d->recent_min_ms : d->newest_ms;
+    return t == INT64_MIN || t == INT64_MAX ? INT64_MIN : t - d->window_ms - 1000;
+}
+
 /* The size of the next table: the same when some entries may be past the window (and the
  * last sweep freed enough), else twice. */
 static size_t next_cap(const dedup *d)
 {
-    bool some_old = d->newest_ms != INT64_MIN && d->oldest_ms < d->newest_ms - d->window_ms;
+    int64_t cut = cut_of(d);
+    bool some_old = cut != INT64_MIN && d->oldest_ms < cut;
     return some_old && !d->grow_next ? d->cap : d->cap * 2;
 }
 
@@ -275,6 +304,9 @@ static int make_room(dedup *d)
     d->slots = ns, d->cap = cap, d->n = 0;
     d->oldest_ms = INT64_MAX;
     d->grow_next = false;
+    d->cut_ms = cut_of(d);
+    if (d->cut_ms > d->floor_ms) d->floor_ms = d->cut_ms;
+    d->recent_min_ms = INT64_MAX;
     return 0;
 }
 
@@ -285,17 +317,28 @@ void dedup_prefetch(const dedup *d, uint64_t msg)
     if (d->old) __builtin_prefetch(&d->old[msg & (d->old_cap - 1)]);
 }
 
-int dedup_check(dedup *d, uint64_t msg, uint64_t delivery, int64_t recv_ms)
+bool dedup_covers(const dedup *d, int64_t recv_ms)
 {
-    msg = msg ? msg : 1; /* 0 marks an empty slot */
-    slot *s = lookup(d, msg);
-    if (s && !expired(d, s, recv_ms))
-        return s->delivery == (uint32_t)delivery ? DEDUP_SAME_DELIVERY : DEDUP_DUPLICATE;
-    if (s) { /* expired: a new first delivery */
-        s->delivery = (uint32_t)delivery;
-        s->sec = to_sec(d, recv_ms);
-        return DEDUP_NEW;
-    }
+    return recv_ms - d->window_ms - 1000 >= d->floor_ms;
+}
+
+void dedup_floor(dedup *d, int64_t floor_ms)
+{
+    d->floor_ms = floor_ms;
+}
+
+int64_t dedup_floor_of(const dedup *d)
+{
+    return d->floor_ms;
+}
+
+void dedup_near(dedup *d, int64_t recv_ms)
+{
+    if (recv_ms < d->recent_min_ms) d->recent_min_ms = recv_ms;
+}
+
+static int insert(dedup *d, uint64_t msg, uint64_t delivery, int64_t recv_ms)
+{
     if (make_room(d)) return -1;
     if (recv_ms > d->newest_ms) d->newest_ms = recv_ms;
     if (recv_ms < d->oldest_ms) d->oldest_ms = recv_ms;
@@ -306,7 +349,33 @@ int dedup_check(dedup *d, uint64_t msg, uint64_t delivery, int64_t recv_ms)
         move_some(d, MOVE_STEP);
     else if (d->n > d->cap / 2)
         ask_table(&d->mk, next_cap(d)); /* half full: the next table made ahead */
-    return DEDUP_NEW;
+    return 0;
+}
+
+int dedup_load(dedup *d, uint64_t msg, uint64_t delivery, int64_t recv_ms)
+{
+    msg = msg ? msg : 1;
+    if (lookup(d, msg)) return 0; /* the table's is a later delivery */
+    return insert(d, msg, delivery, recv_ms);
+}
+
+int dedup_check(dedup *d, uint64_t msg, uint64_t delivery, int64_t recv_ms)
+{
+    msg = msg ? msg : 1; /* 0 marks an empty slot */
+    if (recv_ms < d->recent_min_ms && d->newest_ms != INT64_MIN &&
+        recv_ms < d->newest_ms - d->window_ms)
+        d->recent_min_ms = recv_ms; /* an archive's old time: what is near it stays */
+    slot *s = lookup(d, msg);
+    if (s && !expired(d, s, recv_ms))
+        return s->delivery == (uint32_t)delivery ? DEDUP_SAME_DELIVERY : DEDUP_DUPLICATE;
+    if (s) { /* farther than the window: accepted again, now the latest delivery */
+        s->delivery = (uint32_t)delivery;
+        s->sec = to_sec(d, recv_ms);
+        if (recv_ms > d->newest_ms) d->newest_ms = recv_ms;
+        if (recv_ms < d->oldest_ms) d->oldest_ms = recv_ms;
+        return DEDUP_NEW;
+    }
+    return insert(d, msg, delivery, recv_ms) ? -1 : DEDUP_NEW;
 }
 
 void dedup_remove(dedup *d, uint64_t msg)

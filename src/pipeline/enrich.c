@@ -3,6 +3,8 @@
 #include "clickpulse/pipeline.h"
 
 #include <ctype.h>
+#include <pthread.h>
+#include <regex.h>
 #include <string.h>
 
 static int has(cp_slice s, const char *needle)
@@ -10,33 +12,39 @@ static int has(cp_slice s, const char *needle)
     return s.len && memmem(s.ptr, s.len, needle, strlen(needle)) != NULL;
 }
 
-/* Substrings of crawler and tool user agents (checked case-sensitively, both cases listed). */
-static const char *const bot_tells[] = {
-    "bot",
-    "Bot",
-    "crawler",
-    "Crawler",
-    "spider",
-    "Spider",
-    "Slurp",
-    "curl/",
-    "Wget/",
-    "python-requests",
-    "python-urllib",
-    "Go-http-client",
-    "HeadlessChrome",
-    "PhantomJS",
-    "facebookexternalhit",
-    "Lighthouse",
-    "okhttp",
-    "Java/",
-};
+/* Crawlers and tools: the patterns of the maintained list crawler-user-agents (npm, pinned
+ * in web/, embedded at build time as one POSIX extended expression), and a few generic
+ * tells for the ones no list names yet: a product token ending in "bot" or "Bot" followed
+ * by its version ("FooBot/1.0"), and "crawler" or "spider" anywhere. */
+extern const char cp_crawler_pattern[];
+extern const int cp_crawler_pattern_count;
+static const char generic_tells[] = "[bB]ot/|[cC]rawler|[sS]pider";
+
+static regex_t crawlers, generic;
+static int crawlers_ok, generic_ok;
+static pthread_once_t crawlers_once = PTHREAD_ONCE_INIT;
+
+static void compile_crawlers(void)
+{
+    crawlers_ok = regcomp(&crawlers, cp_crawler_pattern, REG_EXTENDED | REG_NOSUB) == 0;
+    generic_ok = regcomp(&generic, generic_tells, REG_EXTENDED | REG_NOSUB) == 0;
+}
+
+static bool known_crawler(cp_slice ua)
+{
+    char buf[1024];
+    if (!ua.len) return false;
+    size_t n = ua.len < sizeof(buf) - 1 ? ua.len : sizeof(buf) - 1;
+    memcpy(buf, ua.ptr, n);
+    buf[n] = 0; /* a NUL inside cuts the agent there: no pattern looks past it */
+    pthread_once(&crawlers_once, compile_crawlers);
+    return (crawlers_ok && regexec(&crawlers, buf, 0, NULL, 0) == 0) ||
+           (generic_ok && regexec(&generic, buf, 0, NULL, 0) == 0);
+}
 
 void cp_ua_parse(cp_slice ua, cp_ua_info *o)
 {
-    o->is_bot = false;
-    for (size_t i = 0; i < sizeof(bot_tells) / sizeof(bot_tells[0]); i++)
-        if (has(ua, bot_tells[i])) o->is_bot = true;
+    o->is_bot = known_crawler(ua);
     if (!ua.len)
         o->device_type = "unknown";
     else if (o->is_bot)

@@ -8,8 +8,8 @@
 #include <stdint.h>
 
 /* Dedup: messageId hashes seen within a time window (to the second, rounded up), with
- * the delivery that brought each; memory bounded by the window (older entries are
- * swept). */
+ * the latest accepted delivery of each; memory bounded by the window (older entries are
+ * swept, see dedup.c). */
 typedef struct dedup dedup;
 typedef enum dedup_verdict { DEDUP_NEW, DEDUP_SAME_DELIVERY, DEDUP_DUPLICATE } dedup_verdict;
 
@@ -22,6 +22,17 @@ int dedup_check(dedup *d, uint64_t msg, uint64_t delivery, int64_t recv_ms);
 /* The newest receive time seen (INT64_MIN when none): entries that must not move the
  * window (rejected deliveries, whose times may come from another clock) use it. */
 int64_t dedup_newest(const dedup *d);
+/* Whether every entry a delivery received at recv_ms may match is in the table; when not,
+ * the caller loads the missing ones (dedup_near, dedup_load, dedup_floor) first. */
+bool dedup_covers(const dedup *d, int64_t recv_ms);
+/* Keeps the entries near recv_ms through the next move (call before loading them). */
+void dedup_near(dedup *d, int64_t recv_ms);
+/* An accepted delivery from silver, unless the table holds a later one of msg; loads go
+ * from the latest accepted back. Returns 0, or -1 when out of memory. */
+int dedup_load(dedup *d, uint64_t msg, uint64_t delivery, int64_t recv_ms);
+/* Every entry received at or after floor_ms is in the table now. */
+void dedup_floor(dedup *d, int64_t floor_ms);
+int64_t dedup_floor_of(const dedup *d);
 /* Removes msg (undoing an insert whose batch failed). */
 void dedup_remove(dedup *d, uint64_t msg);
 size_t dedup_size(const dedup *d);
@@ -39,7 +50,15 @@ typedef struct silver_ctx {
     ua_slot ua_cache[UA_CACHE];
     char email_domain[256];
     char country[3];
+    /* The order_ids silver holds (hashes; open addressing, 0 empty): an order is one order
+     * by order_id — a later Order Completed of one adds no order (docs/pipeline.md). */
+    uint64_t *order_ids;
+    size_t order_ids_cap, order_ids_n;
 } silver_ctx;
+/* The order_ids from silver's committed orders (at open, after a rollback or a replay's
+ * reset, after rows were deleted). */
+int silver_orders_load(silver_ctx *s);
+void silver_orders_free(silver_ctx *s);
 int silver_write(silver_ctx *s, const cp_event *ev, int64_t offset, uint64_t msg_hash,
                  uint64_t delivery_hash, cp_slice source, bool late);
 

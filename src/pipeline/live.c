@@ -29,7 +29,7 @@ typedef struct minute {
     int64_t events, pageviews, orders, sessions, converted, bots;
     int64_t kinds[CP_KIND__COUNT];
     int64_t funnel[CP_LIVE_STEPS];
-    double revenue;
+    cp_money revenue;
     cp_hll *visitors; /* allocated on the first visitor */
     cp_counter dims[DIM__COUNT];
     bool dirty;
@@ -293,8 +293,8 @@ static void add_locked(cp_live *l, const cp_live_event *e)
         m->bots++;
         return;
     }
-    bool order = e->kind == CP_KIND_ORDER_COMPLETED;
-    double revenue = order && e->has_revenue ? e->revenue : 0;
+    bool order = e->kind == CP_KIND_ORDER_COMPLETED && !e->repeat_order;
+    cp_money revenue = order && e->has_revenue ? e->revenue : 0;
     if (e->kind == CP_KIND_PAGE) {
         m->pageviews++;
         cp_counter_add(&m->dims[DIM_PAGE], or_lit(e->page_path, "/"), 1, 0, 0);
@@ -308,7 +308,7 @@ static void add_locked(cp_live *l, const cp_live_event *e)
         for (uint32_t i = 0; i < e->n_products; i++) {
             const cp_product *p = &e->products[i];
             cp_counter_add(&m->dims[DIM_PRODUCT], product_key(p), 0, p->quantity,
-                           p->has_price ? p->price * (double)p->quantity : 0);
+                           p->has_price ? p->price * p->quantity : 0);
         }
     } else if (e->kind == CP_KIND_PRODUCT_VIEWED && e->n_products) {
         cp_counter_add(&m->dims[DIM_PRODUCT], product_key(&e->products[0]), 1, 0, 0);
@@ -462,12 +462,14 @@ static void json_top(cp_buf *b, const char *name, const cp_live_top *t, uint32_t
     for (uint32_t i = 0; i < n; i++) {
         cp_buf_append_str(b, i ? ",{\"key\":" : "{\"key\":");
         cp_buf_append_json_str(b, t[i].key, strlen(t[i].key));
+        char rev[CP_MONEY_TEXT];
+        cp_money_format(t[i].revenue, rev);
         if (shape == DIM_PRODUCT)
-            cp_buf_appendf(b, ",\"views\":%lld,\"units\":%lld,\"revenue\":%.2f}", (long long)t[i].n,
-                           (long long)t[i].orders, t[i].revenue);
+            cp_buf_appendf(b, ",\"views\":%lld,\"units\":%lld,\"revenue\":%s}", (long long)t[i].n,
+                           (long long)t[i].orders, rev);
         else if (shape == DIM_COUNTRY)
-            cp_buf_appendf(b, ",\"events\":%lld,\"orders\":%lld,\"revenue\":%.2f}",
-                           (long long)t[i].n, (long long)t[i].orders, t[i].revenue);
+            cp_buf_appendf(b, ",\"events\":%lld,\"orders\":%lld,\"revenue\":%s}",
+                           (long long)t[i].n, (long long)t[i].orders, rev);
         else
             cp_buf_appendf(b, ",\"n\":%lld}", (long long)t[i].n);
     }
@@ -476,12 +478,15 @@ static void json_top(cp_buf *b, const char *name, const cp_live_top *t, uint32_t
 
 static void json_window(cp_buf *b, const char *name, const cp_live_window *w)
 {
+    char rev[CP_MONEY_TEXT], aov[CP_MONEY_TEXT];
+    cp_money_format(w->revenue, rev);
+    cp_money_format(w->orders ? cp_money_div(w->revenue, w->orders) : 0, aov);
     cp_buf_appendf(
         b,
         ",\"%s\":{\"events\":%lld,\"pageviews\":%lld,\"visitors\":%.0f,\"sessions\":%lld,"
-        "\"orders\":%lld,\"revenue\":%.2f,\"aov\":%.2f,\"conversion\":%.4f,\"bots\":%lld",
+        "\"orders\":%lld,\"revenue\":%s,\"aov\":%s,\"conversion\":%.4f,\"bots\":%lld",
         name, (long long)w->events, (long long)w->pageviews, w->visitors, (long long)w->sessions,
-        (long long)w->orders, w->revenue, w->orders ? w->revenue / (double)w->orders : 0.0,
+        (long long)w->orders, rev, aov,
         w->sessions ? (double)w->converted / (double)w->sessions : 0.0, (long long)w->bots);
     cp_buf_append_str(b, ",\"kinds\":{");
     for (int k = 0; k < CP_KIND__COUNT; k++)
@@ -511,7 +516,7 @@ int cp_live_snapshot(cp_live *l, int64_t now_ms, cp_buf *b)
     cp_live_window w;
     int64_t now_min = floor_div(now_ms, MINUTE_MS), now_s = floor_div(now_ms, 1000);
     int64_t sec[SECONDS], ev[PER_MINUTE], pv[PER_MINUTE], orders[PER_MINUTE], visitors[PER_MINUTE];
-    double revenue[PER_MINUTE];
+    cp_money revenue[PER_MINUTE];
     pthread_mutex_lock(&l->mu);
     cp_buf_appendf(b, "{\"now\":%lld,\"max_event_time\":%lld,\"counted\":%llu,\"late\":%llu",
                    (long long)now_ms, (long long)(l->max_time == EMPTY ? 0 : l->max_time),
@@ -551,7 +556,11 @@ int cp_live_snapshot(cp_live *l, int64_t now_ms, cp_buf *b)
     json_series(b, "visitors", visitors, PER_MINUTE);
     json_series(b, "orders", orders, PER_MINUTE);
     cp_buf_append_str(b, ",\"revenue\":[");
-    for (int i = 0; i < PER_MINUTE; i++) cp_buf_appendf(b, "%s%.2f", i ? "," : "", revenue[i]);
+    for (int i = 0; i < PER_MINUTE; i++) {
+        char rev[CP_MONEY_TEXT];
+        cp_money_format(revenue[i], rev);
+        cp_buf_appendf(b, "%s%s", i ? "," : "", rev);
+    }
     cp_buf_append_str(b, "],\"kinds\":{"); /* the kinds seen in the hour */
     first = 1;
     for (int k = 0; k < CP_KIND__COUNT; k++) {

@@ -18,8 +18,9 @@
 
 #include "pipeline_state.h"
 
-const cp_pipeline_stats *cp_pipeline_stats_get(const cp_pipeline *p)
+const cp_pipeline_stats *cp_pipeline_stats_get(cp_pipeline *p)
 {
+    p->stats.poisoned = atomic_load(&p->poison.total);
     return &p->stats;
 }
 
@@ -224,6 +225,10 @@ int cp_pipeline_submit(cp_pipeline *p, const cp_event *in, cp_slice source, cp_s
         return cp_pipeline_reject(p, &r, source, at, ev.received_at_ms);
     if (!ev.message_id.len && !(ev.message_id = make_message_id(b, ev.raw)).ptr) return CP_ENOMEM;
     uint64_t msg = hash_message(ev.message_id), delivery = hash_delivery(source, at);
+    if (!dedup_covers(p->dd, ev.received_at_ms)) { /* older than the table holds whole */
+        int rc = dedup_reach(p, ev.received_at_ms);
+        if (rc) return rc;
+    }
     int verdict = dedup_check(p->dd, msg, delivery, ev.received_at_ms);
     if (verdict < 0) return CP_ENOMEM;
     if (verdict == DEDUP_SAME_DELIVERY) {

@@ -140,6 +140,21 @@ typedef struct silver_writer {
 
 struct cp_pipeline_batch; /* = silver_batch */
 
+/* Poison rows: accepted events silver could not store (the store refused the row). The
+ * transaction holding one is rolled back and tried again at once with the event turned
+ * into a dead letter (reason store_error), so one row never stops silver. A row is
+ * poison when it fails twice in a row (a first failure may be the store's, not the row's:
+ * the transaction is tried again at once with it). Offsets found so far; the writer and
+ * the replay both use them. */
+typedef struct poison_set {
+    int64_t *offsets;
+    size_t n, cap;
+    int64_t suspect; /* the row that failed last, -1: none */
+    bool found;             /* a row failed in the transaction being written */
+    char why[320];          /* the store's message for the last one */
+    atomic_ullong total;    /* events turned into dead letters since open */
+} poison_set;
+
 struct cp_pipeline {
     cp_bronze *log;
     cp_store *store;
@@ -158,9 +173,21 @@ struct cp_pipeline {
     cp_bronze_record *recs;    /* scratch for appends, under append_mu */
     size_t cap_recs;
     silver_writer w;
+    poison_set poison;
     cp_pipeline_stats stats;
     char err[512];
 };
+
+/* silver.c: the event at offset into silver, or — when it is poison — its dead letter;
+ * a row the store refuses is recorded as poison (p->poison.found) and CP_EDB returned. */
+int silver_write_or_isolate(cp_pipeline *p, const cp_event *ev, int64_t offset, uint64_t msg,
+                            uint64_t delivery, cp_slice source, cp_slice at, bool late);
+/* After a rollback: the live view and the order ids back to what silver holds. */
+void silver_back(cp_pipeline *p);
+
+/* recovery.c: the entries a delivery received at recv_ms may match that the dedup
+ * table dropped, from silver (and the open batch), before it is looked up. */
+int dedup_reach(cp_pipeline *p, int64_t recv_ms);
 
 /* writer.c */
 int writer_start(cp_pipeline *p);

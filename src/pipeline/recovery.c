@@ -32,7 +32,8 @@ static int replay_event(void *ud, const cp_event *ev)
     if (dedup_check(p->dd, msg, delivery, e->received_at_ms) < 0) return CP_ENOMEM;
     bool late = ev->time_ms < p->max_time - p->lateness_ms;
     if (ev->time_ms > p->max_time) p->max_time = ev->time_ms;
-    return silver_write(&p->silver, ev, (int64_t)e->offset, msg, delivery, e->source, late);
+    return silver_write_or_isolate(p, ev, (int64_t)e->offset, msg, delivery, e->source, e->at,
+                                   late);
 }
 
 static int replay_reject(void *ud, const cp_reject *r)
@@ -55,22 +56,16 @@ static int commit_replayed(cp_pipeline *p, int64_t from, int64_t to)
     return rc;
 }
 
-/* Applies bronze entries from `from` to the log's end to silver, in transactions. */
-static int apply_log(cp_pipeline *p, uint64_t from)
+/* Applies bronze entries from `from` to the log's end to silver, in transactions; *done
+ * follows the last commit (and *max_time the watermark's source there). */
+static int apply_from(cp_pipeline *p, cp_event_decoder *dec, replay_ctx *cx, uint64_t from,
+                      uint64_t *done, int64_t *max_time)
 {
     cp_bronze_reader *r;
     cp_bronze_entry e;
-    replay_ctx c = {.p = p, .entry = &e};
-    cp_decode_options o;
-    cp_decode_options_default(&o);
-    o.max_event_bytes = o.max_line_bytes = 64u << 20;
-    cp_event_decoder *dec =
-        cp_event_decoder_new(&o, (cp_decode_sink){&c, replay_event, replay_reject});
-    int rc = dec ? cp_bronze_reader_open(p->log, from, &r) : CP_ENOMEM;
-    if (rc) {
-        cp_event_decoder_free(dec);
-        return rc;
-    }
+    cx->entry = &e; /* the decoder's sink points at cx */
+    int rc = cp_bronze_reader_open(p->log, from, &r);
+    if (rc) return rc;
     int64_t batch_from = (int64_t)from;
     size_t n = 0;
     int more;
@@ -85,6 +80,7 @@ static int apply_log(cp_pipeline *p, uint64_t from)
         if (!cp_bronze_entry_erased(&e)) rc = cp_event_decode(dec, e.event.ptr, e.event.len);
         if (rc == CP_OK && ++n == REPLAY_BATCH) {
             rc = commit_replayed(p, batch_from, (int64_t)e.offset + 1);
+            if (rc == CP_OK) *done = e.offset + 1, *max_time = p->max_time;
             n = 0;
         }
     }
@@ -93,13 +89,54 @@ static int apply_log(cp_pipeline *p, uint64_t from)
     else if (n)
         cp_store_rollback(p->store);
     cp_bronze_reader_close(r);
+    return rc;
+}
+
+/* apply_from, again from the last commit while rows turn out to be poison. */
+static int apply_log(cp_pipeline *p, uint64_t from)
+{
+    replay_ctx c = {.p = p};
+    cp_decode_options o;
+    cp_decode_options_default(&o);
+    o.max_event_bytes = o.max_line_bytes = 64u << 20;
+    cp_event_decoder *dec =
+        cp_event_decoder_new(&o, (cp_decode_sink){&c, replay_event, replay_reject});
+    if (!dec) return CP_ENOMEM;
+    uint64_t done = from;
+    int64_t max_time = p->max_time;
+    int rc;
+    while ((rc = apply_from(p, dec, &c, done, &done, &max_time)) && p->poison.found) {
+        p->poison.found = false;
+        p->max_time = max_time; /* late flags as the first time through */
+        silver_back(p);
+    }
     cp_event_decoder_free(dec);
     return rc;
 }
 
 static int dedup_fill(void *ud, uint64_t msg, uint64_t delivery, int64_t recv_ms)
 {
-    return dedup_check(ud, msg, delivery, recv_ms) < 0 ? CP_ENOMEM : CP_OK;
+    return dedup_load(ud, msg, delivery, recv_ms) < 0 ? CP_ENOMEM : CP_OK;
+}
+
+int dedup_reach(cp_pipeline *p, int64_t recv_ms)
+{
+    /* two windows down: an archive going back in time reloads once a window */
+    int64_t since = recv_ms - 2 * p->dedup_window_ms - 1000, until = dedup_floor_of(p->dd);
+    dedup_near(p->dd, since + p->dedup_window_ms);
+    const silver_batch *b = p->open; /* accepted, not yet in the log: in memory */
+    for (size_t i = 0; b && i < b->n_events; i++)
+        if (dedup_load(p->dd, b->events[i].msg, b->events[i].delivery,
+                       b->events[i].received_at_ms) < 0)
+            return CP_ENOMEM;
+    int rc = writer_hold(p); /* what the log holds is in silver, and its connection ours */
+    if (rc) return rc;
+    CP_INFO("pipeline", "dedup: receive times from %lld on looked up in silver",
+            (long long)since);
+    rc = cp_store_scan_hashes(p->store, since, until, dedup_fill, p->dd);
+    writer_release(p);
+    if (rc == CP_OK) dedup_floor(p->dd, since);
+    return rc;
 }
 
 static int dead_fill(void *ud, cp_slice source, cp_slice at, int64_t recv_ms)
@@ -122,8 +159,10 @@ static int rebuild_state(cp_pipeline *p)
     if ((rc =
              cp_store_scalar(p->store, "SELECT epoch_ms(max(received_at)) FROM events", &v, &null)))
         return rc;
-    int64_t since = (null ? cp_now_ms() : v) - p->dedup_window_ms;
-    if (!null && (rc = cp_store_scan_hashes(p->store, since, dedup_fill, p->dd))) return rc;
+    int64_t since = (null ? cp_now_ms() : v) - p->dedup_window_ms - 1000;
+    if (!null && (rc = cp_store_scan_hashes(p->store, since, INT64_MAX, dedup_fill, p->dd)))
+        return rc;
+    if (!null) dedup_floor(p->dd, since); /* older ones are looked up when needed */
     return cp_store_scan_dead_letters(p->store, since, dead_fill, p->dd);
 }
 
@@ -157,6 +196,7 @@ int cp_pipeline_replay(cp_pipeline *p)
     if (!(p->dd = dedup_new(p->dedup_window_ms))) return CP_ENOMEM;
     p->max_time = INT64_MIN / 2;
     cp_live_reset(p->live);
+    silver_orders_free(&p->silver);
     rc = apply_log(p, cp_bronze_first_offset(p->log));
     if (rc == CP_OK) rc = cp_pipeline_refresh_sessions(p);
     return rc;
@@ -211,6 +251,7 @@ int cp_pipeline_open(const cp_config *c, cp_pipeline **out, char *err, size_t er
     p->store_min_free = c->store_min_free;
     snprintf(p->store_dir, sizeof(p->store_dir), "%s", c->data_dir);
     p->max_time = INT64_MIN / 2;
+    p->poison.suspect = -1;
     pthread_mutex_init(&p->append_mu, NULL);
     cp_mkdirs(c->data_dir);
     int rc = open_parts(p, c, err, errlen);
@@ -219,6 +260,8 @@ int cp_pipeline_open(const cp_config *c, cp_pipeline **out, char *err, size_t er
     if (rc == CP_OK && !(p->live = p->silver.live = cp_live_new(p->session_timeout_ms)))
         rc = CP_ENOMEM;
     if (rc == CP_OK && (rc = rebuild_state(p)))
+        snprintf(err, errlen, "%s", cp_store_error(p->store));
+    if (rc == CP_OK && (rc = silver_orders_load(&p->silver)))
         snprintf(err, errlen, "%s", cp_store_error(p->store));
     if (rc == CP_OK && (rc = cp_live_restore(p->live, p->store)))
         snprintf(err, errlen, "restoring the live view: %s", cp_store_error(p->store));
@@ -244,6 +287,8 @@ void cp_pipeline_close(cp_pipeline *p)
     if (p->log && cp_bronze_close(p->log)) CP_ERROR("pipeline", "closing the bronze log failed");
     dedup_free(p->dd);
     cp_live_free(p->live);
+    silver_orders_free(&p->silver);
+    cp_free(p->poison.offsets);
     cp_free(p->recs);
     pthread_mutex_destroy(&p->append_mu);
     cp_free(p);

@@ -55,7 +55,9 @@ static bool behaves_like_bot(builder *b)
 {
     if (b->pageviews < BOT_MIN_PAGES || b->other_kinds || b->n_gaps == 0) return false;
     qsort(b->gaps, b->n_gaps, sizeof(int64_t), cmp_i64);
-    return b->gaps[b->n_gaps / 2] < BOT_MEDIAN_GAP;
+    size_t n = b->n_gaps;
+    if (n % 2) return b->gaps[n / 2] < BOT_MEDIAN_GAP;
+    return b->gaps[n / 2 - 1] + b->gaps[n / 2] < 2 * BOT_MEDIAN_GAP; /* the middles' mean */
 }
 
 static int close_session(builder *b)

@@ -2,8 +2,11 @@
  * (identity key, device, browser, OS, bot flag, UTM fields, country, e-mail
  * domain), and for orders the orders and order_items rows. */
 #include "internal.h"
+#include "pipeline_state.h"
 
 #include "clickpulse/error.h"
+#include "clickpulse/log.h"
+#include "clickpulse/mem.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -69,6 +72,62 @@ static cp_slice lit(const char *s)
     return cp_slice_from(s);
 }
 
+static uint64_t order_hash(cp_slice order_id)
+{
+    return XXH3_64bits(order_id.ptr, order_id.len) | 1;
+}
+
+static void order_put(uint64_t *slots, size_t cap, uint64_t h)
+{
+    size_t i = h & (cap - 1);
+    while (slots[i] && slots[i] != h) i = (i + 1) & (cap - 1);
+    slots[i] = h;
+}
+
+/* Adds order_id; returns 1 when it was new, 0 when silver holds it, -1 out of memory. */
+static int order_new(silver_ctx *s, cp_slice order_id)
+{
+    uint64_t h = order_hash(order_id);
+    if (s->order_ids_n + 1 > s->order_ids_cap / 2) {
+        size_t cap = s->order_ids_cap ? s->order_ids_cap * 2 : 4096;
+        uint64_t *t = cp_calloc(cap, sizeof(*t));
+        if (!t) return -1;
+        for (size_t i = 0; i < s->order_ids_cap; i++)
+            if (s->order_ids[i]) order_put(t, cap, s->order_ids[i]);
+        cp_free(s->order_ids);
+        s->order_ids = t, s->order_ids_cap = cap;
+    }
+    size_t i = h & (s->order_ids_cap - 1);
+    for (; s->order_ids[i]; i = (i + 1) & (s->order_ids_cap - 1))
+        if (s->order_ids[i] == h) return 0;
+    s->order_ids[i] = h;
+    s->order_ids_n++;
+    return 1;
+}
+
+static int load_order(void *ud, const cp_slice *cols, size_t n)
+{
+    (void)n;
+    return cols[0].ptr && order_new(ud, cols[0]) < 0 ? CP_ENOMEM : CP_OK;
+}
+
+void silver_orders_free(silver_ctx *s)
+{
+    cp_free(s->order_ids);
+    s->order_ids = NULL;
+    s->order_ids_cap = s->order_ids_n = 0;
+}
+
+int silver_orders_load(silver_ctx *s)
+{
+    char err[256];
+    silver_orders_free(s);
+    int rc = cp_store_read_rows(s->store, "SELECT order_id FROM orders", load_order, s, err,
+                                sizeof(err));
+    if (rc) CP_ERROR("pipeline", "loading silver's order ids: %s", err);
+    return rc;
+}
+
 static int write_order(silver_ctx *s, const cp_event *ev, int64_t offset, cp_slice country)
 {
     cp_silver_order o = {.offset = offset,
@@ -84,9 +143,9 @@ static int write_order(silver_ctx *s, const cp_event *ev, int64_t offset, cp_sli
                          .has_total = (ev->flags & CP_HAS_TOTAL) != 0,
                          .items = (int32_t)ev->n_products};
     if (!(ev->flags & CP_HAS_REVENUE)) {
-        double sum = 0;
+        cp_money sum = 0; /* validated: within the bounds */
         for (uint32_t i = 0; i < ev->n_products; i++)
-            sum += ev->products[i].price * (double)ev->products[i].quantity;
+            if (ev->products[i].has_price) sum += ev->products[i].price * ev->products[i].quantity;
         o.revenue = (ev->flags & CP_HAS_TOTAL) ? ev->total : sum;
     }
     for (uint32_t i = 0; i < ev->n_products; i++) o.units += ev->products[i].quantity;
@@ -153,6 +212,8 @@ int silver_write(silver_ctx *s, const cp_event *ev, int64_t offset, uint64_t msg
         .has_revenue = (ev->flags & (CP_HAS_REVENUE | CP_HAS_TOTAL)) != 0,
         .revenue = (ev->flags & CP_HAS_REVENUE) ? ev->revenue : ev->total,
         .properties = ev->properties};
+    int fresh = ev->kind == CP_KIND_ORDER_COMPLETED ? order_new(s, ev->order_id) : 0;
+    if (fresh < 0) return CP_ENOMEM;
     int rc = cp_store_add_event(s->store, &r);
     if (s->live)
         cp_live_add(s->live, &(cp_live_event){.kind = ev->kind,
@@ -166,9 +227,59 @@ int silver_write(silver_ctx *s, const cp_event *ev, int64_t offset, uint64_t msg
                                               .late = late,
                                               .has_revenue = r.has_revenue,
                                               .revenue = r.revenue,
+                                              .repeat_order = !fresh && ev->kind == CP_KIND_ORDER_COMPLETED,
                                               .products = ev->products,
                                               .n_products = ev->n_products});
-    if (rc == CP_OK && ev->kind == CP_KIND_ORDER_COMPLETED)
-        rc = write_order(s, ev, offset, country);
+    if (rc == CP_OK && fresh) rc = write_order(s, ev, offset, country);
     return rc;
+}
+
+static bool is_poison(const poison_set *ps, int64_t offset)
+{
+    for (size_t i = 0; i < ps->n; i++)
+        if (ps->offsets[i] == offset) return true;
+    return false;
+}
+
+int silver_write_or_isolate(cp_pipeline *p, const cp_event *ev, int64_t offset, uint64_t msg,
+                            uint64_t delivery, cp_slice source, cp_slice at, bool late)
+{
+    poison_set *ps = &p->poison;
+    if (ps->n && is_poison(ps, offset)) {
+        cp_dead_letter d = {.received_at_ms = ev->received_at_ms,
+                            .source = source,
+                            .at = at,
+                            .reason = cp_slice_from(cp_reject_reason_name(CP_REJECT_STORE_ERROR)),
+                            .raw = ev->raw};
+        char detail[400];
+        snprintf(detail, sizeof(detail), "silver could not store bronze offset %lld: %s",
+                 (long long)offset, ps->why);
+        d.detail = cp_slice_from(detail);
+        return cp_store_add_dead_letter(p->store, &d);
+    }
+    int rc = silver_write(&p->silver, ev, offset, msg, delivery, source, late);
+    if (rc != CP_EDB) return rc;
+    ps->found = true;
+    if (ps->suspect != offset) { /* once more, to tell the row from the store */
+        ps->suspect = offset;
+        return rc;
+    }
+    ps->suspect = -1;
+    if (cp_grow((void **)&ps->offsets, &ps->cap, ps->n + 1, sizeof(*ps->offsets)))
+        return CP_ENOMEM;
+    ps->offsets[ps->n++] = offset;
+    snprintf(ps->why, sizeof(ps->why), "%s", cp_store_error(p->store));
+    atomic_fetch_add(&ps->total, 1);
+    CP_ERROR("pipeline", "silver refused the event at bronze offset %lld (%s): it becomes a dead "
+             "letter",
+             (long long)offset, ps->why);
+    return rc;
+}
+
+void silver_back(cp_pipeline *p)
+{
+    cp_live_reset(p->live);
+    if (cp_live_restore(p->live, p->store))
+        CP_WARN("pipeline", "restoring the live view: %s", cp_store_error(p->store));
+    if (silver_orders_load(&p->silver)) CP_WARN("pipeline", "order ids not reloaded");
 }

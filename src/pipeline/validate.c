@@ -7,14 +7,35 @@
 #include <stdio.h>
 #include <string.h>
 
-static int reject(cp_reject *r, cp_reject_reason why, const char *fmt, const char *a, double v)
+static int reject(cp_reject *r, cp_reject_reason why, const char *detail)
 {
     r->reason = why;
-    if (a)
-        snprintf(r->detail, sizeof(r->detail), fmt, a);
-    else
-        snprintf(r->detail, sizeof(r->detail), fmt, v);
+    snprintf(r->detail, sizeof(r->detail), "%s", detail);
     return 0;
+}
+
+static int negative(cp_reject *r, const char *path, cp_money v)
+{
+    char text[CP_MONEY_TEXT];
+    cp_money_format(v, text);
+    r->reason = CP_REJECT_INVALID_VALUE;
+    snprintf(r->detail, sizeof(r->detail), "%s: negative (%s)", path, text);
+    return 0;
+}
+
+/* An order's amount from its lines (Σ price × quantity) must be one silver can hold. */
+static int lines_sum_ok(const cp_event *ev, cp_reject *r)
+{
+    cp_money sum = 0, line;
+    for (uint32_t i = 0; i < ev->n_products; i++) {
+        const cp_product *p = &ev->products[i];
+        if (p->has_price &&
+            (cp_money_mul(p->price, p->quantity, &line) || cp_money_add(sum, line, &sum)))
+            return reject(r, CP_REJECT_OUT_OF_RANGE,
+                          "properties.products: price × quantity adds up beyond "
+                          "9999999999999999.99");
+    }
+    return 1;
 }
 
 static int currency_ok(cp_slice c)
@@ -56,29 +77,25 @@ static int products_ok(const cp_event *ev, cp_reject *r)
 int cp_validate_event(const cp_event *ev, cp_reject *r)
 {
     if (ev->time_ms < 946684800000LL) /* 2000-01-01 */
-        return reject(r, CP_REJECT_BAD_TIMESTAMP, "event time before 2000-01-01", NULL, 0);
+        return reject(r, CP_REJECT_BAD_TIMESTAMP, "event time before 2000-01-01");
     if ((ev->flags & CP_HAS_RECEIVED_AT) && ev->time_ms > ev->received_at_ms + CP_MS_PER_DAY)
         return reject(r, CP_REJECT_BAD_TIMESTAMP,
-                      "event time more than a day after it was received", NULL, 0);
+                      "event time more than a day after it was received");
     if (ev->currency.len && !currency_ok(ev->currency))
-        return reject(r, CP_REJECT_INVALID_VALUE, "properties.currency: not an ISO 4217 code", NULL,
-                      0);
+        return reject(r, CP_REJECT_INVALID_VALUE, "properties.currency: not an ISO 4217 code");
     if ((ev->flags & CP_HAS_REVENUE) && ev->revenue < 0)
-        return reject(r, CP_REJECT_INVALID_VALUE, "properties.revenue: negative (%g)", NULL,
-                      ev->revenue);
+        return negative(r, "properties.revenue", ev->revenue);
     if ((ev->flags & CP_HAS_TOTAL) && ev->total < 0)
-        return reject(r, CP_REJECT_INVALID_VALUE, "properties.total: negative (%g)", NULL,
-                      ev->total);
+        return negative(r, "properties.total", ev->total);
     if (ev->kind == CP_KIND_ORDER_COMPLETED || ev->kind == CP_KIND_ORDER_REFUNDED) {
         if (!ev->order_id.len)
-            return reject(r, CP_REJECT_MISSING_FIELD, "properties.order_id: an order needs one",
-                          NULL, 0);
+            return reject(r, CP_REJECT_MISSING_FIELD, "properties.order_id: an order needs one");
         if (!(ev->flags & (CP_HAS_REVENUE | CP_HAS_TOTAL)) && ev->n_products == 0)
             return reject(r, CP_REJECT_MISSING_FIELD,
-                          "properties.revenue: an order needs revenue, total or products", NULL, 0);
+                          "properties.revenue: an order needs revenue, total or products");
     }
-    if (!products_ok(ev, r)) return 0;
+    if (!products_ok(ev, r) || !lines_sum_ok(ev, r)) return 0;
     if (ev->kind == CP_KIND_IDENTIFY && ev->email.len && !email_ok(ev->email))
-        return reject(r, CP_REJECT_INVALID_VALUE, "traits.email: not an e-mail address", NULL, 0);
+        return reject(r, CP_REJECT_INVALID_VALUE, "traits.email: not an e-mail address");
     return 1;
 }

@@ -39,7 +39,7 @@ static int write_event(void *ud, const cp_event *ev)
     cp_pipeline *p = ud;
     const pending_event *e = p->w.cur;
     uint64_t msg = e->msg ? e->msg : hash_message(ev->message_id); /* 0: read back */
-    return silver_write(&p->silver, ev, e->offset, msg, e->delivery, e->source, e->late);
+    return silver_write_or_isolate(p, ev, e->offset, msg, e->delivery, e->source, e->at, e->late);
 }
 
 static int write_reject(void *ud, const cp_reject *r)
@@ -68,7 +68,8 @@ static int write_spilled(cp_pipeline *p, silver_batch *b)
         pending_event pe = {.offset = (int64_t)e.offset,
                             .delivery = hash_delivery(e.source, e.at),
                             .late = (b->late[i / 8] >> (i % 8)) & 1,
-                            .source = e.source};
+                            .source = e.source,
+                            .at = e.at};
         p->w.cur = &pe;
         cp_event_decoder_set_received_at(p->w.dec, e.received_at_ms);
         rc = cp_event_decode(p->w.dec, e.event.ptr, e.event.len);
@@ -240,15 +241,6 @@ static int write_transaction(cp_pipeline *p, silver_batch **taken, int *result)
     return done;
 }
 
-/* Before a retry: the live view back to what silver holds (the failed transaction had
- * counted its events already). */
-static void live_back(cp_pipeline *p)
-{
-    cp_live_reset(p->live);
-    if (cp_live_restore(p->live, p->store))
-        CP_WARN("pipeline", "restoring the live view: %s", cp_store_error(p->store));
-}
-
 /* With the lock held: waits until the retry is due or the writer stops. */
 static void pause_until(silver_writer *w, int64_t at_ms)
 {
@@ -294,7 +286,7 @@ static void *writer_main(void *arg)
             pause_until(w, cp_now_ms() + pause_ms);
             if (w->stop || w->held) continue;
             pthread_mutex_unlock(&w->mu);
-            live_back(p);
+            silver_back(p); /* the failed transaction had counted its events already */
             pthread_mutex_lock(&w->mu);
         }
         char room[400] = "";
@@ -304,6 +296,13 @@ static void *writer_main(void *arg)
         if (rc == CP_OK) n = write_transaction(p, taken, &rc);
         w->busy = 0;
         w->taken = 0;
+        if (rc && p->poison.found) { /* tried again at once, the row a dead letter */
+            p->poison.found = false;
+            pthread_mutex_unlock(&w->mu);
+            silver_back(p);
+            pthread_mutex_lock(&w->mu);
+            continue;
+        }
         if (rc) { /* the batches stay queued, for the next try */
             pause_ms =
                 pause_ms ? (pause_ms * 2 > WRITER_RETRY_MAX_MS ? WRITER_RETRY_MAX_MS : pause_ms * 2)

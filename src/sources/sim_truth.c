@@ -252,17 +252,18 @@ static int append_totals(cp_buf *b, const sim_truth *t)
     return rc ? rc : cp_buf_append_str(b, "}},\n");
 }
 
-static int append_params(cp_buf *b, const cp_sim_params *p)
+/* head: what comes before "params" ("{\n", and the profile when messy). */
+static int append_params(cp_buf *b, const cp_sim_params *p, const char *head)
 {
     char start[11];
     start[cp_date_format(p->start_day, start)] = '\0';
     return cp_buf_appendf(
         b,
-        "{\n  \"params\":{\"seed\":%llu,\"customers\":%lld,\"days\":%lld,\"start\":\"%s\","
+        "%s  \"params\":{\"seed\":%llu,\"customers\":%lld,\"days\":%lld,\"start\":\"%s\","
         "\"products\":%lld,\"duplicate_rate\":%g,\"late_rate\":%g,\"skew_rate\":%g,"
         "\"malformed_rate\":%g,\"bot_rate\":%g,\"allowed_lateness_ms\":%lld,"
         "\"session_timeout_ms\":%lld},\n",
-        (unsigned long long)p->seed, (long long)p->customers, (long long)p->days, start,
+        head, (unsigned long long)p->seed, (long long)p->customers, (long long)p->days, start,
         (long long)p->products, p->duplicate_rate, p->late_rate, p->skew_rate, p->malformed_rate,
         p->bot_rate, (long long)p->allowed_lateness_ms, (long long)p->session_timeout_ms);
 }
@@ -307,12 +308,66 @@ static int write_personas(cp_buf *b, const cp_sim_params *p, const cp_sim_output
     return rc ? rc : cp_buf_append_str(b, "}\n}\n");
 }
 
+/* The messy profile's "cases": {"group":{"name":count,…},…}, a group a line. */
+static int append_cases(cp_buf *b, const uint64_t *m)
+{
+    static const struct {
+        const char *group, *name;
+    } names[M__COUNT] = {
+#define SIM_M_NAME(id, group, name) {group, name},
+        SIM_MESSY_COUNTS(SIM_M_NAME)
+#undef SIM_M_NAME
+    };
+    int rc = cp_buf_append_str(b, "  \"cases\":{");
+    for (int i = 0; i < M__COUNT && !rc; i++) {
+        int first = i == 0 || strcmp(names[i].group, names[i - 1].group) != 0;
+        if (first) rc = cp_buf_appendf(b, "%s\n    \"%s\":{", i ? "}," : "", names[i].group);
+        if (!rc)
+            rc = cp_buf_appendf(b, "%s\"%s\":%llu", first ? "" : ",", names[i].name,
+                                (unsigned long long)m[i]);
+    }
+    return rc ? rc : cp_buf_append_str(b, "}\n  },\n");
+}
+
+/* The figures whose meaning the messy profile's cases change (docs/simulator.md). */
+static const char omitted[] =
+    "  \"omitted\":[\"events\",\"by_kind\",\"duplicates\",\"rejected\",\"rejects_by_reason\","
+    "\"late_events\",\"bot_events\",\"sessions\",\"bot_sessions\",\"funnel_sessions\","
+    "\"distinct_customers\",\"distinct_visitors\",\"new_customers\",\"customer_segments\","
+    "\"orders\",\"units\",\"revenue\",\"by_country\"],\n";
+
+static int write_messy(const sim_truth *t, const cp_sim_params *p, const cp_sim_output *out)
+{
+    cp_buf b;
+    cp_buf_init(&b);
+    uint64_t signups = 0;
+    for (int64_t d = 0; d < t->n_days; d++) signups += t->days[d].signups;
+    int rc = append_params(&b, p, "{\n  \"profile\":\"messy\",\n");
+    if (!rc) rc = cp_buf_append_str(&b, omitted);
+    if (!rc)
+        rc = cp_buf_appendf(&b, "  \"totals\":{\"lines\":%llu,\"signups\":%llu},\n  \"days\":[\n",
+                            (unsigned long long)t->lines, (unsigned long long)signups);
+    for (int64_t d = 0; d < t->n_days && !rc; d++) {
+        char date[11];
+        date[cp_date_format(p->start_day + d, date)] = '\0';
+        rc = cp_buf_appendf(&b, "    {\"date\":\"%s\",\"signups\":%llu}%s\n", date,
+                            (unsigned long long)t->days[d].signups, d + 1 < t->n_days ? "," : "");
+    }
+    if (!rc) rc = cp_buf_append_str(&b, "  ],\n");
+    if (!rc) rc = append_cases(&b, t->messy);
+    if (!rc) rc = write_personas(&b, p, out);
+    if (!rc && b.len) rc = out->truth(out->ud, b.ptr, b.len);
+    cp_buf_free(&b);
+    return rc;
+}
+
 int sim_truth_write(const sim_truth *t, const cp_sim_params *p, const cp_sim_output *out)
 {
     if (!out->truth) return CP_OK;
+    if (p->profile == CP_SIM_MESSY) return write_messy(t, p, out);
     cp_buf b;
     cp_buf_init(&b);
-    int rc = append_params(&b, p);
+    int rc = append_params(&b, p, "{\n");
     if (!rc) rc = append_totals(&b, t);
     if (!rc) rc = cp_buf_append_str(&b, "  \"days\":[\n");
     for (int64_t d = 0; d < t->n_days && !rc; d++) {

@@ -30,6 +30,7 @@ typedef struct sim_truth {
     int64_t n_customers;
     uint64_t lines, duplicates, late;
     uint64_t rejects[CP_REJECT__COUNT];
+    uint64_t messy[M__COUNT]; /* what the messy profile planted (SIM_MESSY_COUNTS) */
 } sim_truth;
 
 int sim_truth_init(sim_truth *t, int64_t days, int64_t customers);
@@ -37,7 +38,8 @@ void sim_truth_free(sim_truth *t);
 /* Counts the valid events d->ev[from..to) that one customer (or one bot session) made. */
 void sim_truth_account(sim_truth *t, const cp_sim_params *p, const sim_catalog *cat,
                        const sim_day *d, size_t from, size_t to);
-/* Writes the ground-truth JSON through out->truth. */
+/* Writes the ground-truth JSON through out->truth: every figure for the standard profile;
+ * for the messy one, the figures its cases leave well defined and what it planted. */
 int sim_truth_write(const sim_truth *t, const cp_sim_params *p, const cp_sim_output *out);
 
 #endif

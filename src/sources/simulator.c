@@ -1,8 +1,9 @@
 /* The simulator's driver: day by day it generates every customer's sessions
  * (sim_model.c), decides how each event is delivered — flush delays, late
- * sessions, retried duplicates, planted bad lines — sorts the day by receive
- * time, writes events and CSV rows in that order, and carries what arrives
- * after midnight into the next day. Ground truth is kept as it goes. */
+ * sessions, retried duplicates, planted bad lines — adds the messy profile's
+ * cases (sim_messy.c), sorts the day by receive time, writes events and CSV
+ * rows in that order, and carries what arrives after midnight into the next
+ * day. Ground truth is kept as it goes. */
 #include "sim_truth.h"
 
 #include "clickpulse/error.h"
@@ -14,6 +15,16 @@
 #include <time.h>
 
 #define FLUSH_BYTES (1u << 20)
+/* A far re-delivery (CASE_FAR) comes this many lines after its original. */
+#define FAR_LINES 60001
+
+/* A planted line kept to be delivered again far later; its bytes are in far_bytes. */
+typedef struct far_copy {
+    uint64_t line; /* its line number */
+    size_t off;
+    uint32_t len;
+    uint8_t received_at; /* it carries receivedAt */
+} far_copy;
 
 typedef struct sink_buf {
     cp_buf b;
@@ -44,6 +55,10 @@ typedef struct sim_run {
     uint32_t *radix_count; /* 65536 buckets */
     size_t sort_cap;
     sim_ev *sorted;
+    sim_messy messy; /* the messy profile's state */
+    far_copy *far;   /* lines waiting to be delivered again, oldest first from far_head */
+    size_t far_head, far_n, far_cap;
+    cp_buf far_bytes;
 } sim_run;
 
 /* Profiles are kept in memory up to this many customers (about 40 bytes each). */
@@ -71,6 +86,7 @@ void cp_sim_params_from_config(const cp_config *c, cp_sim_params *p)
     p->shift_from = c->simulator_shift_from;
     p->shift_to = c->simulator_shift_to;
     p->shift_day = c->simulator_shift_day;
+    p->profile = (cp_sim_profile)c->simulator_profile;
 }
 
 /* Flush delays, and whole sessions delivered late (an app that was offline). */
@@ -230,9 +246,82 @@ static int flush_events(sim_run *r)
     return rc;
 }
 
+static void far_compact(sim_run *r)
+{
+    if (r->far_head == r->far_n) {
+        r->far_head = r->far_n = 0;
+        cp_buf_reset(&r->far_bytes);
+        return;
+    }
+    if (r->far_head < 256 || r->far_head * 2 < r->far_n) return;
+    size_t base = r->far[r->far_head].off;
+    memmove(r->far_bytes.ptr, r->far_bytes.ptr + base, r->far_bytes.len - base);
+    r->far_bytes.len -= base;
+    r->far_n -= r->far_head;
+    memmove(r->far, r->far + r->far_head, r->far_n * sizeof(far_copy));
+    r->far_head = 0;
+    for (size_t i = 0; i < r->far_n; i++) r->far[i].off -= base;
+}
+
+/* Writes a kept line again, as a line of its own. */
+static int write_far_copy(sim_run *r, const far_copy *c)
+{
+    if (r->batch_open) {
+        int rc = flush_events(r);
+        if (rc) return rc;
+    }
+    if (cp_buf_append(&r->events, r->far_bytes.ptr + c->off, c->len)) return CP_ENOMEM;
+    r->stats->lines++;
+    r->stats->planted++;
+    r->pending_events++;
+    uint64_t *m = r->truth.messy;
+    uint64_t distance = r->stats->lines - c->line;
+    m[c->received_at ? M_FAR_RECV : M_FAR_NO_RECV]++;
+    if (!m[M_FAR_MIN] || distance < m[M_FAR_MIN]) m[M_FAR_MIN] = distance;
+    if (distance > m[M_FAR_MAX]) m[M_FAR_MAX] = distance;
+    return r->events.len >= FLUSH_BYTES ? flush_events(r) : CP_OK;
+}
+
+/* Writes the kept lines due before the next line: each right before line L + FAR_LINES. */
+static int write_far_copies(sim_run *r)
+{
+    while (r->far_head < r->far_n && r->far[r->far_head].line + FAR_LINES <= r->stats->lines + 1) {
+        int rc = write_far_copy(r, &r->far[r->far_head++]);
+        if (rc) return rc;
+    }
+    far_compact(r);
+    return CP_OK;
+}
+
+static int keep_far(sim_run *r, const char *line, size_t len, int received_at)
+{
+    if (cp_grow((void **)&r->far, &r->far_cap, r->far_n + 1, sizeof(far_copy))) return CP_ENOMEM;
+    r->far[r->far_n++] =
+        (far_copy){r->stats->lines, r->far_bytes.len, (uint32_t)len, (uint8_t)received_at};
+    return cp_buf_append(&r->far_bytes, line, len);
+}
+
+/* At the end of the output: when it was too short for any kept line to come FAR_LINES
+ * after its original, those of its first half are delivered again at its end (at least
+ * half the output apart); otherwise the kept lines not yet due are not. */
+static int far_finish(sim_run *r)
+{
+    int rc = CP_OK;
+    uint64_t lines = r->stats->lines;
+    if (!r->truth.messy[M_FAR_RECV] && !r->truth.messy[M_FAR_NO_RECV])
+        for (size_t i = r->far_head; i < r->far_n && !rc && r->far[i].line * 2 <= lines; i++)
+            rc = write_far_copy(r, &r->far[i]);
+    r->far_head = r->far_n = 0;
+    return rc;
+}
+
 static int write_event_line(sim_run *r, const sim_ev *e)
 {
-    int batch = r->p->format == CP_SIM_BATCH && !e->broken;
+    int batch = r->p->format == CP_SIM_BATCH && !e->broken && !(e->mflags & MF_LINE);
+    if ((!batch || !r->batch_open) && r->far_head < r->far_n) { /* a line starts here */
+        int rc = write_far_copies(r);
+        if (rc) return rc;
+    }
     if (cp_buf_reserve(&r->events, SIM_MAX_EVENT_BYTES + 64)) return CP_ENOMEM;
     if (!batch && r->batch_open) {
         int rc = flush_events(r);
@@ -250,9 +339,13 @@ static int write_event_line(sim_run *r, const sim_ev *e)
         r->stats->lines++;
     }
     char *at = r->events.ptr + r->events.len;
-    r->events.len += e->broken ? sim_format_broken(r->p, &r->cat, &r->day, e, at)
-                               : sim_format_event(r->p, &r->cat, &r->day, e, batch, at);
+    size_t n = e->mess     ? sim_messy_format(r->p, &r->cat, &r->day, e, batch, at)
+               : e->broken ? sim_format_broken(r->p, &r->cat, &r->day, e, at)
+                           : sim_format_event(r->p, &r->cat, &r->day, e, batch, at);
+    r->events.len += n;
     if (!batch) cp_buf_putc(&r->events, '\n');
+    if ((e->mflags & MF_FAR) && keep_far(r, at, n + 1, !(e->mflags & MF_NO_RECEIVED_AT)))
+        return CP_ENOMEM;
     r->pending_events++;
     if ((batch && r->batch_open >= (size_t)r->p->batch_size) || r->events.len >= FLUSH_BYTES ||
         (r->p->rate > 0 && r->pending_events >= (size_t)(r->p->rate / 20 + 1)))
@@ -340,7 +433,8 @@ static int write_csv_rows(sim_run *r, const sim_ev *e)
 static int emit(sim_run *r, const sim_ev *e)
 {
     int rc = write_event_line(r, e);
-    if (rc || e->broken || (e->flags & EVF_DUP)) return rc;
+    if (!rc && e->mess) r->stats->planted++; /* the messy profile's: no standard truth */
+    if (rc || e->broken || (e->flags & EVF_DUP) || e->mess) return rc;
     r->stats->events++;
     if (e->time_ms < r->max_time - r->p->allowed_lateness_ms) {
         r->truth.late++;
@@ -356,7 +450,8 @@ static int push_carry(sim_run *r, const sim_ev *e)
         return CP_ENOMEM;
     sim_ev *c = &r->carry[r->n_carry++];
     *c = *e;
-    if (!e->n_lines || (e->kind != CP_KIND_ORDER_COMPLETED && e->kind != CP_KIND_CHECKOUT_STARTED))
+    if (!e->n_lines || (e->kind != CP_KIND_ORDER_COMPLETED && e->kind != CP_KIND_CHECKOUT_STARTED &&
+                        e->kind != CP_KIND_ORDER_REFUNDED))
         return CP_OK;
     if (cp_grow((void **)&r->carry_lines, &r->cap_carry_lines, r->n_carry_lines + e->n_lines,
                 sizeof(sim_line)))
@@ -412,7 +507,10 @@ static int generate_day(sim_run *r)
     }
     size_t gen_end = d->n;
     deliver(r, gen_start, gen_end);
-    return add_mess(r, gen_start, gen_end);
+    int rc = add_mess(r, gen_start, gen_end);
+    if (!rc && p->profile == CP_SIM_MESSY)
+        rc = sim_messy_day(p, &r->cat, d, &r->messy, r->truth.messy);
+    return rc;
 }
 
 static int run_day(sim_run *r, int64_t day, int last)
@@ -472,6 +570,8 @@ static void run_free(sim_run *r)
     cp_free(r->order_tmp);
     cp_free(r->sorted);
     cp_free(r->radix_count);
+    cp_free(r->far);
+    cp_buf_free(&r->far_bytes);
 }
 
 /* Computes every profile once when they fit in memory; otherwise they are
@@ -508,6 +608,7 @@ int cp_simulate(const cp_sim_params *p, const cp_sim_output *out, cp_sim_stats *
     cp_buf_init(&r.events);
     cp_buf_init(&r.purchases);
     cp_buf_init(&r.clicks);
+    cp_buf_init(&r.far_bytes);
     int rc = sim_catalog_init(&r.cat, p);
     if (!rc) rc = cache_people(&r);
     if (!rc) rc = sim_truth_init(&r.truth, p->days, p->customers);
@@ -518,12 +619,14 @@ int cp_simulate(const cp_sim_params *p, const cp_sim_output *out, cp_sim_stats *
     int days = out->events || out->purchases_csv || out->clickstream_csv || out->truth;
     for (int64_t d = 0; days && d < p->days && !rc; d++)
         rc = run_day(&r, p->start_day + d, d + 1 == p->days);
+    if (!rc) rc = far_finish(&r);
     if (!rc) rc = flush_events(&r);
     if (!rc) rc = flush(&r, &r.purchases, out->purchases_csv);
     if (!rc) rc = flush(&r, &r.clicks, out->clickstream_csv);
     stats->duplicates = r.truth.duplicates;
     for (int i = 0; i < CP_REJECT__COUNT; i++) stats->rejects += r.truth.rejects[i];
     r.truth.lines = stats->lines;
+    r.truth.messy[M_EVENTS] = stats->planted;
     if (!rc) rc = sim_truth_write(&r.truth, p, out);
     run_free(&r);
     return rc;

@@ -44,11 +44,11 @@ static const char cp_schema_sql[] =
     " message_id VARCHAR, received_at TIMESTAMP, source VARCHAR, delivery VARCHAR);"
     "CREATE TABLE IF NOT EXISTS rt_minute ("
     " minute TIMESTAMP, events BIGINT, pageviews BIGINT, visitors BIGINT, sessions BIGINT,"
-    " converted BIGINT, orders BIGINT, revenue DOUBLE, bots BIGINT, funnel_page BIGINT,"
+    " converted BIGINT, orders BIGINT, revenue DECIMAL(38,2), bots BIGINT, funnel_page BIGINT,"
     " funnel_product BIGINT, funnel_cart BIGINT, funnel_checkout BIGINT, funnel_order BIGINT,"
     " visitors_hll BLOB, updated_at TIMESTAMP);"
     "CREATE TABLE IF NOT EXISTS rt_minute_top ("
-    " minute TIMESTAMP, dim VARCHAR, key VARCHAR, n BIGINT, orders BIGINT, revenue DOUBLE);"
+    " minute TIMESTAMP, dim VARCHAR, key VARCHAR, n BIGINT, orders BIGINT, revenue DECIMAL(38,2));"
     "CREATE TABLE IF NOT EXISTS customer_segments ("
     " snapshot DATE, user_id VARCHAR, cluster INTEGER, label VARCHAR, distance DOUBLE);"
     "CREATE TABLE IF NOT EXISTS cluster_profiles ("
@@ -73,6 +73,11 @@ static const char cp_schema_sql[] =
     " kind VARCHAR, snapshot DATE, started_at TIMESTAMP, finished_at TIMESTAMP,"
     " customers BIGINT, k INTEGER, iterations INTEGER, inertia DOUBLE, silhouette DOUBLE,"
     " auc DOUBLE, train_rows BIGINT, positives BIGINT, moved BIGINT, params VARCHAR);"
+    /* an average amount, exact: total / n rounded to the cent, halves away from zero
+     * (decimal division in DuckDB gives a DOUBLE) */
+    "CREATE OR REPLACE MACRO money_avg(total, n) AS CASE WHEN n > 0 THEN"
+    " CAST(sign(total) * ((2 * abs(CAST(total * 100 AS HUGEINT)) + n) // (2 * n)) AS HUGEINT)"
+    " * 0.01 END;"
     "CREATE TABLE IF NOT EXISTS checkpoints ("
     " name VARCHAR PRIMARY KEY, position BIGINT NOT NULL, updated_at TIMESTAMP);";
 

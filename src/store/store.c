@@ -91,6 +91,25 @@ static void rollback(cp_store *s)
     memcpy(s->error, why, sizeof(why));
 }
 
+/* Amounts of the live rollups were doubles in earlier databases: made exact decimals. */
+static int migrate_money(cp_store *s)
+{
+    static const char *const tables[] = {"rt_minute", "rt_minute_top"};
+    for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+        char sql[256];
+        int64_t n = 0;
+        bool null;
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*) FROM duckdb_columns() WHERE table_name = '%s' AND "
+                 "column_name = 'revenue' AND data_type = 'DOUBLE'",
+                 tables[i]);
+        if (cp_store_scalar(s, sql, &n, &null)) return CP_EDB;
+        snprintf(sql, sizeof(sql), "ALTER TABLE %s ALTER revenue TYPE DECIMAL(38,2)", tables[i]);
+        if (n && exec(s, sql)) return CP_EDB;
+    }
+    return CP_OK;
+}
+
 int cp_store_open(const char *path, bool read_only, cp_store **out, char *err, size_t errlen)
 {
     cp_store *s = cp_calloc(1, sizeof(*s));
@@ -112,7 +131,8 @@ int cp_store_open(const char *path, bool read_only, cp_store **out, char *err, s
     duckdb_destroy_config(&cfg);
     if (duckdb_connect(s->db, &s->con) == DuckDBError) goto fail;
     /* Checkpoint in large steps: appends arrive in big batches. */
-    if (!read_only && (exec(s, cp_schema_sql) || exec(s, "SET wal_autocheckpoint = '256MB'"))) {
+    if (!read_only && (exec(s, cp_schema_sql) || migrate_money(s) ||
+                       exec(s, "SET wal_autocheckpoint = '256MB'"))) {
         snprintf(err, errlen, "%s", s->error);
         cp_store_close(s);
         return CP_EDB;
@@ -250,12 +270,24 @@ static void put_time(duckdb_appender a, int64_t ms)
     duckdb_append_timestamp(a, (duckdb_timestamp){ms * 1000});
 }
 
-static void put_double(duckdb_appender a, bool present, double v)
+/* An exact amount into a DECIMAL(width,2) column (the value as it is, never a double). */
+static void put_money_w(duckdb_appender a, bool present, cp_money v, uint8_t width)
 {
-    if (!present)
+    if (!present) {
         duckdb_append_null(a);
-    else
-        duckdb_append_double(a, v);
+        return;
+    }
+    duckdb_decimal d = {.width = width,
+                        .scale = 2,
+                        .value = {.lower = (uint64_t)v, .upper = v < 0 ? -1 : 0}};
+    duckdb_value x = duckdb_create_decimal(d);
+    duckdb_append_value(a, x);
+    duckdb_destroy_value(&x);
+}
+
+static void put_money(duckdb_appender a, bool present, cp_money v)
+{
+    put_money_w(a, present, v, 18);
 }
 
 static void put_date(duckdb_appender a, int64_t ms)
@@ -293,7 +325,7 @@ int cp_store_add_event(cp_store *s, const cp_silver_event *e)
     put_text(a, e->email_domain);
     put_text(a, e->name);
     put_text(a, e->order_id);
-    put_double(a, e->has_revenue, e->revenue);
+    put_money(a, e->has_revenue, e->revenue);
     put_text(a, e->currency);
     put_text(a, e->properties);
     return end_row(s, APP_EVENTS);
@@ -309,8 +341,8 @@ int cp_store_add_order(cp_store *s, const cp_silver_order *o)
     put_text(a, o->anonymous_id);
     put_time(a, o->event_time_ms);
     put_date(a, o->event_time_ms);
-    duckdb_append_double(a, o->revenue);
-    put_double(a, o->has_total, o->total);
+    put_money(a, true, o->revenue);
+    put_money(a, o->has_total, o->total);
     put_text(a, o->currency);
     put_text(a, o->country);
     duckdb_append_int32(a, o->items);
@@ -328,7 +360,7 @@ int cp_store_add_item(cp_store *s, const cp_silver_item *i)
     put_text(a, i->sku);
     put_text(a, i->name);
     put_text(a, i->category);
-    put_double(a, i->has_price, i->price);
+    put_money(a, i->has_price, i->price);
     duckdb_append_int64(a, i->quantity);
     return end_row(s, APP_ITEMS);
 }
@@ -480,6 +512,7 @@ int cp_store_reset_silver(cp_store *s)
     return exec(s, "DELETE FROM events; DELETE FROM orders; DELETE FROM order_items; "
                    "DELETE FROM identity_map; DELETE FROM customers; DELETE FROM sessions; "
                    "DELETE FROM rt_minute; DELETE FROM rt_minute_top; "
+                   "DELETE FROM dead_letters WHERE reason = 'store_error'; "
                    "DELETE FROM checkpoints WHERE name IN ('log', '" CP_DERIVED_CHECKPOINT "');");
 }
 
@@ -507,7 +540,7 @@ int cp_store_add_rt_minute(cp_store *s, const cp_rt_minute *r)
     const int64_t v[] = {r->events,   r->pageviews, r->visitors,
                          r->sessions, r->converted, r->orders};
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) duckdb_append_int64(a, v[i]);
-    duckdb_append_double(a, r->revenue);
+    put_money_w(a, true, r->revenue, 38);
     duckdb_append_int64(a, r->bots);
     for (int i = 0; i < 5; i++) duckdb_append_int64(a, r->funnel[i]);
     duckdb_append_blob(a, r->hll.ptr ? r->hll.ptr : "", r->hll.len);
@@ -523,7 +556,7 @@ int cp_store_add_rt_top(cp_store *s, const cp_rt_top *r)
     put_text(a, r->key);
     duckdb_append_int64(a, r->n);
     duckdb_append_int64(a, r->orders);
-    duckdb_append_double(a, r->revenue);
+    put_money_w(a, true, r->revenue, 38);
     return end_row(s, APP_RT_TOP);
 }
 
@@ -707,15 +740,17 @@ static int hash_row(void *ctx, const col *c, idx_t i)
                  ((int64_t *)c[2].data)[i]);
 }
 
-int cp_store_scan_hashes(cp_store *s, int64_t since_ms,
+int cp_store_scan_hashes(cp_store *s, int64_t since_ms, int64_t until_ms,
                          int (*fn)(void *ud, uint64_t msg, uint64_t delivery, int64_t recv_ms),
                          void *ud)
 {
-    char sql[256];
+    char sql[320];
     snprintf(sql, sizeof(sql),
              "SELECT msg_hash, delivery_hash, epoch_ms(received_at) FROM events WHERE received_at "
-             ">= make_timestamp(%lld)",
-             (long long)since_ms * 1000);
+             ">= make_timestamp(%lld) AND received_at < make_timestamp(%lld) "
+             "ORDER BY \"offset\" DESC",
+             (long long)since_ms * 1000,
+             (long long)(until_ms > INT64_MAX / 1000 ? INT64_MAX / 1000 : until_ms) * 1000);
     return scan_rows(s, sql, 3, hash_row, &(hash_scan){fn, ud});
 }
 
@@ -731,7 +766,7 @@ static int rt_minute_row(void *ctx, const col *c, idx_t i)
     cp_rt_minute m = {.minute_ms = ((int64_t *)c[0].data)[i]};
     int64_t *v[] = {&m.events, &m.pageviews, &m.visitors, &m.sessions, &m.converted, &m.orders};
     for (int k = 0; k < 6; k++) *v[k] = ((int64_t *)c[1 + k].data)[i];
-    m.revenue = ((double *)c[7].data)[i];
+    m.revenue = ((int64_t *)c[7].data)[i];
     m.bots = ((int64_t *)c[8].data)[i];
     for (int k = 0; k < 5; k++) m.funnel[k] = ((int64_t *)c[9 + k].data)[i];
     m.hll = str_at(c[14], i);
@@ -749,7 +784,7 @@ static int rt_top_row(void *ctx, const col *c, idx_t i)
                    .key = str_at(c[2], i),
                    .n = ((int64_t *)c[3].data)[i],
                    .orders = ((int64_t *)c[4].data)[i],
-                   .revenue = ((double *)c[5].data)[i]};
+                   .revenue = ((int64_t *)c[5].data)[i]};
     return x->top(x->ud, &t);
 }
 
@@ -760,13 +795,14 @@ int cp_store_scan_rt(cp_store *s, int64_t since_ms, int (*minute)(void *ud, cons
     rt_scan x = {minute, top, ud};
     snprintf(sql, sizeof(sql),
              "SELECT epoch_ms(minute), events, pageviews, visitors, sessions, converted, orders, "
-             "revenue, bots, funnel_page, funnel_product, funnel_cart, funnel_checkout, "
+             "CAST(round(revenue * 100) AS BIGINT), bots, funnel_page, funnel_product, funnel_cart, funnel_checkout, "
              "funnel_order, visitors_hll FROM rt_minute WHERE minute >= make_timestamp(%lld)",
              (long long)since_ms * 1000);
     int rc = scan_rows(s, sql, 15, rt_minute_row, &x);
     if (rc) return rc;
     snprintf(sql, sizeof(sql),
-             "SELECT epoch_ms(minute), dim, key, n, orders, revenue FROM rt_minute_top "
+             "SELECT epoch_ms(minute), dim, key, n, orders, CAST(round(revenue * 100) AS BIGINT) "
+             "FROM rt_minute_top "
              "WHERE minute >= make_timestamp(%lld)",
              (long long)since_ms * 1000);
     return scan_rows(s, sql, 6, rt_top_row, &x);

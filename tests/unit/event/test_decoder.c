@@ -70,18 +70,18 @@ static void test_commerce_event(void)
     CHECK_SLICE(e->anonymous_id, "anon-1");
     CHECK_SLICE(e->order_id, "ord_9");
     CHECK_SLICE(e->currency, "EUR");
-    CHECK(e->revenue == 52.99);
-    CHECK(e->total == 57.98);
+    CHECK_INT(e->revenue, 5299);
+    CHECK_INT(e->total, 5798);
     CHECK_INT(e->flags & (CP_HAS_REVENUE | CP_HAS_TOTAL), CP_HAS_REVENUE | CP_HAS_TOTAL);
     CHECK_INT(e->n_products, 2);
     CHECK_SLICE(e->products[0].product_id, "p1");
     CHECK_SLICE(e->products[0].sku, "S1");
     CHECK_SLICE(e->products[0].name, "Lamp");
     CHECK_SLICE(e->products[0].category, "Home");
-    CHECK(e->products[0].price == 19.99);
+    CHECK_INT(e->products[0].price, 1999);
     CHECK_INT(e->products[0].quantity, 2);
     CHECK_SLICE(e->products[1].product_id, "42");
-    CHECK(e->products[1].price == 13.01);
+    CHECK_INT(e->products[1].price, 1301);
     CHECK_INT(e->products[1].quantity, 1);
     CHECK_SLICE(e->ctx.ip, "203.0.113.9");
     CHECK_SLICE(e->ctx.user_agent, "UA/1");
@@ -260,8 +260,18 @@ static void test_rejects(void)
          CP_REJECT_BAD_TIMESTAMP, "originalTimestamp: not an RFC 3339 timestamp: 'yesterday'"},
         {"{\"type\":\"page\",\"userId\":\"u\",\"timestamp\":1700000000}", CP_REJECT_WRONG_TYPE,
          "timestamp: expected an RFC 3339 timestamp string, got a number"},
-        {"{\"type\":\"page\",\"userId\":\"u\"}", CP_REJECT_MISSING_FIELD,
-         "timestamp: none of timestamp, originalTimestamp or receivedAt is set"},
+        /* a track's name is no event name (a page's is its name) */
+        {"{\"type\":\"track\",\"name\":\"Order Completed\",\"userId\":\"u\"}",
+         CP_REJECT_MISSING_FIELD, "event: a track call needs an event name"},
+        /* amounts are exact: one DECIMAL(18,2) cannot hold is refused before the log */
+        {"{\"type\":\"track\",\"event\":\"Checkout Started\",\"userId\":\"u1\",\"messageId\":"
+         "\"m2\",\"timestamp\":\"2026-10-01T11:00:00Z\",\"properties\":{\"order_id\":\"o2\","
+         "\"revenue\":1e16}}",
+         CP_REJECT_OUT_OF_RANGE,
+         "properties.revenue: 1e16 is beyond the largest amount, 9999999999999999.99"},
+        {"{\"type\":\"track\",\"event\":\"x\",\"userId\":\"u\",\"properties\":{\"products\":"
+         "[{\"price\":\"0.001\"}]}}",
+         CP_REJECT_INVALID_VALUE, "properties.products[0].price: 0.001 has more than two decimal places"},
         {"{\"userId\":\"u\",\"timestamp\":\"2026-10-01\"}", CP_REJECT_MISSING_FIELD,
          "type: missing"},
         {"{\"type\":\"page\",\"userId\":\"caf\xc3\x28\"}", CP_REJECT_INVALID_UTF8,
@@ -404,6 +414,38 @@ static void collector_options(cp_decode_options *o, cp_event_type type)
     o->client_ip = CP_SLICE_LIT("198.51.100.7");
 }
 
+/* The messageId of an event without one: from its content, so an exact resend (another
+ * request, another receive time, another place in a file) is the same message; an event
+ * with no time of its own happens when received, so its receive time counts too. */
+static void test_content_ids(void)
+{
+    static const char *const timed =
+        "{\"type\":\"page\",\"anonymousId\":\"b\",\"timestamp\":\"2026-10-07T10:00:00Z\"}";
+    static const char *const untimed = "{\"type\":\"page\",\"anonymousId\":\"b\"}";
+    char ids[4][24];
+    const char *docs[4] = {timed, timed, untimed, untimed};
+    for (int i = 0; i < 4; i++) {
+        got g;
+        cp_decode_options o;
+        cp_decode_options_default(&o);
+        o.received_at_ms = 1790856010000LL + i * 1000; /* each a second later */
+        cp_event_decoder *d = decoder(&g, &o);
+        /* a line of its own, after i blank lines: another position each time */
+        char text[256];
+        snprintf(text, sizeof(text), "%.*s%s\n", i, "\n\n\n\n", docs[i]);
+        CHECK(cp_event_decoder_feed(d, text, strlen(text)) == 0);
+        CHECK(cp_event_decoder_finish(d) == 0);
+        CHECK_INT(g.n_events, 1);
+        snprintf(ids[i], sizeof(ids[i]), "%.*s", (int)g.ev[0].message_id.len,
+                 g.ev[0].message_id.ptr);
+        CHECK_INT(strncmp(ids[i], "cp-", 3), 0);
+        cp_event_decoder_free(d);
+    }
+    CHECK_STR(ids[0], ids[1]);             /* a resend of the same bytes: one message */
+    CHECK(strcmp(ids[2], ids[3]) != 0);    /* no time of its own: each receipt an event */
+    CHECK(strcmp(ids[0], ids[2]) != 0);
+}
+
 static void test_self_contained_raw(void)
 {
     got g, again;
@@ -417,7 +459,7 @@ static void test_self_contained_raw(void)
     snprintf(raw, sizeof(raw), "%.*s", (int)g.ev[0].raw.len, g.ev[0].raw.ptr);
     CHECK_STR(
         raw, "{\"event\":\"Signed Up\",\"userId\":\"u\",\"type\":\"track\",\"messageId\":"
-             "\"cp-217f3b28266622ba\",\"context\":{\"ip\":\"198.51.100.7\",\"locale\":\"fr-FR\"}}");
+             "\"cp-f525f180ce937ef8\",\"context\":{\"ip\":\"198.51.100.7\",\"locale\":\"fr-FR\"}}");
     CHECK_SLICE(g.ev[0].ctx.ip, "198.51.100.7");
     cp_event_decoder_free(d);
     /* A batch element takes the batch's sentAt and context into its own text. */
@@ -567,6 +609,7 @@ int main(void)
     RUN(test_json_lines_in_pieces);
     RUN(test_sink_stops_and_oom);
     RUN(test_self_contained_raw);
+    RUN(test_content_ids);
     RUN(test_anonymize_ip);
     RUN(test_normalized_members);
     TEST_END();

@@ -104,6 +104,50 @@ static void test_memory_follows_the_window(void)
     dedup_free(d);
 }
 
+/* The window reaches both ways: an archive's copy received earlier than the one in the
+ * table is a duplicate too when within the window, and new beyond it; the latest accepted
+ * delivery is what later ones are compared with. */
+static void test_window_both_ways(void)
+{
+    const int64_t day = 86400000LL, t = 1790000000000LL;
+    dedup *d = dedup_new(7 * day);
+    CHECK_INT(dedup_check(d, 7, 1, t), DEDUP_NEW);
+    CHECK_INT(dedup_check(d, 7, 2, t - 6 * day), DEDUP_DUPLICATE);
+    CHECK_INT(dedup_check(d, 7, 3, t - 8 * day), DEDUP_NEW); /* now the latest accepted */
+    CHECK_INT(dedup_check(d, 7, 4, t - 2 * day), DEDUP_DUPLICATE); /* 6 days after it */
+    CHECK_INT(dedup_check(d, 7, 5, t), DEDUP_NEW); /* 8 days after it */
+    dedup_free(d);
+}
+
+/* An entry the table dropped on a move (an archive's old receive time, then many lines
+ * stamped by the clock): the table says it no longer covers that time, so the caller can
+ * load it back; loaded, the copy is a duplicate. Old times looked up since the last move
+ * keep what is near them. */
+static void test_floor_after_a_move(void)
+{
+    const int64_t day = 86400000LL, now = 1790000000000LL, old = now - 60 * day;
+    dedup *d = dedup_new(7 * day);
+    CHECK(dedup_covers(d, old));
+    CHECK_INT(dedup_check(d, K(1), 1, old), DEDUP_NEW);
+    for (uint64_t i = 2; i <= 60000; i++) CHECK_INT(dedup_check(d, K(i), i, now), DEDUP_NEW);
+    CHECK(!dedup_covers(d, old)); /* the table moved on: old entries may be gone */
+    CHECK(dedup_covers(d, now));
+    dedup_near(d, old - 7 * day);
+    CHECK_INT(dedup_load(d, K(1), 1, old), 0);
+    CHECK_INT(dedup_load(d, K(2), 99, old), 0); /* the table's own (later) entry stays */
+    dedup_floor(d, old - 14 * day);
+    CHECK(dedup_covers(d, old));
+    CHECK_INT(dedup_check(d, K(1), 5, old + 1000), DEDUP_DUPLICATE);
+    CHECK_INT(dedup_check(d, K(2), 2, now), DEDUP_SAME_DELIVERY);
+    /* an archive's old lines keep theirs through the next moves */
+    for (uint64_t i = 100001; i <= 200000; i++) {
+        CHECK_INT(dedup_check(d, K(i), i, i % 2 ? old : now), DEDUP_NEW);
+        if (i % 2) CHECK(dedup_covers(d, old));
+    }
+    CHECK_INT(dedup_check(d, K(100001), 7, old), DEDUP_DUPLICATE);
+    dedup_free(d);
+}
+
 int main(void)
 {
     RUN(test_verdicts);
@@ -111,5 +155,7 @@ int main(void)
     RUN(test_window_to_the_second);
     RUN(test_lookups_while_moving);
     RUN(test_memory_follows_the_window);
+    RUN(test_window_both_ways);
+    RUN(test_floor_after_a_move);
     TEST_END();
 }

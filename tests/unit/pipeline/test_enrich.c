@@ -93,10 +93,10 @@ static void test_validation(void)
     CHECK(!check_event(&e, &why, detail));
     CHECK_STR(detail, "properties.currency: not an ISO 4217 code");
     e.currency = CP_SLICE_LIT("EUR");
-    e.revenue = -3;
+    e.revenue = -300;
     CHECK(!check_event(&e, &why, detail));
-    CHECK_STR(detail, "properties.revenue: negative (-3)");
-    e.revenue = 3;
+    CHECK_STR(detail, "properties.revenue: negative (-3.00)");
+    e.revenue = 300;
     e.order_id = CP_SLICE_NULL;
     CHECK(!check_event(&e, &why, detail));
     CHECK_INT(why, CP_REJECT_MISSING_FIELD);

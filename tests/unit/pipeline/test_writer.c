@@ -7,6 +7,8 @@
  * transactions stay open for more events (longer while they come at a row group's pace)
  * and close at once for a caller waiting for silver. */
 #include "clickpulse/error.h"
+#include "clickpulse/fs.h"
+#include "clickpulse/store.h"
 #include "clickpulse/log.h"
 #include "clickpulse/pipeline.h"
 #include "clickpulse/thread.h"
@@ -435,6 +437,64 @@ static void test_linger(void)
     cp_thread_set_background_idle(1);
 }
 
+/* A row the store refuses (here: an orders table whose revenue holds at most 999.99) does
+ * not stop silver: the transaction is tried again with that event as a dead letter
+ * (store_error, its bytes and the store's message); the rest is stored, silver goes on,
+ * and a replay ends the same. */
+static void test_poison_row(void)
+{
+    char path[256], err[512];
+    snprintf(path, sizeof(path), "%s/poison", dir);
+    CHECK_INT(cp_mkdirs(path), CP_OK);
+    snprintf(path, sizeof(path), "%s/poison/clickpulse.duckdb", dir);
+    cp_store *s;
+    CHECK_INT(cp_store_open(path, false, &s, err, sizeof(err)), CP_OK);
+    CHECK_INT(cp_store_exec(s,
+                            "DROP TABLE orders; CREATE TABLE orders (\"offset\" BIGINT NOT NULL,"
+                            " order_id VARCHAR, message_id VARCHAR, user_id VARCHAR, anonymous_id "
+                            "VARCHAR, event_time TIMESTAMP, event_date DATE, revenue DECIMAL(5,2),"
+                            " total DECIMAL(18,2), currency VARCHAR, country VARCHAR, items "
+                            "INTEGER, units BIGINT)",
+                            err, sizeof(err)),
+              CP_OK);
+    cp_store_close(s);
+    cp_event_decoder *d = start("poison", "400000");
+    static const char *const lines[] = {
+        "{\"type\":\"track\",\"event\":\"Order Completed\",\"userId\":\"u1\",\"messageId\":\"m1\","
+        "\"timestamp\":\"2026-10-01T10:00:00Z\",\"properties\":{\"order_id\":\"o1\",\"revenue\":10}}",
+        "{\"type\":\"track\",\"event\":\"Order Completed\",\"userId\":\"u1\",\"messageId\":\"m2\","
+        "\"timestamp\":\"2026-10-01T11:00:00Z\",\"properties\":{\"order_id\":\"o-big\",\"revenue\":5000}}",
+        "{\"type\":\"page\",\"userId\":\"u1\",\"messageId\":\"m3\",\"timestamp\":\"2026-10-01T12:00:00Z\"}"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(where, sizeof(where), "p%d", i);
+        CHECK_INT(cp_event_decode(d, lines[i], strlen(lines[i])), CP_OK);
+    }
+    CHECK_INT(cp_pipeline_flush(pl, "file", 3), CP_OK);
+    CHECK_INT(cp_pipeline_sync(pl), CP_OK);
+    CHECK_INT(q("SELECT count(*) FROM events"), 2);
+    CHECK_INT(q("SELECT count(*) FROM orders"), 1);
+    CHECK_INT(q("SELECT count(*) FROM dead_letters WHERE reason = 'store_error' AND delivery = 'p1'"
+                " AND contains(CAST(raw AS VARCHAR), 'o-big') AND contains(detail, 'offset 1')"),
+              1);
+    CHECK_INT(cp_pipeline_stats_get(pl)->poisoned, 1);
+    CHECK_INT(q("SELECT position FROM checkpoints WHERE name = 'log'"), 3);
+    /* silver goes on */
+    snprintf(where, sizeof(where), "p3");
+    const char *more = "{\"type\":\"page\",\"userId\":\"u2\",\"messageId\":\"m4\","
+                       "\"timestamp\":\"2026-10-01T13:00:00Z\"}";
+    CHECK_INT(cp_event_decode(d, more, strlen(more)), CP_OK);
+    CHECK_INT(cp_pipeline_flush(pl, "file", 4), CP_OK);
+    CHECK_INT(cp_pipeline_sync(pl), CP_OK);
+    CHECK_INT(q("SELECT count(*) FROM events"), 3);
+    /* a replay isolates it again, once */
+    CHECK_INT(cp_pipeline_replay(pl), CP_OK);
+    CHECK_INT(q("SELECT count(*) FROM events"), 3);
+    CHECK_INT(q("SELECT count(*) FROM orders"), 1);
+    CHECK_INT(q("SELECT count(*) FROM dead_letters WHERE reason = 'store_error'"), 1);
+    cp_pipeline_close(pl);
+    cp_event_decoder_free(d);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof(dir), "/tmp/cp_test_writer_%d", (int)getpid());
@@ -448,6 +508,7 @@ int main(void)
     RUN(test_background_priority);
     RUN(test_linger);
     RUN(test_idle_class);
+    RUN(test_poison_row);
     char cmd[200];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     CHECK_INT(system(cmd), 0);

@@ -1,6 +1,8 @@
-/* src/sources/simulator.c and the model: determinism, and the ground truth
- * checked against an independent reading of the output — every line decoded
- * by the event decoder, deduplicated, sessionised and summed here. */
+/* src/sources/simulator.c and the model: determinism, the standard profile's
+ * output as it was, the ground truth checked against an independent reading of
+ * the output — every line decoded by the event decoder, deduplicated,
+ * sessionised and summed here — and the messy profile's cases, each found in
+ * the lines themselves as often as truth.json says it was planted. */
 #include "clickpulse/error.h"
 #include "clickpulse/event.h"
 #include "clickpulse/simulate.h"
@@ -165,7 +167,7 @@ static int on_event(void *ud, const cp_event *e)
     if (e->time_ms < r->max_time - r->lateness) r->late++;
     if (e->time_ms > r->max_time) r->max_time = e->time_ms;
     if (e->kind == CP_KIND_ORDER_COMPLETED) {
-        int64_t cents = llround(e->revenue * 100);
+        int64_t cents = e->revenue; /* hundredths */
         r->revenue_day[day] += cents;
         r->orders_day[day]++;
         if (cp_slice_eq_lit(e->ctx.country, "US")) r->revenue_country[0] += cents;
@@ -173,7 +175,7 @@ static int on_event(void *ud, const cp_event *e)
         /* revenue is the sum of the lines */
         int64_t sum = 0;
         for (uint32_t i = 0; i < e->n_products; i++)
-            sum += llround(e->products[i].price * 100) * e->products[i].quantity;
+            sum += e->products[i].price * e->products[i].quantity;
         if (sum != cents) return CP_ECORRUPT;
     }
     if (e->user_id.len &&
@@ -354,11 +356,614 @@ static void test_personas(void)
     free_capture(&c);
 }
 
+/* FNV-1a over every output of a run, each closed by a separator. */
+static uint64_t hash_outputs(const capture *c)
+{
+    const cp_buf *parts[] = {&c->events, &c->customers, &c->purchases, &c->clicks, &c->truth};
+    uint64_t h = 1469598103934665603ULL;
+    for (int i = 0; i < 5; i++) {
+        for (size_t k = 0; k < parts[i]->len; k++)
+            h = (h ^ (unsigned char)parts[i]->ptr[k]) * 1099511628211ULL;
+        h = (h ^ 0xFF) * 1099511628211ULL;
+    }
+    return h;
+}
+
+/* The standard profile's output is what it was before the messy profile existed: the
+ * constants are the hashes the simulator gave for these runs before that change. */
+static void test_standard_unchanged(void)
+{
+    static const struct {
+        uint64_t seed;
+        int64_t customers, days;
+        cp_sim_format fmt;
+        uint64_t hash;
+    } runs[] = {
+        {5, 300, 3, CP_SIM_JSONL, 0x868388544b1e3380ULL},
+        {9, 200, 2, CP_SIM_BATCH, 0x1b24c2fbed5aadc9ULL},
+    };
+    for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+        cp_sim_params p;
+        capture c;
+        params(&p, runs[i].seed, runs[i].fmt);
+        p.customers = runs[i].customers;
+        p.days = runs[i].days;
+        run(&p, &c);
+        uint64_t h = hash_outputs(&c);
+        if (h != runs[i].hash) fprintf(stderr, "run %zu: hash 0x%016" PRIx64 "\n", i, h);
+        CHECK(h == runs[i].hash);
+        free_capture(&c);
+    }
+}
+
+/* ---- the messy profile ---- */
+
+static void messy_params(cp_sim_params *p, uint64_t seed, int64_t customers, int64_t days)
+{
+    cp_config c;
+    cp_config_init(&c);
+    cp_sim_params_from_config(&c, p);
+    cp_config_free(&c);
+    p->seed = seed;
+    p->customers = customers;
+    p->days = days;
+    p->profile = CP_SIM_MESSY;
+}
+
+typedef struct line_ref {
+    const char *p;
+    size_t n;
+} line_ref;
+
+/* The output's lines, without their '\n'. */
+static line_ref *split_lines(const cp_buf *b, size_t *n)
+{
+    size_t cap = 1024;
+    line_ref *l = malloc(cap * sizeof(*l));
+    *n = 0;
+    for (const char *p = b->ptr, *end = b->ptr + b->len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl) nl = end;
+        if (*n == cap) l = realloc(l, (cap *= 2) * sizeof(*l));
+        l[(*n)++] = (line_ref){p, (size_t)(nl - p)};
+        p = nl + 1;
+    }
+    return l;
+}
+
+static int has(line_ref l, const char *s)
+{
+    return memmem(l.p, l.n, s, strlen(s)) != NULL;
+}
+
+static int starts(line_ref l, const char *s)
+{
+    return l.n >= strlen(s) && memcmp(l.p, s, strlen(s)) == 0;
+}
+
+/* The text of "key":"…" in a line (the first one); NULL when absent. */
+static const char *str_field(line_ref l, const char *key, size_t *len)
+{
+    char k[64];
+    snprintf(k, sizeof(k), "\"%s\":\"", key);
+    const char *p = memmem(l.p, l.n, k, strlen(k));
+    if (!p) return NULL;
+    p += strlen(k);
+    const char *q = memchr(p, '"', (size_t)(l.p + l.n - p));
+    if (!q) return NULL;
+    *len = (size_t)(q - p);
+    return p;
+}
+
+static uint64_t field_hash(line_ref l, const char *key)
+{
+    size_t n;
+    const char *v = str_field(l, key, &n);
+    return v ? fnv((cp_slice){v, n}) : 0;
+}
+
+static int field_time(line_ref l, const char *key, int64_t *ms)
+{
+    size_t n;
+    const char *v = str_field(l, key, &n);
+    return v && cp_time_parse(v, n, ms) == 0;
+}
+
+/* The event time as docs/events.md corrects it, for lines with all three times. */
+static int event_time(line_ref l, int64_t *t)
+{
+    int64_t r, s, o;
+    if (!field_time(l, "receivedAt", &r) || !field_time(l, "sentAt", &s) ||
+        !field_time(l, "originalTimestamp", &o))
+        return 0;
+    *t = r - (s - o);
+    return 1;
+}
+
+/* The standard profile's planted bad lines (cut, invalid UTF-8, impossible timestamp, no
+ * identity): copies of events with another messageId. */
+static int standard_bad(line_ref l)
+{
+    return !l.n || l.p[l.n - 1] != '}' || has(l, "2026-13-45") || has(l, "caf\xC3\x28") ||
+           (!has(l, "\"anonymousId\"") && !has(l, "\"userId\""));
+}
+
+/* The text of "revenue": up to the next ',' or '}'. */
+static const char *revenue_text(line_ref l, size_t *len)
+{
+    const char *p = memmem(l.p, l.n, "\"revenue\":", 10);
+    if (!p) return NULL;
+    p += 10;
+    *len = strcspn(p, ",}");
+    return p;
+}
+
+static uint64_t count_lines(const line_ref *l, size_t n, const char *a, const char *b)
+{
+    uint64_t c = 0;
+    for (size_t i = 0; i < n; i++) c += has(l[i], a) && (!b || has(l[i], b));
+    return c;
+}
+
+static uint64_t cases_num(const capture *c, const char *group, const char *name)
+{
+    char anchor[96];
+    snprintf(anchor, sizeof(anchor), "\"%s\":{", group);
+    double v = truth_num(c, anchor, name);
+    return v < 0 ? UINT64_MAX : (uint64_t)v;
+}
+
+typedef struct mrec {
+    uint64_t anon;
+    int64_t time;
+    uint8_t page;
+} mrec;
+
+static int by_anon_time(const void *a, const void *b)
+{
+    const mrec *x = a, *y = b;
+    if (x->anon != y->anon) return x->anon < y->anon ? -1 : 1;
+    return (x->time > y->time) - (x->time < y->time);
+}
+
+typedef struct timing {
+    uint64_t gaps[3]; /* consecutive events of a device timeout - 1, timeout, timeout + 1 apart */
+    uint64_t long_runs, midnight_runs; /* runs of gaps <= timeout: over 24 h, across midnight */
+    uint64_t paces[7];                 /* devices matching each bot_pace pattern */
+} timing;
+
+/* Which bot_pace pattern a device's events match: pages and others, and the gaps between
+ * consecutive pages. */
+static int pace_of(int pages, int others, const int64_t *gaps)
+{
+    int n = pages - 1, all[4] = {1, 1, 1, 1}, alt[2] = {1, 1};
+    static const int64_t same[4] = {2499, 2500, 2501, 1000};
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < 4; k++) all[k] &= gaps[i] == same[k];
+        alt[0] &= gaps[i] == (i % 2 ? 3900 : 1000);
+        alt[1] &= gaps[i] == (i % 2 ? 4000 : 1100);
+    }
+    if (others == 1) return pages == 20 && all[3] ? 6 : -1;
+    if (others) return -1;
+    if (pages == 17) return alt[0] ? 0 : alt[1] ? 1 : -1;
+    if (pages == 15) return all[0] ? 2 : all[1] ? 3 : all[2] ? 4 : -1;
+    return pages == 14 && all[3] ? 5 : -1;
+}
+
+static void device_timing(const mrec *r, size_t n, int64_t timeout, timing *t)
+{
+    int64_t gaps[64];
+    int pages = 0, others = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i) {
+            int64_t g = r[i].time - r[i - 1].time;
+            if (g >= timeout - 1 && g <= timeout + 1) t->gaps[g - timeout + 1]++;
+        }
+        if (!r[i].page) {
+            others++;
+            continue;
+        }
+        if (pages && pages <= 64) {
+            size_t j = i;
+            while (!r[--j].page) {
+            }
+            gaps[pages - 1] = r[i].time - r[j].time;
+        }
+        pages++;
+    }
+    if (pages >= 14 && pages <= 20) {
+        int v = pace_of(pages, others, gaps);
+        if (v >= 0) t->paces[v]++;
+    }
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && r[j].time - r[j - 1].time <= timeout) j++;
+        t->long_runs += r[j - 1].time - r[i].time > CP_MS_PER_DAY;
+        t->midnight_runs += cp_day_of(r[j - 1].time) != cp_day_of(r[i].time);
+        i = j;
+    }
+}
+
+/* Timing of every device (anonymousId) from the lines with all three times; the same
+ * event delivered twice counts once. */
+static void messy_timing(const line_ref *l, size_t n, int64_t timeout, timing *t)
+{
+    mrec *r = malloc(n * sizeof(*r));
+    size_t m = 0;
+    memset(t, 0, sizeof(*t));
+    for (size_t i = 0; i < n; i++) {
+        int64_t time;
+        uint64_t anon = field_hash(l[i], "anonymousId");
+        if (!anon || !event_time(l[i], &time)) continue;
+        r[m++] = (mrec){anon, time, (uint8_t)starts(l[i], "{\"type\":\"page\"")};
+    }
+    qsort(r, m, sizeof(*r), by_anon_time);
+    size_t k = 0;
+    for (size_t i = 0; i < m; i++)
+        if (!k || r[i].anon != r[k - 1].anon || r[i].time != r[k - 1].time) r[k++] = r[i];
+    for (size_t i = 0; i < k;) {
+        size_t j = i + 1;
+        while (j < k && r[j].anon == r[i].anon) j++;
+        device_timing(r + i, j - i, timeout, t);
+        i = j;
+    }
+    free(r);
+}
+
+/* Byte-identical lines: pairs at least far apart, and closer pairs without messageId. */
+typedef struct repeats {
+    uint64_t far, far_without_received_at, near_without_id;
+    uint64_t min_far;
+} repeats;
+
+static void find_repeats(const line_ref *l, size_t n, uint64_t far, repeats *out)
+{
+    size_t cap = 1;
+    while (cap < 2 * n) cap *= 2;
+    uint64_t *keys = calloc(cap, sizeof(*keys));
+    size_t *at = calloc(cap, sizeof(*at));
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < n; i++) {
+        uint64_t h = fnv((cp_slice){l[i].p, l[i].n});
+        size_t s = h & (cap - 1);
+        while (keys[s] && keys[s] != h) s = (s + 1) & (cap - 1);
+        if (!keys[s]) {
+            keys[s] = h;
+            at[s] = i;
+            continue;
+        }
+        const line_ref *o = &l[at[s]];
+        CHECK(o->n == l[i].n && memcmp(o->p, l[i].p, o->n) == 0);
+        uint64_t distance = i - at[s];
+        if (distance >= far) {
+            out->far++;
+            out->far_without_received_at += !has(l[i], "\"receivedAt\"");
+            if (!out->min_far || distance < out->min_far) out->min_far = distance;
+        } else if (!has(l[i], "\"messageId\"")) {
+            out->near_without_id++;
+        } else {
+            CHECK(!"a repeated line neither far apart nor without messageId");
+        }
+    }
+    free(keys);
+    free(at);
+}
+
+static int count_event(void *ud, const cp_event *e)
+{
+    (void)ud;
+    (void)e;
+    return 0;
+}
+
+static int count_reject(void *ud, const cp_reject *rej)
+{
+    ((uint64_t *)ud)[rej->reason]++;
+    return 0;
+}
+
+/* Runs a messy simulation: its output, and the standard one for the same parameters. */
+static void run_both(cp_sim_params *p, capture *messy, capture *standard)
+{
+    run(p, messy);
+    p->profile = CP_SIM_STANDARD;
+    run(p, standard);
+    p->profile = CP_SIM_MESSY;
+}
+
+/* The messy output is the standard one with lines added: the standard lines come in the
+ * same order, byte for byte, and the figures kept in truth.json are the standard ones. */
+static void test_messy_adds_to_standard(void)
+{
+    cp_sim_params p;
+    capture m, s, again;
+    messy_params(&p, 13, 700, 5);
+    run_both(&p, &m, &s);
+    run(&p, &again);
+    CHECK(cp_slice_eq(cp_buf_slice(&m.events), cp_buf_slice(&again.events)));
+    CHECK(cp_slice_eq(cp_buf_slice(&m.truth), cp_buf_slice(&again.truth)));
+    size_t nm, ns, j = 0;
+    line_ref *lm = split_lines(&m.events, &nm), *ls = split_lines(&s.events, &ns);
+    for (size_t i = 0; i < nm && j < ns; i++)
+        j += lm[i].n == ls[j].n && memcmp(lm[i].p, ls[j].p, lm[i].n) == 0;
+    CHECK_INT(j, ns);
+    CHECK_INT(nm - ns, truth_num(&m, "\"planted\":{", "events"));
+    CHECK(nm - ns > 1000);
+    CHECK_INT(nm, truth_num(&m, "\"totals\"", "lines"));
+    const char *head = "{\n  \"profile\":\"messy\",\n  \"params\":";
+    CHECK(strncmp(m.truth.ptr, head, strlen(head)) == 0);
+    CHECK_INT(truth_num(&m, "\"totals\"", "signups"), truth_num(&s, "\"totals\"", "signups"));
+    char date[11], anchor[64];
+    date[cp_date_format(p.start_day + 3, date)] = 0;
+    snprintf(anchor, sizeof(anchor), "{\"date\":\"%s\"", date);
+    CHECK_INT(truth_num(&m, anchor, "signups"), truth_num(&s, anchor, "signups"));
+    const char *pm = strstr(m.truth.ptr, "\"persona_counts\""),
+               *ps = strstr(s.truth.ptr, "\"persona_counts\"");
+    CHECK(pm && ps && strcmp(pm, ps) == 0);
+    CHECK(!strstr(m.truth.ptr, "\"by_kind\":{") && !strstr(m.truth.ptr, "\"revenue\":"));
+    /* Planted lines are all well-formed JSON: the decoder finds only the standard bad lines. */
+    uint64_t rejects[CP_REJECT__COUNT] = {0};
+    cp_decode_options o;
+    cp_decode_options_default(&o);
+    o.trust_received_at = true;
+    o.received_at_ms = (p.start_day + p.days) * CP_MS_PER_DAY;
+    cp_event_decoder *d =
+        cp_event_decoder_new(&o, (cp_decode_sink){rejects, count_event, count_reject});
+    CHECK(cp_event_decoder_feed(d, m.events.ptr, m.events.len) == 0);
+    CHECK(cp_event_decoder_finish(d) == 0);
+    cp_event_decoder_free(d);
+    CHECK_INT(rejects[CP_REJECT_NOT_JSON], truth_num(&s, "\"rejects_by_reason\"", "not_json"));
+    CHECK_INT(rejects[CP_REJECT_INVALID_UTF8],
+              truth_num(&s, "\"rejects_by_reason\"", "invalid_utf8"));
+    free(lm);
+    free(ls);
+    free_capture(&m);
+    free_capture(&s);
+    free_capture(&again);
+}
+
+/* Every case is there, as often as truth.json's "cases" says, read from the lines alone. */
+static void test_messy_cases(void)
+{
+    cp_sim_params p;
+    capture c;
+    messy_params(&p, 21, 1500, 14);
+    run(&p, &c);
+    size_t n;
+    line_ref *l = split_lines(&c.events, &n);
+    CHECK(n > 80000); /* long enough for far re-deliveries 60,001 lines apart */
+    /* every variant of every case is there, several times */
+    const char *cases = strstr(c.truth.ptr, "\"cases\":{"),
+               *end = cases ? strstr(cases, "\n  },\n") : NULL;
+    CHECK(cases && end);
+    int counted = 0;
+    for (const char *q = cases; q && (q = strstr(q, "\":")) && q < end; q += 2) {
+        if (q[2] < '0' || q[2] > '9') continue;
+        counted++;
+        if (strtod(q + 2, NULL) < 5) {
+            fprintf(stderr, "a rare case: %.60s\n", q - 40);
+            CHECK(0);
+        }
+    }
+    CHECK(counted >= 50);
+
+    /* 1–3, 12: gaps, sessions over 24 hours and across midnight, bot paces */
+    timing t;
+    messy_timing(l, n, p.session_timeout_ms, &t);
+    CHECK_INT(t.gaps[1], cases_num(&c, "session_gaps", "exactly_timeout"));
+    CHECK_INT(t.gaps[0], cases_num(&c, "session_gaps", "1ms_under_timeout"));
+    CHECK_INT(t.gaps[2], cases_num(&c, "session_gaps", "1ms_over_timeout"));
+    CHECK_INT(t.long_runs, cases_num(&c, "long_sessions", "over_24h"));
+    CHECK_INT(t.midnight_runs, cases_num(&c, "midnight", "sessions_across_midnight") +
+                                   cases_num(&c, "long_sessions", "over_24h"));
+    static const char *const paces[7] = {"17_pages_gaps_1000_3900ms",
+                                         "17_pages_gaps_1100_4000ms",
+                                         "15_pages_gaps_2499ms",
+                                         "15_pages_gaps_2500ms",
+                                         "15_pages_gaps_2501ms",
+                                         "14_pages_gaps_1000ms",
+                                         "20_pages_gaps_1000ms_and_a_product_view"};
+    for (int i = 0; i < 7; i++) CHECK_INT(t.paces[i], cases_num(&c, "bot_pace", paces[i]));
+
+    /* 4: lines without receivedAt or sentAt (bad-timestamp lines have none either) */
+    uint64_t no_recv = 0, no_sent = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!l[i].n || l[i].p[l[i].n - 1] != '}' || has(l[i], "2026-13-45")) continue;
+        no_recv += !has(l[i], "\"receivedAt\"");
+        no_sent += !has(l[i], "\"sentAt\"");
+    }
+    repeats rep;
+    find_repeats(l, n, 60001, &rep);
+    CHECK_INT(no_recv,
+              cases_num(&c, "planted", "without_received_at") + rep.far_without_received_at);
+    CHECK_INT(no_sent, cases_num(&c, "planted", "without_sent_at"));
+    CHECK(cases_num(&c, "clock_skew", "skewed_devices") > 50);
+
+    /* 10, 13: far re-deliveries byte for byte, and messages without messageId twice */
+    CHECK_INT(rep.far, cases_num(&c, "far_redeliveries", "with_received_at") +
+                           cases_num(&c, "far_redeliveries", "without_received_at"));
+    CHECK_INT(rep.far_without_received_at,
+              cases_num(&c, "far_redeliveries", "without_received_at"));
+    CHECK_INT(rep.min_far, 60001);
+    CHECK_INT(cases_num(&c, "far_redeliveries", "min_distance_lines"), 60001);
+    CHECK(rep.far >= 20);
+    CHECK_INT(rep.near_without_id, cases_num(&c, "bad_messages", "no_message_id_sent_twice"));
+    CHECK_INT(count_lines(l, n, "\"type\":\"track\",\"name\":\"", NULL),
+              cases_num(&c, "bad_messages", "track_with_name_not_event"));
+    /* the same message with its members in reverse order: the same bytes, another order */
+    uint64_t reordered = 0, matched = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!starts(l[i], "{\"receivedAt\"")) continue;
+        reordered++;
+        for (size_t j = i > 2000 ? i - 2000 : 0; j < i; j++) {
+            if (l[j].n != l[i].n || has(l[j], "\"messageId\"") || !starts(l[j], "{\"type\""))
+                continue;
+            unsigned hist[256] = {0};
+            for (size_t k = 0; k < l[i].n; k++) hist[(unsigned char)l[i].p[k]]++;
+            for (size_t k = 0; k < l[j].n; k++) hist[(unsigned char)l[j].p[k]]--;
+            int same = 1;
+            for (int k = 0; k < 256; k++) same &= hist[k] == 0;
+            if (same && field_hash(l[i], "anonymousId") == field_hash(l[j], "anonymousId")) {
+                matched++;
+                break;
+            }
+        }
+    }
+    CHECK_INT(reordered, cases_num(&c, "bad_messages", "no_message_id_field_order"));
+    CHECK_INT(matched, reordered);
+
+    /* 5, 6, 8: amounts as written in Order Completed */
+    const char *oc = "\"event\":\"Order Completed\"";
+    CHECK_INT(count_lines(l, n, oc, "\"revenue\":\""),
+              cases_num(&c, "number_forms", "orders_as_strings") +
+                  cases_num(&c, "number_forms", "orders_mixed_forms") +
+                  cases_num(&c, "number_forms", "orders_with_trailing_zeros") +
+                  cases_num(&c, "edge_amounts", "zero_string") +
+                  cases_num(&c, "edge_amounts", "negative_string") +
+                  cases_num(&c, "edge_amounts", "decimal_18_2_max_string") +
+                  cases_num(&c, "edge_amounts", "sub_cent_string"));
+    CHECK_INT(count_lines(l, n, oc, "\"quantity\":\""),
+              cases_num(&c, "number_forms", "orders_as_strings") +
+                  cases_num(&c, "number_forms", "orders_mixed_forms"));
+    CHECK_INT(count_lines(l, n, oc, "\"revenue\":\"9999999999999999.99\""),
+              cases_num(&c, "edge_amounts", "decimal_18_2_max_string"));
+    CHECK_INT(count_lines(l, n, oc, "\"revenue\":4503599627370495.5,"),
+              cases_num(&c, "edge_amounts", "large_exact_double"));
+    CHECK_INT(count_lines(l, n, oc, "\"revenue\":1e16,"),
+              cases_num(&c, "edge_amounts", "too_large"));
+    CHECK_INT(count_lines(l, n, oc, "\"revenue\":\"0.001\""),
+              cases_num(&c, "edge_amounts", "sub_cent_string"));
+    CHECK_INT(count_lines(l, n, oc, "\"revenue\":-19.99,"),
+              cases_num(&c, "edge_amounts", "negative"));
+    CHECK_INT(count_lines(l, n, oc, "\"revenue\":0,"), cases_num(&c, "edge_amounts", "zero"));
+    uint64_t trailing = 0, exponent = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        const char *rev = revenue_text(l[i], &len);
+        if (!rev || !has(l[i], oc) || standard_bad(l[i])) continue;
+        const char *dot = memchr(rev, '.', len);
+        trailing += rev[0] == '"' && dot && rev + len - dot == 5 && dot[3] == '0';
+        exponent += rev[0] != '"' && (memchr(rev, 'e', len) || memchr(rev, 'E', len));
+    }
+    CHECK_INT(trailing, cases_num(&c, "number_forms", "orders_with_trailing_zeros"));
+    CHECK_INT(exponent, cases_num(&c, "number_forms", "orders_in_exponent_form") +
+                            cases_num(&c, "edge_amounts", "too_large"));
+    static const char *const cur[5] = {"USD", "EUR", "GBP", "JPY", "XTS"};
+    for (int i = 1; i < 5; i++) {
+        char want[32];
+        snprintf(want, sizeof(want), "\"currency\":\"%s\"", cur[i]);
+        CHECK_INT(count_lines(l, n, oc, want), cases_num(&c, "currencies", cur[i]));
+    }
+    for (size_t i = 0; i < n; i++) /* yen without decimals */
+        if (has(l[i], oc) && has(l[i], "\"currency\":\"JPY\"")) {
+            size_t len;
+            const char *rev = memmem(l[i].p, l[i].n, "\"revenue\":", 10);
+            CHECK(rev && (len = strspn(rev + 10, "0123456789")) > 0 && rev[10 + len] == ',');
+        }
+
+    /* 7, 9, 11: refunds of earlier orders, orders twice, anonymous orders identified later */
+    size_t cap = 1 << 16;
+    uint64_t *orders = calloc(cap, sizeof(uint64_t)), *first_id = calloc(cap, sizeof(uint64_t));
+    uint8_t *twice = calloc(cap, 1);
+    uint64_t *anon_orders = calloc(cap, sizeof(uint64_t));
+    uint64_t refunds = 0, refunds_found = 0, orders_twice = 0, identified_later = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t order = field_hash(l[i], "order_id");
+        if (standard_bad(l[i])) continue;
+        if (has(l[i], "\"event\":\"Order Refunded\"")) {
+            refunds++;
+            size_t s = order & (cap - 1);
+            while (orders[s] && orders[s] != order) s = (s + 1) & (cap - 1);
+            refunds_found += orders[s] == order;
+        } else if (has(l[i], oc)) {
+            size_t s = order & (cap - 1);
+            while (orders[s] && orders[s] != order) s = (s + 1) & (cap - 1);
+            uint64_t id = field_hash(l[i], "messageId");
+            if (!orders[s]) {
+                orders[s] = order;
+                first_id[s] = id;
+            } else if (first_id[s] != id && !twice[s]) {
+                twice[s] = 1;
+                orders_twice++;
+            }
+            if (!has(l[i], "\"userId\""))
+                set_add(anon_orders, cap, field_hash(l[i], "anonymousId"));
+        } else if (starts(l[i], "{\"type\":\"identify\"") && has(l[i], "\"userId\"")) {
+            uint64_t a = field_hash(l[i], "anonymousId");
+            size_t s = a & (cap - 1);
+            while (anon_orders[s] && anon_orders[s] != a) s = (s + 1) & (cap - 1);
+            if (anon_orders[s] == a) {
+                identified_later++;
+                anon_orders[s] = 1; /* counted once */
+            }
+        }
+    }
+    CHECK_INT(refunds, cases_num(&c, "refunds", "whole_by_revenue") +
+                           cases_num(&c, "refunds", "whole_by_total") +
+                           cases_num(&c, "refunds", "by_products"));
+    CHECK_INT(refunds_found, refunds);
+    CHECK_INT(count_lines(l, n, "\"event\":\"Order Refunded\"", "\"products\":["),
+              cases_num(&c, "refunds", "by_products"));
+    CHECK_INT(orders_twice, cases_num(&c, "orders_twice", "same_amounts_seconds_apart") +
+                                cases_num(&c, "orders_twice", "different_amounts_minutes_apart") +
+                                cases_num(&c, "orders_twice", "same_amounts_hours_apart"));
+    CHECK_INT(identified_later, cases_num(&c, "anonymous_checkouts", "identified_later"));
+    free(orders);
+    free(first_id);
+    free(twice);
+    free(anon_orders);
+
+    /* 12: user agents only planted devices have, one device each */
+    static const struct {
+        const char *ua, *name;
+    } agents[] = {{"\"userAgent\":\"Scrapy/2.11", "scrapy"},
+                  {"\"userAgent\":\"curl/8.4.0\"", "curl"},
+                  {"Cubot KingKong", "browser_cubot_phone"},
+                  {"BotanicGardenKiosk", "browser_botanic_kiosk"}};
+    for (size_t a = 0; a < sizeof(agents) / sizeof(agents[0]); a++) {
+        uint64_t *devices = calloc(cap, sizeof(uint64_t)), distinct = 0;
+        for (size_t i = 0; i < n; i++)
+            if (has(l[i], agents[a].ua))
+                distinct += (uint64_t)set_add(devices, cap, field_hash(l[i], "anonymousId"));
+        CHECK_INT(distinct, cases_num(&c, "bot_agents", agents[a].name));
+        free(devices);
+    }
+    free(l);
+    free_capture(&c);
+}
+
+/* An output too short for 60,001 lines: the far re-deliveries come at its end, from its
+ * first half. */
+static void test_messy_far_in_short_output(void)
+{
+    cp_sim_params p;
+    capture c;
+    messy_params(&p, 4, 400, 4);
+    run(&p, &c);
+    size_t n;
+    line_ref *l = split_lines(&c.events, &n);
+    CHECK(n < 60001);
+    uint64_t want = cases_num(&c, "far_redeliveries", "with_received_at") +
+                    cases_num(&c, "far_redeliveries", "without_received_at");
+    CHECK(want >= 3);
+    repeats rep;
+    find_repeats(l, n, (n - want) / 2, &rep);
+    CHECK_INT(rep.far, want);
+    CHECK(rep.min_far >= (n - want) / 2);
+    CHECK_INT(rep.min_far, cases_num(&c, "far_redeliveries", "min_distance_lines"));
+    free(l);
+    free_capture(&c);
+}
+
 int main(void)
 {
+    RUN(test_standard_unchanged);
     RUN(test_deterministic);
     RUN(test_truth_jsonl);
     RUN(test_truth_batches);
     RUN(test_personas);
+    RUN(test_messy_adds_to_standard);
+    RUN(test_messy_cases);
+    RUN(test_messy_far_in_short_output);
     TEST_END();
 }
