@@ -91,6 +91,8 @@ void cp_store_rollback(cp_store *s);
 int cp_store_add_event(cp_store *s, const cp_silver_event *e);
 int cp_store_add_order(cp_store *s, const cp_silver_order *o);
 int cp_store_add_item(cp_store *s, const cp_silver_item *i);
+/* An Order Refunded: the refund's amount in revenue (total unused). */
+int cp_store_add_refund(cp_store *s, const cp_silver_order *r);
 int cp_store_add_dead_letter(cp_store *s, const cp_dead_letter *d);
 int cp_store_add_duplicate(cp_store *s, const cp_duplicate *d);
 /* Rebuilds identity_map and customers from silver events (outside a batch): the rows

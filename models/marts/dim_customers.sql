@@ -1,8 +1,9 @@
 {{ config(materialized='incremental', unique_key='user_id') }}
-{# Every known customer with what they bought, and their segment:
-   No Purchases (0 orders), One-time (1), Regular (2 to 4), Frequent (5 or more).
-   A refresh recomputes only the customers with events or orders new to the log since
-   the last one (by log offset, so events that arrive late or out of order count). #}
+{# Every known customer with what they bought, net of refunds, and their segment:
+   No Purchases (0 orders), One-time (1), Regular (2 to 4), Frequent (5 or more), where an
+   order refunded in full (refunded > 0 and at least its revenue) does not count.
+   A refresh recomputes only the customers with events, orders or refunds new to the log
+   since the last one (by log offset, so events that arrive late or out of order count). #}
 WITH changed AS (
 {% if is_incremental() %}
     SELECT user_id FROM {{ ref('stg_customers') }}
@@ -10,6 +11,7 @@ WITH changed AS (
     UNION
     SELECT user_id FROM {{ ref('fct_purchases') }}
     WHERE "offset" > (SELECT coalesce(max(orders_offset), -1) FROM {{ this }})
+       OR refunds_offset > (SELECT coalesce(max(refunds_offset), -1) FROM {{ this }})
 {% else %}
     SELECT user_id FROM {{ ref('stg_customers') }}
 {% endif %}
@@ -17,11 +19,12 @@ WITH changed AS (
 bought AS (
     SELECT
         user_id,
-        count(*) AS orders,
-        sum(revenue) AS total_spent,
+        count(*) FILTER (NOT (refunded > 0 AND refunded >= revenue)) AS orders,
+        sum(net_revenue) AS total_spent,
         min(purchased_at) AS first_purchase,
         max(purchased_at) AS last_purchase,
-        max("offset") AS orders_offset
+        max("offset") AS orders_offset,
+        max(refunds_offset) AS refunds_offset
     FROM {{ ref('fct_purchases') }}
     WHERE user_id IN (SELECT user_id FROM changed)
     GROUP BY 1
@@ -47,6 +50,7 @@ SELECT
         ELSE 'Frequent'
     END AS segment,
     b.orders_offset,
+    b.refunds_offset,
     c.last_offset AS customers_offset
 FROM {{ ref('stg_customers') }} c
 LEFT JOIN bought b USING (user_id)

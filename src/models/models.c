@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <xxhash.h>
 #include <yaml.h>
 
 #define MAX_MODELS 4096
@@ -652,11 +653,37 @@ static const char *relation_type(cp_store *s, const char *name)
     return v == 1 ? "VIEW" : "TABLE";
 }
 
+/* The model's text as last built into gold (model_versions): an incremental model whose
+ * text changed is built in full once — its columns or meaning may have changed. */
+static uint64_t text_hash(const model *x)
+{
+    return XXH3_64bits(x->text, x->len) >> 1; /* fits a BIGINT */
+}
+
+static bool same_text(cp_store *s, const model *x)
+{
+    char sql[400];
+    int64_t v = -1;
+    bool null = true;
+    snprintf(sql, sizeof(sql), "SELECT max(hash) FROM model_versions WHERE name = '%s'", x->name);
+    return cp_store_scalar(s, sql, &v, &null) == CP_OK && !null && (uint64_t)v == text_hash(x);
+}
+
+static int note_text(cp_store *s, const model *x, char *err, size_t errlen)
+{
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "INSERT OR REPLACE INTO model_versions VALUES ('%s', %llu, now())", x->name,
+             (unsigned long long)text_hash(x));
+    return exec_sql(s, sql, err, errlen);
+}
+
 static int build(cp_models *m, cp_store *s, model *x, bool full, cp_model_result *r, char *err,
                  size_t errlen)
 {
     const char *have = relation_type(s, x->name);
-    bool incremental = x->mat == CP_MAT_INCREMENTAL && !full && have && strcmp(have, "TABLE") == 0;
+    bool incremental = x->mat == CP_MAT_INCREMENTAL && !full && have && strcmp(have, "TABLE") == 0 &&
+                       same_text(s, x);
     cp_buf sql, q;
     cp_buf_init(&sql);
     cp_buf_init(&q);
@@ -694,6 +721,7 @@ static int build(cp_models *m, cp_store *s, model *x, bool full, cp_model_result
         rc = exec_sql(s, q.ptr, err, errlen);
         if (rc) cp_store_exec(s, "ROLLBACK", NULL, 0);
     }
+    if (rc == CP_OK) rc = note_text(s, x, err, errlen);
     if (rc == CP_OK) {
         char cnt[600];
         bool null;

@@ -38,6 +38,7 @@ static const struct {
     {"DELETE FROM order_items WHERE \"offset\" IN (SELECT \"offset\" FROM orders WHERE " MATCH ")",
      offsetof(cp_forget_stats, other_rows)},
     {"DELETE FROM orders WHERE " MATCH, offsetof(cp_forget_stats, orders)},
+    {"DELETE FROM refunds WHERE " MATCH, offsetof(cp_forget_stats, other_rows)},
     {"DELETE FROM events WHERE " MATCH " OR identity = $1", offsetof(cp_forget_stats, events)},
     {"DELETE FROM sessions WHERE user_id = $1 OR identity = $1 OR (coalesce(user_id, '') = '' AND "
      "identity IN (SELECT id FROM __cp_forget))",
@@ -207,6 +208,7 @@ static const char *const retention_steps[] = {
     ("DELETE FROM order_items WHERE \"offset\" IN (SELECT \"offset\" FROM orders WHERE "
      "event_time < CAST($1 AS TIMESTAMP))"), /* one statement */
     "DELETE FROM orders WHERE event_time < CAST($1 AS TIMESTAMP)",
+    "DELETE FROM refunds WHERE event_time < CAST($1 AS TIMESTAMP)",
     "DELETE FROM events WHERE event_time < CAST($1 AS TIMESTAMP)",
     "DELETE FROM sessions WHERE end_time < CAST($1 AS TIMESTAMP)",
     "DELETE FROM customers WHERE last_seen < CAST($1 AS TIMESTAMP)",

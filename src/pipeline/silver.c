@@ -128,6 +128,34 @@ int silver_orders_load(silver_ctx *s)
     return rc;
 }
 
+/* An order's or a refund's amount: revenue, else total, else Σ price × quantity of its
+ * products (validated: within the bounds). */
+static cp_money amount_of(const cp_event *ev)
+{
+    if (ev->flags & CP_HAS_REVENUE) return ev->revenue;
+    if (ev->flags & CP_HAS_TOTAL) return ev->total;
+    cp_money sum = 0;
+    for (uint32_t i = 0; i < ev->n_products; i++)
+        if (ev->products[i].has_price) sum += ev->products[i].price * ev->products[i].quantity;
+    return sum;
+}
+
+static int write_refund(silver_ctx *s, const cp_event *ev, int64_t offset, cp_slice country)
+{
+    cp_silver_order r = {.offset = offset,
+                         .order_id = ev->order_id,
+                         .message_id = ev->message_id,
+                         .user_id = ev->user_id.len ? ev->user_id : CP_SLICE_NULL,
+                         .anonymous_id = ev->anonymous_id.len ? ev->anonymous_id : CP_SLICE_NULL,
+                         .currency = first_set(ev->currency, CP_SLICE_NULL),
+                         .country = country,
+                         .event_time_ms = ev->time_ms,
+                         .revenue = amount_of(ev),
+                         .items = (int32_t)ev->n_products};
+    for (uint32_t i = 0; i < ev->n_products; i++) r.units += ev->products[i].quantity;
+    return cp_store_add_refund(s->store, &r);
+}
+
 static int write_order(silver_ctx *s, const cp_event *ev, int64_t offset, cp_slice country)
 {
     cp_silver_order o = {.offset = offset,
@@ -142,12 +170,7 @@ static int write_order(silver_ctx *s, const cp_event *ev, int64_t offset, cp_sli
                          .total = ev->total,
                          .has_total = (ev->flags & CP_HAS_TOTAL) != 0,
                          .items = (int32_t)ev->n_products};
-    if (!(ev->flags & CP_HAS_REVENUE)) {
-        cp_money sum = 0; /* validated: within the bounds */
-        for (uint32_t i = 0; i < ev->n_products; i++)
-            if (ev->products[i].has_price) sum += ev->products[i].price * ev->products[i].quantity;
-        o.revenue = (ev->flags & CP_HAS_TOTAL) ? ev->total : sum;
-    }
+    o.revenue = amount_of(ev);
     for (uint32_t i = 0; i < ev->n_products; i++) o.units += ev->products[i].quantity;
     int rc = cp_store_add_order(s->store, &o);
     for (uint32_t i = 0; i < ev->n_products && !rc; i++) {
@@ -231,6 +254,7 @@ int silver_write(silver_ctx *s, const cp_event *ev, int64_t offset, uint64_t msg
                                               .products = ev->products,
                                               .n_products = ev->n_products});
     if (rc == CP_OK && fresh) rc = write_order(s, ev, offset, country);
+    if (rc == CP_OK && ev->kind == CP_KIND_ORDER_REFUNDED) rc = write_refund(s, ev, offset, country);
     return rc;
 }
 

@@ -15,8 +15,12 @@ int sim_truth_init(sim_truth *t, int64_t days, int64_t customers)
     t->n_days = days;
     t->identified = cp_calloc((size_t)customers / 8 + 1, 1);
     t->orders = cp_calloc((size_t)customers + 1, sizeof(*t->orders));
+    t->dev_first = cp_malloc(((size_t)customers * 2 + 1) * sizeof(*t->dev_first));
+    t->dev_linked = cp_calloc((size_t)customers / 4 + 1, 1);
     t->n_customers = customers;
-    return t->days && t->identified && t->orders ? CP_OK : CP_ENOMEM;
+    for (int64_t i = 0; t->dev_first && i < customers * 2; i++) t->dev_first[i] = INT32_MAX;
+    return t->days && t->identified && t->orders && t->dev_first && t->dev_linked ? CP_OK
+                                                                                   : CP_ENOMEM;
 }
 
 void sim_truth_free(sim_truth *t)
@@ -24,20 +28,21 @@ void sim_truth_free(sim_truth *t)
     cp_free(t->days);
     cp_free(t->identified);
     cp_free(t->orders);
+    cp_free(t->dev_first);
+    cp_free(t->dev_linked);
+    t->dev_first = NULL;
+    t->dev_linked = NULL;
     t->days = NULL;
     t->identified = NULL;
     t->orders = NULL;
 }
 
-/* A customer's first identified event and their orders, for new customers by day and the
- * purchase segments (called in day order). */
-static void account_customer(sim_truth *t, truth_day *td, uint32_t cust, int user, unsigned orders)
+/* Whether a customer is identified, and their orders, for the purchase segments (called in
+ * day order); new customers by day are counted at the end (new_customers_by_day). */
+static void account_customer(sim_truth *t, uint32_t cust, int user, unsigned orders)
 {
     if ((int64_t)cust >= t->n_customers) return;
-    if (user && !(t->identified[cust / 8] & (1u << (cust % 8)))) {
-        t->identified[cust / 8] |= (uint8_t)(1u << (cust % 8));
-        td->new_customers++;
-    }
+    if (user) t->identified[cust / 8] |= (uint8_t)(1u << (cust % 8));
     unsigned n = t->orders[cust] + orders;
     t->orders[cust] = (uint16_t)(n > 65535 ? 65535 : n);
 }
@@ -86,6 +91,7 @@ void sim_truth_account(sim_truth *t, const cp_sim_params *p, const sim_catalog *
     int country = bot ? 0 : sim_person(p, d, first->cust, &tmp)->country;
     unsigned devices = 0, user = 0, orders = 0, sessions_mask[4] = {0};
     uint32_t seen_sessions = 0;
+    int32_t day = (int32_t)(td - t->days);
     for (size_t i = from; i < to; i++) {
         const sim_ev *e = &d->ev[i];
         td->by_kind[e->kind]++;
@@ -93,6 +99,11 @@ void sim_truth_account(sim_truth *t, const cp_sim_params *p, const sim_catalog *
         if (bot) {
             td->bot_events++;
             continue;
+        }
+        if ((int64_t)e->cust < t->n_customers && e->device < 2) {
+            size_t k = (size_t)e->cust * 2 + e->device;
+            if (day < t->dev_first[k]) t->dev_first[k] = day;
+            if (e->flags & EVF_USER) t->dev_linked[k / 8] |= (uint8_t)(1u << (k % 8));
         }
         devices |= 1u << e->device;
         user |= (e->flags & EVF_USER) != 0;
@@ -113,7 +124,7 @@ void sim_truth_account(sim_truth *t, const cp_sim_params *p, const sim_catalog *
     }
     td->visitors += (unsigned)__builtin_popcount(devices);
     td->customers += user;
-    account_customer(t, td, first->cust, user != 0, orders);
+    account_customer(t, first->cust, user != 0, orders);
     td->sessions += (unsigned)__builtin_popcount(seen_sessions);
     for (int s = 0; s < 4; s++) {
         if (!(seen_sessions & (1u << s))) continue;
@@ -361,9 +372,26 @@ static int write_messy(const sim_truth *t, const cp_sim_params *p, const cp_sim_
     return rc;
 }
 
-int sim_truth_write(const sim_truth *t, const cp_sim_params *p, const cp_sim_output *out)
+/* New customers by day, as customers.first_seen counts them: an identified customer's first
+ * event on a device that carries their userId at some point (identify links it), their
+ * anonymous browsing before included. */
+static void new_customers_by_day(sim_truth *t)
+{
+    for (int64_t d = 0; d < t->n_days; d++) t->days[d].new_customers = 0;
+    for (int64_t c = 0; c < t->n_customers; c++) {
+        if (!(t->identified[c / 8] & (1u << (c % 8)))) continue;
+        int32_t first = INT32_MAX;
+        for (size_t k = (size_t)c * 2; k < (size_t)c * 2 + 2; k++)
+            if ((t->dev_linked[k / 8] & (1u << (k % 8))) && t->dev_first[k] < first)
+                first = t->dev_first[k];
+        if (first < t->n_days) t->days[first].new_customers++;
+    }
+}
+
+int sim_truth_write(sim_truth *t, const cp_sim_params *p, const cp_sim_output *out)
 {
     if (!out->truth) return CP_OK;
+    new_customers_by_day(t);
     if (p->profile == CP_SIM_MESSY) return write_messy(t, p, out);
     cp_buf b;
     cp_buf_init(&b);

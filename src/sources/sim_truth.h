@@ -14,7 +14,8 @@ typedef struct truth_day {
     uint64_t visitors;  /* distinct anonymousIds with an event that day */
     uint64_t sessions, bot_sessions;
     uint64_t signups;
-    uint64_t new_customers; /* customers whose first identified event is that day */
+    uint64_t new_customers; /* customers first seen that day: their first event with their
+                               userId, or on a device of theirs that identify links */
     uint64_t funnel_sessions[FUNNEL__COUNT]; /* human sessions reaching each step in order */
     uint64_t orders, units;
     int64_t revenue_cents;
@@ -26,6 +27,8 @@ typedef struct sim_truth {
     truth_day *days;
     int64_t n_days;
     uint8_t *identified; /* a bit a customer: seen with a userId already */
+    int32_t *dev_first;  /* each customer's two devices: first day index with an event */
+    uint8_t *dev_linked; /* a bit a device (two a customer): an event with the userId on it */
     uint16_t *orders;    /* orders of each customer, saturating */
     int64_t n_customers;
     uint64_t lines, duplicates, late;
@@ -40,6 +43,6 @@ void sim_truth_account(sim_truth *t, const cp_sim_params *p, const sim_catalog *
                        const sim_day *d, size_t from, size_t to);
 /* Writes the ground-truth JSON through out->truth: every figure for the standard profile;
  * for the messy one, the figures its cases leave well defined and what it planted. */
-int sim_truth_write(const sim_truth *t, const cp_sim_params *p, const cp_sim_output *out);
+int sim_truth_write(sim_truth *t, const cp_sim_params *p, const cp_sim_output *out);
 
 #endif

@@ -24,6 +24,10 @@ static const char cp_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS order_items ("
     " \"offset\" BIGINT NOT NULL, order_id VARCHAR, line INTEGER, product_id VARCHAR, sku VARCHAR,"
     " name VARCHAR, category VARCHAR, price DECIMAL(18,2), quantity BIGINT);"
+    "CREATE TABLE IF NOT EXISTS refunds ("
+    " \"offset\" BIGINT NOT NULL, order_id VARCHAR, message_id VARCHAR, user_id VARCHAR,"
+    " anonymous_id VARCHAR, event_time TIMESTAMP, event_date DATE, amount DECIMAL(18,2),"
+    " currency VARCHAR, country VARCHAR, items INTEGER, units BIGINT);"
     "CREATE TABLE IF NOT EXISTS identity_map ("
     " anonymous_id VARCHAR, user_id VARCHAR NOT NULL, first_seen TIMESTAMP);"
     "CREATE TABLE IF NOT EXISTS customers ("
@@ -78,6 +82,8 @@ static const char cp_schema_sql[] =
     "CREATE OR REPLACE MACRO money_avg(total, n) AS CASE WHEN n > 0 THEN"
     " CAST(sign(total) * ((2 * abs(CAST(total * 100 AS HUGEINT)) + n) // (2 * n)) AS HUGEINT)"
     " * 0.01 END;"
+    "CREATE TABLE IF NOT EXISTS model_versions ("
+    " name VARCHAR PRIMARY KEY, hash BIGINT, built_at TIMESTAMP);"
     "CREATE TABLE IF NOT EXISTS checkpoints ("
     " name VARCHAR PRIMARY KEY, position BIGINT NOT NULL, updated_at TIMESTAMP);";
 

@@ -15,9 +15,20 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { APP_EVENTS, APP_ORDERS, APP_ITEMS, APP_DEAD, APP_DUPS, APP_RT, APP_RT_TOP, APP__COUNT };
+enum {
+    APP_EVENTS,
+    APP_ORDERS,
+    APP_ITEMS,
+    APP_REFUNDS,
+    APP_DEAD,
+    APP_DUPS,
+    APP_RT,
+    APP_RT_TOP,
+    APP__COUNT
+};
 static const char *const app_tables[APP__COUNT] = {
-    "events", "orders", "order_items", "dead_letters", "duplicates", "rt_minute", "rt_minute_top"};
+    "events",     "orders",     "order_items", "refunds",
+    "dead_letters", "duplicates", "rt_minute",   "rt_minute_top"};
 
 struct cp_store {
     duckdb_database db;
@@ -350,6 +361,24 @@ int cp_store_add_order(cp_store *s, const cp_silver_order *o)
     return end_row(s, APP_ORDERS);
 }
 
+int cp_store_add_refund(cp_store *s, const cp_silver_order *r)
+{
+    duckdb_appender a = s->app[APP_REFUNDS];
+    duckdb_append_int64(a, r->offset);
+    put_text(a, r->order_id);
+    put_text(a, r->message_id);
+    put_text(a, r->user_id);
+    put_text(a, r->anonymous_id);
+    put_time(a, r->event_time_ms);
+    put_date(a, r->event_time_ms);
+    put_money(a, true, r->revenue);
+    put_text(a, r->currency);
+    put_text(a, r->country);
+    duckdb_append_int32(a, r->items);
+    duckdb_append_int64(a, r->units);
+    return end_row(s, APP_REFUNDS);
+}
+
 int cp_store_add_item(cp_store *s, const cp_silver_item *i)
 {
     duckdb_appender a = s->app[APP_ITEMS];
@@ -425,17 +454,22 @@ int cp_store_add_duplicate(cp_store *s, const cp_duplicate *d)
 /* ---- derived tables, checkpoints ---- */
 
 /* The rows of the people whose events came after `since` (all of them when since < 0):
- * the anonymous ids and users named by those events, rebuilt from every event of theirs. */
+ * the anonymous ids and users named by those events (and the users those anonymous ids
+ * are linked to), rebuilt from every event of theirs. A customer's first_seen counts the
+ * anonymous browsing of the devices linked to them. */
 int cp_store_refresh_derived(cp_store *s, int64_t since, int64_t upto)
 {
-    char anon[160] = "", users[160] = "";
+    char anon[160] = "", users[400] = "", linked[410] = "";
     if (since >= 0) {
         snprintf(anon, sizeof(anon),
                  " AND anonymous_id IN (SELECT anonymous_id FROM events WHERE \"offset\" > %lld)",
                  (long long)since);
         snprintf(users, sizeof(users),
-                 " AND user_id IN (SELECT user_id FROM events WHERE \"offset\" > %lld)",
-                 (long long)since);
+                 " AND user_id IN (SELECT user_id FROM events WHERE \"offset\" > %lld UNION "
+                 "SELECT user_id FROM identity_map WHERE anonymous_id IN (SELECT anonymous_id "
+                 "FROM events WHERE \"offset\" > %lld))",
+                 (long long)since, (long long)since);
+        snprintf(linked, sizeof(linked), " AND m.%s", users + 5); /* "m.user_id IN (…)" */
     }
     cp_buf q;
     cp_buf_init(&q);
@@ -446,13 +480,19 @@ int cp_store_refresh_derived(cp_store *s, int64_t since, int64_t upto)
                    "min(event_time) FROM events WHERE anonymous_id IS NOT NULL AND user_id IS NOT "
                    "NULL%s GROUP BY anonymous_id;"
                    "DELETE FROM customers WHERE true%s;"
-                   "INSERT INTO customers SELECT user_id, arg_max(email, event_time) FILTER (email "
-                   "IS NOT NULL), arg_max(email_domain, event_time) FILTER (email_domain IS NOT "
-                   "NULL), arg_max(name, event_time) FILTER (name IS NOT NULL), arg_max(country, "
-                   "event_time) FILTER (country IS NOT NULL), min(event_time), max(event_time), "
-                   "min(event_time) FILTER (kind = 'signed_up'), count(*), max(\"offset\") FROM "
-                   "events WHERE user_id IS NOT NULL%s GROUP BY user_id;",
-                   anon, anon, users, users);
+                   "INSERT INTO customers SELECT c.user_id, c.email, c.email_domain, c.name, "
+                   "c.country, least(c.first_seen, l.first_seen), c.last_seen, c.signed_up_at, "
+                   "c.events, c.last_offset FROM (SELECT user_id, arg_max(email, event_time) "
+                   "FILTER (email IS NOT NULL) AS email, arg_max(email_domain, event_time) FILTER "
+                   "(email_domain IS NOT NULL) AS email_domain, arg_max(name, event_time) FILTER "
+                   "(name IS NOT NULL) AS name, arg_max(country, event_time) FILTER (country IS "
+                   "NOT NULL) AS country, min(event_time) AS first_seen, max(event_time) AS "
+                   "last_seen, min(event_time) FILTER (kind = 'signed_up') AS signed_up_at, "
+                   "count(*) AS events, max(\"offset\") AS last_offset FROM events WHERE user_id "
+                   "IS NOT NULL%s GROUP BY user_id) c LEFT JOIN (SELECT m.user_id, "
+                   "min(e.event_time) AS first_seen FROM identity_map m JOIN events e ON "
+                   "e.anonymous_id = m.anonymous_id WHERE true%s GROUP BY 1) l USING (user_id);",
+                   anon, anon, users, users, linked);
     int rc = q.ptr ? exec(s, q.ptr) : CP_ENOMEM;
     cp_buf_free(&q);
     if (rc == CP_OK) rc = cp_store_set_checkpoint(s, CP_DERIVED_CHECKPOINT, upto);
@@ -510,6 +550,7 @@ int cp_store_get_checkpoint(cp_store *s, const char *name, int64_t *position, bo
 int cp_store_reset_silver(cp_store *s)
 {
     return exec(s, "DELETE FROM events; DELETE FROM orders; DELETE FROM order_items; "
+                   "DELETE FROM refunds; "
                    "DELETE FROM identity_map; DELETE FROM customers; DELETE FROM sessions; "
                    "DELETE FROM rt_minute; DELETE FROM rt_minute_top; "
                    "DELETE FROM dead_letters WHERE reason = 'store_error'; "

@@ -129,6 +129,35 @@ ingest "$tmp/d6" "$tmp/bots.jsonl" >/dev/null
 check "bots: behavioural median of an even count" test "$(q "$tmp/d6" "SELECT is_bot FROM sessions WHERE identity = 'fast'")" = true
 check "bots: agents" test "$(q "$tmp/d6" "SELECT string_agg(CAST(is_bot AS VARCHAR), ' ' ORDER BY identity) FROM events WHERE identity LIKE 'ua%'")" = "true true false"
 
+# Refunds reduce revenue (gross, refunds, net), and an order placed before identify is
+# credited to the customer once the device is linked — incrementally, as a full build does.
+cat >"$tmp/r1.jsonl" <<'EOF'
+{"type":"track","event":"Order Completed","anonymousId":"dev9","messageId":"r1","timestamp":"2026-10-02T10:00:00Z","properties":{"order_id":"A1","revenue":"100.00","products":[{"product_id":"p1","price":"60","quantity":1},{"product_id":"p2","price":"40","quantity":1}]}}
+{"type":"track","event":"Order Completed","userId":"k1","messageId":"r2","timestamp":"2026-10-02T11:00:00Z","properties":{"order_id":"A2","revenue":"50.00"}}
+EOF
+cat >"$tmp/r2.jsonl" <<'EOF'
+{"type":"identify","anonymousId":"dev9","userId":"k1","messageId":"r3","timestamp":"2026-10-03T09:00:00Z"}
+{"type":"track","event":"Order Refunded","userId":"k1","messageId":"r4","timestamp":"2026-10-04T09:00:00Z","properties":{"order_id":"A1","products":[{"product_id":"p2","price":"40","quantity":1}]}}
+{"type":"track","event":"Order Refunded","userId":"k1","messageId":"r5","timestamp":"2026-10-04T10:00:00Z","properties":{"order_id":"A2","total":"50.00"}}
+EOF
+ingest "$tmp/d8" "$tmp/r1.jsonl" >/dev/null
+"$bin" models run --set data_dir="$tmp/d8" >/dev/null
+check "before identify: the anonymous order is nobody's" \
+  test "$(q "$tmp/d8" "SELECT count(*) FROM gold.fct_purchases WHERE user_id IS NULL")" = 1
+ingest "$tmp/d8" "$tmp/r2.jsonl" >/dev/null
+"$bin" models run --set data_dir="$tmp/d8" >/dev/null
+purchases="SELECT string_agg(order_id || ':' || user_id || ':' || revenue || ':' || refunded || ':' || net_revenue, ' ' ORDER BY order_id) FROM gold.fct_purchases"
+customer="SELECT user_id, orders, total_spent, avg_order_value, segment FROM gold.dim_customers"
+daily="SELECT string_agg(day || ':' || orders || ':' || revenue || ':' || refund_count || ':' || refunds || ':' || net_revenue, ' ' ORDER BY day) FROM gold.daily_sales_summary"
+check "refunds: purchases, credited" test "$(q "$tmp/d8" "$purchases")" = "A1:k1:100.00:40.00:60.00 A2:k1:50.00:50.00:0.00"
+check "refunds: the customer, net (a full refund is no order)" test "$(q "$tmp/d8" "$customer")" = "k1,1,60.00,60.00,One-time"
+check "refunds: gross, refunds and net by day" test "$(q "$tmp/d8" "$daily")" = \
+  "2026-10-02:2:150.00:0:0.00:150.00 2026-10-04:0:0.00:2:90.00:-90.00"
+check "refunds: models test" "$bin" models test --set data_dir="$tmp/d8"
+"$bin" models run --full-refresh --set data_dir="$tmp/d8" >/dev/null
+check "refunds: a full build agrees" test "$(q "$tmp/d8" "$purchases") $(q "$tmp/d8" "$customer")" = \
+  "A1:k1:100.00:40.00:60.00 A2:k1:50.00:50.00:0.00 k1,1,60.00,60.00,One-time"
+
 # 8 and 9. A track needs its event; a resend without messageId is a duplicate.
 cat >"$tmp/ids.jsonl" <<'EOF'
 {"type":"track","name":"Order Completed","userId":"n1","timestamp":"2026-10-06T10:00:00Z"}
