@@ -101,6 +101,8 @@ typedef struct cp_config {
     char *sinks_influx_url, *sinks_influx_measurement;
     int64_t sinks_batch_rows, sinks_poll_ms, sinks_retry_min_ms, sinks_retry_max_ms;
     int64_t sinks_replace_interval_ms, sinks_drain_timeout_ms;
+    char *currency_reporting;
+    char *currency_rates;
     char *exports_dir;
     char *models_dir;
     int64_t jobs_max_concurrent, jobs_retries, jobs_backoff_ms, jobs_timeout_ms;

@@ -244,6 +244,12 @@ int cp_store_exec_param(cp_store *s, const char *sql, const char *param, int64_t
 /* Runs sql and reads the first column of its first row as an integer; *is_null is set
  * when there is no row or the value is NULL. */
 int cp_store_scalar(cp_store *s, const char *sql, int64_t *out, bool *is_null);
+/* The reporting currency and the exchange rates (from the CSV file rates_csv — date,
+ * currency, rate: one unit of the currency in the reporting one, from that date on — or the
+ * built-in table when it is NULL or empty), replacing what the store had. Errors: CP_EINVAL
+ * (a code that is not one, no rates for it) or CP_EDB, with a message in err. */
+int cp_store_set_currency(cp_store *s, const char *reporting, const char *rates_csv, char *err,
+                          size_t errlen);
 /* The last DuckDB error message. */
 const char *cp_store_error(const cp_store *s);
 

@@ -10,7 +10,7 @@ WITH views AS (
 bought AS (
     SELECT coalesce(i.category, '(none)') AS category,
            sum(i.quantity) AS units,
-           sum(i.price * i.quantity) AS revenue,
+           sum(CAST(round(CAST(i.price * i.quantity AS DECIMAL(38,2)) * o.rate, 2) AS DECIMAL(38,2))) AS revenue,
            count(DISTINCT o.user_id) AS buyers
     FROM {{ source('silver', 'order_items') }} i
     JOIN {{ ref('fct_purchases') }} o USING (order_id)

@@ -4,10 +4,11 @@
    device (anonymousId) was linked to by identify: an order placed before identify is
    credited once the device is linked. refunded is what Order Refunded events of the order
    returned, net_revenue what is left. New orders are taken by log offset, late ones
-   included; an order is taken again when a refund of it arrives or its device is linked. #}
+   included; an order is taken again when a refund of it arrives or its device is linked.
+   Amounts are in the reporting currency (stg_orders), refunds at the rate of their day. #}
 WITH refunded AS (
     SELECT order_id, sum(amount) AS refunded, max("offset") AS refunds_offset
-    FROM {{ source('silver', 'refunds') }}
+    FROM {{ source('silver', 'refunds_reporting') }}
     GROUP BY 1
 )
 SELECT
@@ -24,7 +25,9 @@ SELECT
     o.revenue,
     coalesce(r.refunded, 0) AS refunded,
     o.revenue - coalesce(r.refunded, 0) AS net_revenue,
+    o.revenue_original,
     o.currency,
+    o.rate,
     o.country,
     o.items,
     o.units,

@@ -1,4 +1,7 @@
-{# Orders as silver holds them: one row an order_id, amounts exact (DECIMAL). #}
+{# Orders as silver holds them — one row an order_id — with amounts in the reporting
+   currency (currency.reporting) at the rate of the order's day; revenue_original and
+   currency as sent (currency: the reporting one when none was sent). An order in a
+   currency without a rate has a NULL revenue: it is counted apart, never summed. #}
 SELECT
     "offset",
     order_id,
@@ -8,8 +11,10 @@ SELECT
     event_time,
     event_date,
     revenue,
-    currency,
+    revenue_original,
+    currency_code AS currency,
+    rate,
     country,
     items,
     units
-FROM {{ source('silver', 'orders') }}
+FROM {{ source('silver', 'orders_reporting') }}

@@ -97,6 +97,12 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
         cp_models_free(m);
         return CLI_FAILURE;
     }
+    if (cp_store_set_currency(s, cfg->currency_reporting, cfg->currency_rates, err, sizeof(err))) {
+        cli_error(cmd->name, "%s", err);
+        cp_store_close(s);
+        cp_models_free(m);
+        return CLI_FAILURE;
+    }
     if (strcmp(action, "docs") == 0) {
         int64_t missing = 0;
         int e = cp_models_docs(m, s, print_doc, NULL, &missing, err, sizeof(err));

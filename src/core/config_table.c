@@ -372,6 +372,18 @@ static const cp_conf_entry table[] = {
      .def = "10s",
      .offset = F(sinks_drain_timeout_ms),
      .help = "At shutdown, how long the sinks may take to deliver what is left."},
+    {.key = "currency.reporting",
+     .type = CP_CONF_STR,
+     .def = "USD",
+     .offset = F(currency_reporting),
+     .help = "The currency every revenue figure is reported in (ISO 4217); amounts in others are "
+             "converted at the day's rate, and kept as sent beside it."},
+    {.key = "currency.rates",
+     .type = CP_CONF_STR,
+     .def = "",
+     .offset = F(currency_rates),
+     .help = "A CSV file of exchange rates (date,currency,rate: one unit of currency in the "
+             "reporting currency, from that date on); empty: the built-in table (rates to USD)."},
     {.key = "exports.dir",
      .type = CP_CONF_STR,
      .def = "",

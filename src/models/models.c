@@ -653,11 +653,21 @@ static const char *relation_type(cp_store *s, const char *name)
     return v == 1 ? "VIEW" : "TABLE";
 }
 
-/* The model's text as last built into gold (model_versions): an incremental model whose
- * text changed is built in full once — its columns or meaning may have changed. */
-static uint64_t text_hash(const model *x)
+/* The model's text and the settings its figures depend on (the reporting currency and the
+ * rates) as last built into gold (model_versions): an incremental model whose text or
+ * settings changed is built in full once — its columns or meaning may have changed. */
+static uint64_t text_hash(cp_store *s, const model *x)
 {
-    return XXH3_64bits(x->text, x->len) >> 1; /* fits a BIGINT */
+    int64_t settings = 0;
+    bool null;
+    if (cp_store_scalar(s,
+                        "SELECT (hash(coalesce((SELECT string_agg(code, ',') FROM "
+                        "currency_reporting), '') || '|' || coalesce((SELECT string_agg(day || "
+                        "currency || rate, ',' ORDER BY day, currency, rate) FROM "
+                        "currency_rates), '')) >> 1)::BIGINT",
+                        &settings, &null) != CP_OK)
+        settings = 0;
+    return XXH3_64bits_withSeed(x->text, x->len, (uint64_t)settings) >> 1; /* fits a BIGINT */
 }
 
 static bool same_text(cp_store *s, const model *x)
@@ -666,7 +676,7 @@ static bool same_text(cp_store *s, const model *x)
     int64_t v = -1;
     bool null = true;
     snprintf(sql, sizeof(sql), "SELECT max(hash) FROM model_versions WHERE name = '%s'", x->name);
-    return cp_store_scalar(s, sql, &v, &null) == CP_OK && !null && (uint64_t)v == text_hash(x);
+    return cp_store_scalar(s, sql, &v, &null) == CP_OK && !null && (uint64_t)v == text_hash(s, x);
 }
 
 static int note_text(cp_store *s, const model *x, char *err, size_t errlen)
@@ -674,7 +684,7 @@ static int note_text(cp_store *s, const model *x, char *err, size_t errlen)
     char sql[512];
     snprintf(sql, sizeof(sql),
              "INSERT OR REPLACE INTO model_versions VALUES ('%s', %llu, now())", x->name,
-             (unsigned long long)text_hash(x));
+             (unsigned long long)text_hash(s, x));
     return exec_sql(s, sql, err, errlen);
 }
 

@@ -1400,3 +1400,68 @@ int cp_store_appender_close(cp_store_appender *ap)
     cp_free(ap);
     return rc;
 }
+
+/* ---- currencies ---- */
+
+/* One unit of each currency in US dollars: the built-in table, from 2000-01-01 on. */
+static const char builtin_rates[] =
+    "('USD', 1), ('EUR', 1.08), ('GBP', 1.27), ('JPY', 0.0067), ('CAD', 0.74), ('AUD', 0.66),"
+    " ('CHF', 1.12), ('SEK', 0.095), ('NOK', 0.093), ('DKK', 0.145), ('PLN', 0.25),"
+    " ('CZK', 0.043), ('INR', 0.012), ('CNY', 0.138), ('BRL', 0.2), ('MXN', 0.058)";
+
+static bool currency_code(const char *c)
+{
+    if (strlen(c) != 3) return false;
+    for (int i = 0; i < 3; i++)
+        if (c[i] < 'A' || c[i] > 'Z') return false;
+    return true;
+}
+
+int cp_store_set_currency(cp_store *s, const char *reporting, const char *rates_csv, char *err,
+                          size_t errlen)
+{
+    if (!currency_code(reporting)) {
+        snprintf(err, errlen, "currency.reporting: '%s' is not an ISO 4217 code (three capitals)",
+                 reporting);
+        return CP_EINVAL;
+    }
+    cp_buf q;
+    cp_buf_init(&q);
+    cp_buf_appendf(&q,
+                   "BEGIN TRANSACTION; DELETE FROM currency_reporting;"
+                   " INSERT INTO currency_reporting VALUES ('%s'); DELETE FROM currency_rates;",
+                   reporting);
+    if (rates_csv && rates_csv[0]) {
+        cp_buf_append_str(&q, " INSERT INTO currency_rates SELECT CAST(date AS DATE),"
+                              " upper(trim(currency)), CAST(rate AS DECIMAL(18,8)) FROM read_csv(");
+        cp_buf_append_sql_str(&q, rates_csv);
+        cp_buf_append_str(&q, ", header = true, columns = {'date': 'VARCHAR', 'currency': "
+                              "'VARCHAR', 'rate': 'VARCHAR'});");
+    } else {
+        /* in another reporting currency: the cross rates, to 8 decimals */
+        cp_buf_appendf(&q,
+                       " INSERT INTO currency_rates WITH b(currency, usd) AS (VALUES %s)"
+                       " SELECT DATE '2000-01-01', b.currency,"
+                       " CAST(round(CAST(b.usd AS DOUBLE) / r.usd, 8) AS DECIMAL(18,8))"
+                       " FROM b, (SELECT usd FROM b WHERE currency = '%s') r"
+                       " WHERE b.currency <> '%s';",
+                       builtin_rates, reporting, reporting);
+    }
+    cp_buf_append_str(&q, " COMMIT;");
+    int rc = q.ptr ? exec(s, q.ptr) : CP_ENOMEM;
+    cp_buf_free(&q);
+    bool null;
+    int64_t n = 0;
+    if (rc == CP_OK && !(rates_csv && rates_csv[0]) &&
+        cp_store_scalar(s, "SELECT count(*) FROM currency_rates", &n, &null) == CP_OK && n == 0) {
+        snprintf(err, errlen,
+                 "currency.reporting: %s has no built-in rate; give its rates in currency.rates",
+                 reporting);
+        return CP_EINVAL;
+    }
+    if (rc) {
+        rollback(s);
+        snprintf(err, errlen, "currency.rates: %s", s->error);
+    }
+    return rc;
+}

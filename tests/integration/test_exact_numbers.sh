@@ -158,6 +158,29 @@ check "refunds: models test" "$bin" models test --set data_dir="$tmp/d8"
 check "refunds: a full build agrees" test "$(q "$tmp/d8" "$purchases") $(q "$tmp/d8" "$customer")" = \
   "A1:k1:100.00:40.00:60.00 A2:k1:50.00:50.00:0.00 k1,1,60.00,60.00,One-time"
 
+# Currencies are never added together: every revenue in the reporting currency at the
+# day's rate (built-in table, or a dated CSV), the original kept; no rate: counted apart.
+cat >"$tmp/cur.jsonl" <<'EOF'
+{"type":"track","event":"Order Completed","userId":"m1","messageId":"c1","timestamp":"2026-10-02T10:00:00Z","properties":{"order_id":"C1","revenue":100,"currency":"USD"}}
+{"type":"track","event":"Order Completed","userId":"m1","messageId":"c2","timestamp":"2026-10-02T10:10:00Z","properties":{"order_id":"C2","revenue":"50.00","currency":"EUR"}}
+{"type":"track","event":"Order Completed","userId":"m2","messageId":"c3","timestamp":"2026-10-02T10:20:00Z","properties":{"order_id":"C3","revenue":1000,"currency":"JPY"}}
+{"type":"track","event":"Order Completed","userId":"m2","messageId":"c4","timestamp":"2026-10-02T10:30:00Z","properties":{"order_id":"C4","revenue":10,"currency":"XTS"}}
+{"type":"track","event":"Order Completed","userId":"m3","messageId":"c5","timestamp":"2026-10-02T10:40:00Z","properties":{"order_id":"C5","revenue":20}}
+EOF
+printf 'date,currency,rate\n2026-01-01,USD,0.90\n2026-10-02,USD,0.95\n2026-01-01,JPY,0.006\n' >"$tmp/rates.csv"
+ingest "$tmp/d9" "$tmp/cur.jsonl" >/dev/null
+"$bin" models run --set data_dir="$tmp/d9" >/dev/null
+cur="SELECT string_agg(order_id || ':' || coalesce(revenue::VARCHAR, '-') || ':' || revenue_original || ':' || currency, ' ' ORDER BY order_id) FROM gold.fct_purchases"
+day="SELECT orders || ':' || revenue || ':' || unconverted_orders || ':' || avg_order_value FROM gold.daily_sales_summary"
+check "currencies: in USD, the original beside" test "$(q "$tmp/d9" "$cur")" = \
+  "C1:100.00:100.00:USD C2:54.00:50.00:EUR C3:6.70:1000.00:JPY C4:-:10.00:XTS C5:20.00:20.00:USD"
+check "currencies: never summed across, the unconvertible apart" test "$(q "$tmp/d9" "$day")" = "5:180.70:1:45.18"
+"$bin" models run --set data_dir="$tmp/d9" --set currency.reporting=EUR --set currency.rates="$tmp/rates.csv" >/dev/null
+check "currencies: in EUR from a dated rates file" test "$(q "$tmp/d9" "$cur")" = \
+  "C1:95.00:100.00:USD C2:50.00:50.00:EUR C3:6.00:1000.00:JPY C4:-:10.00:XTS C5:20.00:20.00:EUR"
+check "currencies: a reporting currency without rates is an error" \
+  bash -c "! '$bin' models run --set data_dir='$tmp/d9' --set currency.reporting=XTS 2>/dev/null"
+
 # 8 and 9. A track needs its event; a resend without messageId is a duplicate.
 cat >"$tmp/ids.jsonl" <<'EOF'
 {"type":"track","name":"Order Completed","userId":"n1","timestamp":"2026-10-06T10:00:00Z"}

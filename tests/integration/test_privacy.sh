@@ -31,11 +31,15 @@ want_sessions=$(q "SELECT count(*) FROM sessions WHERE user_id = '$u' OR identit
 others=$(q "SELECT count(*) || '/' || sum(hash(\"offset\", message_id, event_time)) FROM events
             WHERE NOT coalesce($mine, false)")
 gold_sql="SELECT 0 AS n"
+declare -A gold_where  # a table's rows naming the person in any of its columns, once
 while IFS=, read -r t c; do
-  gold_sql+=" UNION ALL SELECT count(*) FROM gold.\"$t\" WHERE \"$c\" = '$u' OR \"$c\" IN $ids"
+  gold_where[$t]+="${gold_where[$t]:+ OR }\"$c\" = '$u' OR \"$c\" IN $ids"
 done < <(q "SELECT table_name, column_name FROM duckdb_columns() JOIN duckdb_tables()
             USING (database_name, schema_name, table_name) WHERE schema_name = 'gold'
             AND column_name IN ('user_id', 'anonymous_id', 'identity', 'customer_id')")
+for t in "${!gold_where[@]}"; do
+  gold_sql+=" UNION ALL SELECT count(*) FROM gold.\"$t\" WHERE ${gold_where[$t]}"
+done
 want_gold=$(q "SELECT sum(n) FROM ($gold_sql)")
 logged=$(zstdcat "$data"/log/*.jsonl.zst | grep -c "\"$u\"")
 check "the person has events, orders, sessions, gold rows and log lines ($want_events, $want_orders, $want_sessions, $want_gold, $logged)" \
