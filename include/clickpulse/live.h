@@ -36,7 +36,8 @@ typedef struct cp_live_event {
     cp_slice page_url, page_path, referrer,
         country; /* referrers from page_url's host are internal */
     bool is_bot, late, has_revenue;
-    cp_money revenue;           /* hundredths */
+    cp_money revenue;           /* hundredths, in the reporting currency */
+    int64_t rate_e8;            /* the order's rate to it × 10^8 (for its lines); 0: none */
     bool repeat_order;          /* an order_id silver already holds: counted as no order */
     const cp_product *products; /* product views: the product; orders: the lines */
     uint32_t n_products;

@@ -36,4 +36,8 @@ int cp_money_mul(cp_money a, int64_t n, cp_money *out);
 /* a / n (n > 0) rounded to the hundredth, halves away from zero: an average amount. */
 cp_money cp_money_div(cp_money a, int64_t n);
 
+/* a converted at rate_e8 (the rate × 10^8: DECIMAL(18,8)'s digits), rounded to the hundredth,
+ * halves away from zero — as the store's round(amount * rate, 2). */
+cp_money cp_money_convert(cp_money a, int64_t rate_e8);
+
 #endif

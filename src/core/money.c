@@ -114,3 +114,10 @@ cp_money cp_money_div(cp_money a, int64_t n)
     if (2 * (r < 0 ? -r : r) >= n) q += a < 0 ? -1 : 1;
     return (cp_money)q;
 }
+
+cp_money cp_money_convert(cp_money a, int64_t rate_e8)
+{
+    __int128 p = (__int128)a * rate_e8, q = p / 100000000, r = p % 100000000;
+    if (2 * (r < 0 ? -r : r) >= 100000000) q += p < 0 ? -1 : 1;
+    return (cp_money)q;
+}

@@ -54,11 +54,19 @@ typedef struct silver_ctx {
      * by order_id — a later Order Completed of one adds no order (docs/pipeline.md). */
     uint64_t *order_ids;
     size_t order_ids_cap, order_ids_n;
+    /* The exchange rates (currency_rates, by currency then day) and the reporting currency:
+     * the live view counts revenue in it, as gold does. */
+    struct silver_rate *rates;
+    size_t n_rates, cap_rates;
+    char reporting[4];
 } silver_ctx;
+/* The rates from the store (after cp_store_set_currency). */
+int silver_rates_load(silver_ctx *s);
 /* The order_ids from silver's committed orders (at open, after a rollback or a replay's
  * reset, after rows were deleted). */
 int silver_orders_load(silver_ctx *s);
 void silver_orders_free(silver_ctx *s);
+void silver_rates_free(silver_ctx *s);
 int silver_write(silver_ctx *s, const cp_event *ev, int64_t offset, uint64_t msg_hash,
                  uint64_t delivery_hash, cp_slice source, bool late);
 

@@ -308,7 +308,9 @@ static void add_locked(cp_live *l, const cp_live_event *e)
         for (uint32_t i = 0; i < e->n_products; i++) {
             const cp_product *p = &e->products[i];
             cp_counter_add(&m->dims[DIM_PRODUCT], product_key(p), 0, p->quantity,
-                           p->has_price ? p->price * p->quantity : 0);
+                           p->has_price && e->rate_e8
+                               ? cp_money_convert(p->price * p->quantity, e->rate_e8)
+                               : 0);
         }
     } else if (e->kind == CP_KIND_PRODUCT_VIEWED && e->n_products) {
         cp_counter_add(&m->dims[DIM_PRODUCT], product_key(&e->products[0]), 1, 0, 0);

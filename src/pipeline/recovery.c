@@ -265,6 +265,8 @@ int cp_pipeline_open(const cp_config *c, cp_pipeline **out, char *err, size_t er
         snprintf(err, errlen, "%s", cp_store_error(p->store));
     if (rc == CP_OK && (rc = silver_orders_load(&p->silver)))
         snprintf(err, errlen, "%s", cp_store_error(p->store));
+    if (rc == CP_OK && (rc = silver_rates_load(&p->silver)))
+        snprintf(err, errlen, "loading the exchange rates: %s", cp_store_error(p->store));
     if (rc == CP_OK && (rc = cp_live_restore(p->live, p->store)))
         snprintf(err, errlen, "restoring the live view: %s", cp_store_error(p->store));
     if (rc == CP_OK && (rc = catch_up(p)))
@@ -290,6 +292,7 @@ void cp_pipeline_close(cp_pipeline *p)
     dedup_free(p->dd);
     cp_live_free(p->live);
     silver_orders_free(&p->silver);
+    silver_rates_free(&p->silver);
     cp_free(p->poison.offsets);
     cp_free(p->recs);
     pthread_mutex_destroy(&p->append_mu);

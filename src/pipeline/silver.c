@@ -7,8 +7,10 @@
 #include "clickpulse/error.h"
 #include "clickpulse/log.h"
 #include "clickpulse/mem.h"
+#include "clickpulse/time.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
 
@@ -156,6 +158,79 @@ static int write_refund(silver_ctx *s, const cp_event *ev, int64_t offset, cp_sl
     return cp_store_add_refund(s->store, &r);
 }
 
+typedef struct silver_rate {
+    char currency[4];
+    int32_t day;
+    int64_t e8;
+} silver_rate;
+
+static int load_rate(void *ud, const cp_slice *cols, size_t n)
+{
+    silver_ctx *s = ud;
+    (void)n;
+    if (!cols[0].ptr || cols[0].len != 3 || !cols[1].ptr || !cols[2].ptr) return CP_OK;
+    if (cp_grow((void **)&s->rates, &s->cap_rates, s->n_rates + 1, sizeof(*s->rates)))
+        return CP_ENOMEM;
+    silver_rate *r = &s->rates[s->n_rates++];
+    memcpy(r->currency, cols[0].ptr, 3);
+    r->currency[3] = 0;
+    r->day = (int32_t)strtol(cols[1].ptr, NULL, 10);
+    r->e8 = strtoll(cols[2].ptr, NULL, 10);
+    return CP_OK;
+}
+
+static int load_reporting(void *ud, const cp_slice *cols, size_t n)
+{
+    silver_ctx *s = ud;
+    (void)n;
+    if (cols[0].ptr && cols[0].len == 3) memcpy(s->reporting, cols[0].ptr, 3);
+    return CP_OK;
+}
+
+void silver_rates_free(silver_ctx *s)
+{
+    cp_free(s->rates);
+    s->rates = NULL;
+    s->n_rates = s->cap_rates = 0;
+}
+
+int silver_rates_load(silver_ctx *s)
+{
+    char err[256];
+    silver_rates_free(s);
+    int rc = cp_store_read_rows(s->store,
+                                "SELECT currency, CAST(day - DATE '1970-01-01' AS VARCHAR),"
+                                " CAST(CAST(rate * 100000000 AS BIGINT) AS VARCHAR)"
+                                " FROM currency_rates_in_use ORDER BY currency, day",
+                                load_rate, s, err, sizeof(err));
+    memcpy(s->reporting, "USD", 4);
+    if (rc == CP_OK)
+        rc = cp_store_read_rows(s->store, "SELECT code FROM currency_reporting", load_reporting,
+                                s, err, sizeof(err));
+    if (rc) CP_ERROR("pipeline", "loading the exchange rates: %s", err);
+    return rc;
+}
+
+/* The rate of currency (none: the reporting one) on the day of ms: the latest dated on or
+ * before it; 0 when there is none. */
+static int64_t rate_of(const silver_ctx *s, cp_slice currency, int64_t ms)
+{
+    char cur[4];
+    if (currency.len == 3)
+        memcpy(cur, currency.ptr, 3);
+    else if (s->n_rates)
+        memcpy(cur, s->reporting, 3);
+    else
+        return 100000000; /* no rates loaded: amounts as they are */
+    cur[3] = 0;
+    int32_t day = (int32_t)cp_day_of(ms);
+    int64_t e8 = 0;
+    for (size_t i = 0; i < s->n_rates; i++) /* a few dozen rows: by currency, then day */
+        if (memcmp(s->rates[i].currency, cur, 3) == 0 && s->rates[i].day <= day)
+            e8 = s->rates[i].e8;
+    return e8;
+}
+
 static int write_order(silver_ctx *s, const cp_event *ev, int64_t offset, cp_slice country)
 {
     cp_silver_order o = {.offset = offset,
@@ -237,6 +312,7 @@ int silver_write(silver_ctx *s, const cp_event *ev, int64_t offset, uint64_t msg
         .properties = ev->properties};
     int fresh = ev->kind == CP_KIND_ORDER_COMPLETED ? order_new(s, ev->order_id) : 0;
     if (fresh < 0) return CP_ENOMEM;
+    int64_t rate = fresh ? rate_of(s, ev->currency, ev->time_ms) : 0;
     int rc = cp_store_add_event(s->store, &r);
     if (s->live)
         cp_live_add(s->live, &(cp_live_event){.kind = ev->kind,
@@ -248,8 +324,9 @@ int silver_write(silver_ctx *s, const cp_event *ev, int64_t offset, uint64_t msg
                                               .country = country,
                                               .is_bot = ua.is_bot,
                                               .late = late,
-                                              .has_revenue = r.has_revenue,
-                                              .revenue = r.revenue,
+                                              .has_revenue = r.has_revenue && rate,
+                                              .revenue = cp_money_convert(r.revenue, rate),
+                                              .rate_e8 = rate,
                                               .repeat_order = !fresh && ev->kind == CP_KIND_ORDER_COMPLETED,
                                               .products = ev->products,
                                               .n_products = ev->n_products});

@@ -175,6 +175,7 @@ day="SELECT orders || ':' || revenue || ':' || unconverted_orders || ':' || avg_
 check "currencies: in USD, the original beside" test "$(q "$tmp/d9" "$cur")" = \
   "C1:100.00:100.00:USD C2:54.00:50.00:EUR C3:6.70:1000.00:JPY C4:-:10.00:XTS C5:20.00:20.00:USD"
 check "currencies: never summed across, the unconvertible apart" test "$(q "$tmp/d9" "$day")" = "5:180.70:1:45.18"
+check "currencies: the live view counts in USD too" test "$(q "$tmp/d9" "SELECT sum(orders) || ':' || sum(revenue) FROM rt_minute")" = "5:180.70"
 "$bin" models run --set data_dir="$tmp/d9" --set currency.reporting=EUR --set currency.rates="$tmp/rates.csv" >/dev/null
 check "currencies: in EUR from a dated rates file" test "$(q "$tmp/d9" "$cur")" = \
   "C1:95.00:100.00:USD C2:50.00:50.00:EUR C3:6.00:1000.00:JPY C4:-:10.00:XTS C5:20.00:20.00:EUR"

@@ -42,6 +42,7 @@ static void order(int64_t t, const char *who, cp_money revenue, cp_product *p, u
                        .identity = cp_slice_from(who),
                        .country = CP_SLICE_LIT("DE"),
                        .has_revenue = true,
+                       .rate_e8 = 100000000,
                        .revenue = revenue,
                        .products = p,
                        .n_products = n};
