@@ -4,6 +4,6 @@ SELECT
     count(*) AS orders,
     sum(revenue) AS revenue,
     count(DISTINCT user_id) AS customers,
-    money_avg(sum(revenue), count(*)) AS avg_order_value
+    money_avg(sum(revenue), count(revenue)) AS avg_order_value
 FROM {{ ref('fct_purchases') }}
 GROUP BY 1

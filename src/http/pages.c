@@ -84,7 +84,7 @@ const char http_pages_init_sql[] =
     "   round(count(*) FILTER (purchase) / nullif(count(*), 0), 4) AS conversion"
     "   FROM cp_sess(p_d0, p_d1, p_country, p_device, p_source)) s,"
     "  (SELECT count(*) AS orders, coalesce(sum(revenue), 0) AS revenue,"
-    "   money_avg(sum(revenue), count(*)) AS avg_order_value,"
+    "   money_avg(sum(revenue), count(revenue)) AS avg_order_value,"
     "   count(DISTINCT user_id) AS buyers"
     "   FROM cp_orders(p_d0, p_d1, p_country, p_device, p_source)) o,"
     "  (SELECT count(*) AS new_customers"
@@ -160,12 +160,12 @@ static const dataset sales_sets[] = {
     {"totals", "SELECT count(*) AS orders, coalesce(sum(units), 0) AS units,"
                " coalesce(sum(revenue), 0) AS revenue,"
                " count(DISTINCT user_id) AS customers,"
-               " money_avg(sum(revenue), count(*)) AS avg_order_value"
+               " money_avg(sum(revenue), count(revenue)) AS avg_order_value"
                " FROM cp_orders(" ARGS ")"},
     {"daily",
      "SELECT event_date AS day, count(*) AS orders, sum(units) AS units,"
      " sum(revenue) AS revenue, count(DISTINCT user_id) AS customers,"
-     " money_avg(sum(revenue), count(*)) AS avg_order_value"
+     " money_avg(sum(revenue), count(revenue)) AS avg_order_value"
      " FROM cp_orders(" ARGS ") GROUP BY 1 ORDER BY 1"},
 };
 
@@ -185,13 +185,13 @@ static const dataset acquisition_sets[] = {
 /* ---- Countries ---- */
 static const dataset countries_sets[] = {
     {"countries",
-     "WITH o AS (SELECT f_country AS country, count(*) AS orders,"
+     "WITH o AS (SELECT f_country AS country, count(*) AS orders, count(revenue) AS priced,"
      "  sum(revenue) AS revenue, count(DISTINCT user_id) AS customers"
      "  FROM cp_orders(" ARGS ") GROUP BY 1),"
      " s AS (SELECT f_country AS country, count(*) AS sessions,"
      "  count(*) FILTER (purchase) AS converted FROM cp_sess(" ARGS ") GROUP BY 1)"
      " SELECT country, coalesce(orders, 0) AS orders, coalesce(revenue, 0) AS revenue,"
-     " coalesce(customers, 0) AS customers, money_avg(revenue, orders) AS "
+     " coalesce(customers, 0) AS customers, money_avg(revenue, priced) AS "
      "avg_order_value,"
      " coalesce(sessions, 0) AS sessions, round(converted / nullif(sessions, 0), 4) AS conversion"
      " FROM o FULL JOIN s USING (country) ORDER BY revenue DESC NULLS LAST, country"},

@@ -216,18 +216,19 @@ size_t sim_format_page_path(const sim_catalog *cat, const sim_ev *e, char *buf)
     return (size_t)(o.p - buf);
 }
 
+const char *const sim_page_titles[] = {"Home",
+                                       "",
+                                       "",
+                                       "Your cart",
+                                       "Checkout",
+                                       "Thank you for your order",
+                                       "Create your account",
+                                       "Search results",
+                                       "Journal",
+                                       "Sale"};
+
 static void page_title(out *o, const sim_catalog *cat, const sim_ev *e)
 {
-    static const char *const titles[] = {"Home",
-                                         "",
-                                         "",
-                                         "Your cart",
-                                         "Checkout",
-                                         "Thank you for your order",
-                                         "Create your account",
-                                         "Search results",
-                                         "Journal",
-                                         "Sale"};
     if (e->page_type == PAGE_PRODUCT) {
         const sim_product *pr = &cat->items[e->item];
         str(o, sim_adjectives[pr->adjective]);
@@ -236,7 +237,7 @@ static void page_title(out *o, const sim_catalog *cat, const sim_ev *e)
     } else if (e->page_type == PAGE_CATEGORY) {
         str(o, sim_categories[e->item % 10]);
     } else {
-        str(o, titles[e->page_type]);
+        str(o, sim_page_titles[e->page_type]);
     }
     LIT(o, " | Example Shop");
 }

@@ -288,6 +288,8 @@ extern const char *const sim_first_names[];
 extern const char *const sim_last_names[];
 extern const char *const sim_email_domains[];
 extern const char *const sim_adjectives[];
+/* Page titles by page type (sim_format.c). */
+extern const char *const sim_page_titles[];
 extern const char *const sim_nouns[];
 extern const char *const sim_bot_agents[];
 extern const int sim_n_bot_agents;

@@ -267,16 +267,6 @@ static void order_properties(w *o, const cp_sim_params *p, const sim_catalog *ca
 /* The page's title, as sim_format.c writes it. */
 static void page_title(w *o, const sim_catalog *cat, const sim_ev *e)
 {
-    static const char *const titles[] = {"Home",
-                                         "",
-                                         "",
-                                         "Your cart",
-                                         "Checkout",
-                                         "Thank you for your order",
-                                         "Create your account",
-                                         "Search results",
-                                         "Journal",
-                                         "Sale"};
     if (e->page_type == PAGE_PRODUCT) {
         const sim_product *pr = &cat->items[e->item];
         text(o, sim_adjectives[pr->adjective]);
@@ -285,7 +275,7 @@ static void page_title(w *o, const sim_catalog *cat, const sim_ev *e)
     } else if (e->page_type == PAGE_CATEGORY) {
         text(o, sim_categories[e->item % 10]);
     } else {
-        text(o, titles[e->page_type]);
+        text(o, sim_page_titles[e->page_type]);
     }
     PUT(o, " | Example Shop");
 }

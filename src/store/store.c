@@ -26,9 +26,9 @@ enum {
     APP_RT_TOP,
     APP__COUNT
 };
-static const char *const app_tables[APP__COUNT] = {
-    "events",     "orders",     "order_items", "refunds",
-    "dead_letters", "duplicates", "rt_minute",   "rt_minute_top"};
+static const char *const app_tables[APP__COUNT] = {"events",    "orders",       "order_items",
+                                                   "refunds",   "dead_letters", "duplicates",
+                                                   "rt_minute", "rt_minute_top"};
 
 struct cp_store {
     duckdb_database db;
@@ -288,9 +288,8 @@ static void put_money_w(duckdb_appender a, bool present, cp_money v, uint8_t wid
         duckdb_append_null(a);
         return;
     }
-    duckdb_decimal d = {.width = width,
-                        .scale = 2,
-                        .value = {.lower = (uint64_t)v, .upper = v < 0 ? -1 : 0}};
+    duckdb_decimal d = {
+        .width = width, .scale = 2, .value = {.lower = (uint64_t)v, .upper = v < 0 ? -1 : 0}};
     duckdb_value x = duckdb_create_decimal(d);
     duckdb_append_value(a, x);
     duckdb_destroy_value(&x);
@@ -342,9 +341,10 @@ int cp_store_add_event(cp_store *s, const cp_silver_event *e)
     return end_row(s, APP_EVENTS);
 }
 
-int cp_store_add_order(cp_store *s, const cp_silver_order *o)
+/* An orders row, or a refunds row (which has no total: its amount is in revenue). */
+static int add_order_row(cp_store *s, int which, const cp_silver_order *o)
 {
-    duckdb_appender a = s->app[APP_ORDERS];
+    duckdb_appender a = s->app[which];
     duckdb_append_int64(a, o->offset);
     put_text(a, o->order_id);
     put_text(a, o->message_id);
@@ -353,30 +353,22 @@ int cp_store_add_order(cp_store *s, const cp_silver_order *o)
     put_time(a, o->event_time_ms);
     put_date(a, o->event_time_ms);
     put_money(a, true, o->revenue);
-    put_money(a, o->has_total, o->total);
+    if (which == APP_ORDERS) put_money(a, o->has_total, o->total);
     put_text(a, o->currency);
     put_text(a, o->country);
     duckdb_append_int32(a, o->items);
     duckdb_append_int64(a, o->units);
-    return end_row(s, APP_ORDERS);
+    return end_row(s, which);
+}
+
+int cp_store_add_order(cp_store *s, const cp_silver_order *o)
+{
+    return add_order_row(s, APP_ORDERS, o);
 }
 
 int cp_store_add_refund(cp_store *s, const cp_silver_order *r)
 {
-    duckdb_appender a = s->app[APP_REFUNDS];
-    duckdb_append_int64(a, r->offset);
-    put_text(a, r->order_id);
-    put_text(a, r->message_id);
-    put_text(a, r->user_id);
-    put_text(a, r->anonymous_id);
-    put_time(a, r->event_time_ms);
-    put_date(a, r->event_time_ms);
-    put_money(a, true, r->revenue);
-    put_text(a, r->currency);
-    put_text(a, r->country);
-    duckdb_append_int32(a, r->items);
-    duckdb_append_int64(a, r->units);
-    return end_row(s, APP_REFUNDS);
+    return add_order_row(s, APP_REFUNDS, r);
 }
 
 int cp_store_add_item(cp_store *s, const cp_silver_item *i)
@@ -836,7 +828,8 @@ int cp_store_scan_rt(cp_store *s, int64_t since_ms, int (*minute)(void *ud, cons
     rt_scan x = {minute, top, ud};
     snprintf(sql, sizeof(sql),
              "SELECT epoch_ms(minute), events, pageviews, visitors, sessions, converted, orders, "
-             "CAST(round(revenue * 100) AS BIGINT), bots, funnel_page, funnel_product, funnel_cart, funnel_checkout, "
+             "CAST(round(revenue * 100) AS BIGINT), bots, funnel_page, funnel_product, "
+             "funnel_cart, funnel_checkout, "
              "funnel_order, visitors_hll FROM rt_minute WHERE minute >= make_timestamp(%lld)",
              (long long)since_ms * 1000);
     int rc = scan_rows(s, sql, 15, rt_minute_row, &x);
