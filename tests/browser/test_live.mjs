@@ -2,7 +2,8 @@
 // daemon gets a small shop's events through the collector, the page shows them in
 // its figures, charts and tables; more events show within 2 seconds; when the
 // daemon goes away the page says so, and when it is back (the per-minute rollups
-// restored) the page is live again with the same figures. No console errors.
+// restored) the page is live again with the same figures. No console errors. The shop
+// reports in EUR, the currency of its orders (an order without one is in EUR too).
 // usage: node test_live.mjs CLICKPULSE_BINARY ARTIFACT_DIR
 import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
@@ -27,7 +28,8 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 async function start () {
   daemon = spawn(bin, ['run', '--set', `data_dir=${dir}/data`, '--set', `collector.listen=127.0.0.1:${port}`,
     '--set', `dashboard.listen=127.0.0.1:${api}`, '--set', 'collector.write_keys=wk=web',
-    '--set', 'dashboard.token=live-token', '--set', 'logging.level=error'], { stdio: ['ignore', 'inherit', 'inherit'] })
+    '--set', 'dashboard.token=live-token', '--set', 'logging.level=error',
+    '--set', 'currency.reporting=EUR'], { stdio: ['ignore', 'inherit', 'inherit'] })
   for (let i = 0; i < 100; i++) {
     try { if ((await fetch(`${collector}/health`)).ok) return } catch {}
     await sleep(100)
