@@ -143,6 +143,11 @@ typedef struct cp_ua_info {
 void cp_ua_parse(cp_slice ua, cp_ua_info *out);
 /* The domain of an e-mail address, lower-cased into buf (at least 256 bytes); empty if none. */
 cp_slice cp_email_domain(cp_slice email, char *buf);
+/* An event's country: context.location.country (a two-letter code upper-cased into buf, at
+ * least 3 bytes; anything else as sent), else the region subtag of the locale — language,
+ * an optional four-letter script, then two letters ("de-DE", "pt_BR.UTF-8", "zh-Hant-TW" →
+ * DE, BR, TW; "es-419", "en" → none). */
+cp_slice cp_country(cp_slice country, cp_slice locale, char *buf);
 /* Checks an event against the rules for its kind; returns 1 when valid, else fills r. */
 int cp_validate_event(const cp_event *ev, cp_reject *r);
 

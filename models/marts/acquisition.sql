@@ -1,11 +1,17 @@
 {{ config(materialized='table') }}
-{# New customers by the day they were first seen and the campaign of their first session. #}
-WITH first_session AS (
-    SELECT user_id, arg_min(utm_source, start_time) AS utm_source,
+{# New customers by the day they were first seen and the campaign of their first session —
+   theirs by userId, or of a device linked to them by identify (the anonymous first visit). #}
+WITH person AS (
+    SELECT s.*, coalesce(s.user_id, m.user_id) AS person
+    FROM {{ ref('stg_sessions') }} s
+    LEFT JOIN {{ source('silver', 'identity_map') }} m ON m.anonymous_id = s.identity
+),
+first_session AS (
+    SELECT person AS user_id, arg_min(utm_source, start_time) AS utm_source,
            arg_min(utm_medium, start_time) AS utm_medium,
            arg_min(utm_campaign, start_time) AS utm_campaign
-    FROM {{ ref('stg_sessions') }}
-    WHERE user_id IS NOT NULL
+    FROM person
+    WHERE person IS NOT NULL
     GROUP BY 1
 )
 SELECT

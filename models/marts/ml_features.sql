@@ -1,16 +1,21 @@
 {{ config(materialized='view') }}
-{# A view: recency counts from today, so it is computed when read. #}
+{# A view: recency counts to the latest event of any customer, computed when read. #}
 {# One row a customer with the features customer segmentation learns from: recency,
    frequency and monetary value, engagement, and the funnel steps they reach. #}
-WITH engagement AS (
-    SELECT user_id,
+WITH person AS (
+    SELECT s.*, coalesce(s.user_id, m.user_id) AS person
+    FROM {{ ref('stg_sessions') }} s
+    LEFT JOIN {{ source('silver', 'identity_map') }} m ON m.anonymous_id = s.identity
+),
+engagement AS (
+    SELECT person AS user_id,
            count(*) AS sessions,
            sum(pageviews) AS pageviews,
            count(*) FILTER (product_view) AS sessions_viewing_products,
            count(*) FILTER (cart) AS sessions_with_cart,
            round(avg(duration_s), 1) AS avg_session_s
-    FROM {{ ref('stg_sessions') }}
-    WHERE user_id IS NOT NULL
+    FROM person
+    WHERE person IS NOT NULL
     GROUP BY 1
 ),
 horizon AS (SELECT max(last_seen) AS now FROM {{ ref('stg_customers') }})

@@ -50,13 +50,17 @@ const char http_pages_init_sql[] =
     " WHERE cp_is(f_country, p_country) AND cp_is(f_device, p_device)"
     "  AND cp_is(f_source, p_source);"
 
-    /* every customer with the acquisition of their first session */
+    /* every customer with the acquisition of their first session (theirs, or of a device
+     * linked to them: the anonymous first visit) */
     "CREATE OR REPLACE TEMP MACRO cp_customer_dims() AS TABLE"
-    " WITH first_session AS (SELECT user_id, arg_min(utm_source, start_time) AS utm_source,"
+    " WITH first_session AS (SELECT person AS user_id,"
+    "  arg_min(utm_source, start_time) AS utm_source,"
     "  arg_min(utm_medium, start_time) AS utm_medium,"
     "  arg_min(utm_campaign, start_time) AS utm_campaign,"
     "  arg_min(device_type, start_time) AS device_type"
-    "  FROM sessions WHERE NOT is_bot AND pageviews > 0 AND user_id IS NOT NULL GROUP BY 1)"
+    "  FROM (SELECT s.*, coalesce(s.user_id, m.user_id) AS person FROM sessions s"
+    "   LEFT JOIN identity_map m ON m.anonymous_id = s.identity)"
+    "  WHERE NOT is_bot AND pageviews > 0 AND person IS NOT NULL GROUP BY 1)"
     " SELECT c.user_id, c.first_seen, c.last_seen, coalesce(c.country, 'unknown') AS f_country,"
     "  coalesce(f.device_type, 'unknown') AS f_device, coalesce(f.utm_source, '(direct)') AS "
     "f_source,"
@@ -120,11 +124,11 @@ const char http_pages_init_sql[] =
     "WITH s AS (SELECT " dim " AS " name ", count(*) AS sessions,"                                 \
     " count(*) FILTER (purchase) AS converted FROM cp_sess(" ARGS ") GROUP BY 1),"                 \
     " o AS (SELECT " dim " AS " name ", count(*) AS orders,"                                       \
-    " sum(revenue) AS revenue FROM cp_orders(" ARGS ") GROUP BY 1)"                \
+    " sum(revenue) AS revenue FROM cp_orders(" ARGS ") GROUP BY 1)"                                \
     " SELECT " name ", coalesce(sessions, 0) AS sessions, coalesce(converted, 0) AS converted,"    \
     " round(converted / nullif(sessions, 0), 4) AS conversion, coalesce(orders, 0) AS orders,"     \
-    " coalesce(revenue, 0) AS revenue,"                                                  \
-    " money_avg(coalesce(revenue, 0), sessions) AS revenue_per_session"                 \
+    " coalesce(revenue, 0) AS revenue,"                                                            \
+    " money_avg(coalesce(revenue, 0), sessions) AS revenue_per_session"                            \
     " FROM s FULL JOIN o USING (" name ") ORDER BY sessions DESC NULLS LAST, " name
 /* buckets (bucket, label, lo, hi: lo <= value < hi, hi NULL: no end) counted over col */
 #define HISTOGRAM(values, col)                                                                     \
@@ -162,11 +166,10 @@ static const dataset sales_sets[] = {
                " count(DISTINCT user_id) AS customers,"
                " money_avg(sum(revenue), count(revenue)) AS avg_order_value"
                " FROM cp_orders(" ARGS ")"},
-    {"daily",
-     "SELECT event_date AS day, count(*) AS orders, sum(units) AS units,"
-     " sum(revenue) AS revenue, count(DISTINCT user_id) AS customers,"
-     " money_avg(sum(revenue), count(revenue)) AS avg_order_value"
-     " FROM cp_orders(" ARGS ") GROUP BY 1 ORDER BY 1"},
+    {"daily", "SELECT event_date AS day, count(*) AS orders, sum(units) AS units,"
+              " sum(revenue) AS revenue, count(DISTINCT user_id) AS customers,"
+              " money_avg(sum(revenue), count(revenue)) AS avg_order_value"
+              " FROM cp_orders(" ARGS ") GROUP BY 1 ORDER BY 1"},
 };
 
 /* ---- Acquisition ---- */
@@ -252,7 +255,8 @@ static const dataset content_sets[] = {
      "  AS category, count(*) AS product_views, count(DISTINCT identity) AS viewers"
      "  FROM cp_events(" ARGS ") WHERE kind = 'product_viewed' GROUP BY 1),"
      " b AS (SELECT coalesce(i.category, '(none)') AS category, sum(i.quantity) AS units,"
-     "  sum(CAST(round(CAST(i.price * i.quantity AS DECIMAL(38,2)) * o.rate, 2) AS DECIMAL(38,2))) AS revenue, count(DISTINCT o.user_id) AS buyers"
+     "  sum(CAST(round(CAST(i.price * i.quantity AS DECIMAL(38,2)) * o.rate, 2) AS DECIMAL(38,2))) "
+     "AS revenue, count(DISTINCT o.user_id) AS buyers"
      "  FROM order_items i JOIN cp_orders(" ARGS ") o"
      "  ON o.\"offset\" = i.\"offset\" AND o.order_id = i.order_id GROUP BY 1)"
      " SELECT category, coalesce(product_views, 0) AS product_views,"
@@ -266,7 +270,8 @@ static const dataset content_sets[] = {
      "  min(json_extract_string(properties, '$.name')) AS name, count(*) AS views"
      "  FROM cp_events(" ARGS ") WHERE kind = 'product_viewed' GROUP BY 1),"
      " b AS (SELECT i.product_id, min(i.name) AS name, sum(i.quantity) AS units,"
-     "  sum(CAST(round(CAST(i.price * i.quantity AS DECIMAL(38,2)) * o.rate, 2) AS DECIMAL(38,2))) AS revenue"
+     "  sum(CAST(round(CAST(i.price * i.quantity AS DECIMAL(38,2)) * o.rate, 2) AS DECIMAL(38,2))) "
+     "AS revenue"
      "  FROM order_items i JOIN cp_orders(" ARGS ") o"
      "  ON o.\"offset\" = i.\"offset\" AND o.order_id = i.order_id GROUP BY 1)"
      " SELECT product_id, coalesce(b.name, v.name) AS name, coalesce(views, 0) AS views,"

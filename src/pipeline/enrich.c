@@ -96,3 +96,42 @@ cp_slice cp_email_domain(cp_slice email, char *buf)
     for (size_t i = 0; i < n; i++) buf[i] = (char)tolower((unsigned char)at[1 + i]);
     return (cp_slice){buf, n};
 }
+
+static bool letters(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isalpha((unsigned char)p[i])) return false;
+    return true;
+}
+
+cp_slice cp_country(cp_slice country, cp_slice locale, char *buf)
+{
+    const char *code = NULL;
+    if (country.len) {
+        if (country.len != 2 || !letters(country.ptr, 2)) return country;
+        code = country.ptr;
+    } else {
+        const char *l = locale.ptr;
+        size_t n = 0, at = 0;
+        while (n < locale.len && l[n] != '.' && l[n] != '@') n++;
+        for (int k = 0; at <= n && !code; k++) {
+            size_t e = at;
+            while (e < n && l[e] != '-' && l[e] != '_') e++;
+            size_t len = e - at;
+            if (!letters(l + at, len)) break;
+            if (k == 0) {
+                if (len < 2 || len > 3) break;
+            } else if (len == 2) {
+                code = l + at;
+            } else if (k != 1 || len != 4) {
+                break;
+            }
+            at = e + 1;
+        }
+        if (!code) return CP_SLICE_NULL;
+    }
+    buf[0] = (char)toupper((unsigned char)code[0]);
+    buf[1] = (char)toupper((unsigned char)code[1]);
+    buf[2] = 0;
+    return (cp_slice){buf, 2};
+}

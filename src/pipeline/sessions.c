@@ -135,6 +135,8 @@ static int on_event(void *ud, const cp_session_event *e)
     b->last_ms = e->time_ms;
     b->ua_bot |= e->is_bot;
     if (e->user_id.len && (rc = set(&b->f[F_USER], e->user_id))) return rc;
+    /* a session without a client id takes the first one it sees */
+    if (e->session_id.len && !b->f[F_SID].len && (rc = set(&b->f[F_SID], e->session_id))) return rc;
     if (cp_slice_eq_lit(e->kind, "page")) {
         b->pageviews++;
         if (b->last_page_ms != INT64_MIN && (rc = push_gap(b, e->time_ms - b->last_page_ms)))

@@ -44,19 +44,6 @@ static cp_slice first_set(cp_slice a, cp_slice b)
     return a.len ? a : b.len ? b : CP_SLICE_NULL;
 }
 
-/* Country: context.location.country, else the region of the locale ("de-DE" → DE). */
-static cp_slice country_of(silver_ctx *s, const cp_event *ev)
-{
-    if (ev->ctx.country.len) return ev->ctx.country;
-    cp_slice l = ev->ctx.locale;
-    if (l.len == 5 && (l.ptr[2] == '-' || l.ptr[2] == '_') && isalpha((unsigned char)l.ptr[3])) {
-        s->country[0] = (char)toupper((unsigned char)l.ptr[3]);
-        s->country[1] = (char)toupper((unsigned char)l.ptr[4]);
-        return (cp_slice){s->country, 2};
-    }
-    return CP_SLICE_NULL;
-}
-
 /* User agents repeat: parse each distinct one once (a small direct-mapped cache). */
 static void ua_cached(silver_ctx *s, cp_slice ua, cp_ua_info *out)
 {
@@ -205,8 +192,8 @@ int silver_rates_load(silver_ctx *s)
                                 load_rate, s, err, sizeof(err));
     memcpy(s->reporting, "USD", 4);
     if (rc == CP_OK)
-        rc = cp_store_read_rows(s->store, "SELECT code FROM currency_reporting", load_reporting,
-                                s, err, sizeof(err));
+        rc = cp_store_read_rows(s->store, "SELECT code FROM currency_reporting", load_reporting, s,
+                                err, sizeof(err));
     if (rc) CP_ERROR("pipeline", "loading the exchange rates: %s", err);
     return rc;
 }
@@ -270,7 +257,8 @@ int silver_write(silver_ctx *s, const cp_event *ev, int64_t offset, uint64_t msg
 {
     cp_ua_info ua;
     ua_cached(s, ev->ctx.user_agent, &ua);
-    cp_slice url = ev->ctx.page_url, country = country_of(s, ev);
+    cp_slice url = ev->ctx.page_url,
+             country = cp_country(ev->ctx.country, ev->ctx.locale, s->country);
     cp_silver_event r = {
         .offset = offset,
         .msg_hash = msg_hash,
@@ -315,23 +303,25 @@ int silver_write(silver_ctx *s, const cp_event *ev, int64_t offset, uint64_t msg
     int64_t rate = fresh ? rate_of(s, ev->currency, ev->time_ms) : 0;
     int rc = cp_store_add_event(s->store, &r);
     if (s->live)
-        cp_live_add(s->live, &(cp_live_event){.kind = ev->kind,
-                                              .time_ms = ev->time_ms,
-                                              .identity = r.identity,
-                                              .page_url = r.page_url,
-                                              .page_path = r.page_path,
-                                              .referrer = r.page_referrer,
-                                              .country = country,
-                                              .is_bot = ua.is_bot,
-                                              .late = late,
-                                              .has_revenue = r.has_revenue && rate,
-                                              .revenue = cp_money_convert(r.revenue, rate),
-                                              .rate_e8 = rate,
-                                              .repeat_order = !fresh && ev->kind == CP_KIND_ORDER_COMPLETED,
-                                              .products = ev->products,
-                                              .n_products = ev->n_products});
+        cp_live_add(s->live,
+                    &(cp_live_event){.kind = ev->kind,
+                                     .time_ms = ev->time_ms,
+                                     .identity = r.identity,
+                                     .page_url = r.page_url,
+                                     .page_path = r.page_path,
+                                     .referrer = r.page_referrer,
+                                     .country = country,
+                                     .is_bot = ua.is_bot,
+                                     .late = late,
+                                     .has_revenue = r.has_revenue && rate,
+                                     .revenue = cp_money_convert(r.revenue, rate),
+                                     .rate_e8 = rate,
+                                     .repeat_order = !fresh && ev->kind == CP_KIND_ORDER_COMPLETED,
+                                     .products = ev->products,
+                                     .n_products = ev->n_products});
     if (rc == CP_OK && fresh) rc = write_order(s, ev, offset, country);
-    if (rc == CP_OK && ev->kind == CP_KIND_ORDER_REFUNDED) rc = write_refund(s, ev, offset, country);
+    if (rc == CP_OK && ev->kind == CP_KIND_ORDER_REFUNDED)
+        rc = write_refund(s, ev, offset, country);
     return rc;
 }
 
@@ -366,12 +356,12 @@ int silver_write_or_isolate(cp_pipeline *p, const cp_event *ev, int64_t offset, 
         return rc;
     }
     ps->suspect = -1;
-    if (cp_grow((void **)&ps->offsets, &ps->cap, ps->n + 1, sizeof(*ps->offsets)))
-        return CP_ENOMEM;
+    if (cp_grow((void **)&ps->offsets, &ps->cap, ps->n + 1, sizeof(*ps->offsets))) return CP_ENOMEM;
     ps->offsets[ps->n++] = offset;
     snprintf(ps->why, sizeof(ps->why), "%s", cp_store_error(p->store));
     atomic_fetch_add(&ps->total, 1);
-    CP_ERROR("pipeline", "silver refused the event at bronze offset %lld (%s): it becomes a dead "
+    CP_ERROR("pipeline",
+             "silver refused the event at bronze offset %lld (%s): it becomes a dead "
              "letter",
              (long long)offset, ps->why);
     return rc;

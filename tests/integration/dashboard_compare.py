@@ -107,9 +107,12 @@ for v in views:
                                                            "(direct)")
 customers = q("SELECT user_id, CAST(first_seen AS VARCHAR) AS first_seen, CAST(last_seen AS VARCHAR) AS last_seen,"
               " country FROM customers")
+linked = {r["anonymous_id"]: r["user_id"] for r in q("SELECT anonymous_id, user_id FROM identity_map")}
+for s in sessions:  # a customer's sessions: theirs, or of a device linked to them
+    s["person"] = s["user_id"] or linked.get(s["identity"])
 first = {}
-for s in sorted((s for s in sessions if s["people"] and s["user_id"]), key=lambda s: s["t"]):
-    f = first.setdefault(s["user_id"], {})
+for s in sorted((s for s in sessions if s["people"] and s["person"]), key=lambda s: s["t"]):
+    f = first.setdefault(s["person"], {})
     for k in ("utm_source", "utm_medium", "utm_campaign", "device_type"):
         if k not in f and s[k] is not None:
             f[k] = s[k]

@@ -1,4 +1,4 @@
-/* src/pipeline/enrich.c and validate.c: user agents, e-mail domains, and the
+/* src/pipeline/enrich.c and validate.c: user agents, e-mail domains, countries, and the
  * validation rules per event kind. */
 #include "clickpulse/error.h"
 #include "clickpulse/pipeline.h"
@@ -62,6 +62,37 @@ static int check_event(cp_event *e, cp_reject_reason *why, char *detail)
     return ok;
 }
 
+static void country(const char *c, const char *locale, const char *want)
+{
+    char buf[3];
+    cp_slice got = cp_country(c ? cp_slice_from(c) : CP_SLICE_NULL,
+                              locale ? cp_slice_from(locale) : CP_SLICE_NULL, buf);
+    if (want)
+        CHECK_SLICE(got, want);
+    else
+        CHECK(got.ptr == NULL);
+}
+
+static void test_country(void)
+{
+    country("DE", "fr-FR", "DE");
+    country("de", NULL, "DE");
+    country("Germany", NULL, "Germany");
+    country(NULL, "de-DE", "DE");
+    country(NULL, "pt_br", "BR");
+    country(NULL, "pt_BR.UTF-8", "BR");
+    country(NULL, "zh-Hant-TW", "TW");
+    country(NULL, "sr-Latn-RS@latin", "RS");
+    country(NULL, "es-419", NULL);
+    country(NULL, "en", NULL);
+    country(NULL, "en-", NULL);
+    country(NULL, "english-GB", NULL);
+    country(NULL, "zh-Hant", NULL);
+    country(NULL, "de-DE-1996", "DE");
+    country(NULL, "x-DE", NULL);
+    country(NULL, NULL, NULL);
+}
+
 static void test_validation(void)
 {
     cp_product prods[2] = {
@@ -122,6 +153,7 @@ int main(void)
 {
     RUN(test_user_agents);
     RUN(test_email_domain);
+    RUN(test_country);
     RUN(test_validation);
     TEST_END();
 }
