@@ -51,7 +51,7 @@ function lines (parent, rows, x, series, opts = {}) {
     legend,
     xAxis: xcat(rows.map((r) => r[x])),
     yAxis: opts.twoAxes ? [yval({ minInterval: 1 }), yval({ splitLine: { show: false } })] : yval(),
-    series: series.map((s, i) => ({ name: s.label, type: s.type || 'line', yAxisIndex: opts.twoAxes && i > 0 ? 1 : 0, showSymbol: false, data: rows.map((r) => r[s.key]) })),
+    series: series.map((s, i) => ({ name: s.label, type: s.type || 'line', yAxisIndex: opts.twoAxes ? (s.axis ?? (i > 0 ? 1 : 0)) : 0, showSymbol: false, data: rows.map((r) => r[s.key]) })),
   });
 }
 function bars (parent, rows, label, value, name, horizontal) {
@@ -113,10 +113,13 @@ const pages = {
     const t = d.totals[0] || {};
     kpis([{ key: 'orders', label: 'Orders', value: t.orders }, { key: 'revenue', label: 'Revenue', fmt: 'money', value: t.revenue },
       { key: 'avg_order_value', label: 'Avg order value', fmt: 'money', value: t.avg_order_value }, { key: 'units', label: 'Units', value: t.units },
-      { key: 'customers', label: 'Customers', value: t.customers }]);
-    lines(card('Revenue and orders per day', '', true), d.daily, 'day', [{ key: 'revenue', label: 'revenue', type: 'bar' }, { key: 'orders', label: 'orders' }], { twoAxes: true });
+      { key: 'customers', label: 'Customers', value: t.customers }, { key: 'refunds', label: 'Refunds', fmt: 'money', value: t.refunds, sub: `${fmt.int(t.refund_count)} refunds` },
+      { key: 'net_revenue', label: 'Net revenue', fmt: 'money', value: t.net_revenue }]);
+    lines(card('Revenue and orders per day', 'gross revenue, refunds by the day they were made, orders', true), d.daily, 'day', [{ key: 'revenue', label: 'revenue', type: 'bar' },
+      { key: 'refunds', label: 'refunds', type: 'bar', axis: 0 }, { key: 'orders', label: 'orders' }], { twoAxes: true });
     table(card('Daily sales summary', '', true), 'daily', [...d.daily].reverse(), [col('day', 'day'), col('orders', 'orders', 'int'),
-      col('revenue', 'revenue', 'money'), col('avg_order_value', 'avg order value', 'money'), col('units', 'units', 'int'), col('customers', 'customers', 'int')]);
+      col('revenue', 'revenue', 'money'), col('avg_order_value', 'avg order value', 'money'), col('units', 'units', 'int'), col('customers', 'customers', 'int'),
+      col('refund_count', 'refunds', 'int'), col('refunds', 'refunded', 'money'), col('net_revenue', 'net revenue', 'money')]);
   } },
   acquisition: { title: 'Acquisition', render (d) {
     kpis([{ key: 'new_customers', label: 'New customers', value: (d.totals[0] || {}).new_customers }]);

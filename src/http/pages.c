@@ -39,6 +39,20 @@ const char http_pages_init_sql[] =
     " WHERE cp_is(f_country, p_country) AND cp_is(f_device, p_device)"
     "  AND cp_is(f_source, p_source);"
 
+    /* a refund by the day it was made, and by its order: the order's country, the device and
+     * source of the order's session (a refund of an unknown order: its own country) */
+    "CREATE OR REPLACE TEMP MACRO cp_refunds(p_d0, p_d1, p_country, p_device, p_source) AS TABLE"
+    " SELECT * FROM (SELECT f.*, coalesce(f.order_country, f.country, 'unknown') AS f_country,"
+    "  coalesce(s.device_type, 'unknown') AS f_device,"
+    "  coalesce(s.utm_source, '(direct)') AS f_source"
+    "  FROM (SELECT f.*, o.country AS order_country, o.event_time AS order_time,"
+    "   coalesce(o.anonymous_id, o.user_id) AS order_identity FROM refunds_reporting f"
+    "   LEFT JOIN orders o USING (order_id) WHERE f.event_date BETWEEN p_d0 AND p_d1) f"
+    "  ASOF LEFT JOIN sessions s ON f.order_identity = s.identity"
+    "   AND f.order_time >= s.start_time)"
+    " WHERE cp_is(f_country, p_country) AND cp_is(f_device, p_device)"
+    "  AND cp_is(f_source, p_source);"
+
     "CREATE OR REPLACE TEMP MACRO cp_events(p_d0, p_d1, p_country, p_device, p_source) AS TABLE"
     " SELECT * FROM (SELECT e.*, s.session_id AS f_session,"
     "  coalesce(s.country, e.country, 'unknown') AS f_country,"
@@ -161,15 +175,25 @@ static const dataset overview_sets[] = {
 
 /* ---- Sales ---- */
 static const dataset sales_sets[] = {
-    {"totals", "SELECT count(*) AS orders, coalesce(sum(units), 0) AS units,"
-               " coalesce(sum(revenue), 0) AS revenue,"
-               " count(DISTINCT user_id) AS customers,"
-               " money_avg(sum(revenue), count(revenue)) AS avg_order_value"
-               " FROM cp_orders(" ARGS ")"},
-    {"daily", "SELECT event_date AS day, count(*) AS orders, sum(units) AS units,"
-              " sum(revenue) AS revenue, count(DISTINCT user_id) AS customers,"
-              " money_avg(sum(revenue), count(revenue)) AS avg_order_value"
-              " FROM cp_orders(" ARGS ") GROUP BY 1 ORDER BY 1"},
+    {"totals",
+     "WITH o AS (SELECT count(*) AS orders, coalesce(sum(units), 0) AS units,"
+     "  coalesce(sum(revenue), 0) AS revenue, count(DISTINCT user_id) AS customers,"
+     "  money_avg(sum(revenue), count(revenue)) AS avg_order_value FROM cp_orders(" ARGS ")),"
+     " f AS (SELECT count(*) AS refund_count, coalesce(sum(amount), 0) AS refunds"
+     "  FROM cp_refunds(" ARGS "))"
+     " SELECT o.*, f.refund_count, f.refunds, o.revenue - f.refunds AS net_revenue FROM o, f"},
+    {"daily",
+     "WITH o AS (SELECT event_date AS day, count(*) AS orders, sum(units) AS units,"
+     "  sum(revenue) AS revenue, count(DISTINCT user_id) AS customers,"
+     "  money_avg(sum(revenue), count(revenue)) AS avg_order_value"
+     "  FROM cp_orders(" ARGS ") GROUP BY 1),"
+     " f AS (SELECT event_date AS day, count(*) AS refund_count, sum(amount) AS refunds"
+     "  FROM cp_refunds(" ARGS ") GROUP BY 1)"
+     " SELECT day, coalesce(orders, 0) AS orders, coalesce(units, 0) AS units,"
+     " coalesce(revenue, 0) AS revenue, coalesce(customers, 0) AS customers, avg_order_value,"
+     " coalesce(refund_count, 0) AS refund_count, coalesce(refunds, 0) AS refunds,"
+     " coalesce(revenue, 0) - coalesce(refunds, 0) AS net_revenue"
+     " FROM o FULL JOIN f USING (day) ORDER BY day"},
 };
 
 /* ---- Acquisition ---- */

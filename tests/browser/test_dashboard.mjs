@@ -103,6 +103,10 @@ try {
   let want = await orders('2026-03-02', '2026-03-31')
   check('sales: orders in the range', await kpi(page, 'orders') === want.n, `${await kpi(page, 'orders')} vs ${want.n}`)
   check('sales: revenue in the range', Math.abs(await kpi(page, 'revenue') - want.r) < 0.005)
+  const back = (await sql(`SELECT coalesce(sum(amount), 0) AS r FROM refunds
+    WHERE event_date BETWEEN DATE '2026-03-02' AND DATE '2026-03-31'`))[0].r
+  check('sales: refunds in the range', back > 0 && Math.abs(await kpi(page, 'refunds') - back) < 0.005, `${await kpi(page, 'refunds')} vs ${back}`)
+  check('sales: net revenue', Math.abs(await kpi(page, 'net_revenue') - (want.r - back)) < 0.005)
   n = await count(page)
   await page.selectOption('#f-country', 'DE')
   await loaded(page, 'sales', n)

@@ -93,6 +93,13 @@ for o in orders:
     o["revenue"] = Decimal(o["revenue"])
     o["dims"] = (o["country"] or "unknown",) + (s["dims"][1:] if s else ("unknown", "(direct)"))
     o["session"] = s
+order_by_id = {o["order_id"]: o for o in sorted(orders, key=lambda o: -o["offset"])}
+refunds = q("SELECT order_id, CAST(event_date AS VARCHAR) AS day, CAST(amount AS VARCHAR) AS amount, country"
+            " FROM refunds_reporting")
+for f in refunds:  # a refund by its order: the order's country, device and source
+    o = order_by_id.get(f["order_id"])
+    f["amount"] = Decimal(f["amount"]) if f["amount"] is not None else None
+    f["dims"] = o["dims"] if o else (f["country"] or "unknown", "unknown", "(direct)")
 items = q("SELECT \"offset\", order_id, product_id, name, category, CAST(price AS VARCHAR) AS price, quantity"
           " FROM order_items")
 views = q("SELECT kind, identity, CAST(event_time AS VARCHAR) AS event_time, CAST(event_date AS VARCHAR) AS day,"
@@ -174,15 +181,27 @@ def check_filters(a, b, f):
 
     d = page("sales", **params)
     rev = sum((o["revenue"] for o in O), Decimal(0))
+    F = [r for r in refunds if a <= r["day"] <= b and matches(r["dims"], f)]
+    back = sum((r["amount"] for r in F if r["amount"] is not None), Decimal(0))
     compare(f"sales.totals {label}", d["totals"], [{"orders": len(O), "units": sum(o["units"] for o in O),
             "revenue": money(rev), "customers": len({o["user_id"] for o in O if o["user_id"]}),
-            "avg_order_value": money(rev / len(O)) if O else None}])
-    per = collections.defaultdict(list)
+            "avg_order_value": money(rev / len(O)) if O else None, "refund_count": len(F),
+            "refunds": money(back), "net_revenue": money(rev - back)}])
+    per, per_f = collections.defaultdict(list), collections.defaultdict(list)
     for o in O:
         per[o["day"]].append(o)
-    compare(f"sales.daily {label}", d["daily"], [{"day": k, "orders": len(v), "units": sum(o["units"] for o in v),
-            "revenue": money(sum(o["revenue"] for o in v)), "customers": len({o["user_id"] for o in v if o["user_id"]}),
-            "avg_order_value": money(sum(o["revenue"] for o in v) / len(v))} for k, v in sorted(per.items())])
+    for r in F:
+        per_f[r["day"]].append(r)
+
+    def sales_day(k, v, w):
+        gross = sum((o["revenue"] for o in v), Decimal(0))
+        back = sum((r["amount"] for r in w if r["amount"] is not None), Decimal(0))
+        return {"day": k, "orders": len(v), "units": sum(o["units"] for o in v), "revenue": money(gross),
+                "customers": len({o["user_id"] for o in v if o["user_id"]}),
+                "avg_order_value": money(gross / len(v)) if v else None, "refund_count": len(w),
+                "refunds": money(back), "net_revenue": money(gross - back)}
+    compare(f"sales.daily {label}", d["daily"],
+            [sales_day(k, per.get(k, []), per_f.get(k, [])) for k in sorted(set(per) | set(per_f))])
 
     d = page("countries", **params)
     cs = collections.defaultdict(lambda: {"orders": 0, "revenue": Decimal(0), "users": set(), "sessions": 0, "conv": 0})
@@ -339,7 +358,8 @@ def gold_matches(a, b):
         return q(sql)
     d = page("sales", **{"from": a, "to": b})
     compare("sales.daily = daily_sales_summary", d["daily"], mart(
-        f"SELECT CAST(day AS VARCHAR) AS day, orders, units, revenue, customers, avg_order_value"
+        f"SELECT CAST(day AS VARCHAR) AS day, orders, units, revenue, customers, avg_order_value,"
+        f" refund_count, refunds, net_revenue"
         f" FROM gold.daily_sales_summary WHERE day BETWEEN DATE '{a}' AND DATE '{b}' ORDER BY day"))
     d = page("countries", **{"from": "2020-01-01", "to": "2029-12-31"})
     compare("countries = country_summary", by([r for r in d["countries"] if r["orders"]], "country"),
