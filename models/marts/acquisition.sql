@@ -7,9 +7,9 @@ WITH person AS (
     LEFT JOIN {{ source('silver', 'identity_map') }} m ON m.anonymous_id = s.identity
 ),
 first_session AS (
-    SELECT person AS user_id, arg_min(utm_source, start_time) AS utm_source,
-           arg_min(utm_medium, start_time) AS utm_medium,
-           arg_min(utm_campaign, start_time) AS utm_campaign
+    SELECT person AS user_id, arg_min_null(utm_source, start_time) AS utm_source,
+           arg_min_null(utm_medium, start_time) AS utm_medium,
+           arg_min_null(utm_campaign, start_time) AS utm_campaign
     FROM person
     WHERE person IS NOT NULL
     GROUP BY 1

@@ -23,6 +23,6 @@ SELECT
     coalesce(b.units, 0) AS units,
     coalesce(b.revenue, 0) AS revenue,
     coalesce(b.buyers, 0) AS buyers,
-    CASE WHEN v.product_views > 0 THEN round(coalesce(b.units, 0) / v.product_views, 4) END AS units_per_view
+    ratio_round(coalesce(b.units, 0), v.product_views, 4) AS units_per_view
 FROM views v
 FULL JOIN bought b USING (category)

@@ -6,8 +6,8 @@ SELECT
     coalesce(country, 'unknown') AS country,
     count(*) AS sessions,
     count(*) FILTER (purchase) AS converted,
-    round(count(*) FILTER (purchase) / count(*), 4) AS conversion,
-    round(avg(duration_s), 1) AS avg_duration_s,
-    round(avg(pageviews), 2) AS avg_pageviews
+    ratio_round(count(*) FILTER (purchase), count(*), 4) AS conversion,
+    ratio_round(sum(ms_of(duration_s)), 1000 * count(*), 1) AS avg_duration_s,
+    ratio_round(sum(pageviews), count(*), 2) AS avg_pageviews
 FROM {{ ref('stg_sessions') }}
 GROUP BY ALL

@@ -2,7 +2,7 @@
 SELECT
     coalesce(country, 'unknown') AS country,
     count(*) AS orders,
-    sum(revenue) AS revenue,
+    coalesce(sum(revenue), 0) AS revenue,
     count(DISTINCT user_id) AS customers,
     money_avg(sum(revenue), count(revenue)) AS avg_order_value
 FROM {{ ref('fct_purchases') }}

@@ -6,8 +6,8 @@ SELECT
     date_trunc('month', purchased_at) AS month,
     count(*) AS orders,
     sum(units) AS units,
-    sum(revenue) AS revenue,
-    sum(net_revenue) AS net_revenue
+    coalesce(sum(revenue), 0) AS revenue,
+    coalesce(sum(net_revenue), 0) AS net_revenue
 FROM {{ ref('fct_purchases') }}
 WHERE user_id IS NOT NULL
 GROUP BY ALL

@@ -21,6 +21,8 @@ bought AS (
         user_id,
         count(*) FILTER (NOT (refunded > 0 AND refunded >= revenue)) AS orders,
         sum(net_revenue) AS total_spent,
+        count(*) FILTER (NOT (refunded > 0 AND refunded >= revenue) AND net_revenue IS NOT NULL)
+            AS priced,
         min(purchased_at) AS first_purchase,
         max(purchased_at) AS last_purchase,
         max("offset") AS orders_offset,
@@ -40,7 +42,7 @@ SELECT
     c.last_seen,
     coalesce(b.orders, 0) AS orders,
     coalesce(b.total_spent, 0) AS total_spent,
-    money_avg(b.total_spent, b.orders) AS avg_order_value,
+    money_avg(b.total_spent, b.priced) AS avg_order_value,
     b.first_purchase,
     b.last_purchase,
     CASE

@@ -8,7 +8,7 @@ SELECT
     count(*) FILTER (product_view AND cart) AS cart,
     count(*) FILTER (product_view AND cart AND checkout) AS checkout,
     count(*) FILTER (product_view AND cart AND checkout AND purchase) AS purchase,
-    round(count(*) FILTER (purchase) / count(*), 4) AS conversion,
-    round(1 - count(*) FILTER (product_view) / count(*), 4) AS drop_off_before_product
+    ratio_round(count(*) FILTER (purchase), count(*), 4) AS conversion,
+    ratio_round(count(*) FILTER (NOT product_view), count(*), 4) AS drop_off_before_product
 FROM {{ ref('stg_sessions') }}
 GROUP BY 1

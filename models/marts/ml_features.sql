@@ -13,7 +13,7 @@ engagement AS (
            sum(pageviews) AS pageviews,
            count(*) FILTER (product_view) AS sessions_viewing_products,
            count(*) FILTER (cart) AS sessions_with_cart,
-           round(avg(duration_s), 1) AS avg_session_s
+           ratio_round(sum(ms_of(duration_s)), 1000 * count(*), 1) AS avg_session_s
     FROM person
     WHERE person IS NOT NULL
     GROUP BY 1

@@ -17,7 +17,7 @@ SELECT
     a.cohort,
     a.months_since,
     count(*) AS customers,
-    round(count(*) / any_value(s.size), 4) AS retention
+    ratio_round(count(*), any_value(s.size), 4) AS retention
 FROM active a
 JOIN (SELECT cohort, count(*) AS size FROM firsts GROUP BY 1) s USING (cohort)
 GROUP BY a.cohort, a.months_since

@@ -12,9 +12,11 @@ SELECT
     start_date AS day,
     count(*) FILTER (NOT is_bot) AS sessions,
     count(*) FILTER (is_bot) AS bot_sessions,
-    round(avg(duration_s) FILTER (NOT is_bot), 1) AS avg_duration_s,
-    round(median(duration_s) FILTER (NOT is_bot), 1) AS median_duration_s,
-    round(avg(events) FILTER (NOT is_bot), 2) AS avg_events,
+    ratio_round(sum(ms_of(duration_s)) FILTER (NOT is_bot),
+                1000 * count(*) FILTER (NOT is_bot), 1) AS avg_duration_s,
+    ratio_round(CAST(2 * median(ms_of(duration_s)) FILTER (NOT is_bot) AS HUGEINT), 2000, 1)
+        AS median_duration_s,
+    ratio_round(sum(events) FILTER (NOT is_bot), count(*) FILTER (NOT is_bot), 2) AS avg_events,
     count(DISTINCT person) FILTER (NOT is_bot) AS daily_active
 FROM s
 GROUP BY 1

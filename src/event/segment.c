@@ -132,7 +132,8 @@ static int money_field(cp_jr *jr, seg_state *st, fpath path, cp_money *out)
     case CP_MONEY_OK:
         return 1;
     case CP_MONEY_RANGE:
-        seg_fail(st, CP_REJECT_OUT_OF_RANGE, "%s: %.*s is beyond the largest amount, 9999999999999999.99",
+        seg_fail(st, CP_REJECT_OUT_OF_RANGE,
+                 "%s: %.*s is beyond the largest amount, 9999999999999999.99",
                  path_str(path, b, sizeof(b)), len, s.ptr);
         return 0;
     case CP_MONEY_PRECISION:
@@ -497,13 +498,14 @@ static void parse_object_field(cp_jr *jr, seg_state *st, cp_event *ev, cp_slice 
     }
 }
 
+/* A page field the context leaves out, or gives as "", comes from the page call's properties. */
 static void fill_page_from_properties(cp_event_context *c, const cp_event_context *pc)
 {
-    if (!c->page_url.ptr) c->page_url = pc->page_url;
-    if (!c->page_path.ptr) c->page_path = pc->page_path;
-    if (!c->page_referrer.ptr) c->page_referrer = pc->page_referrer;
-    if (!c->page_title.ptr) c->page_title = pc->page_title;
-    if (!c->page_search.ptr) c->page_search = pc->page_search;
+    if (!c->page_url.len) c->page_url = pc->page_url;
+    if (!c->page_path.len) c->page_path = pc->page_path;
+    if (!c->page_referrer.len) c->page_referrer = pc->page_referrer;
+    if (!c->page_title.len) c->page_title = pc->page_title;
+    if (!c->page_search.len) c->page_search = pc->page_search;
 }
 
 /* One top-level object being walked. */

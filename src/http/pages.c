@@ -68,10 +68,10 @@ const char http_pages_init_sql[] =
      * linked to them: the anonymous first visit) */
     "CREATE OR REPLACE TEMP MACRO cp_customer_dims() AS TABLE"
     " WITH first_session AS (SELECT person AS user_id,"
-    "  arg_min(utm_source, start_time) AS utm_source,"
-    "  arg_min(utm_medium, start_time) AS utm_medium,"
-    "  arg_min(utm_campaign, start_time) AS utm_campaign,"
-    "  arg_min(device_type, start_time) AS device_type"
+    "  arg_min_null(utm_source, start_time) AS utm_source,"
+    "  arg_min_null(utm_medium, start_time) AS utm_medium,"
+    "  arg_min_null(utm_campaign, start_time) AS utm_campaign,"
+    "  arg_min_null(device_type, start_time) AS device_type"
     "  FROM (SELECT s.*, coalesce(s.user_id, m.user_id) AS person FROM sessions s"
     "   LEFT JOIN identity_map m ON m.anonymous_id = s.identity)"
     "  WHERE NOT is_bot AND pageviews > 0 AND person IS NOT NULL GROUP BY 1)"
@@ -99,7 +99,7 @@ const char http_pages_init_sql[] =
     " SELECT s.sessions, s.visitors, s.conversion, o.orders, o.revenue, o.avg_order_value,"
     "  o.buyers, n.new_customers"
     " FROM (SELECT count(*) AS sessions, count(DISTINCT identity) AS visitors,"
-    "   round(count(*) FILTER (purchase) / nullif(count(*), 0), 4) AS conversion"
+    "   ratio_round(count(*) FILTER (purchase), count(*), 4) AS conversion"
     "   FROM cp_sess(p_d0, p_d1, p_country, p_device, p_source)) s,"
     "  (SELECT count(*) AS orders, coalesce(sum(revenue), 0) AS revenue,"
     "   money_avg(sum(revenue), count(revenue)) AS avg_order_value,"
@@ -132,7 +132,7 @@ const char http_pages_init_sql[] =
     " count(*) FILTER (product_view AND cart) AS cart,"                                            \
     " count(*) FILTER (product_view AND cart AND checkout) AS checkout,"                           \
     " count(*) FILTER (product_view AND cart AND checkout AND purchase) AS purchase,"              \
-    " round(count(*) FILTER (purchase) / count(*), 4) AS conversion"
+    " ratio_round(count(*) FILTER (purchase), count(*), 4) AS conversion"
 /* sessions with a purchase, and the orders, by one dimension (f_source, f_device) */
 #define CONVERSION_BY(dim, name)                                                                   \
     "WITH s AS (SELECT " dim " AS " name ", count(*) AS sessions,"                                 \
@@ -140,7 +140,7 @@ const char http_pages_init_sql[] =
     " o AS (SELECT " dim " AS " name ", count(*) AS orders,"                                       \
     " sum(revenue) AS revenue FROM cp_orders(" ARGS ") GROUP BY 1)"                                \
     " SELECT " name ", coalesce(sessions, 0) AS sessions, coalesce(converted, 0) AS converted,"    \
-    " round(converted / nullif(sessions, 0), 4) AS conversion, coalesce(orders, 0) AS orders,"     \
+    " ratio_round(converted, sessions, 4) AS conversion, coalesce(orders, 0) AS orders,"           \
     " coalesce(revenue, 0) AS revenue,"                                                            \
     " money_avg(coalesce(revenue, 0), sessions) AS revenue_per_session"                            \
     " FROM s FULL JOIN o USING (" name ") ORDER BY sessions DESC NULLS LAST, " name
@@ -220,7 +220,7 @@ static const dataset countries_sets[] = {
      " SELECT country, coalesce(orders, 0) AS orders, coalesce(revenue, 0) AS revenue,"
      " coalesce(customers, 0) AS customers, money_avg(revenue, priced) AS "
      "avg_order_value,"
-     " coalesce(sessions, 0) AS sessions, round(converted / nullif(sessions, 0), 4) AS conversion"
+     " coalesce(sessions, 0) AS sessions, ratio_round(converted, sessions, 4) AS conversion"
      " FROM o FULL JOIN s USING (country) ORDER BY revenue DESC NULLS LAST, country"},
 };
 
@@ -232,8 +232,8 @@ static const dataset funnel_sets[] = {
               "  unnest([sessions, product_view, cart, checkout, purchase]) AS n,"
               "  unnest([sessions, sessions, product_view, cart, checkout]) AS previous,"
               "  sessions AS first FROM s)"
-              " SELECT step, name, n AS sessions, round(n / nullif(first, 0), 4) AS of_start,"
-              " round(n / nullif(previous, 0), 4) AS of_previous, previous - n AS dropped"
+              " SELECT step, name, n AS sessions, ratio_round(n, first, 4) AS of_start,"
+              " ratio_round(n, previous, 4) AS of_previous, previous - n AS dropped"
               " FROM t ORDER BY step"},
     {"by_device", "SELECT f_device AS device," FUNNEL_COUNTS " FROM cp_sess(" ARGS ")"
                   " GROUP BY 1 ORDER BY sessions DESC, 1"},
@@ -243,13 +243,13 @@ static const dataset funnel_sets[] = {
 
 /* ---- Sessions ---- */
 static const dataset sessions_sets[] = {
-    {"totals",
-     "SELECT count(*) AS sessions, count(DISTINCT identity) AS visitors,"
-     " round(avg(duration_s), 1) AS avg_duration_s,"
-     " round(median(duration_s), 1) AS median_duration_s, round(avg(events), 2) AS avg_events,"
-     " round(avg(pageviews), 2) AS avg_pageviews,"
-     " round(count(*) FILTER (pageviews = 1) / nullif(count(*), 0), 4) AS bounce_rate"
-     " FROM cp_sess(" ARGS ")"},
+    {"totals", "SELECT count(*) AS sessions, count(DISTINCT identity) AS visitors,"
+               " ratio_round(sum(ms_of(duration_s)), 1000 * count(*), 1) AS avg_duration_s,"
+               " ratio_round(CAST(2 * median(ms_of(duration_s)) AS HUGEINT), 2000, 1) AS "
+               "median_duration_s, ratio_round(sum(events), count(*), 2) AS avg_events,"
+               " ratio_round(sum(pageviews), count(*), 2) AS avg_pageviews,"
+               " ratio_round(count(*) FILTER (pageviews = 1), count(*), 4) AS bounce_rate"
+               " FROM cp_sess(" ARGS ")"},
     {"active",
      "WITH days AS (SELECT CAST(d AS DATE) AS day"
      "  FROM generate_series(" D0 ", " D1 ", INTERVAL 1 DAY) t(d)),"
@@ -286,7 +286,7 @@ static const dataset content_sets[] = {
      " SELECT category, coalesce(product_views, 0) AS product_views,"
      " coalesce(viewers, 0) AS viewers, coalesce(units, 0) AS units,"
      " coalesce(revenue, 0) AS revenue, coalesce(buyers, 0) AS buyers,"
-     " round(coalesce(units, 0) / nullif(product_views, 0), 4) AS units_per_view"
+     " ratio_round(coalesce(units, 0), product_views, 4) AS units_per_view"
      " FROM v FULL JOIN b USING (category)"
      " ORDER BY revenue DESC NULLS LAST, product_views DESC, category"},
     {"products",
@@ -300,7 +300,7 @@ static const dataset content_sets[] = {
      "  ON o.\"offset\" = i.\"offset\" AND o.order_id = i.order_id GROUP BY 1)"
      " SELECT product_id, coalesce(b.name, v.name) AS name, coalesce(views, 0) AS views,"
      " coalesce(units, 0) AS units, coalesce(revenue, 0) AS revenue,"
-     " round(coalesce(units, 0) / nullif(views, 0), 4) AS units_per_view"
+     " ratio_round(coalesce(units, 0), views, 4) AS units_per_view"
      " FROM v FULL JOIN b USING (product_id)"
      " ORDER BY revenue DESC NULLS LAST, views DESC, product_id LIMIT 50"},
 };
@@ -312,19 +312,20 @@ static const dataset conversion_sets[] = {
     {"by_landing",
      "SELECT coalesce(landing_path, '(none)') AS landing_path, count(*) AS sessions,"
      " count(*) FILTER (purchase) AS converted,"
-     " round(count(*) FILTER (purchase) / count(*), 4) AS conversion"
+     " ratio_round(count(*) FILTER (purchase), count(*), 4) AS conversion"
      " FROM cp_sess(" ARGS ") GROUP BY 1 ORDER BY sessions DESC, landing_path LIMIT 30"},
 };
 
 /* ---- Customers ---- */
 static const dataset customers_sets[] = {
-    {"segments", "SELECT d.segment, count(*) AS customers,"
-                 " round(count(*) / sum(count(*)) OVER (), 4) AS share, sum(d.orders) AS orders,"
-                 " sum(d.total_spent) AS revenue,"
-                 " money_avg(sum(d.total_spent), sum(d.orders)) AS avg_order_value"
-                 " FROM gold.dim_customers d JOIN cp_people(" ARGS ") USING (user_id) GROUP BY 1"
-                 " ORDER BY CASE d.segment WHEN 'Frequent' THEN 1 WHEN 'Regular' THEN 2"
-                 " WHEN 'One-time' THEN 3 ELSE 4 END"},
+    {"segments",
+     "SELECT d.segment, count(*) AS customers,"
+     " ratio_round(count(*), sum(count(*)) OVER (), 4) AS share, sum(d.orders) AS orders,"
+     " sum(d.total_spent) AS revenue,"
+     " money_avg(sum(d.total_spent), sum(d.orders)) AS avg_order_value"
+     " FROM gold.dim_customers d JOIN cp_people(" ARGS ") USING (user_id) GROUP BY 1"
+     " ORDER BY CASE d.segment WHEN 'Frequent' THEN 1 WHEN 'Regular' THEN 2"
+     " WHEN 'One-time' THEN 3 ELSE 4 END"},
     {"cohorts",
      "WITH o AS (SELECT user_id, event_time FROM cp_orders(" ARGS ") WHERE user_id IS NOT NULL),"
      " firsts AS (SELECT user_id, date_trunc('month', min(event_time)) AS cohort"
@@ -334,7 +335,7 @@ static const dataset customers_sets[] = {
      "  FROM o JOIN firsts f USING (user_id)),"
      " sizes AS (SELECT cohort, count(*) AS size FROM firsts GROUP BY 1)"
      " SELECT CAST(a.cohort AS DATE) AS cohort, a.months_since, count(*) AS customers,"
-     " round(count(*) / any_value(s.size), 4) AS retention"
+     " ratio_round(count(*), any_value(s.size), 4) AS retention"
      " FROM active a JOIN sizes s USING (cohort) GROUP BY 1, 2 ORDER BY 1, 2"},
     {"top", "SELECT d.user_id, d.name, d.country, d.segment, d.orders, d.total_spent,"
             " CAST(d.last_purchase AS DATE) AS last_purchase"

@@ -116,7 +116,9 @@ static bool starts_new(const builder *b, const cp_session_event *e)
     if (!b->open || !cp_slice_eq(e->identity, cp_buf_slice(&b->f[F_IDENTITY]))) return true;
     if (e->time_ms - b->last_ms > b->timeout_ms || e->time_ms - b->start_ms >= MAX_SESSION_MS)
         return true;
-    return e->session_id.len && !cp_slice_eq(e->session_id, cp_buf_slice(&b->f[F_SID]));
+    /* another client id than the session's; a session without one adopts it (on_event) */
+    return e->session_id.len && b->f[F_SID].len &&
+           !cp_slice_eq(e->session_id, cp_buf_slice(&b->f[F_SID]));
 }
 
 static int push_gap(builder *b, int64_t gap)

@@ -82,6 +82,12 @@ static const char cp_schema_sql[] =
     "CREATE OR REPLACE MACRO money_avg(total, n) AS CASE WHEN n > 0 THEN"
     " CAST(sign(total) * ((2 * abs(CAST(total * 100 AS HUGEINT)) + n) // (2 * n)) AS HUGEINT)"
     " * 0.01 END;"
+    /* num / den (integers, den > 0) rounded to digits decimals, halves away from zero,
+     * exact, as a DOUBLE; NULL when den is 0 or NULL. Durations enter in milliseconds. */
+    "CREATE OR REPLACE MACRO ratio_round(num, den, digits) AS CASE WHEN den > 0 THEN"
+    " CAST(sign(num) * ((2 * abs(CAST(num AS HUGEINT)) * CAST(10 ** digits AS HUGEINT) + den)"
+    " // (2 * den)) AS DOUBLE) / 10 ** digits END;"
+    "CREATE OR REPLACE MACRO ms_of(seconds) AS CAST(round(seconds * 1000) AS BIGINT);"
     /* currencies: the reporting one, the rates (one unit of currency in it, from day on) and
      * orders and refunds in it (docs/models.md); an amount without a rate has NULL */
     "CREATE TABLE IF NOT EXISTS currency_reporting (code VARCHAR);"

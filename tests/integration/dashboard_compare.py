@@ -119,10 +119,9 @@ for s in sessions:  # a customer's sessions: theirs, or of a device linked to th
     s["person"] = s["user_id"] or linked.get(s["identity"])
 first = {}
 for s in sorted((s for s in sessions if s["people"] and s["person"]), key=lambda s: s["t"]):
-    f = first.setdefault(s["person"], {})
-    for k in ("utm_source", "utm_medium", "utm_campaign", "device_type"):
-        if k not in f and s[k] is not None:
-            f[k] = s[k]
+    if s["person"] not in first:  # the first session's own values, NULL ones too
+        first[s["person"]] = {k: s[k] for k in ("utm_source", "utm_medium", "utm_campaign", "device_type")
+                              if s[k] is not None}
 for c in customers:
     f = first.get(c["user_id"], {})
     c["day"] = c["first_seen"][:10]

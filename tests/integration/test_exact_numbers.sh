@@ -182,6 +182,31 @@ check "currencies: in EUR from a dated rates file" test "$(q "$tmp/d9" "$cur")" 
 check "currencies: a reporting currency without rates is an error" \
   bash -c "! '$bin' models run --set data_dir='$tmp/d9' --set currency.reporting=XTS 2>/dev/null"
 
+check "currencies: a customer's average over the orders with a rate" \
+  test "$(q "$tmp/d9" "SELECT orders || ':' || total_spent || ':' || coalesce(avg_order_value::VARCHAR, '-') FROM gold.dim_customers WHERE user_id = 'm2'")" = "2:6.00:6.00"
+check "currencies: a month with no order in a rate is 0, not NULL" \
+  test "$(q "$tmp/d9" "SELECT revenue || ':' || net_revenue FROM gold.customer_monthly WHERE user_id = 'm2'")" = "6.00:6.00"
+
+# Averages that are not money are exact: sessions of 0.099 s and 1.001 s have a mean and a
+# median of 0.55 s, 0.6 rounded (a double's 0.5499… would give 0.5). A session without a
+# client id yet adopts the first one it sees. A customer's first session decides their
+# acquisition even without a campaign; a page field given empty comes from the properties.
+cat >"$tmp/avg.jsonl" <<'EOF'
+{"type":"page","anonymousId":"v1","userId":"w1","messageId":"v1","timestamp":"2026-10-03T10:00:00.000Z","properties":{"path":"/a"}}
+{"type":"page","anonymousId":"v1","userId":"w1","messageId":"v2","timestamp":"2026-10-03T10:00:00.099Z","properties":{"path":"/b"}}
+{"type":"page","anonymousId":"v1","userId":"w1","messageId":"v3","timestamp":"2026-10-03T12:00:00.000Z","context":{"campaign":{"source":"news","medium":"email","name":"n1"}},"properties":{"path":"/c"}}
+{"type":"page","anonymousId":"v1","userId":"w1","messageId":"v4","timestamp":"2026-10-03T12:00:01.001Z","properties":{"path":"/d"}}
+{"type":"page","anonymousId":"v2","messageId":"v5","timestamp":"2026-10-04T10:00:00Z","context":{"page":{"path":""}},"properties":{"path":"/p"}}
+{"type":"page","anonymousId":"v2","messageId":"v6","timestamp":"2026-10-04T10:01:00Z","properties":{"path":"/q","$session_id":"S1"}}
+EOF
+ingest "$tmp/d10" "$tmp/avg.jsonl" >/dev/null
+"$bin" models run --set data_dir="$tmp/d10" >/dev/null
+check "averages: exact, halves away from zero" test "$(q "$tmp/d10" "SELECT avg_duration_s || ':' || median_duration_s FROM gold.sessions_summary WHERE day = DATE '2026-10-03'")" = "0.6:0.6"
+check "averages: a customer's mean session" test "$(q "$tmp/d10" "SELECT avg_session_s FROM gold.ml_features WHERE user_id = 'w1'")" = 0.6
+check "sessions: a client id adopted" test "$(q "$tmp/d10" "SELECT count(*) || ':' || any_value(session_id) FROM sessions WHERE identity = 'v2'")" = "1:S1"
+check "acquisition: the first session's source, direct" test "$(q "$tmp/d10" "SELECT utm_source || ':' || utm_medium FROM gold.acquisition")" = "(direct):(none)"
+check "page fields: an empty one from the properties" test "$(q "$tmp/d10" "SELECT page_path FROM events WHERE message_id = 'v5'")" = /p
+
 # 8 and 9. A track needs its event; a resend without messageId is a duplicate.
 cat >"$tmp/ids.jsonl" <<'EOF'
 {"type":"track","name":"Order Completed","userId":"n1","timestamp":"2026-10-06T10:00:00Z"}

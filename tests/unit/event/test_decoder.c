@@ -111,6 +111,26 @@ static void test_commerce_event(void)
     cp_event_decoder_free(d);
 }
 
+/* A page field context.page leaves out or gives empty comes from the page call's properties. */
+static void test_page_fields(void)
+{
+    got g;
+    cp_decode_options o;
+    cp_decode_options_default(&o);
+    cp_event_decoder *d = decoder(&g, &o);
+    const char *line = "{\"type\":\"page\",\"anonymousId\":\"a1\",\"messageId\":\"p1\","
+                       "\"context\":{\"page\":{\"path\":\"\",\"title\":\"Home\"}},"
+                       "\"properties\":{\"path\":\"/p\",\"title\":\"Other\","
+                       "\"url\":\"https://s.example/p\"}}";
+    CHECK(cp_event_decode(d, line, strlen(line)) == CP_OK);
+    CHECK_INT(g.n_events, 1);
+    const cp_event *e = &g.ev[0];
+    CHECK_SLICE(e->ctx.page_path, "/p");
+    CHECK_SLICE(e->ctx.page_title, "Home");
+    CHECK_SLICE(e->ctx.page_url, "https://s.example/p");
+    cp_event_decoder_free(d);
+}
+
 static void test_times_and_types(void)
 {
     got g;
@@ -271,7 +291,8 @@ static void test_rejects(void)
          "properties.revenue: 1e16 is beyond the largest amount, 9999999999999999.99"},
         {"{\"type\":\"track\",\"event\":\"x\",\"userId\":\"u\",\"properties\":{\"products\":"
          "[{\"price\":\"0.001\"}]}}",
-         CP_REJECT_INVALID_VALUE, "properties.products[0].price: 0.001 has more than two decimal places"},
+         CP_REJECT_INVALID_VALUE,
+         "properties.products[0].price: 0.001 has more than two decimal places"},
         {"{\"userId\":\"u\",\"timestamp\":\"2026-10-01\"}", CP_REJECT_MISSING_FIELD,
          "type: missing"},
         {"{\"type\":\"page\",\"userId\":\"caf\xc3\x28\"}", CP_REJECT_INVALID_UTF8,
@@ -441,8 +462,8 @@ static void test_content_ids(void)
         CHECK_INT(strncmp(ids[i], "cp-", 3), 0);
         cp_event_decoder_free(d);
     }
-    CHECK_STR(ids[0], ids[1]);             /* a resend of the same bytes: one message */
-    CHECK(strcmp(ids[2], ids[3]) != 0);    /* no time of its own: each receipt an event */
+    CHECK_STR(ids[0], ids[1]);          /* a resend of the same bytes: one message */
+    CHECK(strcmp(ids[2], ids[3]) != 0); /* no time of its own: each receipt an event */
     CHECK(strcmp(ids[0], ids[2]) != 0);
 }
 
@@ -602,6 +623,7 @@ int main(void)
 {
     RUN(test_reset);
     RUN(test_commerce_event);
+    RUN(test_page_fields);
     RUN(test_times_and_types);
     RUN(test_batch_envelope);
     RUN(test_rejects);

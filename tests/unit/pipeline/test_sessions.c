@@ -43,6 +43,10 @@ static void test_rules(void)
     ev(s, "C", T0, "page", "s1");
     ev(s, "C", T0 + MIN, "page", "s1");
     ev(s, "C", T0 + 2 * MIN, "page", "s2");
+    ev(s, "F", T0, "page", NULL); /* no client id yet: the session adopts s3 */
+    ev(s, "F", T0 + MIN, "page", "s3");
+    ev(s, "F", T0 + 2 * MIN, "page", NULL); /* none: still s3 */
+    ev(s, "F", T0 + 3 * MIN, "page", "s4"); /* another: a new session */
     for (int i = 0; i < 16; i++) ev(s, "D", T0 + i * 1000, "page", NULL);
     for (int i = 0; i < 16; i++)
         ev(s, "E", T0 + i * 1000, i == 5 ? "product_viewed" : "page", NULL);
@@ -60,6 +64,9 @@ static void test_rules(void)
     CHECK_INT(
         q(s, "SELECT count(*) FROM sessions WHERE identity = 'C' AND session_id IN ('s1', 's2')"),
         2);
+    CHECK_INT(q(s, "SELECT count(*) FROM sessions WHERE identity = 'F'"), 2);
+    CHECK_INT(q(s, "SELECT events FROM sessions WHERE identity = 'F' AND session_id = 's3'"), 3);
+    CHECK_INT(q(s, "SELECT events FROM sessions WHERE identity = 'F' AND session_id = 's4'"), 1);
     CHECK_INT(q(s, "SELECT is_bot::INT FROM sessions WHERE identity = 'D'"), 1);
     CHECK_INT(q(s, "SELECT is_bot::INT FROM sessions WHERE identity = 'E'"), 0);
     CHECK_INT(q(s, "SELECT count(*) FROM sessions WHERE session_id LIKE 's\\_%' ESCAPE '\\' AND "
@@ -67,7 +74,7 @@ static void test_rules(void)
               6);
     /* A second refresh gives the same table. */
     CHECK(sessions_refresh(s, 30 * MIN, -1) == CP_OK);
-    CHECK_INT(q(s, "SELECT count(*) FROM sessions"), 8);
+    CHECK_INT(q(s, "SELECT count(*) FROM sessions"), 10);
     cp_store_close(s);
 }
 
