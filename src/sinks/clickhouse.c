@@ -50,7 +50,7 @@ typedef struct ch_sink {
 static void ch_tables(const cp_config *c, char *out, size_t len)
 {
     (void)c;
-    snprintf(out, len, "events,orders,order_items,customers,sessions,gold.*");
+    snprintf(out, len, "events,orders,order_items,refunds,customers,sessions,gold.*");
 }
 
 static int ch_open(const cp_config *c, void **ctx, char *err, size_t errlen)

@@ -29,6 +29,7 @@ static const silver_table silver_tables[] = {
     {"orders", "SELECT * FROM orders WHERE event_date = DATE %s"},
     {"order_items", "SELECT i.* FROM order_items i JOIN orders o USING (\"offset\")"
                     " WHERE o.event_date = DATE %s"},
+    {"refunds", "SELECT * FROM refunds WHERE event_date = DATE %s"},
     {"sessions", "SELECT * FROM sessions WHERE start_date = DATE %s"},
 };
 

@@ -179,7 +179,8 @@ static int collect_column(void *ud, const cp_slice *v, size_t n)
 
 static sink_mode mode_of(const char *source)
 {
-    if (!strcmp(source, "events") || !strcmp(source, "orders") || !strcmp(source, "order_items"))
+    if (!strcmp(source, "events") || !strcmp(source, "orders") || !strcmp(source, "order_items") ||
+        !strcmp(source, "refunds"))
         return SINK_APPEND;
     if (!strcmp(source, "rt_minute")) return SINK_UPDATED;
     return SINK_REPLACE;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# clickpulse export: silver's tables Hive-partitioned by day and the gold marts as Parquet,
+# clickpulse export: silver's tables (refunds too) Hive-partitioned by day and the gold marts as Parquet,
 # read back by DuckDB equal to the store exactly; a later export writes only the days with
 # new events; --full and an emptied directory write everything again; the export job.
 source "$(dirname "$0")/lib.sh"
@@ -11,6 +11,18 @@ pq() { echo "read_parquet('$ex/$1/*/*.parquet', hive_partitioning = true)"; }
 "$bin" simulate --customers 600 --days 4 --seed 21 --out "$tmp/sim4" --outputs events --quiet
 "$bin" simulate --customers 600 --days 1 --start 2026-10-06 --seed 22 --out "$tmp/sim5" --outputs events --quiet
 cp_ ingest --quiet "$tmp/sim4/events.jsonl"
+# refunds of four orders, a minute after each (the same day)
+cp_ query --format json "SELECT order_id, user_id, CAST(revenue AS VARCHAR) AS revenue,
+  strftime(event_time + INTERVAL 1 MINUTE, '%Y-%m-%dT%H:%M:%SZ') AS t FROM orders
+  WHERE hour(event_time) < 23 ORDER BY order_id LIMIT 4" |
+  python3 -c '
+import json, sys
+for i, o in enumerate(json.load(sys.stdin)):
+    print(json.dumps({"type": "track", "event": "Order Refunded", "userId": o["user_id"], "messageId": "rf-%d" % i,
+                      "timestamp": o["t"], "receivedAt": o["t"], "properties": {"order_id": o["order_id"], "total": o["revenue"]}}))
+' > "$tmp/refunds.jsonl"
+cp_ ingest --quiet "$tmp/refunds.jsonl"
+check "four refunds" test "$(q "SELECT count(*) FROM refunds")" = 4
 cp_ jobs run sessions > /dev/null
 cp_ models run > /dev/null
 check "export" bash -c "'$bin' export --set data_dir='$tmp/data' | grep -q '^exported 4 days and 12 marts'"
@@ -18,6 +30,7 @@ same() { # silver and the export agree on every table's signature
   test "$(q "SELECT count(*), sum(\"offset\"), count(DISTINCT message_id), count(*) FILTER (dt <> event_date) FROM $(pq events)")" = "$(q "SELECT count(*), sum(\"offset\"), count(DISTINCT message_id), 0 FROM events")" &&
   test "$(q "SELECT count(*), sum(revenue), count(DISTINCT order_id) FROM $(pq orders)")" = "$(q "SELECT count(*), sum(revenue), count(DISTINCT order_id) FROM orders")" &&
   test "$(q "SELECT count(*), sum(quantity), sum(price) FROM $(pq order_items)")" = "$(q "SELECT count(*), sum(quantity), sum(price) FROM order_items")" &&
+  test "$(q "SELECT count(*), sum(amount), count(*) FILTER (dt <> event_date) FROM $(pq refunds)")" = "$(q "SELECT count(*), sum(amount), 0 FROM refunds")" &&
   test "$(q "SELECT count(*), sum(pageviews), count(DISTINCT session_id) FROM $(pq sessions)")" = "$(q "SELECT count(*), sum(pageviews), count(DISTINCT session_id) FROM sessions")"
 }
 check "silver tables equal the store" same
@@ -34,7 +47,7 @@ cp_ jobs run sessions > /dev/null
 cp_ models run > /dev/null
 check "incremental export" bash -c "'$bin' export --set data_dir='$tmp/data' | grep -q '^exported 1 days'"
 old=$(find "$ex" -path '*dt=*' -name data.parquet ! -newermt '2002-01-01' | sed "s|$ex/||" | sort | tr '\n' ' ')
-check "the first four days untouched" test "$(echo "$old" | wc -w)" = 16
+check "the first four days untouched" test "$(echo "$old" | wc -w)" = 20
 check "  and the new day written" test -s "$ex/events/dt=2026-10-06/data.parquet"
 check "after the new day, silver tables equal the store" same
 check "nothing new: nothing written" bash -c "'$bin' export --set data_dir='$tmp/data' | grep -q '^exported 0 days'"

@@ -3,7 +3,7 @@
 # ClickHouse (Debian's 18.16) and InfluxDB 1.x, each with a temporary configuration:
 # while a simulated shop streams into the daemon, all three are stopped and started
 # again; ingestion goes on, the sinks say they are down and catch up once the servers
-# are back. Afterwards every silver table and every gold mart in PostgreSQL and in
+# are back; refunds follow. Afterwards every silver table and every gold mart in PostgreSQL and in
 # ClickHouse equals the store's exactly, and InfluxDB has each minute of rt_minute.
 # Delivering again with the positions forgotten duplicates nothing.
 source "$(dirname "$0")/lib.sh"
@@ -84,10 +84,24 @@ assert h["status"] == "ok" and all(v["up"] for v in h["sinks"].values()), h
 still=$(kill -0 $sim 2>/dev/null && echo yes || echo no)
 check "the stream was still running across the restart" test "$still" = yes
 wait $sim; sim=
+# refunds of six orders, in full and in part, through the collector
+"$bin" query --format json --set data_dir="$data" --set dashboard.listen=127.0.0.1:$((base + 1)) \
+  "SELECT order_id, user_id, CAST(revenue AS VARCHAR) AS revenue FROM orders ORDER BY order_id LIMIT 6" |
+  python3 -c '
+import json, sys
+batch = [{"type": "track", "event": "Order Refunded", "userId": o["user_id"], "messageId": "refund-%d" % i,
+          "properties": {"order_id": o["order_id"], "total": o["revenue"] if i % 2 else "1.00"}}
+         for i, o in enumerate(json.load(sys.stdin))]
+print(json.dumps({"batch": batch}))' > "$tmp/refunds.json"
+check "six refunds accepted" curl -sf -u wk_sink: -H 'Content-Type: application/json' \
+  --data-binary @"$tmp/refunds.json" http://127.0.0.1:$port/v1/batch -o /dev/null
+refunded() { [ "$(q "SELECT count(*) FROM refunds")" = 6 ]; }
+check "six refunds in silver" wait_for 100 refunded
 check "sessions" run_job sessions
 check "models" run_job models
 caught_up() { local n; n=$(q "SELECT count(*) FROM events")
   [ "$(pg_count events)" = "$n" ] && [ "$(ch_count events)" = "$n" ] &&
+  [ "$(pg_count refunds)" = 6 ] && [ "$(ch_count refunds)" = 6 ] &&
   [ "$(pg_count daily_sales_summary)" -gt 0 ] && [ "$(ch_count daily_sales_summary)" -gt 0 ]; }
 check "the sinks catch up" wait_for 150 caught_up
 sleep 1.5 # one more look at the tables delivered whole
@@ -98,7 +112,7 @@ check "failures were counted" test "$(grep -c 'retrying; ingestion goes on' "$tm
 marts=$(q "SELECT string_agg(table_name, ' ' ORDER BY table_name) FROM information_schema.tables WHERE table_schema = 'gold' AND table_name NOT LIKE 'stg\_%' ESCAPE '\' AND table_name NOT LIKE 'int\_%' ESCAPE '\'")
 check "the gold layer was built ($marts)" test "$(echo "$marts" | wc -w)" -ge 12
 compare_all() {
-  for t in events orders order_items customers sessions $(for m in $marts; do echo gold.$m; done); do
+  for t in events orders order_items refunds customers sessions $(for m in $marts; do echo gold.$m; done); do
     local n=${t#gold.}
     psql -h 127.0.0.1 -p $pgp -U postgres -d postgres -X -q \
       -c "\\copy clickpulse.$n TO '$tmp/pg_$n.csv' WITH (FORMAT csv, HEADER, NULL '\\N')"
