@@ -1,7 +1,9 @@
 /* Fuzz target: bytes → the Segment event decoder, as a whole document and as
  * JSON Lines fed in two pieces. Every decoded event's slices must lie inside
- * the input or the decoder's memory and be readable. */
+ * the input or the decoder's memory and be readable; silver's country rule reads the
+ * decoded country and locale. */
 #include "clickpulse/event.h"
+#include "clickpulse/pipeline.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +15,8 @@ static int touch(void *ud, const cp_event *e)
     *sum += e->raw.len + e->user_id.len + e->anonymous_id.len + e->ctx.page_url.len + e->n_products;
     for (uint32_t i = 0; i < e->n_products; i++) *sum += e->products[i].product_id.len;
     if (e->context.len) *sum += (unsigned char)e->context.ptr[e->context.len - 1];
+    char country[3];
+    *sum += cp_country(e->ctx.country, e->ctx.locale, country).len; /* silver's country rule */
     return 0;
 }
 
