@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kill -9 the ingesting process at random moments, at least 20 times, restarting
-# it each time; afterwards silver equals the ground truth exactly: nothing lost,
-# nothing doubled. The input holds, besides the simulator's mess, amounts silver cannot
+# it each time; afterwards silver equals the ground truth and the independent reference
+# (tests/reference/) exactly: nothing lost, nothing doubled. The input holds, besides the simulator's mess, amounts silver cannot
 # hold (refused out_of_range) and byte-identical re-deliveries 60,000 lines after their
 # first (past the dedup table's growth): each one more duplicate.
 set -euo pipefail
@@ -68,5 +68,8 @@ echo "killed $kills times ($mid after the log had data)"
 pass=0; fail=0
 if [ "$kills" -ge 20 ]; then pass=$((pass+1)); else echo "FAIL: only $kills kills landed before the ingest finished"; fail=$((fail+1)); fi
 if python3 "$here/silver_vs_truth.py" "$bin" "$tmp/data" "$tmp/sim/truth.json"; then pass=$((pass+1)); else fail=$((fail+1)); fi
+# and the independent reference, from the same raw input, gets the same silver
+if python3 "$here/../reference/compare.py" "$bin" "$tmp/data" "$tmp/sim/events.jsonl" --only-silver \
+  --now engine --max-lines 10; then pass=$((pass+1)); else echo "FAIL: silver = reference"; fail=$((fail+1)); fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

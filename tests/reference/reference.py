@@ -1041,9 +1041,9 @@ def ingest_file(st, path):
                         break
                     nl = len(buf)  # a last line without a newline
                 lineno += 1
-                raw = buf[start:nl]
-                if raw.endswith(b"\r"):
-                    raw = raw[:-1]  # events.md: \r\n is accepted
+                # events.md "Rejections": a line is taken without its line break (\r\n is
+                # accepted) and the blanks around it (spaces, tabs, carriage returns)
+                raw = buf[start:nl].strip(b" \t\r")
                 # events.md: blank lines are skipped. DOC-GAP: a line of blanks only is blank too.
                 if raw and not raw.isspace():
                     process_line(st, raw, source, base + start, lineno)
