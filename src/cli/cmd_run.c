@@ -298,6 +298,12 @@ static int start_api(daemon_state *d, cp_api **api, char *err, size_t errlen)
                         .secure_cookies = cfg->dashboard_secure_cookies,
                         .query_timeout_ms = (int)cfg->dashboard_query_timeout,
                         .query_max_rows = cfg->dashboard_query_max_rows,
+                        .query_max_bytes = (size_t)cfg->dashboard_query_max_bytes,
+                        .max_connections = (size_t)cfg->dashboard_max_connections,
+                        .max_connections_per_address =
+                            (size_t)cfg->dashboard_max_connections_per_address,
+                        .request_timeout_ms = (int)cfg->dashboard_request_timeout,
+                        .login_failures_per_minute = (int)cfg->dashboard_login_failures,
                         .metrics = api_metrics,
                         .forget = api_forget,
                         .store = cp_pipeline_store(d->p),
@@ -322,6 +328,10 @@ static int start_collector(daemon_state *d, cp_collector **out, char *err, size_
                               .max_batch_events = (size_t)cfg->collector_max_batch_events,
                               .max_backlog_events = (size_t)cfg->collector_max_backlog,
                               .poll_connections = (size_t)cfg->collector_poll_connections,
+                              .max_connections = (size_t)cfg->collector_max_connections,
+                              .max_connections_per_address =
+                                  (size_t)cfg->collector_max_connections_per_address,
+                              .request_timeout_ms = (int)cfg->collector_request_timeout,
                               .pipeline = d->p,
                               .lock = &d->mu,
                               .more_metrics = kafka_metrics,
