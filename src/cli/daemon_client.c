@@ -93,8 +93,9 @@ int cli_query_daemon(const cp_config *cfg, const char *sql, const char *format, 
     *handled = 1;
     CURL *c = curl_easy_init();
     if (!c) return CLI_FAILURE;
-    snprintf(url, sizeof(url), "http://%s/api/v1/query?format=%s&max_rows=%ld", addr, format,
-             max_rows);
+    /* no max_rows: the daemon's own limit (dashboard.query_max_rows) */
+    int n = snprintf(url, sizeof(url), "http://%s/api/v1/query?format=%s", addr, format);
+    if (max_rows > 0) snprintf(url + n, sizeof(url) - (size_t)n, "&max_rows=%ld", max_rows);
     struct curl_slist *h = with_token(cfg, NULL);
     h = curl_slist_append(h, "Content-Type: text/plain");
     curl_easy_setopt(c, CURLOPT_URL, url);
