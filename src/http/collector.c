@@ -184,6 +184,23 @@ static enum MHD_Result reply_json_error(cp_collector *k, struct MHD_Connection *
     return res;
 }
 
+/* A request none of whose events is kept: the first reason, and every element's. */
+static enum MHD_Result reply_rejected(cp_collector *k, struct MHD_Connection *con, enum route r,
+                                      unsigned status, const outcome *o, const cp_buf *rejects)
+{
+    cp_buf b;
+    cp_buf_init(&b);
+    cp_buf_appendf(&b, "{\"success\":false,\"reason\":\"%s\",\"error\":",
+                   cp_reject_reason_name(o->rejects[0].reason));
+    cp_buf_append_json_str(&b, o->rejects[0].detail, strlen(o->rejects[0].detail));
+    cp_buf_appendf(&b, ",\"rejected\":%zu,\"rejects\":", o->rejected);
+    cp_buf_append(&b, rejects->ptr, rejects->len);
+    cp_buf_append_str(&b, "}\n");
+    enum MHD_Result res = reply(k, con, r, status, "application/json", b.ptr ? b.ptr : "", b.len);
+    cp_buf_free(&b);
+    return res;
+}
+
 static enum route route_of(const char *url)
 {
     for (int r = 0; r < R_OTHER; r++)
@@ -265,18 +282,30 @@ static int validate_all(outcome *o)
     return CP_OK;
 }
 
-/* The rejects of a batch as a JSON array: index (1-based), reason and detail. */
+static int by_index(const void *a, const void *b)
+{
+    const cp_reject *x = *(const cp_reject *const *)a, *y = *(const cp_reject *const *)b;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+/* The rejects of a batch as a JSON array in the batch's order: index (1-based), reason
+ * and detail. */
 static void rejects_json(const outcome *o, cp_buf *out)
 {
+    const cp_reject **sorted = cp_malloc(o->rejected * sizeof(*sorted));
+    if (!sorted) return; /* no list: the count still says how many */
+    for (size_t i = 0; i < o->rejected; i++) sorted[i] = &o->rejects[i];
+    qsort(sorted, o->rejected, sizeof(*sorted), by_index);
     cp_buf_append_char(out, '[');
     for (size_t i = 0; i < o->rejected; i++) {
-        const cp_reject *r = &o->rejects[i];
+        const cp_reject *r = sorted[i];
         cp_buf_appendf(out, "%s{\"index\":%u,\"reason\":\"%s\",\"error\":", i ? "," : "",
                        (unsigned)r->index, cp_reject_reason_name(r->reason));
         cp_buf_append_json_str(out, r->detail, strlen(r->detail));
         cp_buf_append_char(out, '}');
     }
     cp_buf_append_char(out, ']');
+    cp_free(sorted);
 }
 
 /* Events prefetched ahead of the one submitted (see cp_pipeline_prefetch). */
@@ -478,8 +507,11 @@ static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, reque
         cp_reject_reason why = out.rejects[0].reason;
         unsigned status =
             why == CP_REJECT_TOO_LARGE || why == CP_REJECT_TOO_MANY_EVENTS ? 413 : 400;
-        res =
-            reply_json_error(k, con, r, status, cp_reject_reason_name(why), out.rejects[0].detail);
+        if (req->rejects.len && out.rejected > 1)
+            res = reply_rejected(k, con, r, status, &out, &req->rejects);
+        else
+            res = reply_json_error(k, con, r, status, cp_reject_reason_name(why),
+                                   out.rejects[0].detail);
     } else {
         answered = 0;
     }
