@@ -294,8 +294,10 @@ static const cp_conf_entry table[] = {
      .offset = F(dashboard_login_failures),
      .min = 1,
      .max = 100000,
-     .help = "Failed logins a minute from one address before each further attempt waits "
-             "(doubling, up to 30 s); ten times as many from all addresses together."},
+     .help = "Failed logins a minute from one address after which each further attempt "
+             "waits (2 s, doubling up to 30 s); ten times as many from all addresses "
+             "together."},
+
     {.key = "kafka.brokers",
      .type = CP_CONF_STR,
      .def = "",

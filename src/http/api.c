@@ -32,6 +32,7 @@
 #define MAX_RANGE_DAYS   3660  /* the longest date range a page takes */
 #define LOGIN_FAIL_DELAY 250   /* ms a failed login waits before its answer */
 #define LOGIN_WINDOW_MS  60000 /* failed logins are counted over this long */
+#define LOGIN_FIRST_WAIT 2000  /* ms between guesses once the limit is reached, doubling */
 #define LOGIN_MAX_WAIT   30000 /* the longest wait imposed between guesses */
 #define LOGIN_ADDRESSES  512   /* addresses whose failures are remembered */
 #define QUERY_MAX_BYTES  (64u << 20)
@@ -390,9 +391,9 @@ static int64_t login_attempt(login_record *r, int limit, int64_t now)
     if (now - r->window_ms > LOGIN_WINDOW_MS) r->window_ms = now, r->failures = 0;
     if (now < r->next_ok_ms) return r->next_ok_ms - now;
     r->last_ms = now;
-    if (++r->failures > limit) {
+    if (++r->failures >= limit) { /* the limit reached: 2 s, 4 s, 8 s, … 30 s between tries */
         int over = r->failures - limit;
-        int64_t wait = over >= 8 ? LOGIN_MAX_WAIT : (int64_t)LOGIN_FAIL_DELAY << over;
+        int64_t wait = over >= 5 ? LOGIN_MAX_WAIT : (int64_t)LOGIN_FIRST_WAIT << over;
         r->next_ok_ms = now + (wait > LOGIN_MAX_WAIT ? LOGIN_MAX_WAIT : wait);
     }
     return 0;
@@ -413,7 +414,7 @@ static login_record *login_slot(cp_api *a, const char *ip)
 }
 
 /* Failed logins are limited per address (dashboard.login_failures a minute, then waits
- * doubling from 500 ms up to 30 s between guesses) and for all addresses together (ten
+ * 2 s doubling up to 30 s between guesses) and for all addresses together (ten
  * times as many). Returns the seconds to wait (answered 429), or 0 to go on. */
 static int login_gate(cp_api *a, const char *ip)
 {
@@ -433,9 +434,12 @@ static int login_gate(cp_api *a, const char *ip)
 static void login_ok(cp_api *a, const char *ip)
 {
     pthread_mutex_lock(&a->login_mu);
+    int limit = a->c.login_failures_per_minute > 0 ? a->c.login_failures_per_minute : 5;
     login_record *r = login_slot(a, ip);
     if (r->failures > 0) r->failures--;
+    if (r->failures < limit) r->next_ok_ms = 0;
     if (a->all_logins.failures > 0) a->all_logins.failures--;
+    if (a->all_logins.failures < 10 * limit) a->all_logins.next_ok_ms = 0;
     pthread_mutex_unlock(&a->login_mu);
 }
 

@@ -79,18 +79,21 @@ static size_t put_i128(char *out, __int128 v, int scale)
     return k;
 }
 
-/* A double the way DuckDB writes it: the shortest text that reads back the same, with
- * ".0" on whole numbers. */
+/* A double the way DuckDB writes it: the shortest digits that read back the same, in
+ * plain notation with ".0" on whole numbers, exponent notation when very large or small. */
 static size_t put_double(char *out, double d)
 {
     if (isnan(d)) return (size_t)sprintf(out, "nan");
     if (isinf(d)) return (size_t)sprintf(out, d < 0 ? "-inf" : "inf");
-    int n = 0;
-    for (int p = 1; p <= 17; p++) {
-        n = snprintf(out, 40, "%.*g", p, d);
+    int p = 1;
+    for (; p < 17; p++) {
+        snprintf(out, 40, "%.*e", p - 1, d);
         if (strtod(out, NULL) == d) break;
     }
-    if (!strpbrk(out, ".en")) n += sprintf(out + n, ".0");
+    int exp = d == 0 ? 0 : atoi(strchr(out, 'e') + 1);
+    if (exp < -5 || exp >= 16) return (size_t)snprintf(out, 40, "%.*e", p - 1, d);
+    int n = snprintf(out, 40, "%.*f", p - 1 - exp > 0 ? p - 1 - exp : 0, d);
+    if (!strchr(out, '.')) n += sprintf(out + n, ".0");
     return (size_t)n;
 }
 
