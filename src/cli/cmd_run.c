@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -347,6 +348,9 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
         cli_error(cmd->name, "takes no arguments (sources come from the configuration)");
         return CLI_USAGE;
     }
+    struct stat st; /* a data directory made by an older version: its user's alone too */
+    if (stat(cfg->data_dir, &st) == 0 && (st.st_mode & 077) && chmod(cfg->data_dir, 0700) == 0)
+        CP_INFO("run", "%s was open to other users: now 0700", cfg->data_dir);
     if (cp_pipeline_open(cfg, &d.p, err, sizeof(err))) {
         cli_error(cmd->name, "%s", err);
         return CLI_FAILURE;

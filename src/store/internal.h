@@ -16,4 +16,9 @@ int store_stream_supported(duckdb_type t);
 int store_stream_out(duckdb_result *r, const cp_query_args *a, int64_t deadline_ms, FILE *out,
                      char *err, size_t errlen);
 
+/* 1 when sql's first word is one of a reading statement's (SELECT, WITH, FROM, VALUES,
+ * TABLE, SHOW, DESCRIBE, SUMMARIZE, or EXPLAIN of one): looked at before DuckDB binds the
+ * statement, since binding some (EXPORT DATABASE, COPY) already creates directories. */
+int store_reads_only(const char *sql);
+
 #endif

@@ -373,3 +373,39 @@ int store_stream_out(duckdb_result *r, const cp_query_args *a, int64_t deadline_
     cp_free(cols);
     return rc;
 }
+
+/* The next word of s after blanks, comments and opening parentheses, into word. */
+static const char *next_word(const char *s, char *word, size_t cap)
+{
+    for (;;) {
+        while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '(') s++;
+        if (s[0] == '-' && s[1] == '-') {
+            s += strcspn(s, "\n");
+        } else if (s[0] == '/' && s[1] == '*') {
+            const char *end = strstr(s + 2, "*/");
+            s = end ? end + 2 : s + strlen(s);
+        } else {
+            break;
+        }
+    }
+    size_t n = 0;
+    for (; ((*s | 0x20) >= 'a' && (*s | 0x20) <= 'z') || *s == '_'; s++)
+        if (n + 1 < cap) word[n++] = (char)(*s | 0x20);
+    word[n] = 0;
+    return s;
+}
+
+int store_reads_only(const char *sql)
+{
+    static const char *const reads[] = {"select", "with",     "from",      "values", "table",
+                                        "show",   "describe", "summarize", NULL};
+    char word[16];
+    const char *s = next_word(sql, word, sizeof(word));
+    if (strcmp(word, "explain") == 0) { /* binding what it explains may write: looked at too */
+        s = next_word(s, word, sizeof(word));
+        if (strcmp(word, "analyze") == 0) next_word(s, word, sizeof(word));
+    }
+    for (size_t i = 0; reads[i]; i++)
+        if (strcmp(word, reads[i]) == 0) return 1;
+    return 0;
+}

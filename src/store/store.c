@@ -1134,6 +1134,23 @@ static int execute_within(duckdb_connection con, duckdb_prepared_statement st, i
 static int query_on(duckdb_connection con, const char *sql, const cp_query_args *a, FILE *out,
                     char *err, size_t errlen, int read_only)
 {
+    if (read_only) { /* refused before DuckDB binds anything: binding may create files */
+        duckdb_extracted_statements ex = NULL;
+        idx_t n = duckdb_extract_statements(con, sql, &ex);
+        const char *why = n == 0 && ex ? duckdb_extract_statements_error(ex) : NULL;
+        if (why) snprintf(err, errlen, "%s", why);
+        duckdb_destroy_extracted(&ex);
+        if (why) return CP_EDB;
+        if (n > 1) {
+            snprintf(err, errlen, "one statement at a time, please");
+            return CP_EINVAL;
+        }
+        if (!store_reads_only(sql)) {
+            snprintf(err, errlen,
+                     "only read-only statements (SELECT, WITH ..., EXPLAIN) are allowed here");
+            return CP_EINVAL;
+        }
+    }
     duckdb_result r;
     duckdb_prepared_statement st;
     if (duckdb_prepare(con, sql, &st) == DuckDBError) {
