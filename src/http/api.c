@@ -268,7 +268,9 @@ static enum MHD_Result query(cp_api *a, struct MHD_Connection *con, request *req
     }
     char *out = bo.buf.ptr;
     size_t len = bo.buf.len;
+    char limit[32];
     snprintf(rows, sizeof(rows), "%lld", (long long)total);
+    snprintf(limit, sizeof(limit), "%lld", max_rows);
     enum MHD_Result r;
     if (rc) {
         r = reply_error(con, rc == CP_ETIMEOUT ? 408 : 400, err);
@@ -284,6 +286,7 @@ static enum MHD_Result query(cp_api *a, struct MHD_Connection *con, request *req
         MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
         MHD_add_response_header(resp, "X-Clickpulse-Fresh", fresh);
         MHD_add_response_header(resp, "X-Clickpulse-Rows", rows);
+        MHD_add_response_header(resp, "X-Clickpulse-Max-Rows", limit);
         r = MHD_queue_response(con, 200, resp);
         MHD_destroy_response(resp);
     }
