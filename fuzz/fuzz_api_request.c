@@ -34,15 +34,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     text[size] = 0;
     int64_t day;
     n += http_parse_day(text, &day);
-    n += http_safe_next(text);
-    char who[64];
-    n += http_auth_session(auth, text, who, sizeof(who));
+    static const char *const pages[] = {"/", "/sales", NULL};
+    n += http_safe_next(text, pages);
+    char who[64], csrf[HTTP_SID_LEN + 1];
+    n += http_auth_session(auth, text, who, sizeof(who), csrf);
     http_auth_logout(auth, text);
     char sid[HTTP_SID_LEN + 1];
     if (http_auth_login(auth, user, password, token, sid)) {
         char cookie[HTTP_SID_LEN + 32] = HTTP_SESSION_COOKIE "=";
         strcat(cookie, sid);
-        n += http_auth_session(auth, cookie, who, sizeof(who));
+        n += http_auth_session(auth, cookie, who, sizeof(who), csrf);
+        n += http_auth_same(text, csrf);
         http_auth_logout(auth, cookie);
     }
     free(text);

@@ -273,7 +273,7 @@ function renderSql () {
   const info = el('span', { id: 'sql-info', class: 'note' });
   const out = el('div', { id: 'sql-out', class: 'sql-out' });
   box.append(area, el('div', { class: 'row' }, run, csv, info), out);
-  const call = (format) => fetch(`/api/v1/query?format=${format}&max_rows=${view.me.query_max_rows}&wait_ms=0`, { method: 'POST', body: area.value, headers: { 'Content-Type': 'text/plain' } });
+  const call = (format) => fetch(`/api/v1/query?format=${format}&max_rows=${view.me.query_max_rows}&wait_ms=0`, { method: 'POST', body: area.value, headers: { 'Content-Type': 'text/plain', 'X-CSRF-Token': view.me.csrf } });
   run.onclick = async () => {
     sessionStorage.setItem('cp-sql', area.value);
     info.textContent = 'running…';
@@ -412,7 +412,7 @@ async function start () {
     e.preventDefault();
     go(a.dataset.page, view.params, true);
   });
-  $('logout').onclick = async () => { await fetch('/api/v1/logout', { method: 'POST' }); location.href = '/login'; };
+  $('logout').onclick = async () => { await fetch('/api/v1/logout', { method: 'POST', headers: { 'X-CSRF-Token': view.me.csrf } }); location.href = '/login'; };
   window.addEventListener('popstate', show);
   window.addEventListener('resize', () => charts.forEach((c) => c.resize()));
   go(pageOf(location.pathname), readUrl(), false);

@@ -78,6 +78,8 @@ typedef struct cp_config {
     int64_t collector_max_event_bytes;
     int64_t collector_max_request_bytes;
     int64_t collector_max_batch_events;
+    int64_t collector_max_connections, collector_max_connections_per_address;
+    int64_t collector_request_timeout;
     char *dashboard_listen;
     char *dashboard_token;
     cp_strlist dashboard_users;
@@ -85,6 +87,10 @@ typedef struct cp_config {
     bool dashboard_secure_cookies;
     int64_t dashboard_query_timeout;
     int64_t dashboard_query_max_rows;
+    int64_t dashboard_query_max_bytes;
+    int64_t dashboard_max_connections, dashboard_max_connections_per_address;
+    int64_t dashboard_request_timeout;
+    int64_t dashboard_login_failures;
     char *kafka_brokers;
     cp_strlist kafka_topics;
     char *kafka_group;

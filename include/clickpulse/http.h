@@ -27,8 +27,13 @@ typedef struct cp_api_config {
     const char *sessions_path; /* the file logins are kept in across restarts; may be NULL */
     bool secure_cookies;       /* session cookies marked Secure */
     int query_timeout_ms;      /* statements of the API stop after this (0: never) */
-    int64_t query_max_rows;    /* the SQL page's row limit */
-    cp_store *store;           /* queries run on its read-only connection */
+    int64_t query_max_rows;    /* the SQL page's row limit: a request may ask for fewer */
+    size_t query_max_bytes;    /* a statement's answer larger than this: 413 (0: 64 MiB) */
+    size_t max_connections;    /* open connections at most (0: 256) */
+    size_t max_connections_per_address; /* from one client address (0: 64) */
+    int request_timeout_ms;             /* a request must arrive whole within this (0: 10 s) */
+    int login_failures_per_minute;      /* failed logins per address before delays (0: 5) */
+    cp_store *store;                    /* queries run on its read-only connection */
     void *ud;
     /* Fills out with the health JSON; returns the HTTP status (200 or 503). */
     int (*health)(void *ud, cp_buf *out);
@@ -71,6 +76,9 @@ typedef struct cp_collector_config {
     size_t max_request_bytes, max_event_bytes, max_batch_events;
     size_t max_backlog_events; /* beyond this many events waiting: 429 */
     size_t poll_connections;   /* connections a poll server takes (0: epoll servers only) */
+    size_t max_connections;    /* open connections at most (0: 2000) */
+    size_t max_connections_per_address; /* from one client address (0: 1000) */
+    int request_timeout_ms;             /* a request must arrive whole within this (0: 10 s) */
     struct cp_pipeline *pipeline;
     pthread_mutex_t *lock; /* held around every use of the pipeline */
     /* More Prometheus text for /metrics (the Kafka source's); NULL: none. */

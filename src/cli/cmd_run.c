@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -298,6 +299,12 @@ static int start_api(daemon_state *d, cp_api **api, char *err, size_t errlen)
                         .secure_cookies = cfg->dashboard_secure_cookies,
                         .query_timeout_ms = (int)cfg->dashboard_query_timeout,
                         .query_max_rows = cfg->dashboard_query_max_rows,
+                        .query_max_bytes = (size_t)cfg->dashboard_query_max_bytes,
+                        .max_connections = (size_t)cfg->dashboard_max_connections,
+                        .max_connections_per_address =
+                            (size_t)cfg->dashboard_max_connections_per_address,
+                        .request_timeout_ms = (int)cfg->dashboard_request_timeout,
+                        .login_failures_per_minute = (int)cfg->dashboard_login_failures,
                         .metrics = api_metrics,
                         .forget = api_forget,
                         .store = cp_pipeline_store(d->p),
@@ -322,6 +329,10 @@ static int start_collector(daemon_state *d, cp_collector **out, char *err, size_
                               .max_batch_events = (size_t)cfg->collector_max_batch_events,
                               .max_backlog_events = (size_t)cfg->collector_max_backlog,
                               .poll_connections = (size_t)cfg->collector_poll_connections,
+                              .max_connections = (size_t)cfg->collector_max_connections,
+                              .max_connections_per_address =
+                                  (size_t)cfg->collector_max_connections_per_address,
+                              .request_timeout_ms = (int)cfg->collector_request_timeout,
                               .pipeline = d->p,
                               .lock = &d->mu,
                               .more_metrics = kafka_metrics,
@@ -337,6 +348,9 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
         cli_error(cmd->name, "takes no arguments (sources come from the configuration)");
         return CLI_USAGE;
     }
+    struct stat st; /* a data directory made by an older version: its user's alone too */
+    if (stat(cfg->data_dir, &st) == 0 && (st.st_mode & 077) && chmod(cfg->data_dir, 0700) == 0)
+        CP_INFO("run", "%s was open to other users: now 0700", cfg->data_dir);
     if (cp_pipeline_open(cfg, &d.p, err, sizeof(err))) {
         cli_error(cmd->name, "%s", err);
         return CLI_FAILURE;

@@ -77,11 +77,26 @@ static size_t write_out(char *p, size_t size, size_t n, void *ud)
     return cp_buf_append(ud, p, size * n) ? 0 : size * n;
 }
 
+/* What the answer's headers say: silver behind, the rows given and the limit applied. */
+typedef struct answer_head {
+    int stale;
+    long long rows, max_rows;
+} answer_head;
+
 static size_t header_in(char *p, size_t size, size_t n, void *ud)
 {
-    static const char name[] = "x-clickpulse-fresh: false";
-    if (size * n >= sizeof(name) - 1 && strncasecmp(p, name, sizeof(name) - 1) == 0) *(int *)ud = 1;
-    return size * n;
+    answer_head *a = ud;
+    static const char fresh[] = "x-clickpulse-fresh: false",
+                      rows[] = "x-clickpulse-rows:", max[] = "x-clickpulse-max-rows:";
+    size_t len = size * n;
+    if (len >= sizeof(fresh) - 1 && strncasecmp(p, fresh, sizeof(fresh) - 1) == 0) a->stale = 1;
+    char line[96];
+    snprintf(line, sizeof(line), "%.*s", (int)(len < sizeof(line) - 1 ? len : sizeof(line) - 1), p);
+    if (strncasecmp(line, rows, sizeof(rows) - 1) == 0)
+        a->rows = atoll(line + sizeof(rows) - 1);
+    else if (strncasecmp(line, max, sizeof(max) - 1) == 0)
+        a->max_rows = atoll(line + sizeof(max) - 1);
+    return len;
 }
 
 int cli_query_daemon(const cp_config *cfg, const char *sql, const char *format, long max_rows,
@@ -93,8 +108,9 @@ int cli_query_daemon(const cp_config *cfg, const char *sql, const char *format, 
     *handled = 1;
     CURL *c = curl_easy_init();
     if (!c) return CLI_FAILURE;
-    snprintf(url, sizeof(url), "http://%s/api/v1/query?format=%s&max_rows=%ld", addr, format,
-             max_rows);
+    /* no max_rows: the daemon's own limit (dashboard.query_max_rows) */
+    int n = snprintf(url, sizeof(url), "http://%s/api/v1/query?format=%s", addr, format);
+    if (max_rows > 0) snprintf(url + n, sizeof(url) - (size_t)n, "&max_rows=%ld", max_rows);
     struct curl_slist *h = with_token(cfg, NULL);
     h = curl_slist_append(h, "Content-Type: text/plain");
     curl_easy_setopt(c, CURLOPT_URL, url);
@@ -104,9 +120,9 @@ int cli_query_daemon(const cp_config *cfg, const char *sql, const char *format, 
     cp_buf body;
     cp_buf_init(&body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-    int stale = 0;
+    answer_head head = {0, 0, 0};
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_in);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &stale);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &head);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
     CURLcode rc = curl_easy_perform(c);
     long status = 0;
@@ -123,7 +139,12 @@ int cli_query_daemon(const cp_config *cfg, const char *sql, const char *format, 
                   body.ptr ? body.ptr : "");
         result = CLI_FAILURE;
     } else {
-        if (stale)
+        if (head.max_rows > 0 && head.rows > head.max_rows && max_rows <= 0)
+            cli_error("query",
+                      "note: the statement gave %lld rows, the daemon answers with at most %lld "
+                      "(dashboard.query_max_rows)",
+                      head.rows, head.max_rows);
+        if (head.stale)
             cli_error("query", "note: silver is still behind what the daemon has acknowledged; "
                                "the result may miss the latest events");
         if (body.len) fwrite(body.ptr, 1, body.len, stdout);

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const cli_cmd *const commands[] = {
     &cli_cmd_run,   &cli_cmd_ingest,   &cli_cmd_replay,     &cli_cmd_forget,
@@ -28,6 +29,9 @@ int main(int argc, char **argv)
         usage(stderr);
         return CLI_USAGE;
     }
+    /* What clickpulse creates — the data directory, the log, the database, exports,
+     * the token — is its user's alone: directories 0700, files 0600. */
+    umask(077);
     const char *name = argv[1];
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
         usage(stdout);

@@ -15,6 +15,7 @@
 #include "pages.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -27,10 +28,21 @@
 #define QUERY_WAIT_MS     2000 /* default wait for silver to hold what was acknowledged */
 #define QUERY_WAIT_MAX_MS 60000
 
-#define N_READERS        4    /* statements the API runs at once */
-#define MAX_RANGE_DAYS   3660 /* the longest date range a page takes */
-#define LOGIN_FAIL_DELAY 250  /* ms a failed login waits before its answer */
+#define N_READERS        4     /* statements the API runs at once */
+#define MAX_RANGE_DAYS   3660  /* the longest date range a page takes */
+#define LOGIN_FAIL_DELAY 250   /* ms a failed login waits before its answer */
+#define LOGIN_WINDOW_MS  60000 /* failed logins are counted over this long */
+#define LOGIN_FIRST_WAIT 2000  /* ms between guesses once the limit is reached, doubling */
+#define LOGIN_MAX_WAIT   30000 /* the longest wait imposed between guesses */
+#define LOGIN_ADDRESSES  512   /* addresses whose failures are remembered */
+#define QUERY_MAX_BYTES  (64u << 20)
 
+/* Failed logins of one client address (or of all: the global record). */
+typedef struct login_record {
+    char ip[48];
+    int64_t window_ms, next_ok_ms, last_ms;
+    int failures;
+} login_record;
 struct cp_api {
     cp_api_config c;
     http_auth *auth;
@@ -40,6 +52,9 @@ struct cp_api {
     pthread_cond_t freed;
     cp_store_reader *readers[N_READERS];
     bool busy[N_READERS];
+    http_guard *guard;
+    pthread_mutex_t login_mu;
+    login_record logins[LOGIN_ADDRESSES], all_logins;
 };
 
 typedef http_request request;
@@ -67,6 +82,7 @@ static enum MHD_Result reply_with(struct MHD_Connection *con, unsigned status, c
     MHD_add_response_header(r, "Content-Type", type);
     if (header) MHD_add_response_header(r, header, value);
     MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     enum MHD_Result ok = MHD_queue_response(con, status, r);
     MHD_destroy_response(r);
     return ok;
@@ -90,16 +106,41 @@ static enum MHD_Result reply_error(struct MHD_Connection *con, unsigned status, 
     return r;
 }
 
-/* The user a request is from: the token as a Bearer header, or a session cookie. */
-static int authorised(cp_api *a, struct MHD_Connection *con, char *user, size_t cap)
+/* The user a request is from: the token as a Bearer header, or a session cookie (then
+ * its anti-forgery token into csrf; "" for the Bearer token, which a browser never
+ * sends by itself). */
+static int authorised(cp_api *a, struct MHD_Connection *con, char *user, size_t cap,
+                      char csrf[HTTP_SID_LEN + 1])
 {
     const char *h = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Authorization");
+    csrf[0] = 0;
     if (h && strncmp(h, "Bearer ", 7) == 0 && http_auth_token_ok(a->auth, h + 7)) {
         snprintf(user, cap, "token");
         return 1;
     }
     const char *cookie = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Cookie");
-    return http_auth_session(a->auth, cookie, user, cap);
+    return http_auth_session(a->auth, cookie, user, cap, csrf);
+}
+
+/* Whether a request that changes something may come from where it says: a browser's
+ * Sec-Fetch-Site must be same-origin (or none: typed by the user), and an Origin must be
+ * this server's own (scheme and the Host the request was sent to). Requests without
+ * either header (curl, scripts) pass: they carry no cookie a browser added by itself
+ * unless they also carry the session's X-CSRF-Token (see route). NULL, or the reason. */
+static const char *foreign(struct MHD_Connection *con)
+{
+    const char *site = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Sec-Fetch-Site");
+    if (site && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0)
+        return "cross-site request refused (Sec-Fetch-Site)";
+    const char *origin = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Origin");
+    if (!origin) return NULL;
+    const char *host = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Host");
+    const char *rest = strncmp(origin, "http://", 7) == 0    ? origin + 7
+                       : strncmp(origin, "https://", 8) == 0 ? origin + 8
+                                                             : NULL;
+    if (!host || !rest || strcmp(rest, host) != 0)
+        return "cross-origin request refused (Origin is not this server)";
+    return NULL;
 }
 
 /* ---- the reader pool: statements run on connections of their own ---- */
@@ -138,6 +179,23 @@ static void reader_give(cp_api *a, cp_store_reader *r)
     pthread_mutex_unlock(&a->mu);
 }
 
+/* A statement's answer, gathered up to a limit (dashboard.query_max_bytes). */
+typedef struct bounded_out {
+    cp_buf buf;
+    size_t limit;
+    int over;
+} bounded_out;
+
+static ssize_t bounded_write(void *cookie, const char *p, size_t n)
+{
+    bounded_out *b = cookie;
+    if (b->over || b->buf.len + n > b->limit) {
+        b->over = 1;
+        return -1; /* the store's writes fail from here on: nothing more is kept */
+    }
+    return cp_buf_append(&b->buf, p, n) ? -1 : (ssize_t)n;
+}
+
 static enum MHD_Result query(cp_api *a, struct MHD_Connection *con, request *req)
 {
     const char *f = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "format");
@@ -156,6 +214,22 @@ static enum MHD_Result query(cp_api *a, struct MHD_Connection *con, request *req
     else if (f && strcmp(f, "json") != 0)
         return reply_error(con, 400, "format: expected table, csv or json");
     if (!sql || !*sql) return reply_error(con, 400, "no SQL: send it as the request body");
+    if (req->body.len && memchr(req->body.ptr, 0, req->body.len))
+        return reply_error(con, 400, "the SQL holds a NUL byte");
+    /* the server's row limit: a request may ask for fewer, never more */
+    long long max_rows = a->c.query_max_rows;
+    if (m) {
+        char *end;
+        errno = 0;
+        long long want = strtoll(m, &end, 10);
+        if (end == m || *end || errno || want < 1) {
+            char msg[128];
+            snprintf(msg, sizeof(msg), "max_rows: expected a number of rows from 1 to %lld",
+                     (long long)a->c.query_max_rows);
+            return reply_error(con, 400, msg);
+        }
+        if (want < max_rows) max_rows = want;
+    }
     long wait_ms = QUERY_WAIT_MS;
     if (w) {
         char *end;
@@ -166,16 +240,17 @@ static enum MHD_Result query(cp_api *a, struct MHD_Connection *con, request *req
     /* Fresh unless silver could not catch up with what was acknowledged before the query. */
     const char *fresh = "true";
     if (a->c.catch_up && a->c.catch_up(a->c.ud, (int)wait_ms) != 0) fresh = "false";
-    char *out = NULL, err[2048], rows[32];
-    size_t len = 0;
+    char err[2048], rows[32];
     int64_t total = 0;
     cp_store_reader *rd;
     if (reader_take(a, &rd, err, sizeof(err))) return reply_error(con, 503, err);
-    FILE *mem = open_memstream(&out, &len);
+    bounded_out bo = {.limit = a->c.query_max_bytes};
+    cp_buf_init(&bo.buf);
+    FILE *mem = fopencookie(&bo, "w", (cookie_io_functions_t){.write = bounded_write});
     int rc = CP_ENOMEM;
     if (mem) {
         cp_query_args qa = {.format = fmt,
-                            .max_rows = m ? atoll(m) : 0,
+                            .max_rows = max_rows,
                             .timeout_ms = a->c.query_timeout_ms,
                             .total_rows = &total};
         rc = cp_store_reader_query(rd, sql, &qa, mem, err, sizeof(err));
@@ -183,25 +258,39 @@ static enum MHD_Result query(cp_api *a, struct MHD_Connection *con, request *req
     }
     reader_give(a, rd);
     if (rc == CP_ENOMEM) snprintf(err, sizeof(err), "out of memory");
+    if (bo.over) {
+        cp_buf_free(&bo.buf);
+        snprintf(err, sizeof(err),
+                 "the answer is larger than dashboard.query_max_bytes (%zu bytes): ask for "
+                 "fewer rows (max_rows) or columns",
+                 bo.limit);
+        return reply_error(con, 413, err);
+    }
+    char *out = bo.buf.ptr;
+    size_t len = bo.buf.len;
+    char limit[32];
     snprintf(rows, sizeof(rows), "%lld", (long long)total);
+    snprintf(limit, sizeof(limit), "%lld", max_rows);
     enum MHD_Result r;
     if (rc) {
         r = reply_error(con, rc == CP_ETIMEOUT ? 408 : 400, err);
     } else {
         struct MHD_Response *resp =
-            MHD_create_response_from_buffer(len, out, MHD_RESPMEM_MUST_COPY);
+            MHD_create_response_from_buffer(len, out ? out : "", MHD_RESPMEM_MUST_COPY);
         if (!resp) {
-            free(out);
+            cp_buf_free(&bo.buf);
             return MHD_NO;
         }
         MHD_add_response_header(resp, "Content-Type", types[fmt]);
         MHD_add_response_header(resp, "Cache-Control", "no-store");
+        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
         MHD_add_response_header(resp, "X-Clickpulse-Fresh", fresh);
         MHD_add_response_header(resp, "X-Clickpulse-Rows", rows);
+        MHD_add_response_header(resp, "X-Clickpulse-Max-Rows", limit);
         r = MHD_queue_response(con, 200, resp);
         MHD_destroy_response(resp);
     }
-    free(out);
+    cp_buf_free(&bo.buf);
     return r;
 }
 
@@ -246,6 +335,12 @@ static enum MHD_Result page(cp_api *a, struct MHD_Connection *con, const char *n
 
 /* ---- login ---- */
 
+/* The dashboard's pages: each is index.html, which draws the one its path names. */
+static const char *const app_pages[] = {
+    "/",          "/live",     "/overview", "/sales",   "/acquisition",
+    "/countries", "/funnel",   "/sessions", "/content", "/conversion",
+    "/customers", "/segments", "/pipeline", "/sql",     NULL};
+
 static enum MHD_Result with_cookie(cp_api *a, struct MHD_Connection *con, unsigned status,
                                    const char *sid, const char *location, const char *body)
 {
@@ -262,6 +357,7 @@ static enum MHD_Result with_cookie(cp_api *a, struct MHD_Connection *con, unsign
     if (!r) return MHD_NO;
     MHD_add_response_header(r, "Content-Type", "application/json");
     MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "Set-Cookie", cookie);
     if (location) MHD_add_response_header(r, "Location", location);
     enum MHD_Result ok = MHD_queue_response(con, status, r);
@@ -274,18 +370,107 @@ static void login_failed(void)
     nanosleep(&(struct timespec){0, LOGIN_FAIL_DELAY * 1000000L}, NULL);
 }
 
+/* The peer's address as text. */
+static void peer_ip(struct MHD_Connection *con, char *ip, size_t cap)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    ip[0] = 0;
+    if (!ci || !ci->client_addr) return;
+    if (ci->client_addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr,
+                  ip, (socklen_t)cap);
+    else if (ci->client_addr->sa_family == AF_INET6)
+        inet_ntop(AF_INET6,
+                  &((const struct sockaddr_in6 *)(const void *)ci->client_addr)->sin6_addr, ip,
+                  (socklen_t)cap);
+}
+
+/* One attempt against a record (under login_mu): the milliseconds to wait before another
+ * is looked at (then this one is not), or 0 when it may go on — counted as a failure
+ * until it succeeds (so that parallel guesses count before their answers). */
+static int64_t login_attempt(login_record *r, int limit, int64_t now)
+{
+    if (now - r->window_ms > LOGIN_WINDOW_MS) r->window_ms = now, r->failures = 0;
+    if (now < r->next_ok_ms) return r->next_ok_ms - now;
+    r->last_ms = now;
+    if (++r->failures >= limit) { /* the limit reached: 2 s, 4 s, 8 s, … 30 s between tries */
+        int over = r->failures - limit;
+        int64_t wait = over >= 5 ? LOGIN_MAX_WAIT : (int64_t)LOGIN_FIRST_WAIT << over;
+        r->next_ok_ms = now + (wait > LOGIN_MAX_WAIT ? LOGIN_MAX_WAIT : wait);
+    }
+    return 0;
+}
+
+/* The record of an address: its own, a free one, or the least recently used. */
+static login_record *login_slot(cp_api *a, const char *ip)
+{
+    login_record *best = &a->logins[0];
+    for (int i = 0; i < LOGIN_ADDRESSES; i++) {
+        login_record *r = &a->logins[i];
+        if (strcmp(r->ip, ip) == 0) return r;
+        if (r->last_ms < best->last_ms) best = r;
+    }
+    memset(best, 0, sizeof(*best));
+    snprintf(best->ip, sizeof(best->ip), "%s", ip);
+    return best;
+}
+
+/* Failed logins are limited per address (dashboard.login_failures a minute, then waits
+ * 2 s doubling up to 30 s between guesses) and for all addresses together (ten
+ * times as many). Returns the seconds to wait (answered 429), or 0 to go on. */
+static int login_gate(cp_api *a, const char *ip)
+{
+    int limit = a->c.login_failures_per_minute > 0 ? a->c.login_failures_per_minute : 5;
+    int64_t now = cp_now_ms();
+    pthread_mutex_lock(&a->login_mu);
+    login_record *r = login_slot(a, ip);
+    int64_t wait = login_attempt(r, limit, now);
+    if (!wait && (wait = login_attempt(&a->all_logins, 10 * limit, now))) {
+        r->failures--; /* not looked at after all */
+    }
+    pthread_mutex_unlock(&a->login_mu);
+    return wait ? (int)((wait + 999) / 1000) : 0;
+}
+
+/* A login that succeeded was no failure. */
+static void login_ok(cp_api *a, const char *ip)
+{
+    pthread_mutex_lock(&a->login_mu);
+    int limit = a->c.login_failures_per_minute > 0 ? a->c.login_failures_per_minute : 5;
+    login_record *r = login_slot(a, ip);
+    if (r->failures > 0) r->failures--;
+    if (r->failures < limit) r->next_ok_ms = 0;
+    if (a->all_logins.failures > 0) a->all_logins.failures--;
+    if (a->all_logins.failures < 10 * limit) a->all_logins.next_ok_ms = 0;
+    pthread_mutex_unlock(&a->login_mu);
+}
+
+static enum MHD_Result too_many_logins(struct MHD_Connection *con, int seconds)
+{
+    char after[16], body[160];
+    snprintf(after, sizeof(after), "%d", seconds);
+    int n = snprintf(body, sizeof(body),
+                     "{\"error\":\"too many failed logins: try again in %d s\"}\n", seconds);
+    return reply_with(con, 429, "application/json", body, (size_t)n, "Retry-After", after);
+}
+
 /* POST /api/v1/login with user and password, or token (form-encoded). */
 static enum MHD_Result login(cp_api *a, struct MHD_Connection *con, request *req)
 {
-    char user[128] = "", password[256] = "", token[256] = "", sid[HTTP_SID_LEN + 1];
+    char user[128] = "", password[256] = "", token[256] = "", sid[HTTP_SID_LEN + 1], ip[64];
     const char *b = req->body.ptr ? req->body.ptr : "";
     http_form_value(b, req->body.len, "user", user, sizeof(user));
     http_form_value(b, req->body.len, "password", password, sizeof(password));
     http_form_value(b, req->body.len, "token", token, sizeof(token));
+    peer_ip(con, ip, sizeof(ip));
+    int wait = login_gate(a, ip);
+    if (wait) return too_many_logins(con, wait);
     if (!http_auth_login(a->auth, user, password, token, sid)) {
         login_failed();
         return reply_error(con, 401, token[0] ? "wrong token" : "wrong user name or password");
     }
+    login_ok(a, ip);
     cp_buf out;
     cp_buf_init(&out);
     cp_buf_append_str(&out, "{\"user\":");
@@ -300,24 +485,30 @@ static enum MHD_Result login(cp_api *a, struct MHD_Connection *con, request *req
 static enum MHD_Result login_link(cp_api *a, struct MHD_Connection *con, const char *token)
 {
     const char *next = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "next");
-    char sid[HTTP_SID_LEN + 1];
+    char sid[HTTP_SID_LEN + 1], ip[64];
+    peer_ip(con, ip, sizeof(ip));
+    int wait = login_gate(a, ip);
+    if (wait) return too_many_logins(con, wait);
     if (!http_auth_login(a->auth, NULL, NULL, token, sid)) {
         login_failed();
         return with_cookie(a, con, 303, NULL, "/login?failed=1", "{\"error\":\"wrong token\"}\n");
     }
-    if (!http_safe_next(next)) next = "/";
+    login_ok(a, ip);
+    if (!http_safe_next(next, app_pages)) next = "/";
     return with_cookie(a, con, 303, sid, next, "{\"ok\":true}\n");
 }
 
-static enum MHD_Result me(cp_api *a, struct MHD_Connection *con, const char *user)
+static enum MHD_Result me(cp_api *a, struct MHD_Connection *con, const char *user, const char *csrf)
 {
-    char body[512];
+    char body[640];
     cp_buf u;
     cp_buf_init(&u);
     cp_buf_append_json_str(&u, user, strlen(user));
-    int n = snprintf(body, sizeof(body),
-                     "{\"user\":%.*s,\"query_max_rows\":%lld,\"query_timeout_ms\":%d}\n",
-                     (int)u.len, u.ptr, (long long)a->c.query_max_rows, a->c.query_timeout_ms);
+    int n =
+        snprintf(body, sizeof(body),
+                 "{\"user\":%.*s,\"query_max_rows\":%lld,\"query_timeout_ms\":%d,"
+                 "\"csrf\":\"%s\"}\n",
+                 (int)u.len, u.ptr, (long long)a->c.query_max_rows, a->c.query_timeout_ms, csrf);
     cp_buf_free(&u);
     return reply(con, 200, "application/json", body, (size_t)n);
 }
@@ -447,17 +638,13 @@ static enum MHD_Result live_stream(cp_api *a, struct MHD_Connection *con)
     }
     MHD_add_response_header(r, "Content-Type", "text/event-stream");
     MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "X-Accel-Buffering", "no");
     enum MHD_Result ok = MHD_queue_response(con, 200, r);
     MHD_destroy_response(r);
     return ok;
 }
 
-/* The dashboard's pages: each is index.html, which draws the one its path names. */
-static const char *const app_pages[] = {
-    "/",          "/live",     "/overview", "/sales",   "/acquisition",
-    "/countries", "/funnel",   "/sessions", "/content", "/conversion",
-    "/customers", "/segments", "/pipeline", "/sql",     NULL};
 /* What a browser may fetch before logging in. */
 static const char *const public_assets[] = {"/login", "/login.js", "/app.css", NULL};
 
@@ -561,7 +748,8 @@ static enum MHD_Result forget(cp_api *a, struct MHD_Connection *con, request *re
 }
 
 static enum MHD_Result api_route(cp_api *a, struct MHD_Connection *con, const char *url,
-                                 const char *method, request *req, const char *user)
+                                 const char *method, request *req, const char *user,
+                                 const char *csrf)
 {
     int get = strcmp(method, "GET") == 0;
     if (req->too_big) return reply_error(con, 413, "request body larger than 1 MiB");
@@ -586,7 +774,7 @@ static enum MHD_Result api_route(cp_api *a, struct MHD_Connection *con, const ch
         return url[12] ? live_stream(a, con) : live(a, con);
     if (strncmp(url, "/api/v1/pages/", 14) == 0) return page(a, con, url + 14);
     if (strcmp(url, "/api/v1/filters") == 0) return page(a, con, "filters");
-    if (strcmp(url, "/api/v1/me") == 0) return me(a, con, user);
+    if (strcmp(url, "/api/v1/me") == 0) return me(a, con, user, csrf);
     if (strcmp(url, "/api/v1/metrics") == 0) return metrics(a, con);
     return reply_error(con, 404, "no such endpoint");
 }
@@ -603,19 +791,30 @@ static enum MHD_Result route(cp_api *a, struct MHD_Connection *con, const char *
         cp_buf_free(&b);
         return r;
     }
+    int changes = strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
+    const char *why = changes ? foreign(con) : NULL;
     if (strcmp(url, "/api/v1/login") == 0) {
         if (strcmp(method, "POST") != 0)
             return reply_error(con, 405, "use POST with user and password, or token");
+        if (why) return reply_error(con, 403, why);
         return login(a, con, req);
     }
-    char user[64] = "";
-    int ok = authorised(a, con, user, sizeof(user));
+    char user[64] = "", csrf[HTTP_SID_LEN + 1];
+    int ok = authorised(a, con, user, sizeof(user), csrf);
     if (strncmp(url, "/api/v1/", 8) == 0) {
         if (!ok)
             return reply_error(con, 401,
                                "log in first: a session cookie from /api/v1/login, "
                                "or the dashboard token as a Bearer header");
-        return api_route(a, con, url, method, req, user);
+        if (why) return reply_error(con, 403, why);
+        /* a session's requests that change something prove they come from its pages */
+        if (changes && csrf[0] &&
+            !http_auth_same(MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-CSRF-Token"),
+                            csrf))
+            return reply_error(con, 403,
+                               "missing or wrong X-CSRF-Token: requests that change something "
+                               "carry the session's token (from /api/v1/me)");
+        return api_route(a, con, url, method, req, user, csrf);
     }
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return reply_error(con, 405, "the dashboard's pages are read with GET");
@@ -634,11 +833,42 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **con_cls)
 {
-    request *req;
+    cp_api *a = cls;
+    request *req = *con_cls;
+    int first = req == NULL;
     (void)version;
-    int g = http_gather(con_cls, upload, upload_size, MAX_BODY, 0, &req);
+    int g = http_gather(con_cls, upload, upload_size, MAX_BODY,
+                        (int64_t)a->c.request_timeout_ms * 1000000, &req);
+    if (g == HTTP_MORE && first) ((request *)*con_cls)->malformed = http_request_malformed(con);
     if (g != HTTP_READY) return g == HTTP_MORE ? MHD_YES : MHD_NO;
-    return route(cls, con, url, method, req);
+    http_guard_busy(a->guard, con, 1); /* arrived whole: no deadline while it is handled */
+    if (req->malformed)
+        return reply_with(con, 400, "application/json", "{\"error\":\"malformed request\"}\n", 30,
+                          "Connection", "close");
+    return route(a, con, url, method, req);
+}
+
+/* Connections over dashboard.max_connections[_per_address] are refused at once. */
+static enum MHD_Result admit(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    cp_api *a = cls;
+    (void)len;
+    return http_guard_admit(a->guard, addr) ? MHD_YES : MHD_NO;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    cp_api *a = cls;
+    http_guard_notify(a->guard, con, socket_context, (int)code);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    cp_api *a = cls;
+    http_guard_busy(a->guard, con, 0);
+    http_request_done(cls, con, con_cls, (int)toe);
 }
 
 int cp_api_start(const cp_api_config *c, cp_api **out, char *err, size_t errlen)
@@ -648,20 +878,37 @@ int cp_api_start(const cp_api_config *c, cp_api **out, char *err, size_t errlen)
     cp_api *a = cp_calloc(1, sizeof(*a));
     if (!a) return CP_ENOMEM;
     a->c = *c;
+    if (!a->c.max_connections) a->c.max_connections = 256;
+    if (!a->c.max_connections_per_address) a->c.max_connections_per_address = 64;
+    if (a->c.request_timeout_ms <= 0) a->c.request_timeout_ms = 10000;
+    if (!a->c.query_max_bytes) a->c.query_max_bytes = QUERY_MAX_BYTES;
+    if (a->c.query_max_rows <= 0) a->c.query_max_rows = 10000;
     a->auth = http_auth_new(c->token, c->users, c->session_ttl_ms, c->sessions_path);
-    if (!a->auth) {
+    a->guard = a->auth ? http_guard_new("api", a->c.request_timeout_ms, a->c.max_connections,
+                                        a->c.max_connections_per_address)
+                       : NULL;
+    if (!a->guard) {
+        http_auth_free(a->auth);
         cp_free(a);
         return CP_ENOMEM;
     }
+    http_raise_nofile(a->c.max_connections + 1024, "api");
     pthread_mutex_init(&a->mu, NULL);
+    pthread_mutex_init(&a->login_mu, NULL);
     pthread_cond_init(&a->freed, NULL);
+    /* poll(2), never select(2): descriptors past FD_SETSIZE are normal under load */
     a->d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG, 0,
-        NULL, NULL, handle, a, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, "api",
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED,
-        http_request_done, a, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+            MHD_USE_ERROR_LOG,
+        0, admit, a, handle, a, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, "api",
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, a, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)((a->c.request_timeout_ms + 999) / 1000), MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)a->c.max_connections + 16, MHD_OPTION_END);
     if (!a->d) {
         snprintf(err, errlen, "cannot listen on %s (in use?)", c->listen);
+        http_guard_free(a->guard);
+        pthread_mutex_destroy(&a->login_mu);
         http_auth_free(a->auth);
         pthread_mutex_destroy(&a->mu);
         pthread_cond_destroy(&a->freed);
@@ -677,6 +924,8 @@ void cp_api_stop(cp_api *a)
     if (!a) return;
     a->stopping = 1;
     MHD_stop_daemon(a->d);
+    http_guard_free(a->guard);
+    pthread_mutex_destroy(&a->login_mu);
     for (int i = 0; i < N_READERS; i++) cp_store_reader_close(a->readers[i]);
     http_auth_free(a->auth);
     pthread_mutex_destroy(&a->mu);

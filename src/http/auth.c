@@ -23,6 +23,7 @@
 typedef struct session {
     char id[2 * SID_BYTES + 1];
     char user[64];
+    char csrf[2 * SID_BYTES + 1]; /* the session's anti-forgery token */
     int64_t expires_ms;
 } session;
 
@@ -44,7 +45,16 @@ static int same(const char *a, const char *b)
     return d == 0;
 }
 
-/* Reads the kept sessions: a line each, "id expires_ms user". */
+/* 2*SID_BYTES random hex digits into out; 0 when the kernel gives no randomness. */
+static int random_hex(char *out)
+{
+    unsigned char raw[SID_BYTES];
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) return 0;
+    for (size_t i = 0; i < SID_BYTES; i++) snprintf(out + 2 * i, 3, "%02x", raw[i]);
+    return 1;
+}
+
+/* Reads the kept sessions: a line each, "id expires_ms user csrf". */
 static void load(http_auth *a)
 {
     FILE *f = a->path ? fopen(a->path, "r") : NULL;
@@ -55,8 +65,10 @@ static void load(http_auth *a)
     while (n < MAX_SESSIONS && fgets(line, sizeof(line), f)) {
         session *s = &a->sessions[n];
         long long exp;
-        if (sscanf(line, "%64s %lld %63s", s->id, &exp, s->user) != 3 ||
-            strlen(s->id) != HTTP_SID_LEN || exp <= now) {
+        int got = sscanf(line, "%64s %lld %63s %64s", s->id, &exp, s->user, s->csrf);
+        if (got == 3 && !random_hex(s->csrf)) got = 0; /* kept by an older version */
+        if (got < 3 || strlen(s->id) != HTTP_SID_LEN || strlen(s->csrf) != HTTP_SID_LEN ||
+            exp <= now) {
             memset(s, 0, sizeof(*s));
             continue;
         }
@@ -82,7 +94,7 @@ static void save(http_auth *a)
     for (size_t i = 0; i < MAX_SESSIONS; i++) {
         const session *s = &a->sessions[i];
         if (s->id[0] && s->expires_ms > now)
-            fprintf(f, "%s %lld %s\n", s->id, (long long)s->expires_ms, s->user);
+            fprintf(f, "%s %lld %s %s\n", s->id, (long long)s->expires_ms, s->user, s->csrf);
     }
     if (fclose(f) == 0) rename(tmp, a->path);
 }
@@ -154,9 +166,8 @@ int http_auth_login(http_auth *a, const char *user, const char *password, const 
             return 0;
         who = user;
     }
-    unsigned char raw[SID_BYTES];
-    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) return 0;
-    for (size_t i = 0; i < SID_BYTES; i++) snprintf(sid + 2 * i, 3, "%02x", raw[i]);
+    char csrf[HTTP_SID_LEN + 1];
+    if (!random_hex(sid) || !random_hex(csrf)) return 0;
     int64_t now = cp_now_ms();
     pthread_mutex_lock(&a->mu);
     session *slot = &a->sessions[0];
@@ -169,6 +180,7 @@ int http_auth_login(http_auth *a, const char *user, const char *password, const 
         if (s->expires_ms < slot->expires_ms) slot = s;
     }
     memcpy(slot->id, sid, HTTP_SID_LEN + 1);
+    memcpy(slot->csrf, csrf, HTTP_SID_LEN + 1);
     snprintf(slot->user, sizeof(slot->user), "%s", who);
     slot->expires_ms = now + a->ttl_ms;
     save(a);
@@ -195,7 +207,8 @@ static int cookie_value(const char *header, const char *name, char *out, size_t 
     return 0;
 }
 
-int http_auth_session(http_auth *a, const char *cookie_header, char *user, size_t cap)
+int http_auth_session(http_auth *a, const char *cookie_header, char *user, size_t cap,
+                      char csrf[HTTP_SID_LEN + 1])
 {
     char sid[HTTP_SID_LEN + 2];
     if (!cookie_value(cookie_header, HTTP_SESSION_COOKIE, sid, sizeof(sid)) ||
@@ -209,6 +222,7 @@ int http_auth_session(http_auth *a, const char *cookie_header, char *user, size_
         if (s->id[0] && s->expires_ms > now && same(s->id, sid)) {
             ok = 1;
             if (user) snprintf(user, cap, "%s", s->user);
+            if (csrf) memcpy(csrf, s->csrf, HTTP_SID_LEN + 1);
         }
     }
     pthread_mutex_unlock(&a->mu);
@@ -224,6 +238,11 @@ void http_auth_logout(http_auth *a, const char *cookie_header)
         if (a->sessions[i].id[0] && same(a->sessions[i].id, sid)) a->sessions[i].id[0] = 0;
     save(a);
     pthread_mutex_unlock(&a->mu);
+}
+
+int http_auth_same(const char *given, const char *expected)
+{
+    return given && expected && expected[0] && same(given, expected);
 }
 
 int64_t http_auth_ttl_ms(const http_auth *a)

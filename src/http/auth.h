@@ -26,8 +26,13 @@ int http_auth_token_ok(const http_auth *a, const char *token);
  * its id into sid and returns 1, or returns 0. */
 int http_auth_login(http_auth *a, const char *user, const char *password, const char *token,
                     char sid[HTTP_SID_LEN + 1]);
-/* 1 when the Cookie header (may be NULL) carries a live session; its user into user. */
-int http_auth_session(http_auth *a, const char *cookie_header, char *user, size_t cap);
+/* 1 when the Cookie header (may be NULL) carries a live session; its user into user and,
+ * when csrf is not NULL, its anti-forgery token (which the session's pages send back in
+ * X-CSRF-Token with every request that changes something) into csrf. */
+int http_auth_session(http_auth *a, const char *cookie_header, char *user, size_t cap,
+                      char csrf[HTTP_SID_LEN + 1]);
+/* 1 when given equals expected, in a time that depends only on their lengths. */
+int http_auth_same(const char *given, const char *expected);
 /* Ends the session the Cookie header carries, if any. */
 void http_auth_logout(http_auth *a, const char *cookie_header);
 

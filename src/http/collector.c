@@ -33,6 +33,7 @@
 
 /* One libmicrohttpd daemon and its thread, fed connections by the acceptor. */
 typedef struct server {
+    struct cp_collector *k;
     struct MHD_Daemon *d;
     atomic_int conns; /* its open connections */
 } server;
@@ -68,6 +69,7 @@ struct cp_collector {
     char failure[512];  /* the last commit's failure, if it failed */
     int64_t failure_ms; /* when: /health reports it for FAILURE_SHOWN_MS */
     collector_metrics m;
+    http_guard *guard; /* connection limits and whole-request deadlines */
 };
 
 /* A failed commit makes /health fail for this long (or until a commit succeeds): the
@@ -130,9 +132,6 @@ static void *commit_loop(void *arg)
 
 /* ---- requests ---- */
 
-/* A request taking longer than this to arrive is cut off (slow clients, slow-loris). */
-#define REQUEST_DEADLINE_NS (10LL * 1000000000)
-
 typedef http_request request;
 
 typedef struct outcome {
@@ -153,6 +152,7 @@ static enum MHD_Result reply(cp_collector *k, struct MHD_Connection *con, enum r
         MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     if (!resp) return MHD_NO;
     MHD_add_response_header(resp, "Content-Type", type);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     const char *origin = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Origin");
     if (origin && k->c.cors_origins) {
         for (size_t i = 0; i < k->c.cors_origins->n; i++) {
@@ -178,6 +178,23 @@ static enum MHD_Result reply_json_error(cp_collector *k, struct MHD_Connection *
     cp_buf_init(&b);
     cp_buf_appendf(&b, "{\"success\":false,\"reason\":\"%s\",\"error\":", reason);
     cp_buf_append_json_str(&b, msg, strlen(msg));
+    cp_buf_append_str(&b, "}\n");
+    enum MHD_Result res = reply(k, con, r, status, "application/json", b.ptr ? b.ptr : "", b.len);
+    cp_buf_free(&b);
+    return res;
+}
+
+/* A request none of whose events is kept: the first reason, and every element's. */
+static enum MHD_Result reply_rejected(cp_collector *k, struct MHD_Connection *con, enum route r,
+                                      unsigned status, const outcome *o, const cp_buf *rejects)
+{
+    cp_buf b;
+    cp_buf_init(&b);
+    cp_buf_appendf(&b, "{\"success\":false,\"reason\":\"%s\",\"error\":",
+                   cp_reject_reason_name(o->rejects[0].reason));
+    cp_buf_append_json_str(&b, o->rejects[0].detail, strlen(o->rejects[0].detail));
+    cp_buf_appendf(&b, ",\"rejected\":%zu,\"rejects\":", o->rejected);
+    cp_buf_append(&b, rejects->ptr, rejects->len);
     cp_buf_append_str(&b, "}\n");
     enum MHD_Result res = reply(k, con, r, status, "application/json", b.ptr ? b.ptr : "", b.len);
     cp_buf_free(&b);
@@ -241,6 +258,56 @@ static int on_reject(void *ud, const cp_reject *r)
     return CP_OK;
 }
 
+/* Applies the pipeline's rules (cp_validate_event) before anything is submitted, so that
+ * the answer tells what will not be kept: each event that breaks one moves from the
+ * events to the rejects, with its reason. */
+static int validate_all(outcome *o)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < o->accepted; i++) {
+        cp_event ev = o->events[i];
+        cp_reject r = {.raw = ev.raw, .line = ev.line, .pos = ev.pos, .index = ev.index};
+        if (!(ev.flags & CP_HAS_RECEIVED_AT)) {
+            ev.received_at_ms = o->received;
+            ev.flags |= CP_HAS_RECEIVED_AT;
+        }
+        if (cp_validate_event(&ev, &r)) {
+            o->events[kept++] = o->events[i];
+            continue;
+        }
+        int rc = on_reject(o, &r);
+        if (rc) return rc;
+    }
+    o->accepted = kept;
+    return CP_OK;
+}
+
+static int by_index(const void *a, const void *b)
+{
+    const cp_reject *x = *(const cp_reject *const *)a, *y = *(const cp_reject *const *)b;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+/* The rejects of a batch as a JSON array in the batch's order: index (1-based), reason
+ * and detail. */
+static void rejects_json(const outcome *o, cp_buf *out)
+{
+    const cp_reject **sorted = cp_malloc(o->rejected * sizeof(*sorted));
+    if (!sorted) return; /* no list: the count still says how many */
+    for (size_t i = 0; i < o->rejected; i++) sorted[i] = &o->rejects[i];
+    qsort(sorted, o->rejected, sizeof(*sorted), by_index);
+    cp_buf_append_char(out, '[');
+    for (size_t i = 0; i < o->rejected; i++) {
+        const cp_reject *r = sorted[i];
+        cp_buf_appendf(out, "%s{\"index\":%u,\"reason\":\"%s\",\"error\":", i ? "," : "",
+                       (unsigned)r->index, cp_reject_reason_name(r->reason));
+        cp_buf_append_json_str(out, r->detail, strlen(r->detail));
+        cp_buf_append_char(out, '}');
+    }
+    cp_buf_append_char(out, ']');
+    cp_free(sorted);
+}
+
 /* Events prefetched ahead of the one submitted (see cp_pipeline_prefetch). */
 #define PREFETCH_AHEAD 8
 
@@ -298,7 +365,7 @@ static void client_ip(cp_collector *k, struct MHD_Connection *con, char *ip)
 
 static enum MHD_Result reply_gif(cp_collector *k, struct MHD_Connection *con, enum route r);
 static enum MHD_Result reply_accepted(cp_collector *k, struct MHD_Connection *con, enum route r,
-                                      size_t rejected);
+                                      size_t rejected, const cp_buf *rejects);
 
 /* What a server thread keeps from one request to the next (freed when it ends): its
  * decoder and the arrays a request's events and rejects are gathered in. */
@@ -347,6 +414,15 @@ static void give_back(server_thread *t, outcome *o)
 
 #define BUSY_REASON "too many events waiting: retry later"
 
+/* 1 when the client has shut down its side of the connection after its request. */
+static int half_closed(struct MHD_Connection *con)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
+    char c;
+    return ci && recv(ci->connect_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, request *req,
                               enum route r, cp_slice body, const char *source)
 {
@@ -368,6 +444,8 @@ static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, reque
     server_thread *t = thread_state(k, &o, &out);
     if (!t) return reply_json_error(k, con, r, 503, "overloaded", "out of memory");
     int rc = cp_event_decode(t->dec, body.ptr, body.len), busy = 0;
+    if (rc == CP_OK) rc = validate_all(&out);
+    if (rc == CP_OK && out.rejected) rejects_json(&out, &req->rejects);
     if (rc == CP_OK) {
         pthread_mutex_lock(k->c.lock);
         busy = cp_pipeline_backlog(k->c.pipeline) > k->c.max_backlog_events;
@@ -379,6 +457,21 @@ static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, reque
                 k->resume = more, k->cap_resume = cap;
             else
                 rc = CP_ENOMEM; /* answered 503; its events are in the batch regardless */
+        }
+        if (!busy && rc == CP_OK && out.accepted && half_closed(con)) {
+            /* The client has sent all it will (a half-close): a suspended connection would
+             * find the end of its stream at resumption and be closed unanswered, so this
+             * one waits for its group commit here. */
+            uint64_t gen = k->open_gen;
+            k->pending++;
+            pthread_cond_signal(&k->work);
+            while (k->durable_gen < gen) pthread_cond_wait(&k->durable, k->c.lock);
+            int durable = k->failed[gen % FAILED_RING] != gen;
+            pthread_mutex_unlock(k->c.lock);
+            give_back(t, &out);
+            if (durable) return reply_accepted(k, con, r, out.rejected, &req->rejects);
+            return reply_json_error(k, con, r, 503, "unavailable",
+                                    k->failure[0] ? k->failure : "events cannot be taken");
         }
         if (!busy && rc == CP_OK && out.accepted) {
             /* Answered once the batch is in the log: the connection is suspended (its
@@ -414,20 +507,34 @@ static enum MHD_Result ingest(cp_collector *k, struct MHD_Connection *con, reque
         cp_reject_reason why = out.rejects[0].reason;
         unsigned status =
             why == CP_REJECT_TOO_LARGE || why == CP_REJECT_TOO_MANY_EVENTS ? 413 : 400;
-        res =
-            reply_json_error(k, con, r, status, cp_reject_reason_name(why), out.rejects[0].detail);
+        if (req->rejects.len && out.rejected > 1)
+            res = reply_rejected(k, con, r, status, &out, &req->rejects);
+        else
+            res = reply_json_error(k, con, r, status, cp_reject_reason_name(why),
+                                   out.rejects[0].detail);
     } else {
         answered = 0;
     }
     give_back(t, &out);
-    return answered ? res : reply_accepted(k, con, r, out.rejected);
+    return answered ? res : reply_accepted(k, con, r, out.rejected, &req->rejects);
 }
 
 /* The answer to a request whose events were accepted (and, if any, are in the log). */
 static enum MHD_Result reply_accepted(cp_collector *k, struct MHD_Connection *con, enum route r,
-                                      size_t rejected)
+                                      size_t rejected, const cp_buf *rejects)
 {
     if (r == R_SNOWPLOW_I) return reply_gif(k, con, r);
+    if (rejected && rejects->len) {
+        cp_buf b;
+        cp_buf_init(&b);
+        cp_buf_appendf(
+            &b, "{\"success\":true,\"accepted\":true,\"rejected\":%zu,\"rejects\":", rejected);
+        cp_buf_append(&b, rejects->ptr, rejects->len);
+        cp_buf_append_str(&b, "}\n");
+        enum MHD_Result res = reply(k, con, r, 200, "application/json", b.ptr ? b.ptr : "", b.len);
+        cp_buf_free(&b);
+        return res;
+    }
     if (!rejected && k->ok && !MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Origin")) {
         enum MHD_Result res = MHD_queue_response(con, 200, k->ok); /* counts its uses */
         metrics_request(&k->m, r, 200);
@@ -685,16 +792,39 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
     (void)version;
     if (req && req->waiting) { /* resumed: its generation is written */
         req->waiting = 0;
-        if (req->durable) return reply_accepted(k, con, (enum route)req->route, req->rejected);
+        if (req->durable)
+            return reply_accepted(k, con, (enum route)req->route, req->rejected, &req->rejects);
         return reply_json_error(k, con, (enum route)req->route, 503, "unavailable",
                                 k->failure[0] ? k->failure : "events cannot be taken");
     }
-    int g = http_gather(con_cls, upload, upload_size, k->c.max_request_bytes, REQUEST_DEADLINE_NS,
-                        &req);
+    int first = req == NULL;
+    int g = http_gather(con_cls, upload, upload_size, k->c.max_request_bytes,
+                        (int64_t)k->c.request_timeout_ms * 1000000, &req);
     if (g == HTTP_ABORT)
         CP_LOG_LIMITED(CP_LOG_WARN, 1, "collector",
                        "cut off a request (too slow or out of memory)");
+    if (g == HTTP_MORE && first) ((request *)*con_cls)->malformed = http_request_malformed(con);
     if (g != HTTP_READY) return g == HTTP_MORE ? MHD_YES : MHD_NO;
+    http_guard_busy(k->guard, con, 1); /* arrived whole: no deadline while it is handled */
+    if (req->malformed) {
+        enum route r = route_of(url);
+        cp_buf b;
+        cp_buf_init(&b);
+        cp_buf_append_str(&b, "{\"success\":false,\"reason\":\"bad_request\",\"error\":");
+        cp_buf_append_json_str(&b, req->malformed, strlen(req->malformed));
+        cp_buf_append_str(&b, "}\n");
+        struct MHD_Response *resp =
+            MHD_create_response_from_buffer(b.len, b.ptr, MHD_RESPMEM_MUST_COPY);
+        cp_buf_free(&b);
+        if (!resp) return MHD_NO;
+        MHD_add_response_header(resp, "Content-Type", "application/json");
+        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+        MHD_add_response_header(resp, "Connection", "close"); /* its framing is not known */
+        enum MHD_Result ok = MHD_queue_response(con, 400, resp);
+        MHD_destroy_response(resp);
+        metrics_request(&k->m, r, 400);
+        return ok;
+    }
     return route(k, con, url, method, req);
 }
 
@@ -707,8 +837,53 @@ static void on_connection(void *cls, struct MHD_Connection *con, void **socket_c
                           enum MHD_ConnectionNotificationCode code)
 {
     server *s = cls;
-    (void)con, (void)socket_context;
+    http_guard_notify(s->k->guard, con, socket_context, (int)code);
     if (code == MHD_CONNECTION_NOTIFY_CLOSED) atomic_fetch_sub(&s->conns, 1);
+}
+
+/* A request's answer is sent (or it failed): the clock for the next one starts. */
+/* The answer of a request whose client half-closed while it waited for its group commit:
+ * libmicrohttpd closes such a connection at the end of its stream without answering, so
+ * the answer is written to the socket here (still open: the servers run in turbo mode,
+ * which does not shut it down first), then the connection closes. */
+static void answer_directly(cp_collector *k, struct MHD_Connection *con, request *req)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
+    cp_buf body, msg;
+    cp_buf_init(&body);
+    cp_buf_init(&msg);
+    unsigned status = req->durable ? 200 : 503;
+    if (!req->durable)
+        cp_buf_append_str(&body, "{\"success\":false,\"reason\":\"unavailable\"}\n");
+    else if (req->rejected && req->rejects.len)
+        cp_buf_appendf(&body,
+                       "{\"success\":true,\"accepted\":true,\"rejected\":%zu,\"rejects\":%.*s}\n",
+                       req->rejected, (int)req->rejects.len, req->rejects.ptr);
+    else
+        cp_buf_append_str(&body, "{\"success\":true}\n");
+    cp_buf_appendf(&msg,
+                   "HTTP/1.1 %u %s\r\nContent-Type: application/json\r\n"
+                   "X-Content-Type-Options: nosniff\r\nContent-Length: %zu\r\n"
+                   "Connection: close\r\n\r\n%.*s",
+                   status, status == 200 ? "OK" : "Service Unavailable", body.len, (int)body.len,
+                   body.ptr ? body.ptr : "");
+    if (ci && msg.ptr && send(ci->connect_fd, msg.ptr, msg.len, MSG_NOSIGNAL | MSG_DONTWAIT) > 0)
+        metrics_request(&k->m, (enum route)req->route, status);
+    cp_buf_free(&body);
+    cp_buf_free(&msg);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    cp_collector *k = cls;
+    request *req = *con_cls;
+    /* resumed, its commit done, and closed before its answer: the client half-closed */
+    if (req && req->waiting && toe != MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN)
+        answer_directly(k, con, req);
+    http_guard_busy(k->guard, con, 0);
+    http_request_done(cls, con, con_cls, (int)toe);
 }
 
 /* The least busy of s[from..to); NULL when none. */
@@ -739,11 +914,17 @@ static void *accept_loop(void *arg)
         int fd =
             accept4(k->listen_fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
+            if (!http_guard_admit(k->guard, (const struct sockaddr *)&peer)) {
+                close(fd); /* over collector.max_connections[_per_address] */
+                continue;
+            }
             server *s = pick(k);
             atomic_fetch_add(&s->conns, 1);
-            /* refused (a connection limit): the server has closed it */
-            if (MHD_add_connection(s->d, fd, (const struct sockaddr *)&peer, len) != MHD_YES)
+            /* refused (out of memory): the server has closed it */
+            if (MHD_add_connection(s->d, fd, (const struct sockaddr *)&peer, len) != MHD_YES) {
                 atomic_fetch_sub(&s->conns, 1);
+                http_guard_release(k->guard, (const struct sockaddr *)&peer);
+            }
         } else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
             CP_LOG_LIMITED(CP_LOG_WARN, 1, "collector", "cannot accept a connection: %s",
                            strerror(errno));
@@ -767,22 +948,24 @@ static int listen_on(struct sockaddr_in *sa)
     return -1;
 }
 
-/* One of the n servers of its kind; the connection limits are shared out among the
- * epoll servers. A poll server is given at most collector.poll_connections by the
- * acceptor; its own limit leaves room for connections it has closed and not yet
- * counted out. */
+/* One of the n servers of its kind. The acceptor enforces the connection limits (in
+ * all and per address, across the servers); a poll server is given at most
+ * collector.poll_connections; the servers' own limits are only a backstop, with room
+ * for connections closed and not yet counted out. */
 static struct MHD_Daemon *start_server(cp_collector *k, server *s, bool poll, unsigned n)
 {
-    unsigned limit = poll ? 2 * (unsigned)k->c.poll_connections : (2000u + n - 1) / n;
-    unsigned per_ip = poll ? limit : (1000u + n - 1) / n;
+    unsigned limit = poll ? 2 * (unsigned)k->c.poll_connections : (unsigned)k->c.max_connections;
+    (void)n;
+    s->k = k;
     return MHD_start_daemon(
         (poll ? MHD_USE_POLL_INTERNAL_THREAD : MHD_USE_EPOLL_INTERNAL_THREAD) |
             MHD_USE_NO_LISTEN_SOCKET | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TURBO,
         0, NULL, NULL, handle, k, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, "collector",
-        MHD_OPTION_NOTIFY_COMPLETED, http_request_done, k, MHD_OPTION_NOTIFY_CONNECTION,
-        on_connection, s, MHD_OPTION_CONNECTION_TIMEOUT, 10u, /* slow clients are cut off */
-        MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024), MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, k, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        s, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)((k->c.request_timeout_ms + 999) / 1000), /* idle: nothing at all arrives */
+        MHD_OPTION_CONNECTION_LIMIT, limit + 64, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(16 * 1024), MHD_OPTION_END);
 }
 
 static int start_servers(cp_collector *k)
@@ -807,16 +990,28 @@ int cp_collector_start(const cp_collector_config *c, cp_collector **out, char *e
     cp_collector *k = cp_calloc(1, sizeof(*k));
     if (!k) return CP_ENOMEM;
     k->c = *c;
+    if (!k->c.max_connections) k->c.max_connections = 2000;
+    if (!k->c.max_connections_per_address) k->c.max_connections_per_address = 1000;
+    if (k->c.request_timeout_ms <= 0) k->c.request_timeout_ms = 10000;
     k->open_gen = 1;
     k->listen_fd = -1;
+    /* every connection a descriptor, and room for the log, the database and the API */
+    http_raise_nofile(k->c.max_connections + 1024, "collector");
+    if (!(k->guard = http_guard_new("collector", k->c.request_timeout_ms, k->c.max_connections,
+                                    k->c.max_connections_per_address))) {
+        cp_free(k);
+        return CP_ENOMEM;
+    }
     if (pthread_key_create(&k->thread, free_thread) != 0) {
+        http_guard_free(k->guard);
         cp_free(k);
         return CP_ENOMEM;
     }
     static const char success[] = "{\"success\":true}\n";
     k->ok = MHD_create_response_from_buffer(sizeof(success) - 1, (void *)success,
                                             MHD_RESPMEM_PERSISTENT);
-    if (k->ok && MHD_add_response_header(k->ok, "Content-Type", "application/json") != MHD_YES) {
+    if (k->ok && (MHD_add_response_header(k->ok, "Content-Type", "application/json") != MHD_YES ||
+                  MHD_add_response_header(k->ok, "X-Content-Type-Options", "nosniff") != MHD_YES)) {
         MHD_destroy_response(k->ok);
         k->ok = NULL; /* each answer is then made on its own */
     }
@@ -825,6 +1020,7 @@ int cp_collector_start(const cp_collector_config *c, cp_collector **out, char *e
     if (pthread_create(&k->committer, NULL, commit_loop, k) != 0) {
         if (k->ok) MHD_destroy_response(k->ok);
         pthread_key_delete(k->thread);
+        http_guard_free(k->guard);
         cp_free(k);
         return CP_ENOMEM;
     }
@@ -864,6 +1060,7 @@ void cp_collector_stop(cp_collector *k)
     pthread_join(k->committer, NULL);
     pthread_key_delete(k->thread); /* after the server threads ended, freeing theirs */
     if (k->ok) MHD_destroy_response(k->ok);
+    http_guard_free(k->guard);
     pthread_cond_destroy(&k->work);
     pthread_cond_destroy(&k->durable);
     cp_free(k->resume);

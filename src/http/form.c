@@ -65,7 +65,13 @@ int http_parse_day(const char *s, int64_t *days)
     return strcmp(back, s) == 0 ? 0 : -1;
 }
 
-int http_safe_next(const char *next)
+int http_safe_next(const char *next, const char *const *pages)
 {
-    return next && next[0] == '/' && next[1] != '/' && !strchr(next, '\\');
+    if (!next || next[0] != '/') return 0;
+    for (const unsigned char *p = (const unsigned char *)next; *p; p++)
+        if (*p <= 0x20 || *p == 0x7f || *p == '\\') return 0;
+    size_t path = strcspn(next, "?#");
+    for (; pages && *pages; pages++)
+        if (strlen(*pages) == path && memcmp(*pages, next, path) == 0) return 1;
+    return 0;
 }

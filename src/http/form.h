@@ -14,8 +14,10 @@ int http_form_value(const char *body, size_t len, const char *name, char *out, s
 /* A calendar day written YYYY-MM-DD into *days (since 1970-01-01); 0, or -1 when s is
  * anything else (NULL included). */
 int http_parse_day(const char *s, int64_t *days);
-/* 1 when next (may be NULL) is a path of this server: "/…", not "//host" nor with a
- * backslash — so a login link never redirects elsewhere. */
-int http_safe_next(const char *next);
+/* 1 when next (may be NULL, already percent-decoded once) is one of this server's pages:
+ * its path (before '?' or '#') exactly one of pages (a NULL-terminated list), and no
+ * control character, backslash or space anywhere — so a login link never leads to
+ * another host, whatever a browser makes of "/\t/host" or "/\\host". */
+int http_safe_next(const char *next, const char *const *pages);
 
 #endif

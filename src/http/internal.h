@@ -57,12 +57,14 @@ const char *route_path(enum route r);
 /* A request body being gathered; the deadline counts from the request's start. */
 typedef struct http_request {
     cp_buf body;
-    int too_big; /* more than the limit arrived: the rest was dropped */
+    int too_big;           /* more than the limit arrived: the rest was dropped */
+    const char *malformed; /* why its head is refused (two Content-Length headers), or NULL */
     int64_t start_ns;
     /* A collector request suspended until its group commit (generation gen) is done. */
     int waiting, durable, route;
     uint64_t gen;
     size_t rejected;
+    cp_buf rejects; /* the JSON array of a batch's rejected events ("" when none) */
     struct MHD_Connection *con;
     struct http_request *next;
 } http_request;
@@ -90,5 +92,37 @@ int http_request_body(cp_slice raw, const char *content_encoding, size_t limit, 
 /* Decode options of a route: limits, and the type the Segment call routes imply. */
 void http_decode_options(enum route r, size_t max_event, size_t max_request, size_t max_batch,
                          cp_decode_options *o);
+
+/* guard.c: whole-request deadlines (see the file's comment). */
+struct MHD_Connection;
+typedef struct http_guard http_guard;
+/* A guard and its thread; deadline_ms: how long a connection may take to bring its next
+ * request whole. NULL when out of memory. */
+http_guard *http_guard_new(const char *name, int64_t deadline_ms, size_t max_total,
+                           size_t max_per_address);
+struct sockaddr;
+/* Counts a new connection from peer in, or returns 0 when it is over a limit (the caller
+ * closes it). Every admitted connection is counted out when it closes (notify). */
+int http_guard_admit(http_guard *g, const struct sockaddr *peer);
+/* Counts out a connection admitted but never handed to a server. */
+void http_guard_release(http_guard *g, const struct sockaddr *peer);
+/* Connections refused so far. */
+size_t http_guard_refused(http_guard *g);
+/* Stops the thread; call after the servers it guards have stopped. */
+void http_guard_free(http_guard *g);
+/* The MHD_OPTION_NOTIFY_CONNECTION part: tracks connections (*socket_context is ours) and
+ * counts admitted ones out when they close. */
+void http_guard_notify(http_guard *g, struct MHD_Connection *con, void **socket_context, int code);
+/* busy: a whole request is being handled (no deadline); 0: its answer is sent, the clock
+ * starts again for the next request. */
+void http_guard_busy(http_guard *g, struct MHD_Connection *con, int busy);
+/* Connections cut off so far. */
+size_t http_guard_cut(http_guard *g);
+/* Raises the soft RLIMIT_NOFILE to need (at most the hard limit; a warning if short). */
+void http_raise_nofile(size_t need, const char *who);
+/* How many times the request carries header name. */
+int http_header_count(struct MHD_Connection *con, const char *name);
+/* The request's own problems found before its body: two Content-Length headers. NULL: none. */
+const char *http_request_malformed(struct MHD_Connection *con);
 
 #endif

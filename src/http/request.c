@@ -111,6 +111,7 @@ int http_gather(void **con_cls, const char *upload, size_t *upload_size, size_t 
     if (!req) {
         if (!(req = cp_calloc(1, sizeof(*req)))) return HTTP_ABORT;
         cp_buf_init(&req->body);
+        cp_buf_init(&req->rejects);
         req->start_ns = cp_mono_ns();
         *con_cls = req;
         return HTTP_MORE;
@@ -134,6 +135,7 @@ void http_request_done(void *cls, void *connection, void **con_cls, int toe)
     (void)cls, (void)connection, (void)toe;
     if (!req) return;
     cp_buf_free(&req->body);
+    cp_buf_free(&req->rejects);
     cp_free(req);
     *con_cls = NULL;
 }
@@ -146,7 +148,7 @@ void http_mhd_log(void *cls, const char *fmt, va_list ap)
     while (n && msg[n - 1] == '\n') msg[--n] = 0;
     /* a client that went away (a closed dashboard tab, a cut-off request) is routine */
     if (strstr(msg, "no longer available") || strstr(msg, "Connection reset") ||
-        strstr(msg, "timed out"))
+        strstr(msg, "timed out") || strstr(msg, "disconnected"))
         CP_DEBUG((const char *)cls, "%s", msg);
     else
         CP_WARN((const char *)cls, "%s", msg);

@@ -2,6 +2,7 @@
  * derived identity and customer tables, sessions, and query output. */
 #include "clickpulse/store.h"
 
+#include "internal.h"
 #include "clickpulse/error.h"
 #include "clickpulse/mem.h"
 #include "clickpulse/time.h"
@@ -1095,10 +1096,11 @@ int cp_store_read_rows(cp_store *s, const char *sql,
 /* Executes a prepared statement, a task at a time, so that it can be given up after
  * timeout_ms (0: never): DuckDB is interrupted and the result is an error. */
 static int execute_within(duckdb_connection con, duckdb_prepared_statement st, int timeout_ms,
-                          duckdb_result *r, char *err, size_t errlen)
+                          int streaming, duckdb_result *r, char *err, size_t errlen)
 {
     duckdb_pending_result pending;
-    if (duckdb_pending_prepared(st, &pending) == DuckDBError) {
+    if ((streaming ? duckdb_pending_prepared_streaming(st, &pending)
+                   : duckdb_pending_prepared(st, &pending)) == DuckDBError) {
         snprintf(err, errlen, "%s", duckdb_pending_error(pending));
         duckdb_destroy_pending(&pending);
         return CP_EDB;
@@ -1132,6 +1134,23 @@ static int execute_within(duckdb_connection con, duckdb_prepared_statement st, i
 static int query_on(duckdb_connection con, const char *sql, const cp_query_args *a, FILE *out,
                     char *err, size_t errlen, int read_only)
 {
+    if (read_only) { /* refused before DuckDB binds anything: binding may create files */
+        duckdb_extracted_statements ex = NULL;
+        idx_t n = duckdb_extract_statements(con, sql, &ex);
+        const char *why = n == 0 && ex ? duckdb_extract_statements_error(ex) : NULL;
+        if (why) snprintf(err, errlen, "%s", why);
+        duckdb_destroy_extracted(&ex);
+        if (why) return CP_EDB;
+        if (n > 1) {
+            snprintf(err, errlen, "one statement at a time, please");
+            return CP_EINVAL;
+        }
+        if (!store_reads_only(sql)) {
+            snprintf(err, errlen,
+                     "only read-only statements (SELECT, WITH ..., EXPLAIN) are allowed here");
+            return CP_EINVAL;
+        }
+    }
     duckdb_result r;
     duckdb_prepared_statement st;
     if (duckdb_prepare(con, sql, &st) == DuckDBError) {
@@ -1163,9 +1182,20 @@ static int query_on(duckdb_connection con, const char *sql, const cp_query_args 
             return CP_EINVAL;
         }
     }
-    int rc = execute_within(con, st, a->timeout_ms, &r, err, errlen);
+    /* streamed when query_out.c writes every column's type: memory stays bounded */
+    int streaming = 1;
+    for (idx_t c = 0; c < duckdb_prepared_statement_column_count(st); c++)
+        streaming &= store_stream_supported(duckdb_prepared_statement_column_type(st, c));
+    int64_t deadline = a->timeout_ms > 0 ? cp_now_ms() + a->timeout_ms : 0;
+    int rc = execute_within(con, st, a->timeout_ms, streaming, &r, err, errlen);
     duckdb_destroy_prepare(&st);
     if (rc) return rc;
+    if (streaming) {
+        rc = store_stream_out(&r, a, deadline, out, err, errlen);
+        if (rc == CP_ETIMEOUT) duckdb_interrupt(con);
+        duckdb_destroy_result(&r);
+        return rc;
+    }
     int64_t max_rows = a->max_rows;
     cp_query_format fmt = a->format;
     idx_t rows = duckdb_row_count(&r), cols = duckdb_column_count(&r);

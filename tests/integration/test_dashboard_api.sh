@@ -13,7 +13,7 @@ check "passwd prints a yescrypt hash" test "${hash:0:3}" = '$y$'
 "$bin" run --set data_dir="$tmp/data" --set collector.listen=127.0.0.1:$port \
   --set dashboard.listen=127.0.0.1:$((port + 1)) --set collector.write_keys=wk_web=web \
   --set dashboard.token=tok3n --set "dashboard.users=ana=plain-pw,bob=$hash" \
-  --set dashboard.query_timeout=1s --set logging.level=error &
+  --set dashboard.query_timeout=1s --set dashboard.query_max_rows=10000000 --set logging.level=error &
 pid=$!
 at_exit() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
 wait_up "$api/health"
@@ -45,11 +45,13 @@ check "the token as a Bearer header" test "$(code "${B[@]}" "$api/api/v1/me")" =
 kill "$pid"; wait "$pid" 2>/dev/null || true # logins survive a restart:
 "$bin" run --set data_dir="$tmp/data" --set collector.listen=127.0.0.1:$port \
   --set dashboard.listen=127.0.0.1:$((port + 1)) --set dashboard.token=tok3n \
-  --set "dashboard.users=ana=plain-pw,bob=$hash" --set dashboard.query_timeout=1s --set logging.level=error &
+  --set "dashboard.users=ana=plain-pw,bob=$hash" --set dashboard.query_timeout=1s --set dashboard.query_max_rows=10000000 --set logging.level=error &
 pid=$!
 wait_up "$api/health"
 check "  the cookie still opens it" test "$(code -b "$tmp/ana" "$api/api/v1/me")" = 200
-check "logout" test "$(code -b "$tmp/ana" -X POST "$api/api/v1/logout")" = 200
+check "logout without the session's X-CSRF-Token: 403" test "$(code -b "$tmp/ana" -X POST "$api/api/v1/logout")" = 403
+csrf=$(curl -s -b "$tmp/ana" "$api/api/v1/me" | python3 -c 'import json,sys; print(json.load(sys.stdin)["csrf"])')
+check "logout" test "$(code -b "$tmp/ana" -H "X-CSRF-Token: $csrf" -X POST "$api/api/v1/logout")" = 200
 check "  and the cookie opens nothing after" test "$(code -b "$tmp/ana" "$api/api/v1/me")" = 401
 
 # --- parameters and statements ---

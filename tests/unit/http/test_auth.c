@@ -44,23 +44,32 @@ static void test_logins(void)
     CHECK(http_auth_login(a, "bob", "hunter2", NULL, sid));
     CHECK_INT((long long)strlen(sid), HTTP_SID_LEN);
     cookie_of(sid, cookie, sizeof(cookie));
-    CHECK(http_auth_session(a, cookie, user, sizeof(user)));
+    CHECK(http_auth_session(a, cookie, user, sizeof(user), NULL));
     CHECK_STR(user, "bob");
+    char csrf[HTTP_SID_LEN + 1] = "", csrf2[HTTP_SID_LEN + 1] = "";
+    CHECK(http_auth_session(a, cookie, user, sizeof(user), csrf));
+    CHECK_INT((long long)strlen(csrf), HTTP_SID_LEN); /* a token of its own, not the id */
+    CHECK(strcmp(csrf, sid) != 0);
+    CHECK(http_auth_session(a, cookie, user, sizeof(user), csrf2));
+    CHECK_STR(csrf2, csrf); /* stable for the session */
+    CHECK(http_auth_same(csrf, csrf2));
+    CHECK(!http_auth_same("", csrf2));
+    CHECK(!http_auth_same(NULL, csrf2));
     char other[HTTP_SID_LEN + 1];
     CHECK(http_auth_login(a, "ana", "plain-pw", NULL, other));
     CHECK(strcmp(other, sid) != 0);
     CHECK(http_auth_login(a, NULL, NULL, "tok3n", other));
     cookie_of(other, cookie, sizeof(cookie));
-    CHECK(http_auth_session(a, cookie, user, sizeof(user)));
+    CHECK(http_auth_session(a, cookie, user, sizeof(user), NULL));
     CHECK_STR(user, "token");
-    CHECK(!http_auth_session(a, NULL, user, sizeof(user)));
-    CHECK(!http_auth_session(a, "cp_session=abc", user, sizeof(user)));
+    CHECK(!http_auth_session(a, NULL, user, sizeof(user), NULL));
+    CHECK(!http_auth_session(a, "cp_session=abc", user, sizeof(user), NULL));
     char forged[HTTP_SID_LEN + 32];
     snprintf(forged, sizeof(forged), "cp_session=%.*s0", HTTP_SID_LEN - 1, sid);
-    CHECK(!http_auth_session(a, forged, user, sizeof(user)) || sid[HTTP_SID_LEN - 1] == '0');
+    CHECK(!http_auth_session(a, forged, user, sizeof(user), NULL) || sid[HTTP_SID_LEN - 1] == '0');
     cookie_of(sid, cookie, sizeof(cookie));
     http_auth_logout(a, cookie);
-    CHECK(!http_auth_session(a, cookie, user, sizeof(user)));
+    CHECK(!http_auth_session(a, cookie, user, sizeof(user), NULL));
     http_auth_free(a);
 }
 
@@ -88,18 +97,18 @@ static void test_kept_and_expired(void)
     CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
     a = http_auth_new("t", NULL, 60000, path); /* a restart */
     cookie_of(sid, cookie, sizeof(cookie));
-    CHECK(http_auth_session(a, cookie, user, sizeof(user)));
+    CHECK(http_auth_session(a, cookie, user, sizeof(user), NULL));
     CHECK_STR(user, "token");
     http_auth_logout(a, cookie);
     http_auth_free(a);
     a = http_auth_new("t", NULL, 60000, path); /* logged out stays out */
-    CHECK(!http_auth_session(a, cookie, user, sizeof(user)));
+    CHECK(!http_auth_session(a, cookie, user, sizeof(user), NULL));
     http_auth_free(a);
     FILE *f = fopen(path, "w"); /* an expired session is not read back */
     fprintf(f, "%s 1000 token\n", sid);
     fclose(f);
     a = http_auth_new("t", NULL, 60000, path);
-    CHECK(!http_auth_session(a, cookie, user, sizeof(user)));
+    CHECK(!http_auth_session(a, cookie, user, sizeof(user), NULL));
     http_auth_free(a);
     unlink(path);
     rmdir(dir);

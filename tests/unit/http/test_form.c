@@ -46,13 +46,20 @@ static void test_parse_day(void)
 
 static void test_safe_next(void)
 {
-    CHECK_INT(http_safe_next("/sales?from=2026-01-01"), 1);
-    CHECK_INT(http_safe_next("/"), 1);
-    CHECK_INT(http_safe_next("//evil.example"), 0);
-    CHECK_INT(http_safe_next("/\\evil.example"), 0);
-    CHECK_INT(http_safe_next("https://evil.example"), 0);
-    CHECK_INT(http_safe_next(""), 0);
-    CHECK_INT(http_safe_next(NULL), 0);
+    static const char *const pages[] = {"/", "/sales", "/funnel", NULL};
+    CHECK_INT(http_safe_next("/sales?from=2026-01-01", pages), 1);
+    CHECK_INT(http_safe_next("/funnel#top", pages), 1);
+    CHECK_INT(http_safe_next("/", pages), 1);
+    CHECK_INT(http_safe_next("//evil.example", pages), 0);
+    CHECK_INT(http_safe_next("/\\evil.example", pages), 0);
+    CHECK_INT(http_safe_next("/\t/evil.example", pages), 0);
+    CHECK_INT(http_safe_next("/\n/evil.example", pages), 0);
+    CHECK_INT(http_safe_next("/sales\\@evil.example", pages), 0);
+    CHECK_INT(http_safe_next("/nope", pages), 0);
+    CHECK_INT(http_safe_next("/sales/../x", pages), 0);
+    CHECK_INT(http_safe_next("https://evil.example", pages), 0);
+    CHECK_INT(http_safe_next("", pages), 0);
+    CHECK_INT(http_safe_next(NULL, pages), 0);
 }
 
 int main(void)
