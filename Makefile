@@ -22,7 +22,12 @@ setup:
 configure:
 	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
 
-demo: setup all
+# The demo's build is quiet: its output goes to $(BUILD)/build.log, shown only on failure.
+demo: setup configure
+	@start=$$(date +%s); cmake --build $(BUILD) -j $(JOBS) > $(BUILD)/build.log 2>&1 || \
+	  { grep -E -B2 -A6 'error|Error' $(BUILD)/build.log | grep -v 'Entering directory\|Leaving directory' | head -80; \
+	    echo "demo: the build failed (all of it in $(BUILD)/build.log)"; exit 1; }; \
+	  echo "demo: built $(BUILD)/clickpulse in $$(( $$(date +%s) - start )) s"
 	@scripts/demo $(BUILD)/clickpulse
 
 check: setup all

@@ -46,6 +46,13 @@ typedef struct cp_sim_params {
     int shift_from, shift_to;
     int64_t shift_day;
     cp_sim_profile profile;
+    /* Only deliveries received in [from_ms, until_ms) are written (0: no bound); days that
+     * cannot reach from_ms are not generated, so a window's tail costs only itself. The
+     * shop (customers, catalogue, every choice) stays that of the whole window. */
+    int64_t from_ms, until_ms;
+    /* Each delivery is written when its receive time comes on the wall clock (what is due
+     * already goes at once): the shop in real time. */
+    int live;
 } cp_sim_params;
 
 /* Where the output goes. Any of the callbacks may be NULL to skip that output; with only

@@ -380,6 +380,9 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
         cli_error(cmd->name, "%s", err);
         rc = CLI_FAILURE;
     }
+    /* the CLI finds the API by the pid file: written before the collector answers, so whoever
+     * sees the collector up reaches the API rather than the locked database */
+    int pid_written = rc == CLI_OK && write_pid(cfg, 0) == 0;
     if (rc == CLI_OK && start_collector(&d, &collector, err, sizeof(err))) {
         cli_error(cmd->name, "%s", err);
         rc = CLI_FAILURE;
@@ -392,12 +395,11 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     if (rc == CLI_OK) {
-        write_pid(cfg, 0);
         CP_INFO("run", "collector on http://%s, API on http://%s (data in %s)",
                 cfg->collector_listen, cfg->dashboard_listen, cfg->data_dir);
         rc = serve(&d);
-        write_pid(cfg, 1);
     }
+    if (pid_written) write_pid(cfg, 1);
     cp_api_stop(api);
     d.collector = NULL;
     cp_collector_stop(collector);

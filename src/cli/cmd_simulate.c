@@ -16,7 +16,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { OPT_OUT, OPT_QUIET, OPT_OUTPUTS, OPT_HTTP, OPT_WRITE_KEY, OPT_KAFKA, OPT_TOPIC };
+enum {
+    OPT_OUT,
+    OPT_QUIET,
+    OPT_OUTPUTS,
+    OPT_HTTP,
+    OPT_WRITE_KEY,
+    OPT_KAFKA,
+    OPT_TOPIC,
+    OPT_FROM,
+    OPT_UNTIL,
+    OPT_LIVE
+};
 
 static const cli_opt opts[] = {
     {.name = "out",
@@ -107,6 +118,19 @@ static const cli_opt opts[] = {
      .metavar = "TOPIC",
      .id = OPT_TOPIC,
      .help = "The topic written with --kafka (default: events)."},
+    {.name = "from",
+     .metavar = "TIME",
+     .id = OPT_FROM,
+     .help = "Write only what the server receives from TIME on (ISO 8601, or 'now'); the shop "
+             "stays that of the whole window."},
+    {.name = "until",
+     .metavar = "TIME",
+     .id = OPT_UNTIL,
+     .help = "Write only what the server receives before TIME (ISO 8601, or 'now')."},
+    {.name = "live",
+     .id = OPT_LIVE,
+     .help = "Send each event when its receive time comes (the shop in real time; what is "
+             "already due goes at once)."},
     {.name = "quiet", .id = OPT_QUIET, .help = "Print no summary."},
     {0},
 };
@@ -278,6 +302,36 @@ static int run_kafka(const cli_cmd *cmd, cli_args *args, cp_sim_params *p, const
     return err || closed ? CLI_FAILURE : CLI_OK;
 }
 
+/* --from, --until: ISO 8601 or "now", into ms; returns -1 (said) when it is neither. */
+static int parse_when(const cli_cmd *cmd, const char *opt, const char *s, int64_t *ms)
+{
+    if (!s) return 0;
+    if (strcmp(s, "now") == 0) {
+        *ms = cp_now_ms();
+        return 0;
+    }
+    if (cp_time_parse(s, strlen(s), ms) == CP_OK) return 0;
+    cli_error(cmd->name,
+              "--%s '%s' is not a time (expected ISO 8601, e.g. 2026-12-07T10:00:00Z, "
+              "or 'now')",
+              opt, s);
+    return -1;
+}
+
+/* The window and pacing options into p; returns CLI_USAGE when one is wrong. */
+static int time_options(const cli_cmd *cmd, cli_args *args, cp_sim_params *p)
+{
+    if (parse_when(cmd, "from", args->flags[OPT_FROM], &p->from_ms) ||
+        parse_when(cmd, "until", args->flags[OPT_UNTIL], &p->until_ms))
+        return CLI_USAGE;
+    p->live = args->flags[OPT_LIVE] != NULL;
+    if (p->live && p->rate > 0) {
+        cli_error(cmd->name, "--live paces by the events' own times: drop --rate");
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
 static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *parsed)
 {
     cli_args *args = parsed;
@@ -290,10 +344,18 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
         return CLI_USAGE;
     }
     cp_sim_params_from_config(cfg, &p);
+    if (time_options(cmd, args, &p)) return CLI_USAGE;
     if (args->flags[OPT_HTTP]) return run_http(cmd, args, &p);
     if (args->flags[OPT_KAFKA]) return run_kafka(cmd, args, &p, cfg);
     int rc = CLI_OK, mask = parse_outputs(cmd, args->flags[OPT_OUTPUTS]);
     if (mask < 0) return CLI_USAGE;
+    if ((p.from_ms || p.until_ms) && (mask & 16)) {
+        if (args->flags[OPT_OUTPUTS]) {
+            cli_error(cmd->name, "truth.json is the whole window's: not with --from or --until");
+            return CLI_USAGE;
+        }
+        mask &= ~16;
+    }
     if (strcmp(dir, "-") == 0) {
         if (args->flags[OPT_OUTPUTS]) {
             cli_error(cmd->name, "--outputs needs --out DIR");

@@ -513,6 +513,24 @@ static int generate_day(sim_run *r)
     return rc;
 }
 
+/* --live: what is due goes out, then the wait until this delivery's receive time. */
+static int wait_until(sim_run *r, int64_t recv_ms)
+{
+    int64_t now = cp_now_ms();
+    if (!r->p->live || recv_ms <= now) return CP_OK;
+    int rc = flush_events(r);
+    if (rc) return rc;
+    int64_t ms = recv_ms - now;
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    return CP_OK;
+}
+
+static int in_window(const cp_sim_params *p, int64_t recv_ms)
+{
+    return recv_ms >= p->from_ms && (!p->until_ms || recv_ms < p->until_ms);
+}
+
 static int run_day(sim_run *r, int64_t day, int last)
 {
     int rc = open_day(r, day);
@@ -524,7 +542,7 @@ static int run_day(sim_run *r, int64_t day, int last)
     for (size_t i = 0; i < d->n && !rc; i++) {
         if (!last && d->ev[i].recv_ms >= next_midnight)
             rc = push_carry(r, &d->ev[i]);
-        else
+        else if (in_window(r->p, d->ev[i].recv_ms) && !(rc = wait_until(r, d->ev[i].recv_ms)))
             rc = emit(r, &d->ev[i]);
     }
     return rc;
@@ -617,7 +635,10 @@ int cp_simulate(const cp_sim_params *p, const cp_sim_output *out, cp_sim_stats *
     r.pace_start_ns = cp_mono_ns();
     /* Only the profiles asked for: no days to simulate. */
     int days = out->events || out->purchases_csv || out->clickstream_csv || out->truth;
-    for (int64_t d = 0; days && d < p->days && !rc; d++)
+    /* what a day delivers arrives by the next day's end: earlier days cannot reach from_ms */
+    int64_t first = p->from_ms > 0 ? cp_day_of(p->from_ms) - 1 - p->start_day : 0;
+    int64_t end = p->until_ms > 0 ? cp_day_of(p->until_ms - 1) + 1 - p->start_day : p->days;
+    for (int64_t d = first > 0 ? first : 0; days && d < p->days && d < end && !rc; d++)
         rc = run_day(&r, p->start_day + d, d + 1 == p->days);
     if (!rc) rc = far_finish(&r);
     if (!rc) rc = flush_events(&r);

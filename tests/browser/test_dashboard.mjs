@@ -10,18 +10,18 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePorts, until } from './lib.mjs'
 
 const require = createRequire(new URL('../js/package.json', import.meta.url))
 const { chromium } = require('playwright-core')
 const [bin, artifacts] = process.argv.slice(2)
 const dir = mkdtempSync(join(tmpdir(), 'cp-dashboard-'))
-const port = 20000 + Math.floor(Math.random() * 12000), base = `http://127.0.0.1:${port + 1}`
+const [port] = await freePorts(2), base = `http://127.0.0.1:${port + 1}`
 let pass = 0, fail = 0, daemon = null, browser = null
 function check (name, ok, detail = '') {
   if (ok) pass++
   else { fail++; console.log(`FAIL: ${name} ${detail}`) }
 }
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 const pages = ['overview', 'sales', 'acquisition', 'countries', 'funnel', 'sessions', 'content', 'conversion',
   'customers', 'segments', 'pipeline', 'sql', 'live']
 
@@ -46,10 +46,10 @@ try {
   daemon = spawn(bin, ['run', '--set', `data_dir=${dir}/data`, '--set', `collector.listen=127.0.0.1:${port}`,
     '--set', `dashboard.listen=127.0.0.1:${port + 1}`, '--set', 'dashboard.token=t0k', '--set', 'dashboard.users=ana=s3cret',
     '--set', 'collector.write_keys=wk=web', '--set', 'logging.level=error'], { stdio: ['ignore', 'inherit', 'inherit'] })
-  for (let i = 0; i < 100; i++) {
-    try { if ((await fetch(`${base}/health`)).ok) break } catch {}
-    await sleep(100)
-  }
+  await until(Date.now() + 30000, async () => {
+    if (daemon.exitCode !== null) throw new Error(`the daemon exited (${daemon.exitCode})`)
+    try { return (await fetch(`${base}/health`)).ok } catch { return false }
+  }, 'the daemon answering')
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] })
   const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true })
   const page = await context.newPage()
@@ -82,7 +82,6 @@ try {
     await page.click(`nav a[data-page="${name}"]`)
     await loaded(page, name, n)
     if (name === 'live') await page.waitForFunction(() => window.__clickpulse && window.__clickpulse.updates > 0, null, { timeout: 10000 })
-    else await sleep(300)
     const view = await page.evaluate(() => ({ error: window.__clickpulseView.error, url: location.href }))
     check(`${name}: no errors`, view.error === null, JSON.stringify(view.error))
     check(`${name}: the URL keeps the range`, name === 'live' || view.url.includes(range), view.url)

@@ -10,12 +10,13 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePorts, until } from './lib.mjs'
 
 const require = createRequire(new URL('../js/package.json', import.meta.url))
 const { chromium } = require('playwright-core')
 const [bin, artifacts] = process.argv.slice(2)
 const dir = mkdtempSync(join(tmpdir(), 'cp-browser-'))
-const port = 20000 + Math.floor(Math.random() * 12000), api = port + 1
+const [port] = await freePorts(2), api = port + 1
 const collector = `http://127.0.0.1:${port}`, dashboard = `http://127.0.0.1:${api}`
 let pass = 0, fail = 0, daemon = null, browser = null
 
@@ -30,11 +31,11 @@ async function start () {
     '--set', `dashboard.listen=127.0.0.1:${api}`, '--set', 'collector.write_keys=wk=web',
     '--set', 'dashboard.token=live-token', '--set', 'logging.level=error',
     '--set', 'currency.reporting=EUR'], { stdio: ['ignore', 'inherit', 'inherit'] })
-  for (let i = 0; i < 100; i++) {
-    try { if ((await fetch(`${collector}/health`)).ok) return } catch {}
-    await sleep(100)
-  }
-  throw new Error('the daemon did not start')
+  const d = daemon
+  await until(Date.now() + 30000, async () => {
+    if (d.exitCode !== null) throw new Error(`the daemon exited (${d.exitCode})`)
+    try { return (await fetch(`${collector}/health`)).ok } catch { return false }
+  }, 'the daemon answering')
 }
 async function stop () {
   const exited = new Promise((resolve) => daemon.once('exit', resolve))

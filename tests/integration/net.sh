@@ -40,3 +40,9 @@ wait_file() {
   echo "$1 still empty after 30 s" >&2
   return 1
 }
+
+# wait_for SECONDS COMMAND…: until COMMAND succeeds, checked every 0.2 s; fails after SECONDS.
+wait_for() {
+  local until=$(( $(date +%s) + $1 )); shift
+  until "$@"; do [ "$(date +%s)" -ge "$until" ] && return 1; sleep 0.2; done
+}

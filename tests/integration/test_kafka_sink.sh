@@ -40,7 +40,6 @@ PY
   curl -s -o /dev/null -w '%{http_code}' -u wk: --data-binary @"$tmp/batch.json" http://127.0.0.1:$port/v1/batch
 }
 published() { curl -s http://127.0.0.1:$port/metrics | awk '$1 == "clickpulse_sink_rows_total{sink=\"kafka\",table=\"events\"}" {print $2}'; }
-wait_for() { local until=$(( $(date +%s) + $1 )); shift; until "$@"; do [ "$(date +%s)" -ge "$until" ] && return 1; sleep 0.2; done; }
 topic() { kcat -C -b "$bs" -t "$1" -o beginning -e -q -f '%k\t%s\n'; }
 
 start

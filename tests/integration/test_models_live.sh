@@ -2,8 +2,8 @@
 # The gold layer under a live stream: while a simulated shop streams into the running
 # daemon's collector, the sessions and models jobs run again and again (as the scheduler
 # does every minute); each run after the first refreshes the incremental marts
-# incrementally (never a full rebuild), the marts grow with the stream, and once it
-# ends one more run leaves them equal to silver and to a full rebuild.
+# incrementally (never a full rebuild), the marts grow with the stream, and once it is
+# stopped one more run leaves them equal to silver and to a full rebuild.
 source "$(dirname "$0")/lib.sh"
 port=$(free_ports 20)
 pid=; sim=
@@ -28,20 +28,24 @@ run_job() {
   --set jobs.tests.schedule="0 0 1 1 *" --set logging.level=info 2> "$tmp/run.log" &
 pid=$!
 wait_up "http://127.0.0.1:$port/health"
-"$bin" simulate --customers 600 --days 8 --seed 12 --http http://127.0.0.1:$port \
+"$bin" simulate --customers 600 --days 60 --seed 12 --http http://127.0.0.1:$port \
   --write-key wk_live --rate 600 --quiet > "$tmp/sim.out" 2>&1 &
 sim=$!
-sleep 2
+events() { q "SELECT count(*) FROM events"; }
+orders() { [ "$(q "SELECT count(*) FROM orders")" -gt 0 ]; }
+check "the stream's first orders are in silver" wait_for 60 orders
 counts=()
 for round in 1 2 3; do
   check "round $round: sessions" run_job sessions
   check "round $round: models" run_job models
   counts+=("$(q "SELECT count(*) FROM gold.fct_purchases")")
-  sleep 1
+  seen=$(events)
+  grown() { [ "$(events)" -gt "$seen" ]; }
+  check "round $round: more events came" wait_for 60 grown
 done
 still=$(kill -0 $sim 2>/dev/null && echo yes || echo no)
 check "the stream was still running after three rounds" test "$still" = yes
-wait $sim; sim=
+kill $sim; wait $sim 2>/dev/null || true; sim=
 check "the marts grew with the stream (${counts[*]})" test "${counts[0]}" -lt "${counts[2]}" -a "${counts[0]}" -gt 0
 check "final sessions" run_job sessions
 check "final models" run_job models
