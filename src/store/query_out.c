@@ -123,6 +123,12 @@ static size_t put_timestamp(char *out, int64_t us)
     return n;
 }
 
+/* A DuckDB HUGEINT as a native one (its upper half signed, its lower half not). */
+static __int128 hugeint(duckdb_hugeint h)
+{
+    return (__int128)((unsigned __int128)(uint64_t)h.upper << 64 | h.lower);
+}
+
 /* Row i of column c as text: *v points at it (buf or the chunk's own string), NULL for
  * SQL NULL; returns its length. */
 static size_t value_at(const out_col *c, duckdb_vector vec, idx_t i, char *buf, const char **v)
@@ -153,10 +159,8 @@ static size_t value_at(const out_col *c, duckdb_vector vec, idx_t i, char *buf, 
         return (size_t)sprintf(buf, "%" PRIu32, ((uint32_t *)data)[i]);
     case DUCKDB_TYPE_UBIGINT:
         return (size_t)sprintf(buf, "%" PRIu64, ((uint64_t *)data)[i]);
-    case DUCKDB_TYPE_HUGEINT: {
-        duckdb_hugeint h = ((duckdb_hugeint *)data)[i];
-        return put_i128(buf, ((__int128)h.upper << 64) | h.lower, 0);
-    }
+    case DUCKDB_TYPE_HUGEINT:
+        return put_i128(buf, hugeint(((duckdb_hugeint *)data)[i]), 0);
     case DUCKDB_TYPE_FLOAT:
         return put_double(buf, (double)((float *)data)[i]);
     case DUCKDB_TYPE_DOUBLE:
@@ -169,10 +173,8 @@ static size_t value_at(const out_col *c, duckdb_vector vec, idx_t i, char *buf, 
             x = ((int32_t *)data)[i];
         else if (c->storage == DUCKDB_TYPE_BIGINT)
             x = ((int64_t *)data)[i];
-        else {
-            duckdb_hugeint h = ((duckdb_hugeint *)data)[i];
-            x = ((__int128)h.upper << 64) | h.lower;
-        }
+        else
+            x = hugeint(((duckdb_hugeint *)data)[i]);
         return put_i128(buf, x, c->scale);
     }
     case DUCKDB_TYPE_DATE:
