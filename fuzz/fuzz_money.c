@@ -17,8 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cp_money v, again;
     cp_money_status st = cp_money_parse(s, size, &v);
     double d;
-    if (size < 400 && (st != CP_MONEY_SYNTAX) != (jr_parse_number_text(s, size, &d) != 0))
-        abort();
+    if (size < 400 && (st != CP_MONEY_SYNTAX) != (jr_parse_number_text(s, size, &d) != 0)) abort();
     if (st != CP_MONEY_OK) return 0;
     if (v > CP_MONEY_MAX || v < -CP_MONEY_MAX) abort();
     char text[CP_MONEY_TEXT];

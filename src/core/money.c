@@ -28,9 +28,9 @@ static bool read_exponent(const char *s, size_t n, size_t *i, long *exp)
 cp_money_status cp_money_parse(const char *s, size_t n, cp_money *out)
 {
     char sig[SIG_MAX];
-    int nsig = 0;    /* significant digits kept, leading zeros skipped */
-    long extra = 0;  /* significant digits beyond SIG_MAX (integer part): powers of ten */
-    long frac = 0;   /* digits after the point that are in sig */
+    int nsig = 0;   /* significant digits kept, leading zeros skipped */
+    long extra = 0; /* significant digits beyond SIG_MAX (integer part): powers of ten */
+    long frac = 0;  /* digits after the point that are in sig */
     bool neg = false, any = false, lost = false;
     size_t i = 0;
     if (i < n && s[i] == '-') neg = true, i++;
@@ -38,8 +38,10 @@ cp_money_status cp_money_parse(const char *s, size_t n, cp_money *out)
         return CP_MONEY_SYNTAX;
     for (; i < n && digit(s[i]); i++, any = true) {
         if (nsig == 0 && s[i] == '0') continue;
-        if (nsig < SIG_MAX) sig[nsig++] = s[i];
-        else extra++;
+        if (nsig < SIG_MAX)
+            sig[nsig++] = s[i];
+        else
+            extra++;
     }
     if (i < n && s[i] == '.') {
         if (++i >= n || !digit(s[i])) return CP_MONEY_SYNTAX;
@@ -48,8 +50,10 @@ cp_money_status cp_money_parse(const char *s, size_t n, cp_money *out)
                 frac++; /* a leading zero of the fraction: a place, no digit */
                 continue;
             }
-            if (nsig < SIG_MAX && !extra) sig[nsig++] = s[i], frac++;
-            else if (s[i] != '0') lost = true; /* a digit too far down to be a cent */
+            if (nsig < SIG_MAX && !extra)
+                sig[nsig++] = s[i], frac++;
+            else if (s[i] != '0')
+                lost = true; /* a digit too far down to be a cent */
         }
     }
     long exp = 0;

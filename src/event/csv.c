@@ -351,8 +351,7 @@ static int flush_order(cp_csv_decoder *d)
     if (!rc) rc = add_str(j, "timestamp", cp_buf_slice(&d->order_date));
     if (!rc) rc = cp_buf_append_str(j, ",\"properties\":{\"source\":\"purchases.csv\"");
     if (!rc) rc = add_str(j, "order_id", cp_buf_slice(&d->order_id));
-    if (!rc)
-    {
+    if (!rc) {
         char rev[CP_MONEY_TEXT];
         cp_money_format(d->order_revenue, rev);
         rc = cp_buf_appendf(j, ",\"revenue\":%s,\"products\":[%.*s]}", rev,

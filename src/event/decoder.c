@@ -323,8 +323,8 @@ static int normalize(cp_event_decoder *d, const seg_state *st, cp_event *ev, int
          * its receive time is part of it */
         uint64_t own = CP_HAS_TIMESTAMP | CP_HAS_ORIGINAL_TIMESTAMP;
         bool own_time = (ev->flags & own) || (d->o.trust_received_at && st->received_own);
-        uint64_t h = XXH3_64bits_withSeed(ev->raw.ptr, ev->raw.len,
-                                          own_time ? 0 : (uint64_t)ev->time_ms);
+        uint64_t h =
+            XXH3_64bits_withSeed(ev->raw.ptr, ev->raw.len, own_time ? 0 : (uint64_t)ev->time_ms);
         memcpy(id, "cp-", 3);
         for (int i = 0; i < 16; i++) id[3 + i] = "0123456789abcdef"[(h >> (60 - 4 * i)) & 15];
     }

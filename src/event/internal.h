@@ -115,7 +115,7 @@ typedef struct seg_state {
     size_t n_elems;
     int has_type;
     cp_slice type_name;
-    cp_slice name; /* the top-level "name": a page's or screen's name (never a track's event) */
+    cp_slice name;     /* the top-level "name": a page's or screen's name (never a track's event) */
     bool received_own; /* the event carried a receivedAt of its own */
     uint32_t ctx_groups; /* CTXG_* seen in the event's context */
     int n_ctx_keys;      /* top-level context keys (may exceed SEG_MAX_CTX_KEYS) */

@@ -198,7 +198,8 @@ static void purchase(writer *w, const row *r)
         put_num(w, "revenue", total, NULL);
     else if (!sum_ok)
         fail(w, "%s: out of range", "revenue");
-    else if (!w->rc && (cp_money_format(sum, text), cp_buf_appendf(w->out, ",\"revenue\":%s", text)))
+    else if (!w->rc &&
+             (cp_money_format(sum, text), cp_buf_appendf(w->out, ",\"revenue\":%s", text)))
         w->rc = CP_ENOMEM;
     if (!w->rc && cp_buf_append_str(w->out, "}}")) w->rc = CP_ENOMEM;
 }

@@ -682,9 +682,8 @@ static bool same_text(cp_store *s, const model *x)
 static int note_text(cp_store *s, const model *x, char *err, size_t errlen)
 {
     char sql[512];
-    snprintf(sql, sizeof(sql),
-             "INSERT OR REPLACE INTO model_versions VALUES ('%s', %llu, now())", x->name,
-             (unsigned long long)text_hash(s, x));
+    snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO model_versions VALUES ('%s', %llu, now())",
+             x->name, (unsigned long long)text_hash(s, x));
     return exec_sql(s, sql, err, errlen);
 }
 
@@ -692,8 +691,8 @@ static int build(cp_models *m, cp_store *s, model *x, bool full, cp_model_result
                  size_t errlen)
 {
     const char *have = relation_type(s, x->name);
-    bool incremental = x->mat == CP_MAT_INCREMENTAL && !full && have && strcmp(have, "TABLE") == 0 &&
-                       same_text(s, x);
+    bool incremental = x->mat == CP_MAT_INCREMENTAL && !full && have &&
+                       strcmp(have, "TABLE") == 0 && same_text(s, x);
     cp_buf sql, q;
     cp_buf_init(&sql);
     cp_buf_init(&q);

@@ -470,8 +470,8 @@ static void json_top(cp_buf *b, const char *name, const cp_live_top *t, uint32_t
             cp_buf_appendf(b, ",\"views\":%lld,\"units\":%lld,\"revenue\":%s}", (long long)t[i].n,
                            (long long)t[i].orders, rev);
         else if (shape == DIM_COUNTRY)
-            cp_buf_appendf(b, ",\"events\":%lld,\"orders\":%lld,\"revenue\":%s}",
-                           (long long)t[i].n, (long long)t[i].orders, rev);
+            cp_buf_appendf(b, ",\"events\":%lld,\"orders\":%lld,\"revenue\":%s}", (long long)t[i].n,
+                           (long long)t[i].orders, rev);
         else
             cp_buf_appendf(b, ",\"n\":%lld}", (long long)t[i].n);
     }

@@ -149,10 +149,10 @@ struct cp_pipeline_batch; /* = silver_batch */
 typedef struct poison_set {
     int64_t *offsets;
     size_t n, cap;
-    int64_t suspect; /* the row that failed last, -1: none */
-    bool found;             /* a row failed in the transaction being written */
-    char why[320];          /* the store's message for the last one */
-    atomic_ullong total;    /* events turned into dead letters since open */
+    int64_t suspect;     /* the row that failed last, -1: none */
+    bool found;          /* a row failed in the transaction being written */
+    char why[320];       /* the store's message for the last one */
+    atomic_ullong total; /* events turned into dead letters since open */
 } poison_set;
 
 struct cp_pipeline {

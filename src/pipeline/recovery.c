@@ -131,8 +131,7 @@ int dedup_reach(cp_pipeline *p, int64_t recv_ms)
             return CP_ENOMEM;
     int rc = writer_hold(p); /* what the log holds is in silver, and its connection ours */
     if (rc) return rc;
-    CP_INFO("pipeline", "dedup: receive times from %lld on looked up in silver",
-            (long long)since);
+    CP_INFO("pipeline", "dedup: receive times from %lld on looked up in silver", (long long)since);
     rc = cp_store_scan_hashes(p->store, since, until, dedup_fill, p->dd);
     writer_release(p);
     if (rc == CP_OK) dedup_floor(p->dd, since);

@@ -20,7 +20,7 @@ int sim_truth_init(sim_truth *t, int64_t days, int64_t customers)
     t->n_customers = customers;
     for (int64_t i = 0; t->dev_first && i < customers * 2; i++) t->dev_first[i] = INT32_MAX;
     return t->days && t->identified && t->orders && t->dev_first && t->dev_linked ? CP_OK
-                                                                                   : CP_ENOMEM;
+                                                                                  : CP_ENOMEM;
 }
 
 void sim_truth_free(sim_truth *t)

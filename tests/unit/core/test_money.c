@@ -91,9 +91,9 @@ static void test_arithmetic(void)
     CHECK_INT(v, 5997);
     CHECK_INT(cp_money_mul(CP_MONEY_MAX, 2, &v), -1);
     CHECK_INT(cp_money_mul(INT64_MAX, INT64_MAX, &v), -1);
-    CHECK_INT(cp_money_div(201, 2), 101);   /* 1.005 → 1.01: halves away from zero */
+    CHECK_INT(cp_money_div(201, 2), 101); /* 1.005 → 1.01: halves away from zero */
     CHECK_INT(cp_money_div(-201, 2), -101);
-    CHECK_INT(cp_money_div(200, 3), 67);    /* 0.666… → 0.67 */
+    CHECK_INT(cp_money_div(200, 3), 67); /* 0.666… → 0.67 */
     CHECK_INT(cp_money_div(100, 3), 33);
     CHECK_INT(cp_money_div(450359962737049550, 3), 150119987579016517);
     CHECK_INT(cp_money_div(CP_MONEY_MAX, 1), CP_MONEY_MAX);

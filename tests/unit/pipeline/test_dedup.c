@@ -113,9 +113,9 @@ static void test_window_both_ways(void)
     dedup *d = dedup_new(7 * day);
     CHECK_INT(dedup_check(d, 7, 1, t), DEDUP_NEW);
     CHECK_INT(dedup_check(d, 7, 2, t - 6 * day), DEDUP_DUPLICATE);
-    CHECK_INT(dedup_check(d, 7, 3, t - 8 * day), DEDUP_NEW); /* now the latest accepted */
+    CHECK_INT(dedup_check(d, 7, 3, t - 8 * day), DEDUP_NEW);       /* now the latest accepted */
     CHECK_INT(dedup_check(d, 7, 4, t - 2 * day), DEDUP_DUPLICATE); /* 6 days after it */
-    CHECK_INT(dedup_check(d, 7, 5, t), DEDUP_NEW); /* 8 days after it */
+    CHECK_INT(dedup_check(d, 7, 5, t), DEDUP_NEW);                 /* 8 days after it */
     dedup_free(d);
 }
 

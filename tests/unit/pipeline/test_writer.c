@@ -461,10 +461,13 @@ static void test_poison_row(void)
     cp_event_decoder *d = start("poison", "400000");
     static const char *const lines[] = {
         "{\"type\":\"track\",\"event\":\"Order Completed\",\"userId\":\"u1\",\"messageId\":\"m1\","
-        "\"timestamp\":\"2026-10-01T10:00:00Z\",\"properties\":{\"order_id\":\"o1\",\"revenue\":10}}",
+        "\"timestamp\":\"2026-10-01T10:00:00Z\",\"properties\":{\"order_id\":\"o1\",\"revenue\":10}"
+        "}",
         "{\"type\":\"track\",\"event\":\"Order Completed\",\"userId\":\"u1\",\"messageId\":\"m2\","
-        "\"timestamp\":\"2026-10-01T11:00:00Z\",\"properties\":{\"order_id\":\"o-big\",\"revenue\":5000}}",
-        "{\"type\":\"page\",\"userId\":\"u1\",\"messageId\":\"m3\",\"timestamp\":\"2026-10-01T12:00:00Z\"}"};
+        "\"timestamp\":\"2026-10-01T11:00:00Z\",\"properties\":{\"order_id\":\"o-big\",\"revenue\":"
+        "5000}}",
+        "{\"type\":\"page\",\"userId\":\"u1\",\"messageId\":\"m3\",\"timestamp\":\"2026-10-01T12:"
+        "00:00Z\"}"};
     for (int i = 0; i < 3; i++) {
         snprintf(where, sizeof(where), "p%d", i);
         CHECK_INT(cp_event_decode(d, lines[i], strlen(lines[i])), CP_OK);
