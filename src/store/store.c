@@ -987,6 +987,75 @@ static void print_table(duckdb_result *r, idx_t rows, idx_t cols, FILE *out)
     fprintf(out, "(%llu row%s)\n", (unsigned long long)rows, rows == 1 ? "" : "s");
 }
 
+/* A statement the read-only API refuses, refused before DuckDB binds anything (binding may
+ * create files): more than one, or not a read. */
+static int refuse_unless_read(duckdb_connection con, const char *sql, char *err, size_t errlen)
+{
+    duckdb_extracted_statements ex = NULL;
+    idx_t n = duckdb_extract_statements(con, sql, &ex);
+    const char *why = n == 0 && ex ? duckdb_extract_statements_error(ex) : NULL;
+    if (why) snprintf(err, errlen, "%s", why);
+    duckdb_destroy_extracted(&ex);
+    if (why) return CP_EDB;
+    if (n > 1) {
+        snprintf(err, errlen, "one statement at a time, please");
+        return CP_EINVAL;
+    }
+    if (!store_reads_only(sql)) {
+        snprintf(err, errlen,
+                 "only read-only statements (SELECT, WITH ..., EXPLAIN) are allowed here");
+        return CP_EINVAL;
+    }
+    return CP_OK;
+}
+
+/* A materialized result printed in the asked format, at most a->max_rows rows. */
+static void print_result(duckdb_result *r, const cp_query_args *a, FILE *out)
+{
+    int64_t max_rows = a->max_rows;
+    cp_query_format fmt = a->format;
+    idx_t rows = duckdb_row_count(r), cols = duckdb_column_count(r);
+    if (a->total_rows) *a->total_rows = (int64_t)rows;
+    if (max_rows > 0 && rows > (idx_t)max_rows) rows = (idx_t)max_rows;
+    cp_buf tmp;
+    cp_buf_init(&tmp);
+    if (fmt == CP_QUERY_TABLE) {
+        print_table(r, rows, cols, out);
+    } else if (fmt == CP_QUERY_CSV) {
+        for (idx_t c = 0; c < cols; c++) {
+            if (c) fputc(',', out);
+            print_csv_field(out, duckdb_column_name(r, c));
+        }
+        fputc('\n', out);
+        for (idx_t i = 0; i < rows; i++) {
+            for (idx_t c = 0; c < cols; c++) {
+                char *v = cell(r, c, i);
+                if (c) fputc(',', out);
+                print_csv_field(out, v);
+                duckdb_free(v);
+            }
+            fputc('\n', out);
+        }
+    } else {
+        fputc('[', out);
+        for (idx_t i = 0; i < rows; i++) {
+            fputs(i ? ",\n {" : "{", out);
+            for (idx_t c = 0; c < cols; c++) {
+                char *v = cell(r, c, i);
+                const char *name = duckdb_column_name(r, c);
+                cp_buf_reset(&tmp);
+                cp_buf_append_json_str(&tmp, name, strlen(name));
+                fprintf(out, "%s%.*s:", c ? "," : "", (int)tmp.len, tmp.ptr);
+                print_json_value(out, v, duckdb_column_type(r, c), &tmp);
+                duckdb_free(v);
+            }
+            fputc('}', out);
+        }
+        fputs("]\n", out);
+    }
+    cp_buf_free(&tmp);
+}
+
 static int query_on(duckdb_connection con, const char *sql, const cp_query_args *a, FILE *out,
                     char *err, size_t errlen, int read_only);
 
@@ -1134,23 +1203,8 @@ static int execute_within(duckdb_connection con, duckdb_prepared_statement st, i
 static int query_on(duckdb_connection con, const char *sql, const cp_query_args *a, FILE *out,
                     char *err, size_t errlen, int read_only)
 {
-    if (read_only) { /* refused before DuckDB binds anything: binding may create files */
-        duckdb_extracted_statements ex = NULL;
-        idx_t n = duckdb_extract_statements(con, sql, &ex);
-        const char *why = n == 0 && ex ? duckdb_extract_statements_error(ex) : NULL;
-        if (why) snprintf(err, errlen, "%s", why);
-        duckdb_destroy_extracted(&ex);
-        if (why) return CP_EDB;
-        if (n > 1) {
-            snprintf(err, errlen, "one statement at a time, please");
-            return CP_EINVAL;
-        }
-        if (!store_reads_only(sql)) {
-            snprintf(err, errlen,
-                     "only read-only statements (SELECT, WITH ..., EXPLAIN) are allowed here");
-            return CP_EINVAL;
-        }
-    }
+    int rc0 = read_only ? refuse_unless_read(con, sql, err, errlen) : CP_OK;
+    if (rc0) return rc0;
     duckdb_result r;
     duckdb_prepared_statement st;
     if (duckdb_prepare(con, sql, &st) == DuckDBError) {
@@ -1196,48 +1250,7 @@ static int query_on(duckdb_connection con, const char *sql, const cp_query_args 
         duckdb_destroy_result(&r);
         return rc;
     }
-    int64_t max_rows = a->max_rows;
-    cp_query_format fmt = a->format;
-    idx_t rows = duckdb_row_count(&r), cols = duckdb_column_count(&r);
-    if (a->total_rows) *a->total_rows = (int64_t)rows;
-    if (max_rows > 0 && rows > (idx_t)max_rows) rows = (idx_t)max_rows;
-    cp_buf tmp;
-    cp_buf_init(&tmp);
-    if (fmt == CP_QUERY_TABLE) {
-        print_table(&r, rows, cols, out);
-    } else if (fmt == CP_QUERY_CSV) {
-        for (idx_t c = 0; c < cols; c++) {
-            if (c) fputc(',', out);
-            print_csv_field(out, duckdb_column_name(&r, c));
-        }
-        fputc('\n', out);
-        for (idx_t i = 0; i < rows; i++) {
-            for (idx_t c = 0; c < cols; c++) {
-                char *v = cell(&r, c, i);
-                if (c) fputc(',', out);
-                print_csv_field(out, v);
-                duckdb_free(v);
-            }
-            fputc('\n', out);
-        }
-    } else {
-        fputc('[', out);
-        for (idx_t i = 0; i < rows; i++) {
-            fputs(i ? ",\n {" : "{", out);
-            for (idx_t c = 0; c < cols; c++) {
-                char *v = cell(&r, c, i);
-                const char *name = duckdb_column_name(&r, c);
-                cp_buf_reset(&tmp);
-                cp_buf_append_json_str(&tmp, name, strlen(name));
-                fprintf(out, "%s%.*s:", c ? "," : "", (int)tmp.len, tmp.ptr);
-                print_json_value(out, v, duckdb_column_type(&r, c), &tmp);
-                duckdb_free(v);
-            }
-            fputc('}', out);
-        }
-        fputs("]\n", out);
-    }
-    cp_buf_free(&tmp);
+    print_result(&r, a, out);
     duckdb_destroy_result(&r);
     return CP_OK;
 }
