@@ -30,7 +30,7 @@ typedef struct minute {
     int64_t kinds[CP_KIND__COUNT];
     int64_t funnel[CP_LIVE_STEPS];
     cp_money revenue;
-    cp_hll *visitors; /* allocated on the first visitor */
+    cp_hll visitors;
     cp_counter dims[DIM__COUNT];
     bool dirty;
 } minute;
@@ -56,6 +56,7 @@ struct cp_live {
     session *sessions;
     uint32_t s_mask, s_count;
     int64_t max_time;
+    int64_t stored_max; /* the newest minute rt_minute may hold; EMPTY: none */
     uint64_t counted, late, since_sweep;
 };
 
@@ -70,7 +71,7 @@ static void minute_init(minute *m)
 
 static void minute_free(minute *m)
 {
-    cp_free(m->visitors);
+    cp_hll_free(&m->visitors);
     for (int d = 0; d < DIM__COUNT; d++) cp_counter_free(&m->dims[d]);
     minute_init(m);
 }
@@ -86,7 +87,7 @@ static void reset_locked(cp_live *l)
     cp_free(l->sessions);
     l->sessions = NULL;
     l->s_mask = l->s_count = 0;
-    l->max_time = EMPTY;
+    l->max_time = l->stored_max = EMPTY;
     l->counted = l->late = l->since_sweep = 0;
 }
 
@@ -318,8 +319,7 @@ static void add_locked(cp_live *l, const cp_live_event *e)
     cp_counter_add(&m->dims[DIM_COUNTRY], or_lit(e->country, "unknown"), 1, order, revenue);
     if (e->identity.len) {
         uint64_t h = XXH3_64bits(e->identity.ptr, e->identity.len);
-        if (!m->visitors && !(m->visitors = cp_calloc(1, sizeof(cp_hll)))) return;
-        cp_hll_add(m->visitors, h);
+        if (cp_hll_add(&m->visitors, h)) return;
         track_session(l, h | 1, e->time_ms, step_of(e->kind), false);
     }
     if (++l->since_sweep >= SWEEP_EVERY && l->sessions) {
@@ -379,8 +379,8 @@ static int window_locked(cp_live *l, int64_t from, int64_t to, cp_live_window *w
     memset(w, 0, sizeof(*w));
     cp_counter dims[DIM__COUNT];
     for (int d = 0; d < DIM__COUNT; d++) cp_counter_init(&dims[d], 1u << 20);
-    cp_hll *v = cp_calloc(1, sizeof(*v));
-    int rc = v ? CP_OK : CP_ENOMEM;
+    cp_hll v = {0};
+    int rc = CP_OK;
     for (int i = 0; i < MINUTES && rc == CP_OK; i++) {
         const minute *m = &l->minutes[i];
         if (m->minute == EMPTY || m->minute < from || m->minute > to) continue;
@@ -393,19 +393,19 @@ static int window_locked(cp_live *l, int64_t from, int64_t to, cp_live_window *w
         w->revenue += m->revenue;
         for (int k = 0; k < CP_KIND__COUNT; k++) w->kinds[k] += m->kinds[k];
         for (int k = 0; k < CP_LIVE_STEPS; k++) w->funnel[k] += m->funnel[k];
-        if (m->visitors) cp_hll_merge(v, m->visitors);
+        rc = cp_hll_merge(&v, &m->visitors);
         for (int d = 0; d < DIM__COUNT && rc == CP_OK; d++)
             rc = cp_counter_merge(&dims[d], &m->dims[d]);
     }
     if (rc == CP_OK) {
-        w->visitors = round(cp_hll_count(v));
+        w->visitors = round(cp_hll_count(&v));
         copy_top(&dims[DIM_PAGE], w->pages, &w->n_pages);
         copy_top(&dims[DIM_PRODUCT], w->products, &w->n_products);
         copy_top(&dims[DIM_REFERRER], w->referrers, &w->n_referrers);
         copy_top(&dims[DIM_COUNTRY], w->countries, &w->n_countries);
     }
     for (int d = 0; d < DIM__COUNT; d++) cp_counter_free(&dims[d]);
-    cp_free(v);
+    cp_hll_free(&v);
     return rc;
 }
 
@@ -419,14 +419,14 @@ int cp_live_window_get(cp_live *l, int64_t from_minute, int64_t to_minute, cp_li
 
 static double visitors_locked(cp_live *l, int64_t from, int64_t to)
 {
-    cp_hll *v = cp_calloc(1, sizeof(*v));
-    if (!v) return 0;
-    for (int64_t mn = from; mn <= to; mn++) {
+    cp_hll v = {0};
+    int rc = CP_OK;
+    for (int64_t mn = from; mn <= to && rc == CP_OK; mn++) {
         const minute *m = minute_get(l, mn);
-        if (m && m->visitors) cp_hll_merge(v, m->visitors);
+        if (m) rc = cp_hll_merge(&v, &m->visitors);
     }
-    double n = round(cp_hll_count(v));
-    cp_free(v);
+    double n = round(cp_hll_count(&v)); /* short of memory: what was merged */
+    cp_hll_free(&v);
     return n;
 }
 
@@ -549,7 +549,7 @@ int cp_live_snapshot(cp_live *l, int64_t now_ms, cp_buf *b)
         pv[i] = m ? m->pageviews : 0;
         orders[i] = m ? m->orders : 0;
         revenue[i] = m ? m->revenue : 0;
-        visitors[i] = m && m->visitors ? (int64_t)round(cp_hll_count(m->visitors)) : 0;
+        visitors[i] = m ? (int64_t)round(cp_hll_count(&m->visitors)) : 0;
     }
     cp_buf_appendf(b, ",\"per_minute\":{\"start\":%lld",
                    (long long)(now_min - PER_MINUTE + 1) * MINUTE_MS);
@@ -595,12 +595,12 @@ int cp_live_snapshot(cp_live *l, int64_t now_ms, cp_buf *b)
 static int persist_minute(const minute *m, cp_store *s, cp_buf *hll)
 {
     cp_buf_reset(hll);
-    if (m->visitors && cp_hll_serialize(m->visitors, hll)) return CP_ENOMEM;
+    if (m->visitors.set && cp_hll_serialize(&m->visitors, hll)) return CP_ENOMEM;
     int64_t ms = m->minute * MINUTE_MS;
     cp_rt_minute r = {.minute_ms = ms,
                       .events = m->events,
                       .pageviews = m->pageviews,
-                      .visitors = m->visitors ? (int64_t)round(cp_hll_count(m->visitors)) : 0,
+                      .visitors = (int64_t)round(cp_hll_count(&m->visitors)),
                       .sessions = m->sessions,
                       .converted = m->converted,
                       .orders = m->orders,
@@ -630,6 +630,20 @@ static int persist_minute(const minute *m, cp_store *s, cp_buf *hll)
     return rc;
 }
 
+/* The minutes to rewrite that the tables may already hold: none newer than the newest
+ * they hold, so a stream or a backfill moving forward deletes nothing. */
+static size_t stored_minutes(const cp_live *l, int64_t *ms)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < l->n_retired; i++)
+        if (l->stored_max != EMPTY && l->retired[i].minute <= l->stored_max)
+            ms[k++] = l->retired[i].minute * MINUTE_MS;
+    for (int i = 0; i < MINUTES; i++)
+        if (l->minutes[i].dirty && l->stored_max != EMPTY && l->minutes[i].minute <= l->stored_max)
+            ms[k++] = l->minutes[i].minute * MINUTE_MS;
+    return k;
+}
+
 int cp_live_persist(cp_live *l, cp_store *s)
 {
     pthread_mutex_lock(&l->mu);
@@ -637,11 +651,8 @@ int cp_live_persist(cp_live *l, cp_store *s)
     for (int i = 0; i < MINUTES; i++) n += l->minutes[i].dirty;
     int64_t *ms = n ? cp_calloc(n, sizeof(*ms)) : NULL;
     int rc = n && !ms ? CP_ENOMEM : CP_OK;
-    size_t k = 0;
-    for (size_t i = 0; i < l->n_retired && ms; i++) ms[k++] = l->retired[i].minute * MINUTE_MS;
-    for (int i = 0; i < MINUTES && ms; i++)
-        if (l->minutes[i].dirty) ms[k++] = l->minutes[i].minute * MINUTE_MS;
-    if (rc == CP_OK && n) rc = cp_store_rt_delete(s, ms, n);
+    size_t k = ms ? stored_minutes(l, ms) : 0;
+    if (rc == CP_OK && k) rc = cp_store_rt_delete(s, ms, k);
     cp_buf hll;
     cp_buf_init(&hll);
     for (size_t i = 0; i < l->n_retired && rc == CP_OK; i++)
@@ -649,8 +660,15 @@ int cp_live_persist(cp_live *l, cp_store *s)
     for (int i = 0; i < MINUTES && rc == CP_OK; i++)
         if (l->minutes[i].dirty) rc = persist_minute(&l->minutes[i], s, &hll);
     if (rc == CP_OK) {
-        for (int i = 0; i < MINUTES; i++) l->minutes[i].dirty = false;
-        for (size_t i = 0; i < l->n_retired; i++) minute_free(&l->retired[i]);
+        for (int i = 0; i < MINUTES; i++)
+            if (l->minutes[i].dirty) {
+                if (l->minutes[i].minute > l->stored_max) l->stored_max = l->minutes[i].minute;
+                l->minutes[i].dirty = false;
+            }
+        for (size_t i = 0; i < l->n_retired; i++) {
+            if (l->retired[i].minute > l->stored_max) l->stored_max = l->retired[i].minute;
+            minute_free(&l->retired[i]);
+        }
         l->n_retired = 0;
     }
     pthread_mutex_unlock(&l->mu);
@@ -673,8 +691,8 @@ static int restore_minute(void *ud, const cp_rt_minute *r)
     m->revenue = r->revenue;
     memcpy(m->funnel, r->funnel, sizeof(m->funnel));
     if (r->hll.len) {
-        if (!m->visitors && !(m->visitors = cp_calloc(1, sizeof(cp_hll)))) return CP_ENOMEM;
-        if (cp_hll_merge_serialized(m->visitors, r->hll.ptr, r->hll.len)) return CP_ECORRUPT;
+        int rc = cp_hll_merge_serialized(&m->visitors, r->hll.ptr, r->hll.len);
+        if (rc) return rc;
     }
     int64_t t = r->minute_ms + MINUTE_MS - 1;
     if (l->max_time == EMPTY || t > l->max_time) l->max_time = t;
@@ -713,6 +731,7 @@ int cp_live_restore(cp_live *l, cp_store *s)
     reset_locked(l);
     rc = cp_store_scan_rt(s, newest - (MINUTES - 1) * MINUTE_MS, restore_minute, restore_top, l);
     for (int i = 0; i < MINUTES; i++) l->minutes[i].dirty = false;
+    l->stored_max = floor_div(newest, MINUTE_MS);
     pthread_mutex_unlock(&l->mu);
     return rc;
 }

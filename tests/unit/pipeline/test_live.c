@@ -327,6 +327,25 @@ static void test_persist_restore(void)
     CHECK_INT(cp_store_commit(s), CP_OK);
     CHECK_INT(cp_store_scalar(s, "SELECT count(*) FROM rt_minute", &v, &null), CP_OK);
     CHECK_INT(v, 4);
+    /* a restored minute that changes is replaced, not written a second time */
+    ev(CP_KIND_PAGE, T0 + 5000, "e", "/", "DE");
+    CHECK_INT(cp_store_begin(s), CP_OK);
+    CHECK_INT(cp_live_persist(lv, s), CP_OK);
+    CHECK_INT(cp_store_commit(s), CP_OK);
+    CHECK_INT(cp_store_scalar(s, "SELECT count(*) FROM rt_minute", &v, &null), CP_OK);
+    CHECK_INT(v, 4);
+    CHECK_INT(cp_store_scalar(s,
+                              "SELECT events FROM rt_minute WHERE minute = TIMESTAMP '2026-10-01 "
+                              "12:00:00'",
+                              &v, &null),
+              CP_OK);
+    CHECK_INT(v, 11);
+    CHECK_INT(cp_store_scalar(s,
+                              "SELECT count(*) FROM rt_minute_top WHERE dim = 'page' AND key = '/' "
+                              "AND minute = TIMESTAMP '2026-10-01 12:00:00'",
+                              &v, &null),
+              CP_OK);
+    CHECK_INT(v, 1);
     cp_live_free(lv);
     cp_store_close(s);
 }
