@@ -41,9 +41,10 @@ enum { OPT_SNAPSHOT, OPT_PLACE, OPT_FEATURES };
 static const cli_opt segment_opts[] = {
     {.name = "k", .key = "ml.k", .metavar = "N|auto", .help = "Number of segments, or auto."},
     {.name = "snapshot",
-     .metavar = "DATE",
+     .metavar = "DATE[,DATE...]",
      .id = OPT_SNAPSHOT,
-     .help = "The day to segment as of (YYYY-MM-DD); default: the day of the latest event."},
+     .help = "The day to segment as of (YYYY-MM-DD); default: the day of the latest event. "
+             "Several, comma-separated: each in turn, in one run."},
     {.name = "lookback",
      .key = "ml.lookback_days",
      .metavar = "DAYS",
@@ -82,9 +83,38 @@ static int open_store(const cli_cmd *cmd, const cp_config *cfg, cp_store **s)
     return CLI_OK;
 }
 
-/* Options and the store for either command; *snapshot from --snapshot. */
-static int prepare(const cli_cmd *cmd, cp_config *cfg, int argc, void *parsed, cp_ml_options *o,
-                   cp_store **s)
+#define MAX_SNAPSHOTS 64
+
+/* --snapshot's dates (n of them, at most MAX_SNAPSHOTS; none: n = 0). */
+static int snapshot_days(const cli_cmd *cmd, const char *list, bool several, int32_t *days, int *n)
+{
+    *n = 0;
+    for (const char *d = list; d && *d;) {
+        const char *end = strchr(d, ',');
+        size_t len = end ? (size_t)(end - d) : strlen(d);
+        int64_t ms;
+        if (len != 10 || cp_time_parse(d, 10, &ms)) {
+            cli_error(cmd->name, "--snapshot %.*s: expected a date YYYY-MM-DD", (int)len, d);
+            return CLI_USAGE;
+        }
+        if (*n == (several ? MAX_SNAPSHOTS : 1)) {
+            cli_error(cmd->name, "--snapshot: at most %d dates", several ? MAX_SNAPSHOTS : 1);
+            return CLI_USAGE;
+        }
+        days[(*n)++] = (int32_t)cp_day_of(ms);
+        d = end ? end + 1 : d + len;
+        if (end && !*d) {
+            cli_error(cmd->name, "--snapshot %s: a date after the last comma", list);
+            return CLI_USAGE;
+        }
+    }
+    return CLI_OK;
+}
+
+/* Options and the store for either command; the dates of --snapshot (several when the
+ * command segments, else one), the first in o->snapshot. */
+static int prepare(const cli_cmd *cmd, cp_config *cfg, int argc, void *parsed, bool several,
+                   cp_ml_options *o, int32_t *days, int *n_days, cp_store **s)
 {
     cli_args *args = parsed;
     char err[256];
@@ -96,15 +126,9 @@ static int prepare(const cli_cmd *cmd, cp_config *cfg, int argc, void *parsed, c
         cli_error(cmd->name, "%s", err);
         return CLI_USAGE;
     }
-    const char *snap = args->flags[OPT_SNAPSHOT];
-    if (snap) {
-        int64_t ms;
-        if (strlen(snap) != 10 || cp_time_parse(snap, 10, &ms)) {
-            cli_error(cmd->name, "--snapshot %s: expected a date YYYY-MM-DD", snap);
-            return CLI_USAGE;
-        }
-        o->snapshot = (int32_t)cp_day_of(ms);
-    }
+    int rc = snapshot_days(cmd, args->flags[OPT_SNAPSHOT], several, days, n_days);
+    if (rc) return rc;
+    if (*n_days) o->snapshot = days[0];
     return open_store(cmd, cfg, s);
 }
 
@@ -135,9 +159,12 @@ static int segment_run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv
     (void)argv;
     cp_ml_options o;
     cp_store *s;
-    int rc = prepare(cmd, cfg, argc, parsed, &o, &s);
-    if (rc) return rc;
     const char *user = ((cli_args *)parsed)->flags[OPT_PLACE];
+    bool one = user || ((cli_args *)parsed)->flags[OPT_FEATURES];
+    int32_t days[MAX_SNAPSHOTS];
+    int n_days;
+    int rc = prepare(cmd, cfg, argc, parsed, !one, &o, days, &n_days, &s);
+    if (rc) return rc;
     if (((cli_args *)parsed)->flags[OPT_FEATURES]) {
         char err[1024];
         rc = cp_ml_features_csv(s, &o, stdout, err, sizeof(err));
@@ -150,21 +177,24 @@ static int segment_run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv
         cp_store_close(s);
         return rc;
     }
-    cp_ml_report r;
-    char err[1024], d[11], p[11];
-    int e = cp_ml_segment(s, &o, &r, err, sizeof(err));
-    cp_store_close(s);
-    if (e) {
-        cli_error(cmd->name, "%s", err);
-        return CLI_FAILURE;
+    for (int i = 0; i < (n_days ? n_days : 1); i++) {
+        cp_ml_report r;
+        char err[1024], d[11], p[11];
+        if (n_days) o.snapshot = days[i];
+        if (cp_ml_segment(s, &o, &r, err, sizeof(err))) {
+            cli_error(cmd->name, "%s", err);
+            cp_store_close(s);
+            return CLI_FAILURE;
+        }
+        date_of(r.snapshot, d);
+        date_of(r.previous, p);
+        printf("snapshot %s: %lld customers in %d segments (inertia %.1f, silhouette %.3f, %d "
+               "iterations) in %.2f s\n",
+               d, (long long)r.customers, r.k, r.inertia, r.silhouette, r.iterations, r.seconds);
+        if (r.previous != INT32_MIN)
+            printf("since %s: %lld customers moved to another segment\n", p, (long long)r.moved);
     }
-    date_of(r.snapshot, d);
-    date_of(r.previous, p);
-    printf("snapshot %s: %lld customers in %d segments (inertia %.1f, silhouette %.3f, %d "
-           "iterations) in %.2f s\n",
-           d, (long long)r.customers, r.k, r.inertia, r.silhouette, r.iterations, r.seconds);
-    if (r.previous != INT32_MIN)
-        printf("since %s: %lld customers moved to another segment\n", p, (long long)r.moved);
+    cp_store_close(s);
     return CLI_OK;
 }
 
@@ -173,7 +203,9 @@ static int churn_run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, 
     (void)argv;
     cp_ml_options o;
     cp_store *s;
-    int rc = prepare(cmd, cfg, argc, parsed, &o, &s);
+    int32_t day;
+    int n_days;
+    int rc = prepare(cmd, cfg, argc, parsed, false, &o, &day, &n_days, &s);
     if (rc) return rc;
     cp_ml_report r;
     char err[1024], d[11];
@@ -194,7 +226,8 @@ static int churn_run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, 
 const cli_cmd cli_cmd_segment = {
     .name = "segment",
     .summary = "Segment the customers with K-Means (profiles, movement between snapshots).",
-    .usage = "clickpulse segment [--k N|auto] [--snapshot DATE] [--lookback DAYS] [--seed N]\n"
+    .usage = "clickpulse segment [--k N|auto] [--snapshot DATE[,DATE...]] [--lookback DAYS] "
+             "[--seed N]\n"
              "       clickpulse segment --place USER [--snapshot DATE]",
     .details = "Features of every customer as of the snapshot (recency, orders, revenue, average\n"
                "order value, sessions, pages per session, product views, cart adds, cart\n"

@@ -88,8 +88,9 @@ void sim_customer_of(const cp_sim_params *p, uint32_t idx, sim_customer *c)
     c->device_kind[0] = u < 0.52 ? DEV_MOBILE : u < 0.92 ? DEV_DESKTOP : DEV_TABLET;
     c->n_devices = sim_unit(&r) < 0.3 ? 2 : 1;
     c->device_kind[1] = c->device_kind[0] == DEV_DESKTOP ? DEV_MOBILE : DEV_DESKTOP;
-    /* Seven in ten customers signed up in the year before the window, the rest during it. */
-    if (sim_unit(&r) < 0.7)
+    /* signup_rate of the customers sign up during the window (by default three in ten),
+     * the rest in the year before it. */
+    if (sim_unit(&r) < 1 - p->signup_rate)
         c->signup_day = (int32_t)(p->start_day - 1 - (int64_t)sim_below(&r, 365));
     else
         c->signup_day = (int32_t)(p->start_day + (int64_t)sim_below(&r, (uint64_t)p->days));

@@ -93,6 +93,7 @@ check "ml.k is checked" bash -c "! '$bin' segment --k many --set data_dir='$tmp/
 "$bin" simulate --customers 2000 --days 120 --seed 8 --shift-rate 0.3 --out "$tmp/sb" --outputs events,truth --quiet
 cpb ingest --quiet "$tmp/sb/events.jsonl"
 cpb jobs run sessions > /dev/null
+cp -r "$tmp/b" "$tmp/c"
 first=$(python3 -c "import json,datetime; t=json.load(open('$tmp/sb/truth.json')); print(datetime.date.fromisoformat(t['params']['start']) + datetime.timedelta(days=59))")
 cpb segment --k 5 --lookback 56 --snapshot "$first" > /dev/null
 cpb segment --k 5 --lookback 56 > "$tmp/move.out"
@@ -129,4 +130,12 @@ PY
 moved=$(csv b "SELECT moved FROM ml_runs WHERE kind = 'kmeans' ORDER BY snapshot DESC LIMIT 1" | tail -1)
 check "the run counts the customers who moved ($moved)" test "$moved" = "$(csv b "SELECT count(*) FROM customer_segments a JOIN customer_segments b USING (user_id) WHERE a.snapshot = DATE '$first' AND b.snapshot > a.snapshot AND a.cluster <> b.cluster" | tail -1)"
 check "segment prints the movement" grep -q "customers moved to another segment" "$tmp/move.out"
+last=$(csv b "SELECT max(snapshot) FROM customer_segments" | tail -1)
+"$bin" segment --k 5 --lookback 56 --snapshot "$first,$last" --set data_dir="$tmp/c" > "$tmp/both.out"
+check "several snapshots in one run: a line each" test "$(grep -c '^snapshot ' "$tmp/both.out")" = 2
+for t in "snapshot, user_id, cluster, label FROM customer_segments" "from_snapshot, to_snapshot, from_cluster, to_cluster, customers FROM cluster_transitions" "snapshot, cluster, label, customers FROM cluster_profiles"; do
+  check "several snapshots in one run: ${t##* FROM } as one run each" test "$(csv b "SELECT $t ORDER BY ALL" | md5sum)" = "$(csv c "SELECT $t ORDER BY ALL" | md5sum)"
+done
+check "--snapshot with a bad date in the list" bash -c "! '$bin' segment --snapshot '$first,2026-13-01' --set data_dir='$tmp/c' 2> '$tmp/bad.err' && grep -q 'expected a date' '$tmp/bad.err'"
+check "churn takes one date" bash -c "! '$bin' churn --snapshot '$first,$last' --set data_dir='$tmp/c' 2> /dev/null"
 finish

@@ -108,6 +108,41 @@ static void test_deterministic(void)
     free_capture(&c);
 }
 
+/* signup_rate: the share of customers.csv's sign-up dates inside the window. */
+static void test_signup_rate(void)
+{
+    static const double rates[] = {0, 0.3, 1};
+    for (size_t k = 0; k < 3; k++) {
+        cp_sim_params p;
+        capture c;
+        params(&p, 11, CP_SIM_JSONL);
+        p.customers = 2000;
+        p.days = 2;
+        p.signup_rate = rates[k];
+        run(&p, &c);
+        char start[16], year_before[16];
+        start[cp_date_format(p.start_day, start)] = '\0';
+        year_before[cp_date_format(p.start_day - 366, year_before)] = '\0';
+        int during = 0, before = 0;
+        for (const char *l = strchr(c.customers.ptr, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
+            const char *end = strchr(l + 1, '\n');
+            const char *comma = l + 1, *last = NULL;
+            while ((comma = memchr(comma, ',', (size_t)(end - comma)))) last = comma++;
+            CHECK(last != NULL);
+            if (!last) break;
+            if (strncmp(last + 1, start, 10) >= 0)
+                during++;
+            else if (strncmp(last + 1, year_before, 10) >= 0)
+                before++;
+        }
+        CHECK_INT(during + before, 2000);
+        if (rates[k] == 0) CHECK_INT(during, 0);
+        if (rates[k] == 1) CHECK_INT(before, 0);
+        if (rates[k] == 0.3) CHECK(during > 520 && during < 680); /* 600 ± 3.6 sd */
+        free_capture(&c);
+    }
+}
+
 /* ---- an independent reading of the output ---- */
 
 typedef struct rec {
@@ -959,6 +994,7 @@ int main(void)
 {
     RUN(test_standard_unchanged);
     RUN(test_deterministic);
+    RUN(test_signup_rate);
     RUN(test_truth_jsonl);
     RUN(test_truth_batches);
     RUN(test_personas);
