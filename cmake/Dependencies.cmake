@@ -20,6 +20,7 @@ cp_require_pkg(MHD libmicrohttpd)
 cp_require_pkg(RDKAFKA rdkafka)
 cp_require_pkg(PQ libpq)
 cp_require_pkg(CRYPT libxcrypt)
+cp_require_pkg(ROCKSDB rocksdb)
 
 # DuckDB's C API comes from npm (DESIGN.md section 11), installed into .deps/duckdb.
 set(CP_DUCKDB_DIR "${CMAKE_SOURCE_DIR}/.deps/duckdb" CACHE PATH "DuckDB C API (header + libduckdb.so)")

@@ -62,6 +62,7 @@ typedef struct cp_config {
     int64_t log_compression_level;
     cp_strlist sources_files;
     int64_t store_memory_limit;
+    int64_t pipeline_dedup_memory;
     int64_t store_threads;
     int64_t background_nice;
     bool background_idle;

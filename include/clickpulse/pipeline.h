@@ -29,6 +29,9 @@ typedef struct cp_pipeline_stats {
     /* accepted events silver could not store: dead letters with reason store_error, and
      * not in silver (counted in accepted until silver found them out) */
     uint64_t poisoned;
+    /* the dedup window: messageIds in its table, the table's bytes (within
+     * pipeline.dedup_memory), and the messageIds it moved to disk to stay within them */
+    uint64_t dedup_entries, dedup_bytes, dedup_cold;
 } cp_pipeline_stats;
 
 /* Opens the log and the store under c->data_dir, recovers the log, brings silver up

@@ -60,6 +60,9 @@ static void print_summary(const cp_pipeline_stats *s, double secs)
         fprintf(stderr, ", %llu already ingested", (unsigned long long)s->redelivered);
     fprintf(stderr, " in %.2f s (%.0f events/s)\n", secs,
             secs > 0 ? (double)(accepted + s->duplicates + rejected) / secs : 0.0);
+    if (s->dedup_cold)
+        fprintf(stderr, "  dedup: %llu messageIds moved to disk (pipeline.dedup_memory)\n",
+                (unsigned long long)s->dedup_cold);
     for (int r = 0; r < CP_REJECT__COUNT; r++) {
         uint64_t n = s->rejected[r] + (r == CP_REJECT_STORE_ERROR ? s->poisoned : 0);
         if (n)

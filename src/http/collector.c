@@ -639,10 +639,19 @@ void cp_collector_metrics(cp_collector *k, cp_buf *out)
         "# TYPE clickpulse_silver_writer_idle gauge\nclickpulse_silver_writer_idle %d\n"
         "# TYPE clickpulse_silver_writer_raised_total counter\n"
         "clickpulse_silver_writer_raised_total %llu\n"
+        "# HELP clickpulse_dedup_entries messageIds in the dedup window's table.\n"
+        "# TYPE clickpulse_dedup_entries gauge\nclickpulse_dedup_entries %llu\n"
+        "# HELP clickpulse_dedup_bytes Memory of the dedup window's table "
+        "(pipeline.dedup_memory bounds it).\n"
+        "# TYPE clickpulse_dedup_bytes gauge\nclickpulse_dedup_bytes %llu\n"
+        "# HELP clickpulse_dedup_cold_total messageIds the dedup window moved to disk.\n"
+        "# TYPE clickpulse_dedup_cold_total counter\nclickpulse_dedup_cold_total %llu\n"
         "# TYPE clickpulse_events_rejected_total counter\n",
         (unsigned long long)s->accepted, (unsigned long long)s->duplicates,
         (unsigned long long)s->late, backlog,
-        (unsigned long long)cp_pipeline_spilled(k->c.pipeline), idle, (unsigned long long)raised);
+        (unsigned long long)cp_pipeline_spilled(k->c.pipeline), idle, (unsigned long long)raised,
+        (unsigned long long)s->dedup_entries, (unsigned long long)s->dedup_bytes,
+        (unsigned long long)s->dedup_cold);
     for (int i = 0; i < CP_REJECT__COUNT; i++)
         cp_buf_appendf(out, "clickpulse_events_rejected_total{reason=\"%s\"} %llu\n",
                        cp_reject_reason_name((cp_reject_reason)i),

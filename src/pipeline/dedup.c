@@ -23,12 +23,20 @@
  * faulted in, zeroed, on first touch — for a 256 MB table over a hundred milliseconds
  * in a virtual machine, in the first inserts of a move, under the sources' lock — so
  * when a table is half full the next one is made, and touched, on a thread of its own;
- * the move takes it if it is ready. */
+ * the move takes it if it is ready.
+ *
+ * The table's memory is bounded (max_bytes, pipeline.dedup_memory, for both tables while
+ * one moves): at the largest size a move sends the older half of the entries, by receive
+ * time, to the cold part on disk (dedup_cold.c) instead of keeping them — all of them when
+ * the last such move left the table more than half full (a flood within a second). A
+ * lookup the table misses asks the cold part when it may hold entries near the receive
+ * time; the table's entry of a messageId is always the newer. */
 #include "internal.h"
 
 #include "clickpulse/mem.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -62,6 +70,13 @@ struct dedup {
     int64_t floor_ms;      /* every entry received at or after it is in the table */
     int64_t base_s;
     bool based, grow_next;
+    size_t max_cap;   /* the largest table, in slots (0: no limit) */
+    dedup_cold *cold; /* where the largest table's moves send entries (NULL: none) */
+    int64_t spill_ms; /* the move under way sends entries received at or before it there */
+    bool spill_all;   /* the last spilling move left the table more than half full */
+    size_t cold_n;    /* entries sent there */
+    int64_t cold_min_ms, cold_max_ms; /* their receive times */
+    char err[256];
 };
 
 #define FIRST_CAP (1u << 16)
@@ -165,17 +180,33 @@ static void maker_stop(maker *m)
     pthread_cond_destroy(&m->cv);
 }
 
-dedup *dedup_new(int64_t window_ms)
+dedup *dedup_new(int64_t window_ms, size_t max_bytes, const char *cold_dir, char *err,
+                 size_t errlen)
 {
     dedup *d = cp_calloc(1, sizeof(*d));
-    if (!d) return NULL;
+    if (!d) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
     d->cap = FIRST_CAP;
     d->window_ms = window_ms;
     d->newest_ms = INT64_MIN;
     d->oldest_ms = INT64_MAX;
     d->recent_min_ms = INT64_MAX;
-    d->cut_ms = d->floor_ms = INT64_MIN;
+    d->cut_ms = d->floor_ms = d->spill_ms = INT64_MIN;
+    d->cold_min_ms = INT64_MAX;
+    d->cold_max_ms = INT64_MIN;
+    if (max_bytes) { /* both tables while one moves */
+        d->max_cap = FIRST_CAP;
+        while (d->max_cap * 2 * 2 * sizeof(slot) <= max_bytes) d->max_cap *= 2;
+    }
+    if (max_bytes && cold_dir && !(d->cold = dedup_cold_open(cold_dir, err, errlen))) {
+        cp_free(d);
+        return NULL;
+    }
     if (!(d->slots = table_new(d->cap))) {
+        snprintf(err, errlen, "out of memory");
+        dedup_cold_close(d->cold);
         cp_free(d);
         return NULL;
     }
@@ -188,12 +219,34 @@ void dedup_free(dedup *d)
     maker_stop(&d->mk);
     table_free(d->slots, d->cap);
     table_free(d->old, d->old_cap);
+    dedup_cold_close(d->cold);
     cp_free(d);
 }
 
 size_t dedup_size(const dedup *d)
 {
     return d->n + d->old_n;
+}
+
+size_t dedup_cold_size(const dedup *d)
+{
+    return d->cold_n;
+}
+
+size_t dedup_table_bytes(const dedup *d)
+{
+    return (d->cap + (d->old ? d->old_cap : 0)) * sizeof(slot);
+}
+
+const char *dedup_error(const dedup *d)
+{
+    return d->err[0] ? d->err : "out of memory";
+}
+
+static int cold_failed(dedup *d)
+{
+    snprintf(d->err, sizeof(d->err), "%s", dedup_cold_error(d->cold));
+    return -1;
 }
 
 int64_t dedup_newest(const dedup *d)
@@ -250,18 +303,27 @@ static void put(slot *slots, size_t cap, const slot *s)
     slots[i] = *s;
 }
 
-/* Moves up to k slots of the old table (dropping those past the window). */
-static void move_some(dedup *d, size_t k)
+/* Moves up to k slots of the old table (dropping those past the window, sending those
+ * the move spills to the cold part — written before the slots count as moved). */
+static int move_some(dedup *d, size_t k)
 {
+    size_t spilled = 0;
     for (; k && d->old; k--) {
         const slot *s = &d->old[d->old_pos++];
         if (s->msg) {
             d->old_n--;
             if (!stale(d, s)) {
-                put(d->slots, d->cap, s);
-                d->n++;
                 int64_t ms = to_ms(d, s->sec);
-                if (ms < d->oldest_ms) d->oldest_ms = ms;
+                if (d->cold && ms <= d->spill_ms) {
+                    dedup_cold_add(d->cold, s->msg, s->delivery, ms);
+                    spilled++;
+                    if (ms < d->cold_min_ms) d->cold_min_ms = ms;
+                    if (ms > d->cold_max_ms) d->cold_max_ms = ms;
+                } else {
+                    put(d->slots, d->cap, s);
+                    d->n++;
+                    if (ms < d->oldest_ms) d->oldest_ms = ms;
+                }
             }
         }
         if (d->old_pos == d->old_cap) {
@@ -269,8 +331,11 @@ static void move_some(dedup *d, size_t k)
             d->old = NULL;
             d->old_n = 0;
             d->grow_next = d->n > d->cap / 2; /* a sweep that freed little: grow next time */
+            if (d->spill_ms != INT64_MIN) d->spill_all = d->n > d->cap / 2;
         }
     }
+    d->cold_n += spilled;
+    return spilled && dedup_cold_flush(d->cold) ? cold_failed(d) : 0;
 }
 
 /* Entries older than this may be dropped: the window before both the newest receive time
@@ -287,7 +352,18 @@ static size_t next_cap(const dedup *d)
 {
     int64_t cut = cut_of(d);
     bool some_old = cut != INT64_MIN && d->oldest_ms < cut;
-    return some_old && !d->grow_next ? d->cap : d->cap * 2;
+    size_t cap = some_old && !d->grow_next ? d->cap : d->cap * 2;
+    return d->max_cap && cap > d->max_cap ? d->max_cap : cap;
+}
+
+/* At the largest size: the entries received at or before the middle of the table's times
+ * (those kept past the cut), or all of them, go to the cold part. */
+static int64_t spill_of(const dedup *d, size_t cap)
+{
+    if (!d->cold || cap < d->max_cap) return INT64_MIN;
+    if (d->spill_all || d->newest_ms == INT64_MIN) return INT64_MAX;
+    int64_t lo = d->oldest_ms > d->cut_ms ? d->oldest_ms : d->cut_ms;
+    return lo >= d->newest_ms ? INT64_MAX : lo + (d->newest_ms - lo) / 2;
 }
 
 /* Before an insert: a table at 70 % starts a move (a move still going when the new
@@ -295,17 +371,21 @@ static size_t next_cap(const dedup *d)
 static int make_room(dedup *d)
 {
     if (d->n + 1 <= d->cap / 10 * 7) return 0;
-    if (d->old) move_some(d, d->old_cap);
+    if (d->old && move_some(d, d->old_cap)) return -1;
     if (d->n + 1 <= d->cap / 10 * 7) return 0;
     size_t cap = next_cap(d);
     slot *ns = take_table(&d->mk, cap);
-    if (!ns) return -1;
+    if (!ns) {
+        d->err[0] = 0;
+        return -1;
+    }
+    d->cut_ms = cut_of(d);
+    d->spill_ms = spill_of(d, cap);
     d->old = d->slots, d->old_cap = d->cap, d->old_pos = 0, d->old_n = d->n;
     d->slots = ns, d->cap = cap, d->n = 0;
     d->oldest_ms = INT64_MAX;
     d->grow_next = false;
-    d->cut_ms = cut_of(d);
-    if (d->cut_ms > d->floor_ms) d->floor_ms = d->cut_ms;
+    if (d->cut_ms > d->floor_ms) dedup_floor(d, d->cut_ms);
     d->recent_min_ms = INT64_MAX;
     return 0;
 }
@@ -325,6 +405,7 @@ bool dedup_covers(const dedup *d, int64_t recv_ms)
 void dedup_floor(dedup *d, int64_t floor_ms)
 {
     d->floor_ms = floor_ms;
+    if (d->cold) dedup_cold_floor(d->cold, floor_ms);
 }
 
 int64_t dedup_floor_of(const dedup *d)
@@ -345,17 +426,32 @@ static int insert(dedup *d, uint64_t msg, uint64_t delivery, int64_t recv_ms)
     slot n = {msg, (uint32_t)delivery, to_sec(d, recv_ms)};
     put(d->slots, d->cap, &n);
     d->n++;
-    if (d->old)
-        move_some(d, MOVE_STEP);
-    else if (d->n > d->cap / 2)
-        ask_table(&d->mk, next_cap(d)); /* half full: the next table made ahead */
+    if (d->old) return move_some(d, MOVE_STEP);
+    if (d->n > d->cap / 2) ask_table(&d->mk, next_cap(d)); /* half full: the next made ahead */
     return 0;
+}
+
+/* The cold part's entry of msg when it may hold one near recv_ms: 1 (in *c), 0, -1. */
+static int cold_lookup(dedup *d, uint64_t msg, int64_t recv_ms, slot *c)
+{
+    if (!d->cold_n || recv_ms < d->cold_min_ms - d->window_ms - 1000 ||
+        recv_ms > d->cold_max_ms + d->window_ms + 1000)
+        return 0;
+    uint32_t delivery;
+    int64_t ms;
+    int found = dedup_cold_get(d->cold, msg, &delivery, &ms);
+    if (found < 0) return cold_failed(d);
+    if (found) *c = (slot){msg, delivery, to_sec(d, ms)};
+    return found;
 }
 
 int dedup_load(dedup *d, uint64_t msg, uint64_t delivery, int64_t recv_ms)
 {
     msg = msg ? msg : 1;
     if (lookup(d, msg)) return 0; /* the table's is a later delivery */
+    slot c;
+    int cold = cold_lookup(d, msg, recv_ms, &c);
+    if (cold) return cold < 0 ? -1 : 0; /* so is the cold part's */
     return insert(d, msg, delivery, recv_ms);
 }
 
@@ -365,7 +461,13 @@ int dedup_check(dedup *d, uint64_t msg, uint64_t delivery, int64_t recv_ms)
     if (recv_ms < d->recent_min_ms && d->newest_ms != INT64_MIN &&
         recv_ms < d->newest_ms - d->window_ms)
         d->recent_min_ms = recv_ms; /* an archive's old time: what is near it stays */
-    slot *s = lookup(d, msg);
+    slot *s = lookup(d, msg), c;
+    if (!s) { /* the cold part's, if any; past the window it is shadowed by a new entry */
+        int cold = cold_lookup(d, msg, recv_ms, &c);
+        if (cold < 0) return -1;
+        if (cold && !expired(d, &c, recv_ms))
+            return c.delivery == (uint32_t)delivery ? DEDUP_SAME_DELIVERY : DEDUP_DUPLICATE;
+    }
     if (s && !expired(d, s, recv_ms))
         return s->delivery == (uint32_t)delivery ? DEDUP_SAME_DELIVERY : DEDUP_DUPLICATE;
     if (s) { /* farther than the window: accepted again, now the latest delivery */
@@ -385,7 +487,10 @@ void dedup_remove(dedup *d, uint64_t msg)
     if (!s) {
         /* in the old table: marked expired, which a lookup takes for absent (slots there
          * stay where they are, or the move's position would skip or repeat some) */
-        if (d->old && (s = find(d->old, d->old_cap, d->old_pos, msg))) s->sec = EXPIRED;
+        if (d->old && (s = find(d->old, d->old_cap, d->old_pos, msg)))
+            s->sec = EXPIRED;
+        else if (d->cold_n && dedup_cold_remove(d->cold, msg))
+            cold_failed(d); /* kept: a re-delivery of it is then taken for a duplicate */
         return;
     }
     s->msg = 0;

@@ -8,12 +8,15 @@
 #include <stdint.h>
 
 /* Dedup: messageId hashes seen within a time window (to the second, rounded up), with
- * the latest accepted delivery of each; memory bounded by the window (older entries are
- * swept, see dedup.c). */
+ * the latest accepted delivery of each. Older entries are swept (see dedup.c); past
+ * max_bytes of memory the older ones move to a cold part on disk (dedup_cold.c). */
 typedef struct dedup dedup;
 typedef enum dedup_verdict { DEDUP_NEW, DEDUP_SAME_DELIVERY, DEDUP_DUPLICATE } dedup_verdict;
 
-dedup *dedup_new(int64_t window_ms);
+/* max_bytes: the table's memory, both tables while it moves (0: unbounded, no cold part);
+ * cold_dir: where the cold part lives (made empty). NULL with err set on failure. */
+dedup *dedup_new(int64_t window_ms, size_t max_bytes, const char *cold_dir, char *err,
+                 size_t errlen);
 void dedup_free(dedup *d);
 /* Brings msg's slot into the cache ahead of its dedup_check. */
 void dedup_prefetch(const dedup *d, uint64_t msg);
@@ -36,6 +39,27 @@ int64_t dedup_floor_of(const dedup *d);
 /* Removes msg (undoing an insert whose batch failed). */
 void dedup_remove(dedup *d, uint64_t msg);
 size_t dedup_size(const dedup *d);
+/* Entries in the cold part (written since the start; some may have been dropped). */
+size_t dedup_cold_size(const dedup *d);
+/* The table's memory now, in bytes. */
+size_t dedup_table_bytes(const dedup *d);
+/* Why the last call returning -1 failed (memory, or the cold part's message). */
+const char *dedup_error(const dedup *d);
+
+/* The cold part (dedup_cold.c). */
+typedef struct dedup_cold dedup_cold;
+dedup_cold *dedup_cold_open(const char *dir, char *err, size_t errlen);
+/* Closes it and removes its files. */
+void dedup_cold_close(dedup_cold *c);
+const char *dedup_cold_error(const dedup_cold *c);
+/* Adds to the pending write; dedup_cold_flush writes what is pending (0 or -1). */
+void dedup_cold_add(dedup_cold *c, uint64_t msg, uint32_t delivery, int64_t recv_ms);
+int dedup_cold_flush(dedup_cold *c);
+/* 1 found (*delivery, *recv_ms), 0 not, -1 error. */
+int dedup_cold_get(dedup_cold *c, uint64_t msg, uint32_t *delivery, int64_t *recv_ms);
+int dedup_cold_remove(dedup_cold *c, uint64_t msg);
+/* Entries received before floor_ms may be dropped. */
+void dedup_cold_floor(dedup_cold *c, int64_t floor_ms);
 
 /* Silver rows from one accepted event (silver.c). */
 #define UA_CACHE 1024

@@ -21,6 +21,9 @@
 const cp_pipeline_stats *cp_pipeline_stats_get(cp_pipeline *p)
 {
     p->stats.poisoned = atomic_load(&p->poison.total);
+    p->stats.dedup_entries = dedup_size(p->dd);
+    p->stats.dedup_bytes = dedup_table_bytes(p->dd);
+    p->stats.dedup_cold = dedup_cold_size(p->dd);
     return &p->stats;
 }
 

@@ -163,6 +163,7 @@ struct cp_pipeline {
     cp_live *live;
     int64_t lateness_ms, session_timeout_ms, dedup_window_ms, silver_retention_ms;
     int64_t store_min_free; /* store.min_free, for the disk of store_dir */
+    size_t dedup_memory;    /* pipeline.dedup_memory */
     size_t queue_events;    /* pipeline.queue_events: events held in memory for silver */
     size_t idle_backlog;    /* the writer leaves the idle class from this backlog on */
     int64_t idle_lag_ms;    /* background.idle_lag: or when a batch waited this long */

@@ -186,13 +186,21 @@ static int catch_up(cp_pipeline *p)
     return apply_log(p, (uint64_t)applied);
 }
 
+/* The dedup window, its cold part in <data_dir>/dedup. */
+static dedup *new_dedup(cp_pipeline *p, char *err, size_t errlen)
+{
+    char dir[4200];
+    snprintf(dir, sizeof(dir), "%s/dedup", p->store_dir);
+    return dedup_new(p->dedup_window_ms, p->dedup_memory, dir, err, errlen);
+}
+
 int cp_pipeline_replay(cp_pipeline *p)
 {
     int rc = writer_sync(p); /* callers replay with no source running */
     if (rc == CP_OK) rc = cp_store_reset_silver(p->store);
     if (rc) return rc;
     dedup_free(p->dd);
-    if (!(p->dd = dedup_new(p->dedup_window_ms))) return CP_ENOMEM;
+    if (!(p->dd = new_dedup(p, p->err, sizeof(p->err)))) return CP_EIO;
     p->max_time = INT64_MIN / 2;
     cp_live_reset(p->live);
     silver_orders_free(&p->silver);
@@ -248,6 +256,7 @@ int cp_pipeline_open(const cp_config *c, cp_pipeline **out, char *err, size_t er
     p->idle_lag_ms = c->background_idle_lag_ms;
     p->session_timeout_ms = c->pipeline_session_timeout_ms;
     p->dedup_window_ms = c->pipeline_dedup_window_ms;
+    p->dedup_memory = (size_t)c->pipeline_dedup_memory;
     p->silver_retention_ms = c->silver_retention_ms;
     p->store_min_free = c->store_min_free;
     snprintf(p->store_dir, sizeof(p->store_dir), "%s", c->data_dir);
@@ -256,7 +265,7 @@ int cp_pipeline_open(const cp_config *c, cp_pipeline **out, char *err, size_t er
     pthread_mutex_init(&p->append_mu, NULL);
     cp_mkdirs(c->data_dir);
     int rc = open_parts(p, c, err, errlen);
-    if (rc == CP_OK && !(p->dd = dedup_new(p->dedup_window_ms))) rc = CP_ENOMEM;
+    if (rc == CP_OK && !(p->dd = new_dedup(p, err, errlen))) rc = CP_EIO;
     p->silver.store = p->store;
     if (rc == CP_OK && !(p->live = p->silver.live = cp_live_new(p->session_timeout_ms)))
         rc = CP_ENOMEM;

@@ -37,6 +37,34 @@ check "far after a restart: one duplicate, one new (8 days on)" \
 check "far after a restart: silver" \
   test "$(q "$tmp/d1" "SELECT count(*) FROM events WHERE message_id = 'm-far'")" = 2
 
+# 1b. The same exactness when the window's table is held to 4 MB (pipeline.dedup_memory):
+# 200,000 messageIds, far more than that table holds, so most move to disk; 2,000 copies
+# of earlier ones, from 100 to 150,000 lines back; the verdicts as with no bound.
+python3 - "$tmp/many.jsonl" <<'EOF'
+import json, random, sys
+random.seed(5)
+line = lambda i: json.dumps({"type": "page", "anonymousId": "a%d" % (i % 900), "messageId": "n%d" % i,
+                             "timestamp": "2026-12-01T10:00:00Z"})
+with open(sys.argv[1], "w") as f:
+    for i in range(200000):
+        f.write(line(i) + "\n")
+        if i % 100 == 99 and i > 150000:  # 490 copies, 100 to 150,000 lines back
+            f.write(line(i - random.randint(100, 150000)) + "\n")
+    for i in range(0, 200000, 133):  # 1,504 more, from the very start on
+        f.write(line(i) + "\n")
+EOF
+copies=$(( $(wc -l < "$tmp/many.jsonl") - 200000 ))
+out=$(ingest "$tmp/d1b" --set pipeline.dedup_memory=4MB "$tmp/many.jsonl")
+check "bounded dedup: summary ($copies duplicates)" grep -q "^ingest: 200000 accepted, $copies duplicates" <<<"$out"
+check "bounded dedup: most messageIds went to disk" \
+  python3 -c "import re,sys; n=int(re.search(r'dedup: (\d+) messageIds moved to disk', sys.argv[1]).group(1)); sys.exit(n < 100000)" "$out"
+check "bounded dedup: silver" test "$(q "$tmp/d1b" "SELECT count(*), count(DISTINCT message_id) FROM events")" = "200000,200000"
+check "bounded dedup: its files removed at the end" test ! -e "$tmp/d1b/dedup"
+awk 'NR % 50 == 1' "$tmp/many.jsonl" > "$tmp/again.jsonl" # 4,040 lines from all over it
+out=$(ingest "$tmp/d1b" --set pipeline.dedup_memory=4MB "$tmp/again.jsonl")
+check "bounded dedup after a restart (rebuilt from silver): all duplicates" \
+  grep -q "^ingest: 0 accepted, $(wc -l < "$tmp/again.jsonl") duplicates" <<<"$out"
+
 # 2 and 3. Amounts: one too large for DECIMAL(18,2) among good ones is refused before the
 # log, with its field; the others are exact to the cent, through the marts.
 cat >"$tmp/money.jsonl" <<'EOF'
