@@ -180,8 +180,7 @@ int dedup_cold_get(dedup_cold *c, uint64_t msg, uint32_t *delivery, int64_t *rec
     const char *p = rocksdb_pinnableslice_value(v, &n);
     int found = p && n == 12;
     if (found) {
-        *delivery = (uint32_t)((uint8_t)p[0] << 24 | (uint8_t)p[1] << 16 | (uint8_t)p[2] << 8 |
-                               (uint8_t)p[3]);
+        *delivery = (uint32_t)(get_u64(p) >> 32); /* the first 4 of the 12 bytes */
         *recv_ms = (int64_t)get_u64(p + 4);
     }
     rocksdb_pinnableslice_destroy(v);
