@@ -423,11 +423,11 @@ static int insert(dedup *d, uint64_t msg, uint64_t delivery, int64_t recv_ms)
     if (make_room(d)) return -1;
     if (recv_ms > d->newest_ms) d->newest_ms = recv_ms;
     if (recv_ms < d->oldest_ms) d->oldest_ms = recv_ms;
+    if (d->old && move_some(d, MOVE_STEP)) return -1; /* before the entry: a failure adds none */
     slot n = {msg, (uint32_t)delivery, to_sec(d, recv_ms)};
     put(d->slots, d->cap, &n);
     d->n++;
-    if (d->old) return move_some(d, MOVE_STEP);
-    if (d->n > d->cap / 2) ask_table(&d->mk, next_cap(d)); /* half full: the next made ahead */
+    if (!d->old && d->n > d->cap / 2) ask_table(&d->mk, next_cap(d)); /* the next made ahead */
     return 0;
 }
 
