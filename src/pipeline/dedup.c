@@ -356,11 +356,12 @@ static size_t next_cap(const dedup *d)
     return d->max_cap && cap > d->max_cap ? d->max_cap : cap;
 }
 
-/* At the largest size: the entries received at or before the middle of the table's times
- * (those kept past the cut), or all of them, go to the cold part. */
+/* A move from the largest size to the largest size: the entries received at or before the
+ * middle of the table's times (those kept past the cut), or all of them, go to the cold
+ * part. */
 static int64_t spill_of(const dedup *d, size_t cap)
 {
-    if (!d->cold || cap < d->max_cap) return INT64_MIN;
+    if (!d->cold || d->cap < d->max_cap || cap < d->max_cap) return INT64_MIN;
     if (d->spill_all || d->newest_ms == INT64_MIN) return INT64_MAX;
     int64_t lo = d->oldest_ms > d->cut_ms ? d->oldest_ms : d->cut_ms;
     return lo >= d->newest_ms ? INT64_MAX : lo + (d->newest_ms - lo) / 2;

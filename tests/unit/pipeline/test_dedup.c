@@ -219,6 +219,28 @@ static void test_bounded_equals_unbounded(void)
     rmdir(dir);
 }
 
+/* Below its bound the table only grows: nothing goes to disk until the largest table is
+ * 70 % full (4 MB: 131,072 slots). */
+static void test_bounded_grows_first(void)
+{
+    char dir[] = "/tmp/cp-dedup-XXXXXX", cold[64], err[256] = "";
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(cold, sizeof(cold), "%s/dedup", dir);
+    dedup *d = dedup_new(86400000, 4u << 20, cold, err, sizeof(err));
+    CHECK(d != NULL);
+    for (uint64_t i = 1; d && i <= 91000; i++)
+        CHECK_INT(dedup_check(d, K(i), i, 1000 + (int64_t)i), DEDUP_NEW);
+    CHECK_INT(dedup_cold_size(d), 0);
+    CHECK_INT(dedup_table_bytes(d), 131072 * 16);
+    for (uint64_t i = 91001; d && i <= 100000; i++)
+        CHECK_INT(dedup_check(d, K(i), i, 1000 + (int64_t)i), DEDUP_NEW);
+    CHECK(dedup_cold_size(d) > 0);
+    for (uint64_t i = 1; d && i <= 100000; i++)
+        CHECK_INT(dedup_check(d, K(i), i + 1, 200000), DEDUP_DUPLICATE);
+    dedup_free(d);
+    rmdir(dir);
+}
+
 int main(void)
 {
     RUN(test_verdicts);
@@ -228,6 +250,7 @@ int main(void)
     RUN(test_memory_follows_the_window);
     RUN(test_window_both_ways);
     RUN(test_floor_after_a_move);
+    RUN(test_bounded_grows_first);
     RUN(test_bounded_equals_unbounded);
     TEST_END();
 }
