@@ -1,10 +1,10 @@
 /* The dedup window's cold part (see dedup.c): the entries the table in memory gave up
  * to stay within pipeline.dedup_memory, in RocksDB under <data_dir>/dedup — keyed by
  * the messageId hash, with the delivery hash and the receive time. RocksDB keeps its
- * own memory bounded (two write buffers and a block cache that also holds the index
- * and Bloom filter blocks), and a lookup of a hash it does not hold, the common case,
- * is answered by those filters without a read. Entries received before the window's
- * floor are dropped as RocksDB compacts. The part is rebuilt from silver, as the table
+ * own memory bounded (two write buffers, a block cache, and the files' Bloom filters
+ * and indexes: about 1.3 bytes a messageId it holds), and a lookup of a hash it does
+ * not hold, the common case, is answered by those filters without a read. Entries received before
+ * the window's floor are dropped as RocksDB compacts. The part is rebuilt from silver, as the table
  * is, so it is made empty at each start and needs no write-ahead log. */
 #include "internal.h"
 
@@ -89,7 +89,7 @@ dedup_cold *dedup_cold_open(const char *dir, char *err, size_t errlen)
     rocksdb_options_set_write_buffer_size(c->opts, WRITE_BUFFER);
     rocksdb_options_set_max_write_buffer_number(c->opts, 2);
     rocksdb_options_set_max_background_jobs(c->opts, 1);
-    rocksdb_options_set_max_open_files(c->opts, 256);
+    rocksdb_options_set_max_open_files(c->opts, -1); /* every file's reader kept open */
     rocksdb_options_set_compression(c->opts, rocksdb_no_compression); /* hashes */
     rocksdb_options_set_info_log_level(c->opts, 4);                   /* fatal only */
     rocksdb_options_set_keep_log_file_num(c->opts, 1);
@@ -102,8 +102,9 @@ dedup_cold *dedup_cold_open(const char *dir, char *err, size_t errlen)
     c->table = rocksdb_block_based_options_create();
     rocksdb_block_based_options_set_block_cache(c->table, c->cache);
     rocksdb_block_based_options_set_filter_policy(c->table, c->bloom);
-    rocksdb_block_based_options_set_cache_index_and_filter_blocks(c->table, 1);
-    rocksdb_block_based_options_set_pin_l0_filter_and_index_blocks_in_cache(c->table, 1);
+    /* the files' filters stay in memory with their readers (1.25 bytes a messageId): read
+     * through the block cache, a lookup read and checked a filter block from disk */
+    rocksdb_block_based_options_set_cache_index_and_filter_blocks(c->table, 0);
     rocksdb_options_set_block_based_table_factory(c->opts, c->table);
     c->filter = rocksdb_compactionfilter_create(c, nothing, filter, filter_name);
     rocksdb_options_set_compaction_filter(c->opts, c->filter);
