@@ -7,7 +7,8 @@
 # holds the events of every request answered 200, each request whole — and of no other
 # request but those still in flight when wrk stopped (sent, their answer not read).
 # Silver's writer is taken out of the idle scheduling class by the load (the backlog
-# reaches half the bound) and is back in it once caught up.
+# reaches half the bound) and is back in it once caught up. The dedup window is held to
+# 4 MB, so most messageIds are looked up on disk, with the same exactness.
 source "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 port=$(free_ports 20); api=$((port + 1))
@@ -16,7 +17,8 @@ limit_mb=256 allowance_mb=384
 [ -n "${ASAN_OPTIONS:-}" ] && allowance_mb=$((allowance_mb + 512))
 "$bin" run --set data_dir="$tmp/data" --set collector.listen=127.0.0.1:$port \
   --set dashboard.listen=127.0.0.1:$api --set collector.write_keys=k --set collector.max_backlog=5000 \
-  --set store.memory_limit=${limit_mb}MB --set jobs.models.schedule= --set jobs.sessions.schedule= \
+  --set store.memory_limit=${limit_mb}MB --set pipeline.dedup_memory=4MB \
+  --set jobs.models.schedule= --set jobs.sessions.schedule= \
   --set logging.level=error 2> "$tmp/run.log" &
 pid=$!
 at_exit() { kill -9 $pid 2> /dev/null || true; }
@@ -56,6 +58,13 @@ echo "peak resident memory: $((peak / 1024)) MB"
 check "memory stayed under ${limit_mb} MB + ${allowance_mb} MB (peak $((peak / 1024)) MB, $(wc -l < "$tmp/rss") samples)" \
   test "$peak" -lt $(( (limit_mb + allowance_mb) * 1024 ))
 
+# the dedup window held to 4 MB (91,750 messageIds in memory): past that, the older ones on disk
+on_disk=$(curl -s http://127.0.0.1:$port/metrics | awk '$1 == "clickpulse_dedup_cold_total" {print $2}')
+accepted=$(curl -s http://127.0.0.1:$port/metrics | awk '$1 == "clickpulse_events_accepted_total" {print $2}')
+echo "dedup: $accepted accepted, $on_disk messageIds moved to disk"
+if [ "$accepted" -ge 200000 ]; then
+  check "past its 4 MB the dedup window moved messageIds to disk ($on_disk)" test "$on_disk" -gt 0
+fi
 drained() { [ "$(curl -s http://127.0.0.1:$port/metrics | awk '/^clickpulse_queue_events /{print $2}')" = 0 ]; }
 for _ in $(seq 600); do drained && break; sleep 0.1; done
 metric() { curl -s http://127.0.0.1:$port/metrics | awk -v m="$1" '$1 == m {print $2}'; }
