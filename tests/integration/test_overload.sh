@@ -61,7 +61,9 @@ check "memory stayed under ${limit_mb} MB + ${allowance_mb} MB (peak $((peak / 1
 # the dedup window held to 4 MB (91,750 messageIds in memory): past that, the older ones on disk
 on_disk=$(curl -s http://127.0.0.1:$port/metrics | awk '$1 == "clickpulse_dedup_cold_total" {print $2}')
 accepted=$(curl -s http://127.0.0.1:$port/metrics | awk '$1 == "clickpulse_events_accepted_total" {print $2}')
-echo "dedup: $accepted accepted, $on_disk messageIds moved to disk"
+table=$(curl -s http://127.0.0.1:$port/metrics | awk '$1 == "clickpulse_dedup_bytes" {print $2}')
+echo "dedup: $accepted accepted, $on_disk messageIds moved to disk, table $table bytes"
+check "the dedup window's table within its 4 MB ($table bytes)" test "$table" -le 4194304
 if [ "$accepted" -ge 200000 ]; then
   check "past its 4 MB the dedup window moved messageIds to disk ($on_disk)" test "$on_disk" -gt 0
 fi
