@@ -88,6 +88,12 @@ typedef struct cp_collector_config {
 
 int cp_collector_start(const cp_collector_config *c, cp_collector **out, char *err, size_t errlen);
 /* Stops accepting, answers the requests in flight, stops. */
+/* The most memory the collector's connections and server threads hold with c's settings:
+ * each connection its headers and body, the body once more when it comes gzipped, each
+ * server thread the batch it decodes (docs/security.md). */
+size_t cp_collector_memory(const cp_config *c);
+/* The same for the API: its statements' answers and its connections' bodies and threads. */
+size_t cp_api_memory(const cp_config *c);
 /* Appends the collector's /metrics text (requests, pipeline counters, the more_metrics). */
 void cp_collector_metrics(cp_collector *k, cp_buf *out);
 void cp_collector_stop(cp_collector *c);

@@ -46,7 +46,14 @@ typedef struct cp_live_event {
 /* The funnel's steps, in order. */
 #define CP_LIVE_STEPS 5
 
-cp_live *cp_live_new(int64_t session_timeout_ms);
+/* max_bytes (pipeline.live_memory; 0: unbounded) bounds the minutes' keys and the live
+ * sessions' table together: a key that finds no room is counted in its dimension's
+ * "other", an identity that finds none is counted in every figure but sessions and the
+ * funnel (cp_live_memory says how many such events) until sessions that ended are swept. */
+cp_live *cp_live_new(int64_t session_timeout_ms, size_t max_bytes);
+/* Beside max_bytes: the minutes' visitor sketches, 16 KB a minute at most, for the 25 hours
+ * of the ring and as many minutes left it but not yet persisted. */
+#define CP_LIVE_SKETCH_MEMORY ((size_t)2 * 1500 * 16384)
 void cp_live_free(cp_live *l);
 /* Forgets everything (before a replay rebuilds it). */
 void cp_live_reset(cp_live *l);
@@ -89,6 +96,8 @@ int cp_live_window_get(cp_live *l, int64_t from_minute, int64_t to_minute, cp_li
 void cp_live_seconds(cp_live *l, int64_t from_s, int n, int kind, int64_t *out);
 /* Distinct visitors over minutes [from_minute, to_minute]. */
 double cp_live_visitors(cp_live *l, int64_t from_minute, int64_t to_minute);
+/* The bytes of max_bytes in use, and the events of identities not tracked for want of room. */
+void cp_live_memory(cp_live *l, size_t *bytes, uint64_t *untracked);
 /* Late events seen (not counted in any window). */
 uint64_t cp_live_late(cp_live *l);
 

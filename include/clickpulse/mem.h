@@ -24,6 +24,34 @@ char *cp_strndup(const char *s, size_t len);
 /* Returns a copy of the NUL-terminated s, or NULL (also for s == NULL). */
 char *cp_strdup(const char *s);
 
+/* A byte budget shared by the structures of one component (not thread-safe: under the
+ * owner's lock). max 0: unbounded. cp_budget_take charges n bytes if they fit and says
+ * whether they did; cp_budget_give returns them. NULL budgets charge nothing. */
+typedef struct cp_budget {
+    size_t used, max;
+} cp_budget;
+
+static inline int cp_budget_take(cp_budget *b, size_t n)
+{
+    if (!b) return 1;
+    if (b->max && (n > b->max || b->used > b->max - n)) return 0;
+    b->used += n;
+    return 1;
+}
+
+static inline void cp_budget_give(cp_budget *b, size_t n)
+{
+    if (b) b->used -= n < b->used ? n : b->used;
+}
+
+/* What an allocation of n bytes costs the heap (glibc: a 16-byte aligned chunk with an
+ * 8-byte header, 32 bytes at least): what a budget charges for one. */
+static inline size_t cp_alloc_cost(size_t n)
+{
+    size_t c = (n + 8 + 15) & ~(size_t)15;
+    return c < 32 ? 32 : c;
+}
+
 /* Test hook: the next n allocations succeed and every later one fails,
  * until called again; n < 0 turns injection off (the default). Process-wide. */
 void cp_mem_fail_after(long n);

@@ -32,12 +32,22 @@ typedef struct cp_pipeline_stats {
     /* the dedup window: messageIds in its table, the table's bytes (within
      * pipeline.dedup_memory), and the messageIds it moved to disk to stay within them */
     uint64_t dedup_entries, dedup_bytes, dedup_cold;
+    /* the live view: its keys' and sessions' bytes (within pipeline.live_memory), and the
+     * events of identities its sessions' table had no room for */
+    uint64_t live_bytes, live_untracked;
+    /* events and bytes held in memory for silver (pipeline.queue_events, queue_memory) */
+    uint64_t queue_events, queue_bytes;
 } cp_pipeline_stats;
 
 /* Opens the log and the store under c->data_dir, recovers the log, brings silver up
  * to the log's end (replaying what a crash left unapplied) and rebuilds the dedup
  * window. On error writes a message into err. */
 int cp_pipeline_open(const cp_config *c, cp_pipeline **out, char *err, size_t errlen);
+/* The most memory the pipeline holds with c's settings (docs/security.md): the queue for
+ * silver, the dedup window's table and the fixed part of its store on disk, the live view
+ * (twice its keys' bound while a snapshot merges them, and its visitor sketches). Not in it:
+ * DuckDB's (store.memory_limit) and the Bloom filters of the dedup's files on disk. */
+size_t cp_pipeline_memory(const cp_config *c);
 /* Flushes nothing: call cp_pipeline_flush first. Closes log and store. */
 void cp_pipeline_close(cp_pipeline *p);
 

@@ -35,7 +35,31 @@ typedef struct daemon_state {
     pthread_mutex_t mu;              /* one writer of the pipeline at a time */
     char error[1024];                /* the last failure, for /health */
     int64_t started_ms;
+    size_t memory_bound; /* what the settings allow the process (memory_bound) */
 } daemon_state;
+
+/* The program, its libraries and threads, DuckDB's catalog: what an idle daemon holds
+ * beside the bounded parts (about 60 MB measured), with room. */
+#define BASE_MEMORY ((size_t)128 << 20)
+
+/* The sum of the bounded parts of the process's memory (docs/security.md, Memory). */
+static size_t memory_bound(const cp_config *c)
+{
+    return BASE_MEMORY + (size_t)c->store_memory_limit + cp_pipeline_memory(c) +
+           cp_collector_memory(c) + cp_api_memory(c);
+}
+
+/* The resident memory now, from /proc/self/statm; 0 when unknown. */
+static size_t resident_bytes(void)
+{
+    unsigned long size, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%lu %lu", &size, &resident) != 2) resident = 0;
+        fclose(f);
+    }
+    return resident * (size_t)sysconf(_SC_PAGESIZE);
+}
 
 static volatile sig_atomic_t stop_flag;
 
@@ -185,9 +209,18 @@ static void *consume_kafka(void *arg)
     return NULL;
 }
 
-static void kafka_metrics(void *ud, cp_buf *out)
+static void daemon_metrics(void *ud, cp_buf *out)
 {
     daemon_state *d = ud;
+    cp_buf_appendf(out,
+                   "# HELP clickpulse_memory_bound_bytes The most memory the settings allow the "
+                   "process (docs/security.md).\n"
+                   "# TYPE clickpulse_memory_bound_bytes gauge\n"
+                   "clickpulse_memory_bound_bytes %zu\n"
+                   "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
+                   "# TYPE process_resident_memory_bytes gauge\n"
+                   "process_resident_memory_bytes %zu\n",
+                   d->memory_bound, resident_bytes());
     if (d->kafka) cp_kafka_source_metrics(d->kafka, out);
     cp_sink_metrics(d->sinks, d->n_sinks, out);
 }
@@ -335,7 +368,7 @@ static int start_collector(daemon_state *d, cp_collector **out, char *err, size_
                               .request_timeout_ms = (int)cfg->collector_request_timeout,
                               .pipeline = d->p,
                               .lock = &d->mu,
-                              .more_metrics = kafka_metrics,
+                              .more_metrics = daemon_metrics,
                               .more_metrics_ud = d};
     return cp_collector_start(&cc, out, err, errlen);
 }
@@ -343,7 +376,7 @@ static int start_collector(daemon_state *d, cp_collector **out, char *err, size_
 static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *parsed)
 {
     char err[1024] = {0};
-    daemon_state d = {.cfg = cfg, .started_ms = cp_now_ms()};
+    daemon_state d = {.cfg = cfg, .started_ms = cp_now_ms(), .memory_bound = memory_bound(cfg)};
     if (argc) {
         cli_error(cmd->name, "takes no arguments (sources come from the configuration)");
         return CLI_USAGE;
@@ -397,6 +430,8 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
     if (rc == CLI_OK) {
         CP_INFO("run", "collector on http://%s, API on http://%s (data in %s)",
                 cfg->collector_listen, cfg->dashboard_listen, cfg->data_dir);
+        CP_INFO("run", "memory: at most %zu MB with these settings (docs/security.md)",
+                d.memory_bound >> 20);
         rc = serve(&d);
     }
     if (pid_written) write_pid(cfg, 1);

@@ -349,6 +349,15 @@ static const cp_conf_entry table[] = {
      .max = 1099511627776.0,
      .help = "Memory of the dedup window's table (both tables while it grows); past it the "
              "older messageIds move to <data_dir>/dedup on disk (RocksDB)."},
+    {.key = "pipeline.live_memory",
+     .type = CP_CONF_SIZE,
+     .def = "256MB",
+     .offset = F(pipeline_live_memory),
+     .min = 1048576,
+     .max = 1099511627776.0,
+     .help = "Memory of the live view's keys (top pages, products, referrers, countries of 25 "
+             "hours of minutes) and live sessions; past it new keys count as \"other\" and new "
+             "identities are not tracked for live sessions until ended ones are swept."},
     {.key = "pipeline.session_timeout",
      .type = CP_CONF_DURATION,
      .def = "30m",
@@ -367,6 +376,14 @@ static const cp_conf_entry table[] = {
      .max = 100000000,
      .help = "Accepted events held in memory for silver; beyond, they wait in the log and are "
              "read back from it."},
+    {.key = "pipeline.queue_memory",
+     .type = CP_CONF_SIZE,
+     .def = "512MB",
+     .offset = F(pipeline_queue_memory),
+     .min = 65536,
+     .max = 1099511627776.0,
+     .help = "Memory of the events held for silver (their text and decoded fields); beyond, "
+             "like past pipeline.queue_events, they wait in the log."},
     {.key = "sinks.postgres.dsn",
      .type = CP_CONF_STR,
      .def = "",

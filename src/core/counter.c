@@ -8,15 +8,27 @@
 #include <string.h>
 #include <xxhash.h>
 
-void cp_counter_init(cp_counter *c, uint32_t limit)
+void cp_counter_init(cp_counter *c, uint32_t limit, cp_budget *budget)
 {
     memset(c, 0, sizeof(*c));
     c->limit = limit ? limit : 1;
+    c->budget = budget;
+}
+
+/* What the tables cost at capacity cap (entries, and an index of twice as many slots). */
+static size_t tables_cost(uint32_t cap)
+{
+    if (!cap) return 0;
+    return cp_alloc_cost((size_t)cap * sizeof(cp_counter_entry)) +
+           cp_alloc_cost((size_t)cap * 2 * sizeof(uint32_t));
 }
 
 void cp_counter_clear(cp_counter *c)
 {
-    for (uint32_t i = 0; i < c->count; i++) cp_free(c->entries[i].key);
+    for (uint32_t i = 0; i < c->count; i++) {
+        cp_budget_give(c->budget, cp_alloc_cost(c->entries[i].len + 1));
+        cp_free(c->entries[i].key);
+    }
     c->count = 0;
     if (c->index) memset(c->index, 0, (size_t)(c->mask + 1) * sizeof(*c->index));
     memset(&c->other, 0, sizeof(c->other));
@@ -25,19 +37,24 @@ void cp_counter_clear(cp_counter *c)
 void cp_counter_free(cp_counter *c)
 {
     cp_counter_clear(c);
+    cp_budget_give(c->budget, tables_cost(c->cap));
     cp_free(c->entries);
     cp_free(c->index);
-    cp_counter_init(c, c->limit);
+    cp_counter_init(c, c->limit, c->budget);
 }
 
 static int grow(cp_counter *c)
 {
     uint32_t cap = c->cap ? c->cap * 2 : 16, slots = cap * 2;
+    size_t more = tables_cost(cap) - tables_cost(c->cap);
+    if (!cp_budget_take(c->budget, more)) return CP_EFULL;
     cp_counter_entry *e = cp_realloc(c->entries, (size_t)cap * sizeof(*e));
-    if (!e) return CP_ENOMEM;
-    c->entries = e;
-    uint32_t *ix = cp_calloc(slots, sizeof(*ix));
-    if (!ix) return CP_ENOMEM;
+    uint32_t *ix = e ? cp_calloc(slots, sizeof(*ix)) : NULL;
+    if (e) c->entries = e;
+    if (!ix) {
+        cp_budget_give(c->budget, more);
+        return CP_ENOMEM;
+    }
     cp_free(c->index);
     c->index = ix;
     c->cap = cap;
@@ -69,14 +86,16 @@ static int add_hashed(cp_counter *c, cp_slice key, uint64_t h, int64_t n, int64_
             }
         }
     }
-    if (c->count >= c->limit || (c->count == c->cap && grow(c))) {
-        add_to(&c->other, n, orders, revenue);
-        return c->count >= c->limit ? CP_OK : CP_ENOMEM;
-    }
-    char *k = cp_malloc(key.len + 1);
+    int rc = c->count >= c->limit ? CP_EFULL : c->count == c->cap ? grow(c) : CP_OK;
+    if (rc == CP_OK && !cp_budget_take(c->budget, cp_alloc_cost(key.len + 1))) rc = CP_EFULL;
+    char *k = rc == CP_OK ? cp_malloc(key.len + 1) : NULL;
     if (!k) {
+        if (rc == CP_OK) {
+            cp_budget_give(c->budget, cp_alloc_cost(key.len + 1));
+            rc = CP_ENOMEM;
+        }
         add_to(&c->other, n, orders, revenue);
-        return CP_ENOMEM;
+        return rc == CP_EFULL && c->count >= c->limit ? CP_OK : rc;
     }
     memcpy(k, key.ptr, key.len);
     k[key.len] = 0;
@@ -104,6 +123,49 @@ int cp_counter_merge(cp_counter *into, const cp_counter *from)
     }
     add_to(&into->other, from->other.n, from->other.orders, from->other.revenue);
     return rc;
+}
+
+static int before(const cp_counter_entry *a, const cp_counter_entry *b);
+
+int cp_counter_trim(cp_counter *c, uint32_t keep)
+{
+    if (c->count <= keep) return CP_OK;
+    uint32_t cap = 16;
+    while (cap < keep) cap *= 2;
+    const cp_counter_entry **top = keep ? cp_calloc(keep, sizeof(*top)) : NULL;
+    cp_counter_entry *e = cp_calloc(cap, sizeof(*e));
+    uint32_t *ix = cp_calloc((size_t)cap * 2, sizeof(*ix));
+    if (!e || !ix || (keep && !top)) {
+        cp_free(top), cp_free(e), cp_free(ix);
+        return CP_ENOMEM;
+    }
+    uint32_t n = cp_counter_top(c, keep, top);
+    for (uint32_t i = 0; i < n; i++) {
+        e[i] = *top[i];
+        c->entries[top[i] - c->entries].key = NULL; /* moved */
+    }
+    for (uint32_t i = 0; i < c->count; i++) { /* the rest: their figures to other */
+        cp_counter_entry *x = &c->entries[i];
+        if (!x->key) continue;
+        add_to(&c->other, x->n, x->orders, x->revenue);
+        cp_budget_give(c->budget, cp_alloc_cost(x->len + 1));
+        cp_free(x->key);
+    }
+    cp_free(top);
+    if (c->budget) c->budget->used = c->budget->used - tables_cost(c->cap) + tables_cost(cap);
+    cp_free(c->entries);
+    cp_free(c->index);
+    c->entries = e;
+    c->index = ix;
+    c->cap = cap;
+    c->mask = cap * 2 - 1;
+    c->count = n;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t s = (uint32_t)e[i].hash & c->mask;
+        while (ix[s]) s = (s + 1) & c->mask;
+        ix[s] = i + 1;
+    }
+    return CP_OK;
 }
 
 static int before(const cp_counter_entry *a, const cp_counter_entry *b)

@@ -871,6 +871,14 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
     http_request_done(cls, con, con_cls, (int)toe);
 }
 
+size_t cp_api_memory(const cp_config *c)
+{
+    /* a connection: its thread's stack as touched, its request (MHD's buffer and the body) */
+    size_t connection = (256u << 10) + MAX_BODY;
+    return N_READERS * (size_t)c->dashboard_query_max_bytes +
+           (size_t)c->dashboard_max_connections * connection;
+}
+
 int cp_api_start(const cp_api_config *c, cp_api **out, char *err, size_t errlen)
 {
     struct sockaddr_in sa;

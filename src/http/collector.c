@@ -646,12 +646,22 @@ void cp_collector_metrics(cp_collector *k, cp_buf *out)
         "# TYPE clickpulse_dedup_bytes gauge\nclickpulse_dedup_bytes %llu\n"
         "# HELP clickpulse_dedup_cold_total messageIds the dedup window moved to disk.\n"
         "# TYPE clickpulse_dedup_cold_total counter\nclickpulse_dedup_cold_total %llu\n"
+        "# HELP clickpulse_queue_bytes Memory of the events held for silver "
+        "(pipeline.queue_memory bounds it).\n"
+        "# TYPE clickpulse_queue_bytes gauge\nclickpulse_queue_bytes %llu\n"
+        "# HELP clickpulse_live_bytes Memory of the live view's keys and sessions "
+        "(pipeline.live_memory bounds it).\n"
+        "# TYPE clickpulse_live_bytes gauge\nclickpulse_live_bytes %llu\n"
+        "# HELP clickpulse_live_untracked_total Events of identities the live sessions had no "
+        "room for.\n"
+        "# TYPE clickpulse_live_untracked_total counter\nclickpulse_live_untracked_total %llu\n"
         "# TYPE clickpulse_events_rejected_total counter\n",
         (unsigned long long)s->accepted, (unsigned long long)s->duplicates,
         (unsigned long long)s->late, backlog,
         (unsigned long long)cp_pipeline_spilled(k->c.pipeline), idle, (unsigned long long)raised,
         (unsigned long long)s->dedup_entries, (unsigned long long)s->dedup_bytes,
-        (unsigned long long)s->dedup_cold);
+        (unsigned long long)s->dedup_cold, (unsigned long long)s->queue_bytes,
+        (unsigned long long)s->live_bytes, (unsigned long long)s->live_untracked);
     for (int i = 0; i < CP_REJECT__COUNT; i++)
         cp_buf_appendf(out, "clickpulse_events_rejected_total{reason=\"%s\"} %llu\n",
                        cp_reject_reason_name((cp_reject_reason)i),
@@ -990,6 +1000,14 @@ static int start_servers(cp_collector *k)
         }
     }
     return CP_OK;
+}
+
+size_t cp_collector_memory(const cp_config *c)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t servers = 2 * (size_t)(cpus < 1 ? 1 : cpus > MAX_SERVERS ? MAX_SERVERS : cpus);
+    size_t body = (size_t)c->collector_max_request_bytes;
+    return (size_t)c->collector_max_connections * (16384 + 2 * body) + servers * 3 * body;
 }
 
 int cp_collector_start(const cp_collector_config *c, cp_collector **out, char *err, size_t errlen)

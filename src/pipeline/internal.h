@@ -48,6 +48,9 @@ const char *dedup_error(const dedup *d);
 
 /* The cold part (dedup_cold.c). */
 typedef struct dedup_cold dedup_cold;
+/* Its memory beside its files' Bloom filters: two write buffers with their filters, the
+ * block cache. */
+#define DEDUP_COLD_MEMORY ((size_t)40 << 20)
 dedup_cold *dedup_cold_open(const char *dir, char *err, size_t errlen);
 /* Closes it and removes its files. */
 void dedup_cold_close(dedup_cold *c);

@@ -14,10 +14,13 @@
 #include <string.h>
 #include <xxhash.h>
 
-#define MINUTES     1500 /* 25 hours */
-#define SECONDS     900  /* 15 minutes */
-#define KEYS_LIMIT  4096 /* keys tracked per minute and dimension */
-#define MINUTE_MS   60000LL
+#define MINUTES    1500        /* 25 hours */
+#define SECONDS    900         /* 15 minutes */
+#define KEYS_LIMIT 4096        /* keys tracked per minute and dimension */
+#define TRIM_KEEP  CP_LIVE_TOP /* keys an old minute keeps when the budget needs room */
+#define MINUTE_MS  60000LL
+_Static_assert(CP_LIVE_SKETCH_MEMORY == (size_t)2 * MINUTES * CP_HLL_REGISTERS,
+               "the sketches' memory as live.h says it");
 #define DAY_MS      86400000LL
 #define SWEEP_EVERY 65536
 
@@ -49,6 +52,7 @@ typedef struct session {
 struct cp_live {
     pthread_mutex_t mu;
     int64_t timeout_ms;
+    cp_budget budget; /* the minutes' keys and the sessions' table (pipeline.live_memory) */
     minute minutes[MINUTES];
     second seconds[SECONDS];
     minute *retired; /* dirty minutes pushed out of the ring before they were persisted */
@@ -58,22 +62,30 @@ struct cp_live {
     int64_t max_time;
     int64_t stored_max; /* the newest minute rt_minute may hold; EMPTY: none */
     uint64_t counted, late, since_sweep;
+    uint64_t untracked; /* events of identities the sessions' table had no room for */
+    int64_t swept_at;   /* max_time at the last sweep of ended sessions */
+    int64_t trimmed;    /* minutes up to this one hold at most TRIM_KEEP keys a dimension */
 };
 
 static const int64_t EMPTY = INT64_MIN;
 
-static void minute_init(minute *m)
+static void minute_init(minute *m, cp_budget *budget)
 {
     memset(m, 0, sizeof(*m));
     m->minute = EMPTY;
-    for (int d = 0; d < DIM__COUNT; d++) cp_counter_init(&m->dims[d], KEYS_LIMIT);
+    for (int d = 0; d < DIM__COUNT; d++) cp_counter_init(&m->dims[d], KEYS_LIMIT, budget);
 }
 
 static void minute_free(minute *m)
 {
     cp_hll_free(&m->visitors);
     for (int d = 0; d < DIM__COUNT; d++) cp_counter_free(&m->dims[d]);
-    minute_init(m);
+    minute_init(m, m->dims[0].budget);
+}
+
+static size_t sessions_cost(uint32_t slots)
+{
+    return slots ? cp_alloc_cost((size_t)slots * sizeof(session)) : 0;
 }
 
 static void reset_locked(cp_live *l)
@@ -84,20 +96,24 @@ static void reset_locked(cp_live *l)
     l->retired = NULL;
     l->n_retired = l->cap_retired = 0;
     for (int i = 0; i < SECONDS; i++) l->seconds[i] = (second){.second = EMPTY};
+    cp_budget_give(&l->budget, sessions_cost(l->sessions ? l->s_mask + 1 : 0));
     cp_free(l->sessions);
     l->sessions = NULL;
     l->s_mask = l->s_count = 0;
     l->max_time = l->stored_max = EMPTY;
-    l->counted = l->late = l->since_sweep = 0;
+    l->counted = l->late = l->since_sweep = l->untracked = 0;
+    l->swept_at = EMPTY;
+    l->trimmed = EMPTY;
 }
 
-cp_live *cp_live_new(int64_t session_timeout_ms)
+cp_live *cp_live_new(int64_t session_timeout_ms, size_t max_bytes)
 {
     cp_live *l = cp_calloc(1, sizeof(*l));
     if (!l) return NULL;
     pthread_mutex_init(&l->mu, NULL);
     l->timeout_ms = session_timeout_ms;
-    for (int i = 0; i < MINUTES; i++) minute_init(&l->minutes[i]);
+    l->budget.max = max_bytes;
+    for (int i = 0; i < MINUTES; i++) minute_init(&l->minutes[i], &l->budget);
     reset_locked(l);
     return l;
 }
@@ -138,7 +154,7 @@ static minute *minute_for(cp_live *l, int64_t m)
         if (cp_grow((void **)&l->retired, &l->cap_retired, l->n_retired + 1, sizeof(minute)))
             return NULL;
         l->retired[l->n_retired++] = *s;
-        minute_init(s);
+        minute_init(s, &l->budget);
     } else {
         minute_free(s);
     }
@@ -162,13 +178,18 @@ static session *session_slot(cp_live *l, uint64_t id)
     return &l->sessions[i];
 }
 
-/* Rebuilds the table at the given size, keeping sessions active after horizon. */
+/* Rebuilds the table at the given size, keeping sessions active after horizon; CP_EFULL
+ * when the budget has no room for it beside the old one. */
 static int sessions_rebuild(cp_live *l, uint32_t slots, int64_t horizon)
 {
     session *old = l->sessions;
     uint32_t old_slots = old ? l->s_mask + 1 : 0;
+    if (!cp_budget_take(&l->budget, sessions_cost(slots))) return CP_EFULL;
     session *t = cp_calloc(slots, sizeof(*t));
-    if (!t) return CP_ENOMEM;
+    if (!t) {
+        cp_budget_give(&l->budget, sessions_cost(slots));
+        return CP_ENOMEM;
+    }
     l->sessions = t;
     l->s_mask = slots - 1;
     l->s_count = 0;
@@ -177,6 +198,7 @@ static int sessions_rebuild(cp_live *l, uint32_t slots, int64_t horizon)
             *session_slot(l, old[i].id) = old[i];
             l->s_count++;
         }
+    cp_budget_give(&l->budget, sessions_cost(old_slots));
     cp_free(old);
     return CP_OK;
 }
@@ -220,14 +242,82 @@ static void advance(cp_live *l, session *s, uint8_t mask)
     s->mask = mask;
 }
 
+/* Makes room in the budget: the oldest minute before `before` with more than TRIM_KEEP keys
+ * in a dimension keeps its TRIM_KEEP first there, the rest counted as other (the minutes a
+ * dashboard looks at are the recent ones). Returns whether a minute was trimmed. */
+static bool trim_oldest(cp_live *l, int64_t before)
+{
+    minute *oldest = NULL;
+    if (l->trimmed != EMPTY && l->trimmed >= before - 1) return false;
+    for (int i = 0; i < MINUTES; i++) {
+        minute *m = &l->minutes[i];
+        if (m->minute == EMPTY || m->minute >= before || (oldest && m->minute > oldest->minute) ||
+            (l->trimmed != EMPTY && m->minute <= l->trimmed))
+            continue;
+        for (int d = 0; d < DIM__COUNT; d++)
+            if (m->dims[d].count > TRIM_KEEP) oldest = m;
+    }
+    if (!oldest) { /* every minute before is trimmed already */
+        if (l->trimmed == EMPTY || before - 1 > l->trimmed) l->trimmed = before - 1;
+        return false;
+    }
+    for (int d = 0; d < DIM__COUNT; d++)
+        if (cp_counter_trim(&oldest->dims[d], TRIM_KEEP)) return false;
+    l->trimmed = oldest->minute;
+    return true;
+}
+
+/* Drops the sessions that ended (in place when the budget has no room for a second
+ * table: a sweep must not fail for want of the memory it would free). */
+static void sweep(cp_live *l)
+{
+    int64_t horizon = l->max_time - l->timeout_ms - MINUTE_MS;
+    l->swept_at = l->max_time;
+    if (sessions_rebuild(l, l->s_mask + 1, horizon) == CP_OK) return;
+    uint32_t slots = l->s_mask + 1, kept = 0;
+    for (uint32_t i = 0; i < slots; i++)
+        kept += l->sessions[i].id && l->sessions[i].last >= horizon;
+    if (kept == l->s_count) return;
+    session *live = cp_malloc((size_t)kept * sizeof(*live) + 1), *o = live;
+    if (!live) return;
+    for (uint32_t i = 0; i < slots; i++)
+        if (l->sessions[i].id && l->sessions[i].last >= horizon) *o++ = l->sessions[i];
+    memset(l->sessions, 0, (size_t)slots * sizeof(session));
+    l->s_count = 0;
+    for (uint32_t i = 0; i < kept; i++) {
+        *session_slot(l, live[i].id) = live[i];
+        l->s_count++;
+    }
+    cp_free(live);
+}
+
+/* Room for one more identity in the sessions' table: the ended sessions swept first when
+ * they were not for a minute, else a table twice the size — old minutes' keys trimmed for
+ * it when the budget has no room. CP_EFULL when none can be made. */
+static int make_room(cp_live *l)
+{
+    if (l->sessions && (l->swept_at == EMPTY || l->max_time - l->swept_at >= MINUTE_MS)) {
+        sweep(l);
+        if ((l->s_count + 1) * 2 <= l->s_mask + 1) return CP_OK;
+    }
+    uint32_t slots = l->sessions ? (l->s_mask + 1) * 2 : 1024;
+    int rc = sessions_rebuild(l, slots, INT64_MIN);
+    while (rc == CP_EFULL && trim_oldest(l, floor_div(l->max_time, MINUTE_MS)))
+        rc = sessions_rebuild(l, slots, INT64_MIN); /* old minutes' keys gave room */
+    return rc;
+}
+
 /* quiet: only the session's state changes (warming up from events counted elsewhere). */
 static void track_session(cp_live *l, uint64_t id, int64_t t, int step, bool quiet)
 {
-    if (!l->sessions || (l->s_count + 1) * 2 > l->s_mask + 1) {
-        uint32_t slots = l->sessions ? (l->s_mask + 1) * 2 : 1024;
-        if (sessions_rebuild(l, slots, INT64_MIN)) return;
+    session *s = l->sessions ? session_slot(l, id) : NULL;
+    if (!s || (!s->id && (l->s_count + 1) * 2 > l->s_mask + 1)) { /* a new identity, no room */
+        if (make_room(l)) {
+            l->untracked++;
+            return;
+        }
+        s = session_slot(l, id);
     }
-    session *s = session_slot(l, id);
     session far = {0};
     bool fresh = !s->id || t - s->last > l->timeout_ms || t - s->start >= DAY_MS;
     if (s->id && t < s->start - l->timeout_ms) { /* from a session before the one tracked */
@@ -249,6 +339,18 @@ static void track_session(cp_live *l, uint64_t id, int64_t t, int step, bool qui
 }
 
 /* ---- adding events ---- */
+
+/* Counts a key in minute m's dimension d, trimming old minutes when the budget is spent. */
+static void count_key(cp_live *l, minute *m, int d, cp_slice key, int64_t n, int64_t orders,
+                      int64_t revenue)
+{
+    cp_counter *c = &m->dims[d];
+    while (cp_counter_add(c, key, n, orders, revenue) == CP_EFULL && trim_oldest(l, m->minute)) {
+        c->other.n -= n; /* it went to other: room was made, count it as itself */
+        c->other.orders -= orders;
+        c->other.revenue -= revenue;
+    }
+}
 
 static cp_slice or_lit(cp_slice v, const char *lit)
 {
@@ -298,33 +400,33 @@ static void add_locked(cp_live *l, const cp_live_event *e)
     cp_money revenue = order && e->has_revenue ? e->revenue : 0;
     if (e->kind == CP_KIND_PAGE) {
         m->pageviews++;
-        cp_counter_add(&m->dims[DIM_PAGE], or_lit(e->page_path, "/"), 1, 0, 0);
+        count_key(l, m, DIM_PAGE, or_lit(e->page_path, "/"), 1, 0, 0);
         cp_slice from = e->referrer.len ? url_host(e->referrer) : CP_SLICE_NULL;
         if (from.len && !cp_slice_eq(from, url_host(e->page_url)))
-            cp_counter_add(&m->dims[DIM_REFERRER], from, 1, 0, 0);
+            count_key(l, m, DIM_REFERRER, from, 1, 0, 0);
     }
     if (order) {
         m->orders++;
         m->revenue += revenue;
         for (uint32_t i = 0; i < e->n_products; i++) {
             const cp_product *p = &e->products[i];
-            cp_counter_add(&m->dims[DIM_PRODUCT], product_key(p), 0, p->quantity,
-                           p->has_price && e->rate_e8
-                               ? cp_money_convert(p->price * p->quantity, e->rate_e8)
-                               : 0);
+            count_key(l, m, DIM_PRODUCT, product_key(p), 0, p->quantity,
+                      p->has_price && e->rate_e8
+                          ? cp_money_convert(p->price * p->quantity, e->rate_e8)
+                          : 0);
         }
     } else if (e->kind == CP_KIND_PRODUCT_VIEWED && e->n_products) {
-        cp_counter_add(&m->dims[DIM_PRODUCT], product_key(&e->products[0]), 1, 0, 0);
+        count_key(l, m, DIM_PRODUCT, product_key(&e->products[0]), 1, 0, 0);
     }
-    cp_counter_add(&m->dims[DIM_COUNTRY], or_lit(e->country, "unknown"), 1, order, revenue);
+    count_key(l, m, DIM_COUNTRY, or_lit(e->country, "unknown"), 1, order, revenue);
+    if (++l->since_sweep >= SWEEP_EVERY && l->sessions) {
+        l->since_sweep = 0;
+        sweep(l);
+    }
     if (e->identity.len) {
         uint64_t h = XXH3_64bits(e->identity.ptr, e->identity.len);
         if (cp_hll_add(&m->visitors, h)) return;
         track_session(l, h | 1, e->time_ms, step_of(e->kind), false);
-    }
-    if (++l->since_sweep >= SWEEP_EVERY && l->sessions) {
-        l->since_sweep = 0;
-        sessions_rebuild(l, l->s_mask + 1, l->max_time - l->timeout_ms - MINUTE_MS);
     }
 }
 
@@ -350,6 +452,14 @@ uint64_t cp_live_counted(cp_live *l)
     uint64_t n = l->counted;
     pthread_mutex_unlock(&l->mu);
     return n;
+}
+
+void cp_live_memory(cp_live *l, size_t *bytes, uint64_t *untracked)
+{
+    pthread_mutex_lock(&l->mu);
+    *bytes = l->budget.used;
+    *untracked = l->untracked;
+    pthread_mutex_unlock(&l->mu);
 }
 
 uint64_t cp_live_late(cp_live *l)
@@ -378,7 +488,7 @@ static int window_locked(cp_live *l, int64_t from, int64_t to, cp_live_window *w
 {
     memset(w, 0, sizeof(*w));
     cp_counter dims[DIM__COUNT];
-    for (int d = 0; d < DIM__COUNT; d++) cp_counter_init(&dims[d], 1u << 20);
+    for (int d = 0; d < DIM__COUNT; d++) cp_counter_init(&dims[d], 1u << 20, NULL);
     cp_hll v = {0};
     int rc = CP_OK;
     for (int i = 0; i < MINUTES && rc == CP_OK; i++) {
@@ -711,12 +821,14 @@ static int restore_top(void *ud, const cp_rt_top *r)
     }
     for (int d = 0; d < DIM__COUNT; d++) {
         if (strcmp(r->dim, dim_names[d]) != 0) continue;
-        if (!r->key.ptr) {
-            m->dims[d].other =
-                (cp_counter_entry){.n = r->n, .orders = r->orders, .revenue = r->revenue};
+        if (!r->key.ptr) { /* added: keys that had no room in the budget may be there */
+            m->dims[d].other.n += r->n;
+            m->dims[d].other.orders += r->orders;
+            m->dims[d].other.revenue += r->revenue;
             return CP_OK;
         }
-        return cp_counter_add(&m->dims[d], r->key, r->n, r->orders, r->revenue);
+        count_key(l, m, d, r->key, r->n, r->orders, r->revenue);
+        return CP_OK;
     }
     return CP_OK;
 }

@@ -24,7 +24,17 @@ const cp_pipeline_stats *cp_pipeline_stats_get(cp_pipeline *p)
     p->stats.dedup_entries = dedup_size(p->dd);
     p->stats.dedup_bytes = dedup_table_bytes(p->dd);
     p->stats.dedup_cold = dedup_cold_size(p->dd);
+    size_t live_bytes;
+    cp_live_memory(p->live, &live_bytes, &p->stats.live_untracked);
+    p->stats.live_bytes = live_bytes;
+    writer_held(&p->w, &p->stats.queue_events, &p->stats.queue_bytes);
     return &p->stats;
+}
+
+size_t cp_pipeline_memory(const cp_config *c)
+{
+    return (size_t)c->pipeline_queue_memory + (size_t)c->pipeline_dedup_memory + DEDUP_COLD_MEMORY +
+           2 * (size_t)c->pipeline_live_memory + CP_LIVE_SKETCH_MEMORY;
 }
 
 cp_store *cp_pipeline_store(cp_pipeline *p)

@@ -47,6 +47,7 @@ typedef struct silver_batch {
     bool spilled;
     int64_t first;
     uint8_t *late;
+    size_t bytes;      /* its memory, as counted against pipeline.queue_memory once queued */
     uint64_t seq;      /* the writer's count of batches handed, at this one (the last merged) */
     int64_t queued_ms; /* when it was handed to the writer (the first merged) */
 } silver_batch;
@@ -106,6 +107,7 @@ typedef struct silver_writer {
     int64_t picked_ms;     /* when it last took batches */
     int held;              /* a caller uses the store's connection: the writer waits */
     size_t queued_events;  /* events held in memory by queued batches */
+    size_t queued_bytes;   /* the memory of all queued batches (batch_bytes) */
     size_t spilled_events; /* events of spilled batches, in the log only */
     /* Their sum, and failed, for readers on the sources' path without the lock: a writer
      * holding it may be descheduled (it runs at background priority). */
@@ -164,6 +166,8 @@ struct cp_pipeline {
     int64_t lateness_ms, session_timeout_ms, dedup_window_ms, silver_retention_ms;
     int64_t store_min_free; /* store.min_free, for the disk of store_dir */
     size_t dedup_memory;    /* pipeline.dedup_memory */
+    size_t live_memory;     /* pipeline.live_memory */
+    size_t queue_memory;    /* pipeline.queue_memory */
     size_t queue_events;    /* pipeline.queue_events: events held in memory for silver */
     size_t idle_backlog;    /* the writer leaves the idle class from this backlog on */
     int64_t idle_lag_ms;    /* background.idle_lag: or when a batch waited this long */
@@ -194,6 +198,8 @@ int dedup_reach(cp_pipeline *p, int64_t recv_ms);
 int writer_start(cp_pipeline *p);
 /* Queues a batch (blocks while the queue is full); the writer frees it once committed. */
 int writer_enqueue(cp_pipeline *p, silver_batch *b);
+/* Events and bytes the queued batches hold in memory. */
+void writer_held(silver_writer *w, uint64_t *events, uint64_t *bytes);
 /* Waits until every queued batch is committed; returns CP_EDB when one failed. */
 int writer_sync(cp_pipeline *p);
 int writer_catch_up(cp_pipeline *p, int timeout_ms);

@@ -257,6 +257,8 @@ int cp_pipeline_open(const cp_config *c, cp_pipeline **out, char *err, size_t er
     p->session_timeout_ms = c->pipeline_session_timeout_ms;
     p->dedup_window_ms = c->pipeline_dedup_window_ms;
     p->dedup_memory = (size_t)c->pipeline_dedup_memory;
+    p->live_memory = (size_t)c->pipeline_live_memory;
+    p->queue_memory = (size_t)c->pipeline_queue_memory;
     p->silver_retention_ms = c->silver_retention_ms;
     p->store_min_free = c->store_min_free;
     snprintf(p->store_dir, sizeof(p->store_dir), "%s", c->data_dir);
@@ -267,7 +269,8 @@ int cp_pipeline_open(const cp_config *c, cp_pipeline **out, char *err, size_t er
     int rc = open_parts(p, c, err, errlen);
     if (rc == CP_OK && !(p->dd = new_dedup(p, err, errlen))) rc = CP_EIO;
     p->silver.store = p->store;
-    if (rc == CP_OK && !(p->live = p->silver.live = cp_live_new(p->session_timeout_ms)))
+    if (rc == CP_OK &&
+        !(p->live = p->silver.live = cp_live_new(p->session_timeout_ms, p->live_memory)))
         rc = CP_ENOMEM;
     if (rc == CP_OK && (rc = rebuild_state(p)))
         snprintf(err, errlen, "%s", cp_store_error(p->store));

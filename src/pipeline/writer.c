@@ -333,6 +333,7 @@ static void *writer_main(void *arg)
                 w->spilled_events -= b->n_events;
             else
                 w->queued_events -= b->n_events;
+            w->queued_bytes -= b->bytes;
             atomic_fetch_sub(&w->backlog, b->n_events);
         }
         w->head = (w->head + n) % WRITER_QUEUE;
@@ -386,22 +387,49 @@ static silver_batch *spill_tail(silver_writer *w, const silver_batch *b)
     return t;
 }
 
+/* What a batch holds in memory: its arena (the events' text and decoded fields) and arrays. */
+static size_t batch_bytes(const silver_batch *b)
+{
+    return b->arena.used_total + b->cap_events * sizeof(*b->events) +
+           b->cap_dead * sizeof(*b->dead) + b->cap_dups * sizeof(*b->dups) +
+           b->cap_ins * sizeof(*b->inserted) + (b->late ? (b->n_events + 7) / 8 : 0);
+}
+
+/* Whether b's events would take the memory for silver's queue past its bounds. */
+static bool over(const cp_pipeline *p, const silver_writer *w, const silver_batch *b, size_t bytes)
+{
+    return w->count && (w->queued_events + b->n_events > p->queue_events ||
+                        w->queued_bytes + bytes > p->queue_memory);
+}
+
+void writer_held(silver_writer *w, uint64_t *events, uint64_t *bytes)
+{
+    pthread_mutex_lock(&w->mu);
+    *events = w->queued_events;
+    *bytes = w->queued_bytes;
+    pthread_mutex_unlock(&w->mu);
+}
+
 int writer_enqueue(cp_pipeline *p, silver_batch *b)
 {
     silver_writer *w = &p->w;
     lock_writer(w);
+    size_t bytes = batch_bytes(b);
     int64_t now_ms = cp_now_ms();
     if (atomic_load(&w->backlog) + b->n_events >= p->idle_backlog)
         writer_press(w);
     else if (atomic_load(&w->idle) && w->count > w->taken &&
              now_ms - w->queue[(w->head + w->taken) % WRITER_QUEUE]->queued_ms >= p->idle_lag_ms)
         writer_raise(w);
-    if (b->n_events && w->count && w->queued_events + b->n_events > p->queue_events) {
+    if (b->n_events && over(p, w, b, bytes)) {
         /* memory is full: the events wait in the log alone (out of memory: b waits below) */
         size_t n = b->n_events;
         silver_batch *tail = spill_tail(w, b), *s = batch_spill(tail, b);
         if (s) atomic_fetch_add(&w->spilled_total, n);
         if (s && s == tail) {
+            size_t was = tail->bytes;
+            tail->bytes = batch_bytes(tail);
+            w->queued_bytes += tail->bytes - was;
             w->spilled_events += n;
             atomic_fetch_add(&w->backlog, n);
             tail->seq = ++w->handed;
@@ -409,10 +437,9 @@ int writer_enqueue(cp_pipeline *p, silver_batch *b)
             pthread_mutex_unlock(&w->mu);
             return CP_OK;
         }
-        if (s) b = s;
+        if (s) b = s, bytes = batch_bytes(s);
     }
-    while (w->count == WRITER_QUEUE ||
-           (w->count && !b->spilled && w->queued_events + b->n_events > p->queue_events)) {
+    while (w->count == WRITER_QUEUE || (!b->spilled && over(p, w, b, bytes))) {
         writer_raise(w);
         pthread_cond_wait(&w->cv, &w->mu);
     }
@@ -420,6 +447,8 @@ int writer_enqueue(cp_pipeline *p, silver_batch *b)
     w->count++;
     b->queued_ms = now_ms;
     b->seq = ++w->handed;
+    b->bytes = bytes;
+    w->queued_bytes += bytes;
     if (b->spilled)
         w->spilled_events += b->n_events;
     else

@@ -2,8 +2,9 @@
 # Overload: wrk drives the collector with batches of 100 events on 64 connections for a
 # minute — far more than it can take — against a small backlog limit. The excess gets
 # 429 with Retry-After (at least as many requests as were taken: the offer is at least
-# twice the capacity), memory stays under the configured bound (DuckDB's memory limit
-# plus a fixed allowance for the backlog, the HTTP server and the binary), and silver
+# twice the capacity), memory stays under the bound the daemon derives from its settings
+# (clickpulse_memory_bound_bytes: the sum of docs/security.md's parts, each set small
+# here, the live view's to its least: the flood's users and products pass it), and silver
 # holds the events of every request answered 200, each request whole — and of no other
 # request but those still in flight when wrk stopped (sent, their answer not read).
 # Silver's writer is taken out of the idle scheduling class by the load (the backlog
@@ -12,22 +13,29 @@
 source "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 port=$(free_ports 20); api=$((port + 1))
-limit_mb=256 allowance_mb=384
 # under AddressSanitizer (scripts/check-sanitized) its quarantine and shadow memory come on top
-[ -n "${ASAN_OPTIONS:-}" ] && allowance_mb=$((allowance_mb + 512))
+sanitizer_mb=0
+[ -n "${ASAN_OPTIONS:-}" ] && sanitizer_mb=512
 "$bin" run --set data_dir="$tmp/data" --set collector.listen=127.0.0.1:$port \
   --set dashboard.listen=127.0.0.1:$api --set collector.write_keys=k --set collector.max_backlog=5000 \
-  --set store.memory_limit=${limit_mb}MB --set pipeline.dedup_memory=4MB \
+  --set store.memory_limit=256MB --set pipeline.dedup_memory=4MB --set pipeline.live_memory=1MB \
+  --set pipeline.queue_memory=64MB --set collector.max_connections=128 \
+  --set dashboard.max_connections=16 --set dashboard.query_max_bytes=8MB \
   --set jobs.models.schedule= --set jobs.sessions.schedule= \
   --set logging.level=error 2> "$tmp/run.log" &
 pid=$!
 at_exit() { kill -9 $pid 2> /dev/null || true; }
 wait_up "http://127.0.0.1:$port/health"
 
-# resident memory every 250 ms while the load runs
+# resident memory every 250 ms while the load runs, and the queue's memory every second
 ( while kill -0 $pid 2> /dev/null && [ ! -e "$tmp/stop" ]; do
     awk '/^VmRSS/ {print $2}' /proc/$pid/status; sleep 0.25
   done > "$tmp/rss" ) &
+( while [ ! -e "$tmp/stop" ]; do
+    curl -s -m 2 http://127.0.0.1:$port/metrics | awk '$1 == "clickpulse_queue_bytes" {print $2}'
+    sleep 1
+  done > "$tmp/queue" ) &
+queue_sampler=$!
 sampler=$!
 # a broken body every half second meanwhile: while overloaded it is answered 429 (retry
 # later: nothing of it is looked at), else 400
@@ -39,7 +47,7 @@ sampler=$!
 broken=$!
 seconds=${CP_OVERLOAD_SECONDS:-60}
 wrk -t2 -c64 -d${seconds}s --timeout 30s -s "$here/overload/batch.lua" "http://127.0.0.1:$port/v1/batch" > "$tmp/wrk" 2>&1
-touch "$tmp/stop"; wait $sampler $broken
+touch "$tmp/stop"; wait $sampler $broken $queue_sampler
 result=$(sed -n 's/^RESULT //p' "$tmp/wrk")
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$result" "$1"; }
 ok=$(field ok) busy=$(field busy) other=$(field other) inflight=$(( $(field sent) - $(field ok) - $(field busy) - $(field other) ))
@@ -53,10 +61,21 @@ bad_broken=$(grep -c '^400 {"success":false,"reason":"not_json",' "$tmp/broken" 
 echo "broken bodies: $(wc -l < "$tmp/broken"), 429: $busy_broken, 400: $bad_broken"
 check "a broken body got 429 while overloaded ($busy_broken)" test "$busy_broken" -ge 1
 check "  and 400 otherwise: no other answer" test "$((busy_broken + bad_broken))" = "$(wc -l < "$tmp/broken")"
+metric() { curl -s http://127.0.0.1:$port/metrics | awk -v m="$1" '$1 == m {print $2}'; }
 peak=$(sort -n "$tmp/rss" | tail -1)
-echo "peak resident memory: $((peak / 1024)) MB"
-check "memory stayed under ${limit_mb} MB + ${allowance_mb} MB (peak $((peak / 1024)) MB, $(wc -l < "$tmp/rss") samples)" \
-  test "$peak" -lt $(( (limit_mb + allowance_mb) * 1024 ))
+bound=$(metric clickpulse_memory_bound_bytes)
+echo "peak resident memory: $((peak / 1024)) MB, the settings' bound $((bound >> 20)) MB"
+check "memory stayed within the settings' bound (peak $((peak / 1024)) MB of $((bound >> 20)) + $sanitizer_mb MB, $(wc -l < "$tmp/rss") samples)" \
+  test "$peak" -le $(( bound / 1024 + sanitizer_mb * 1024 ))
+check "  the bound as docs/security.md sums it" test "$bound" = "$(python3 "$here/overload/bound.py" \
+  256MB 64MB 4MB 1MB 128 500KB 16 8MB "$(nproc)")"
+live=$(metric clickpulse_live_bytes) untracked=$(metric clickpulse_live_untracked_total)
+queue=$(sort -n "$tmp/queue" | tail -1)
+echo "live view: $live bytes, $untracked events of users with no room for their session"
+check "the live view's keys and sessions within pipeline.live_memory ($live bytes)" test "$live" -le 1048576
+check "  past it: users counted without a live session ($untracked events)" test "$untracked" -gt 0
+check "the events held for silver within pipeline.queue_memory and a batch (at most $queue bytes, $(wc -l < "$tmp/queue") samples)" \
+  test "$queue" -le $(( (64 << 20) + (2 << 20) ))
 
 # the dedup window held to 4 MB (91,750 messageIds in memory): past that, the older ones on disk
 on_disk=$(curl -s http://127.0.0.1:$port/metrics | awk '$1 == "clickpulse_dedup_cold_total" {print $2}')
@@ -69,7 +88,7 @@ if [ "$accepted" -ge 200000 ]; then
 fi
 drained() { [ "$(curl -s http://127.0.0.1:$port/metrics | awk '/^clickpulse_queue_events /{print $2}')" = 0 ]; }
 for _ in $(seq 600); do drained && break; sleep 0.1; done
-metric() { curl -s http://127.0.0.1:$port/metrics | awk -v m="$1" '$1 == m {print $2}'; }
+check "the queue's memory back to nothing once drained" test "$(metric clickpulse_queue_bytes)" = 0
 raised=$(metric clickpulse_silver_writer_raised_total)
 check "silver's writer left the idle class under the load ($raised times)" test "$raised" -ge 1
 for _ in $(seq 100); do [ "$(metric clickpulse_silver_writer_idle)" = 1 ] && break; sleep 0.1; done

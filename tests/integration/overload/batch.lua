@@ -1,5 +1,7 @@
 -- wrk script of test_overload: batches of 100 track events, every event with a messageId
--- of its own ("<thread>-<request>-<i>"), so that silver can be counted against the 200s.
+-- of its own ("<thread>-<request>-<i>"), so that silver can be counted against the 200s,
+-- and a product of its own, every request a user of its own (the live view's keys and
+-- sessions grow with the flood).
 counter = 0 -- global: done() reads it from each thread
 local thread_id = 0
 local threads = {}
@@ -22,9 +24,9 @@ function request()
   local parts = {}
   for i = 1, 100 do
     parts[i] = string.format(
-      '{"type":"track","event":"Product Viewed","userId":"u%d","messageId":"%d-%d-%d",' ..
-      '"properties":{"product_id":"p%d","price":19.99},"context":{"page":{"path":"/product/p%d"}}}',
-      i % 50, tid, counter, i, i, i)
+      '{"type":"track","event":"Product Viewed","userId":"u%d-%d","messageId":"%d-%d-%d",' ..
+      '"properties":{"product_id":"p%d-%d-%d","price":19.99},"context":{"page":{"path":"/product/p%d"}}}',
+      tid, counter, tid, counter, i, tid, counter, i, i)
   end
   return wrk.format(nil, nil, nil, '{"batch":[' .. table.concat(parts, ",") .. ']}')
 end

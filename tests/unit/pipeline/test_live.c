@@ -181,7 +181,7 @@ static void check_first_minutes(void)
 
 static void test_operators(void)
 {
-    lv = cp_live_new(30 * MIN);
+    lv = cp_live_new(30 * MIN, 0);
     feed();
     check_first_minutes();
 
@@ -218,7 +218,7 @@ static void test_operators(void)
 
 static void test_session_rules(void)
 {
-    lv = cp_live_new(30 * MIN);
+    lv = cp_live_new(30 * MIN, 0);
     /* a visit every 20 minutes for 24 h 40 min: a new session once 24 hours have passed */
     for (int64_t t = 0; t <= 1480; t += 20) ev(CP_KIND_PAGE, T0 + t * MIN, "long", "/", NULL);
     cp_live_window w;
@@ -245,7 +245,7 @@ static void test_session_rules(void)
  * sessions up without being counted; the next event continues its session. */
 static void test_warm_up(void)
 {
-    lv = cp_live_new(30 * MIN);
+    lv = cp_live_new(30 * MIN, 0);
     cp_live_event page = {.kind = CP_KIND_PAGE, .time_ms = T0, .identity = CP_SLICE_LIT("w")};
     cp_live_event viewed = {
         .kind = CP_KIND_PRODUCT_VIEWED, .time_ms = T0 + MIN, .identity = CP_SLICE_LIT("w")};
@@ -264,7 +264,7 @@ static void test_warm_up(void)
     CHECK_INT(w.funnel[0] + w.funnel[1], 0);
     cp_live_free(lv);
     /* without the warm-up the same event starts a session of its own, short of the funnel */
-    lv = cp_live_new(30 * MIN);
+    lv = cp_live_new(30 * MIN, 0);
     ev(CP_KIND_PRODUCT_ADDED, T0 + 5 * MIN, "w", NULL, NULL);
     CHECK_INT(cp_live_window_get(lv, M0, M0 + 10, &w), CP_OK);
     CHECK_INT(w.sessions, 1);
@@ -277,7 +277,7 @@ static void test_persist_restore(void)
     char err[256];
     cp_store *s;
     CHECK_INT(cp_store_open(":memory:", false, &s, err, sizeof(err)), CP_OK);
-    lv = cp_live_new(30 * MIN);
+    lv = cp_live_new(30 * MIN, 0);
     feed();
     CHECK_INT(cp_store_begin(s), CP_OK);
     CHECK_INT(cp_live_persist(lv, s), CP_OK);
@@ -306,7 +306,7 @@ static void test_persist_restore(void)
     CHECK_INT(v, 3); /* a twice, d */
     cp_live_free(lv);
 
-    lv = cp_live_new(30 * MIN);
+    lv = cp_live_new(30 * MIN, 0);
     CHECK_INT(cp_live_restore(lv, s), CP_OK);
     cp_live_window w;
     CHECK_INT(cp_live_window_get(lv, M0, M0, &w), CP_OK);
@@ -350,11 +350,84 @@ static void test_persist_restore(void)
     cp_store_close(s);
 }
 
+/* pipeline.live_memory: 25 hours of minutes, each with 4,096 new pages and 2,000 new
+ * visitors, in 4 MB. The bytes stay within the bound and every figure but the top lists
+ * stays exact: old minutes keep their top ten keys, the rest counted as "other", so that
+ * the newest minutes keep theirs. Identities that find no room count as no session until
+ * the sessions that ended are swept, a minute on. */
+static void test_memory_bound(void)
+{
+    size_t bound = 4u << 20, bytes;
+    uint64_t untracked;
+    lv = cp_live_new(30 * MIN, bound);
+    char who[32], path[32];
+    int64_t pages = 0;
+    for (int m = 0; m < 1500; m += 7)
+        for (int i = 0; i < 4096; i++) {
+            snprintf(who, sizeof(who), "v%d-%d", m, i % 2000);
+            snprintf(path, sizeof(path), "/p/%d/%d", m, i);
+            ev(CP_KIND_PAGE, T0 + m * MIN + i, who, path, "DE");
+            pages++;
+            if (i % 512 == 0) {
+                cp_live_memory(lv, &bytes, &untracked);
+                CHECK(bytes <= bound);
+            }
+        }
+    cp_live_window w;
+    CHECK_INT(cp_live_window_get(lv, M0, M0 + 1500, &w), CP_OK);
+    CHECK_INT(w.pageviews, pages);
+    CHECK_INT(w.events, pages);
+    CHECK_INT(w.n_countries, 1);
+    CHECK_INT(w.countries[0].n, pages);
+    CHECK_INT(w.sessions, 2000 * 215); /* each minute's 2,000 visitors, new ones every 7 */
+    cp_live_memory(lv, &bytes, &untracked);
+    CHECK_INT(untracked, 0); /* old minutes' keys made room for the sessions */
+    CHECK(bytes <= bound && bytes > bound / 2);
+    /* the newest minute has every key (ties: by key), an old one its top ten */
+    CHECK_INT(cp_live_window_get(lv, M0 + 1498, M0 + 1498, &w), CP_OK);
+    CHECK_INT(w.pageviews, 4096);
+    CHECK_INT(w.n_pages, CP_LIVE_TOP);
+    CHECK_STR(w.pages[0].key, "/p/1498/0");
+    CHECK_STR(w.pages[9].key, "/p/1498/1005");
+    CHECK_INT(cp_live_window_get(lv, M0, M0, &w), CP_OK);
+    CHECK_INT(w.pageviews, 4096);
+    CHECK_INT(w.n_pages, CP_LIVE_TOP);
+    CHECK_STR(w.pages[0].key, "/p/0/0");
+    cp_live_free(lv);
+
+    /* sessions alone: 200,000 identities within half an hour do not fit in 1 MB */
+    lv = cp_live_new(30 * MIN, 1u << 20);
+    for (int i = 0; i < 200000; i++) {
+        snprintf(who, sizeof(who), "u%d", i);
+        ev(CP_KIND_SCREEN, T0 + i / 10, who, NULL, NULL);
+    }
+    cp_live_memory(lv, &bytes, &untracked);
+    CHECK(bytes <= 1u << 20);
+    CHECK(untracked > 100000);
+    CHECK_INT(cp_live_window_get(lv, M0, M0 + 60, &w), CP_OK);
+    CHECK_INT(w.events, 200000);
+    CHECK_INT(w.sessions + (int64_t)untracked, 200000);
+    /* an hour on, those sessions have ended: a sweep makes room and new identities count */
+    uint64_t was = untracked;
+    for (int i = 0; i < 5000; i++) {
+        snprintf(who, sizeof(who), "later%d", i % 1000);
+        ev(CP_KIND_SCREEN, T0 + 60 * MIN + i, who, NULL, NULL);
+    }
+    cp_live_memory(lv, &bytes, &untracked);
+    CHECK(bytes <= 1u << 20);
+    CHECK_INT(untracked, was);
+    CHECK_INT(cp_live_window_get(lv, M0 + 60, M0 + 62, &w), CP_OK);
+    CHECK_INT(w.events, 5000);
+    CHECK_INT(w.sessions, 1000);
+    cp_live_free(lv);
+}
+
 int main(void)
 {
     RUN(test_operators);
     RUN(test_session_rules);
     RUN(test_warm_up);
     RUN(test_persist_restore);
+    RUN(test_memory_bound);
     TEST_END();
 }

@@ -1,4 +1,4 @@
-/* src/pipeline/writer.c: batches beyond pipeline.queue_events wait in the log alone
+/* src/pipeline/writer.c: batches beyond pipeline.queue_events or queue_memory wait in the log alone
  * (spilled, consecutive ones merged) and the writer reads them back; silver ends the
  * same as with everything in memory — events, late flags, dead letters, duplicates,
  * cursors — and a restart before the writer got to them applies them from the log.
@@ -30,6 +30,8 @@
 static char dir[128];
 static cp_config cfg;
 static char where[32]; /* the delivery position: at points here */
+static const char *queue_memory = "512MB";
+static uint64_t held_bytes; /* the queue's memory once a held run's batches are in */
 
 static int64_t q(const char *sql)
 {
@@ -45,6 +47,8 @@ static void open_in(const char *sub, const char *queue_events)
     snprintf(set, sizeof(set), "data_dir=%s/%s", dir, sub);
     CHECK_INT(cp_config_set_arg(&cfg, set, err, sizeof(err)), CP_OK);
     snprintf(set, sizeof(set), "pipeline.queue_events=%s", queue_events);
+    CHECK_INT(cp_config_set_arg(&cfg, set, err, sizeof(err)), CP_OK);
+    snprintf(set, sizeof(set), "pipeline.queue_memory=%s", queue_memory);
     CHECK_INT(cp_config_set_arg(&cfg, set, err, sizeof(err)), CP_OK);
     CHECK_INT(cp_pipeline_open(&cfg, &pl, err, sizeof(err)), CP_OK);
 }
@@ -111,6 +115,7 @@ static int64_t run(const char *sub, const char *queue_events, bool hold, uint64_
     *spilled = cp_pipeline_spilled(pl);
     if (hold) {
         CHECK_INT(cp_pipeline_backlog(pl), BATCHES * 60);
+        held_bytes = cp_pipeline_stats_get(pl)->queue_bytes;
         writer_release(pl);
     }
     CHECK_INT(cp_pipeline_sync(pl), CP_OK);
@@ -132,6 +137,7 @@ static void test_spill_equals_memory(void)
     uint64_t none, spilled;
     int64_t in_memory = run("memory", "400000", true, &none);
     CHECK_INT(none, 0);
+    uint64_t whole = held_bytes; /* all six batches */
     /* held writer, room for 100 events: the first batch stays in memory, the next five
      * spill (300 events), merged into one */
     int64_t read_back = run("spill", "100", true, &spilled);
@@ -139,6 +145,13 @@ static void test_spill_equals_memory(void)
     CHECK(read_back == in_memory);
     /* the writer running meanwhile: whatever spilled, the same silver */
     CHECK(run("spill_live", "100", false, &spilled) == in_memory);
+    /* room for 64 KB: the first batches stay in memory, the rest spill */
+    queue_memory = "64KB";
+    CHECK(run("spill_bytes", "400000", true, &spilled) == in_memory);
+    queue_memory = "512MB";
+    CHECK(spilled > 0 && spilled < BATCHES * 60);
+    CHECK(held_bytes < whole);
+    CHECK(held_bytes <= 65536 + whole / BATCHES * 2); /* the bound, and a batch that passed it */
 }
 
 /* The writer never gets to the spilled batches: the next open applies them from the log
