@@ -12,6 +12,7 @@ typedef struct cp_arena {
     cp_arena_block *head; /* current block (newest) */
     size_t block_size;    /* size of ordinary blocks */
     size_t used_total;    /* bytes handed out since the last reset */
+    size_t reserved;      /* bytes of the blocks it holds (what it costs in memory) */
 } cp_arena;
 
 /* Initialises an empty arena whose blocks are block_size bytes (0: 64 KiB).

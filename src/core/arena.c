@@ -18,7 +18,7 @@ void cp_arena_init(cp_arena *a, size_t block_size)
 {
     a->head = NULL;
     a->block_size = block_size ? block_size : 64 * 1024;
-    a->used_total = 0;
+    a->used_total = a->reserved = 0;
 }
 
 static cp_arena_block *new_block(size_t size)
@@ -40,6 +40,7 @@ void *cp_arena_alloc(cp_arena *a, size_t size)
         size_t bs = size > a->block_size / 4 ? size : a->block_size;
         cp_arena_block *nb = new_block(bs);
         if (!nb) return NULL;
+        a->reserved += sizeof(*nb) + bs;
         if (bs != a->block_size && b) {
             /* An oversized block goes behind the current one, which stays usable. */
             nb->next = b->next;
@@ -74,6 +75,7 @@ void cp_arena_reset(cp_arena *a)
         if (!keep && b->size == a->block_size) {
             keep = b;
         } else {
+            a->reserved -= sizeof(*b) + b->size;
             cp_free(b);
         }
         b = next;
@@ -95,5 +97,5 @@ void cp_arena_free(cp_arena *a)
         b = next;
     }
     a->head = NULL;
-    a->used_total = 0;
+    a->used_total = a->reserved = 0;
 }

@@ -271,6 +271,7 @@ static bool trim_oldest(cp_live *l, int64_t before)
  * table: a sweep must not fail for want of the memory it would free). */
 static void sweep(cp_live *l)
 {
+    if (l->max_time == EMPTY) return; /* warming up: no event time yet to judge by */
     int64_t horizon = l->max_time - l->timeout_ms - MINUTE_MS;
     l->swept_at = l->max_time;
     if (sessions_rebuild(l, l->s_mask + 1, horizon) == CP_OK) return;
@@ -296,7 +297,8 @@ static void sweep(cp_live *l)
  * it when the budget has no room. CP_EFULL when none can be made. */
 static int make_room(cp_live *l)
 {
-    if (l->sessions && (l->swept_at == EMPTY || l->max_time - l->swept_at >= MINUTE_MS)) {
+    if (l->sessions && l->max_time != EMPTY &&
+        (l->swept_at == EMPTY || l->max_time - l->swept_at >= MINUTE_MS)) {
         sweep(l);
         if ((l->s_count + 1) * 2 <= l->s_mask + 1) return CP_OK;
     }
@@ -350,6 +352,8 @@ static void count_key(cp_live *l, minute *m, int d, cp_slice key, int64_t n, int
         c->other.orders -= orders;
         c->other.revenue -= revenue;
     }
+    if (l->trimmed != EMPTY && m->minute <= l->trimmed && c->count > TRIM_KEEP)
+        l->trimmed = m->minute - 1; /* a minute thought trimmed has keys again (late, restored) */
 }
 
 static cp_slice or_lit(cp_slice v, const char *lit)

@@ -33,7 +33,8 @@ const cp_pipeline_stats *cp_pipeline_stats_get(cp_pipeline *p)
 
 size_t cp_pipeline_memory(const cp_config *c)
 {
-    return (size_t)c->pipeline_queue_memory + (size_t)c->pipeline_dedup_memory + DEDUP_COLD_MEMORY +
+    size_t queue = (size_t)c->pipeline_queue_memory;
+    return queue + SPILLED_MEMORY(queue) + (size_t)c->pipeline_dedup_memory + DEDUP_COLD_MEMORY +
            2 * (size_t)c->pipeline_live_memory + CP_LIVE_SKETCH_MEMORY;
 }
 
@@ -57,7 +58,7 @@ static int grow(void **arr, size_t *cap, size_t n, size_t size)
 static silver_batch *open_batch(cp_pipeline *p)
 {
     if (!p->open && (p->open = cp_calloc(1, sizeof(silver_batch))))
-        cp_arena_init(&p->open->arena, 1u << 20);
+        cp_arena_init(&p->open->arena, 64u << 10); /* small: its blocks count in queue_memory */
     return p->open;
 }
 

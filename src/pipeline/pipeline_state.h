@@ -66,6 +66,10 @@ typedef struct silver_batch {
  * acknowledgements up. */
 #define WRITER_QUEUE        65536
 #define WRITER_SPILL_EVENTS 50000
+/* What spilled batches may keep in memory beside pipeline.queue_memory: a quarter of it,
+ * 1 MB at least. */
+#define SPILLED_MEMORY(queue_memory)                                                               \
+    ((queue_memory) / 4 > (1u << 20) ? (queue_memory) / 4 : (1u << 20))
 /* DuckDB's row group: a transaction adding this many rows or more to a table has its row
  * groups compressed and written as they fill and merged at the commit; a smaller one is
  * copied into the table at the commit and logged in DuckDB's WAL row by row, then
@@ -107,7 +111,8 @@ typedef struct silver_writer {
     int64_t picked_ms;     /* when it last took batches */
     int held;              /* a caller uses the store's connection: the writer waits */
     size_t queued_events;  /* events held in memory by queued batches */
-    size_t queued_bytes;   /* the memory of all queued batches (batch_bytes) */
+    size_t queued_bytes;   /* the memory of the batches holding their events (batch_bytes) */
+    size_t spilled_bytes;  /* the memory of spilled batches (what the log does not hold) */
     size_t spilled_events; /* events of spilled batches, in the log only */
     /* Their sum, and failed, for readers on the sources' path without the lock: a writer
      * holding it may be descheduled (it runs at background priority). */

@@ -329,11 +329,13 @@ static void *writer_main(void *arg)
         for (int i = 0; i < n; i++) {
             silver_batch *b = w->queue[(w->head + i) % WRITER_QUEUE];
             w->applied = b->seq; /* a merged batch stands for all the batches merged */
-            if (b->spilled)
+            if (b->spilled) {
                 w->spilled_events -= b->n_events;
-            else
+                w->spilled_bytes -= b->bytes;
+            } else {
                 w->queued_events -= b->n_events;
-            w->queued_bytes -= b->bytes;
+                w->queued_bytes -= b->bytes;
+            }
             atomic_fetch_sub(&w->backlog, b->n_events);
         }
         w->head = (w->head + n) % WRITER_QUEUE;
@@ -387,26 +389,31 @@ static silver_batch *spill_tail(silver_writer *w, const silver_batch *b)
     return t;
 }
 
-/* What a batch holds in memory: its arena (the events' text and decoded fields) and arrays. */
+/* What a batch holds in memory: its arena's blocks (the events' text and decoded fields,
+ * dead letters, duplicates) and arrays. */
 static size_t batch_bytes(const silver_batch *b)
 {
-    return b->arena.used_total + b->cap_events * sizeof(*b->events) +
+    return sizeof(*b) + b->arena.reserved + b->cap_events * sizeof(*b->events) +
            b->cap_dead * sizeof(*b->dead) + b->cap_dups * sizeof(*b->dups) +
            b->cap_ins * sizeof(*b->inserted) + (b->late ? (b->n_events + 7) / 8 : 0);
 }
 
-/* Whether b's events would take the memory for silver's queue past its bounds. */
+/* Whether b would take the memory for silver's queue past its bounds: pipeline.queue_events
+ * and queue_memory for batches holding their events, SPILLED_MEMORY more for what spilled
+ * ones keep (dead letters, duplicates, lateness bits: their events are in the log). */
 static bool over(const cp_pipeline *p, const silver_writer *w, const silver_batch *b, size_t bytes)
 {
-    return w->count && (w->queued_events + b->n_events > p->queue_events ||
-                        w->queued_bytes + bytes > p->queue_memory);
+    if (!w->count) return false;
+    if (b->spilled) return w->spilled_bytes + bytes > SPILLED_MEMORY(p->queue_memory);
+    return w->queued_events + b->n_events > p->queue_events ||
+           w->queued_bytes + bytes > p->queue_memory;
 }
 
 void writer_held(silver_writer *w, uint64_t *events, uint64_t *bytes)
 {
     pthread_mutex_lock(&w->mu);
     *events = w->queued_events;
-    *bytes = w->queued_bytes;
+    *bytes = w->queued_bytes + w->spilled_bytes;
     pthread_mutex_unlock(&w->mu);
 }
 
@@ -424,12 +431,15 @@ int writer_enqueue(cp_pipeline *p, silver_batch *b)
     if (b->n_events && over(p, w, b, bytes)) {
         /* memory is full: the events wait in the log alone (out of memory: b waits below) */
         size_t n = b->n_events;
-        silver_batch *tail = spill_tail(w, b), *s = batch_spill(tail, b);
+        silver_batch *tail = spill_tail(w, b);
+        if (tail && w->spilled_bytes > SPILLED_MEMORY(p->queue_memory))
+            tail = NULL; /* it waits below instead */
+        silver_batch *s = batch_spill(tail, b);
         if (s) atomic_fetch_add(&w->spilled_total, n);
         if (s && s == tail) {
             size_t was = tail->bytes;
             tail->bytes = batch_bytes(tail);
-            w->queued_bytes += tail->bytes - was;
+            w->spilled_bytes += tail->bytes - was;
             w->spilled_events += n;
             atomic_fetch_add(&w->backlog, n);
             tail->seq = ++w->handed;
@@ -439,7 +449,7 @@ int writer_enqueue(cp_pipeline *p, silver_batch *b)
         }
         if (s) b = s, bytes = batch_bytes(s);
     }
-    while (w->count == WRITER_QUEUE || (!b->spilled && over(p, w, b, bytes))) {
+    while (w->count == WRITER_QUEUE || over(p, w, b, bytes)) {
         writer_raise(w);
         pthread_cond_wait(&w->cv, &w->mu);
     }
@@ -448,11 +458,13 @@ int writer_enqueue(cp_pipeline *p, silver_batch *b)
     b->queued_ms = now_ms;
     b->seq = ++w->handed;
     b->bytes = bytes;
-    w->queued_bytes += bytes;
-    if (b->spilled)
+    if (b->spilled) {
         w->spilled_events += b->n_events;
-    else
+        w->spilled_bytes += bytes;
+    } else {
         w->queued_events += b->n_events;
+        w->queued_bytes += bytes;
+    }
     atomic_fetch_add(&w->backlog, b->n_events);
     wake_writer(w, b->n_events);
     pthread_mutex_unlock(&w->mu);

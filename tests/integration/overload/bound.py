@@ -18,7 +18,7 @@ servers = 2 * min(max(int(cpus), 1), 16)
 parts = {
     "the program": 128 << 20,
     "DuckDB": size(store),
-    "the queue for silver": size(queue),
+    "the queue for silver": size(queue) + max(size(queue) // 4, 1 << 20),
     "the dedup table": size(dedup),
     "the dedup store on disk": 40 << 20,
     "the live view": 2 * size(live) + 2 * 1500 * (16 << 10),

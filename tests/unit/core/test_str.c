@@ -72,9 +72,12 @@ static void test_arena(void)
     CHECK_INT(p3 - p2, 16);
     CHECK_STR(cp_arena_strndup(&a, "hello world", 5), "hello");
     CHECK_INT(a.used_total, 16 + 16 + 100000 + 16 + 16);
+    size_t header = (a.reserved - 1024 - 100000) / 2; /* an ordinary block and a big one */
+    CHECK(header >= 24 && header <= 64);
     cp_arena_reset(&a);
     CHECK_INT(a.used_total, 0);
-    char *q = cp_arena_alloc(&a, 8); /* the kept block is reused */
+    CHECK_INT(a.reserved, 1024 + header); /* the kept block */
+    char *q = cp_arena_alloc(&a, 8);      /* the kept block is reused */
     CHECK(q == p1);
     for (int i = 0; i < 1000; i++) CHECK(cp_arena_alloc(&a, 100) != NULL);
     cp_arena_free(&a);

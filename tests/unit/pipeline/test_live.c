@@ -270,6 +270,23 @@ static void test_warm_up(void)
     CHECK_INT(w.sessions, 1);
     CHECK_INT(w.funnel[2], 0);
     cp_live_free(lv);
+    /* many identities warmed before any event was counted (the table grows, nothing is
+     * swept for want of an event time): each next event continues its session */
+    lv = cp_live_new(30 * MIN, 0);
+    char who[16];
+    for (int i = 0; i < 3000; i++) {
+        snprintf(who, sizeof(who), "w%d", i);
+        cp_live_event e = {.kind = CP_KIND_PAGE, .time_ms = T0 + i, .identity = cp_slice_from(who)};
+        cp_live_warm(lv, &e);
+    }
+    for (int i = 0; i < 3000; i++) {
+        snprintf(who, sizeof(who), "w%d", i);
+        ev(CP_KIND_PAGE, T0 + MIN + i, who, "/", NULL);
+    }
+    CHECK_INT(cp_live_window_get(lv, M0, M0 + 10, &w), CP_OK);
+    CHECK_INT(w.events, 3000);
+    CHECK_INT(w.sessions, 0);
+    cp_live_free(lv);
 }
 
 static void test_persist_restore(void)
