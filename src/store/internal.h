@@ -16,6 +16,12 @@ int store_stream_supported(duckdb_type t);
 int store_stream_out(duckdb_result *r, const cp_query_args *a, int64_t deadline_ms, FILE *out,
                      char *err, size_t errlen);
 
+/* Prints the materialised result r as a says (format, max_rows; all its rows into
+ * *a->total_rows), each value as DuckDB's cast to VARCHAR writes it. Returns 0, CP_EIO
+ * when out failed, CP_ENOMEM; err says which. */
+int store_print_materialized(duckdb_result *r, const cp_query_args *a, FILE *out, char *err,
+                             size_t errlen);
+
 /* 1 when sql's first word is one of a reading statement's (SELECT, WITH, FROM, VALUES,
  * TABLE, SHOW, DESCRIBE, SUMMARIZE, or EXPLAIN of one): looked at before DuckDB binds the
  * statement, since binding some (EXPORT DATABASE, COPY) already creates directories. */

@@ -2,9 +2,10 @@
  * time: memory stays bounded whatever the result's size, rows past the limit are only
  * counted (the count stops at the deadline), and every value is read with its length
  * from the chunk's vectors, so a string holding a NUL byte comes out whole. Types are
- * written as DuckDB's cast to VARCHAR writes them, TIMESTAMPTZ as RFC 3339 UTC; a result
- * with a type not handled here (lists, structs, maps, …) is left to the caller's
- * materialised path (store_stream_supported). */
+ * written as DuckDB's cast to VARCHAR writes them, TIMESTAMPTZ as RFC 3339 UTC. A result
+ * with a type not handled here (lists, structs, maps, …) is materialised by the caller
+ * (store_stream_supported) and printed the same way from DuckDB's text of each value
+ * (store_print_materialized). */
 #include "internal.h"
 
 #include "clickpulse/error.h"
@@ -275,88 +276,119 @@ static void table_print(table_rows *t, const out_col *cols, idx_t shown, idx_t r
     fprintf(out, "(%llu row%s)\n", (unsigned long long)rows, rows == 1 ? "" : "s");
 }
 
-static void header(FILE *out, cp_query_format fmt, const out_col *cols, idx_t n, cp_buf *tmp)
+/* Rows written in the asked format, one at a time, whichever way their values are read. */
+typedef struct emitter {
+    FILE *out;
+    cp_query_format fmt;
+    out_col *cols;
+    idx_t n, shown;
+    int64_t printed;
+    table_rows t; /* the table format's rows, printed at the end */
+    cp_buf tmp;
+    char (*bufs)[64]; /* a row's values written as text, a column each */
+    const char **v;
+    size_t *len;
+} emitter;
+
+static int emit_begin(emitter *e, duckdb_result *r, cp_query_format fmt, FILE *out)
 {
+    memset(e, 0, sizeof(*e));
+    e->out = out;
+    e->fmt = fmt;
+    e->n = duckdb_column_count(r);
+    e->shown = e->n < MAX_SHOWN_COLS ? e->n : MAX_SHOWN_COLS;
+    size_t k = e->n ? e->n : 1;
+    e->cols = cp_calloc(k, sizeof(*e->cols));
+    e->bufs = cp_calloc(k, sizeof(*e->bufs));
+    e->v = cp_calloc(k, sizeof(*e->v));
+    e->len = cp_calloc(k, sizeof(*e->len));
+    cp_buf_init(&e->tmp);
+    cp_buf_init(&e->t.text);
+    cp_buf_init(&e->t.cells);
+    if (!e->cols || !e->bufs || !e->v || !e->len) return CP_ENOMEM;
+    for (idx_t c = 0; c < e->n; c++) {
+        out_col *col = &e->cols[c];
+        col->type = duckdb_column_type(r, c);
+        col->name = duckdb_column_name(r, c);
+        if (col->type == DUCKDB_TYPE_DECIMAL) {
+            duckdb_logical_type lt = duckdb_column_logical_type(r, c);
+            col->scale = duckdb_decimal_scale(lt);
+            col->storage = duckdb_decimal_internal_type(lt);
+            duckdb_destroy_logical_type(&lt);
+        }
+    }
     if (fmt == CP_QUERY_CSV) {
-        for (idx_t c = 0; c < n; c++) {
+        for (idx_t c = 0; c < e->n; c++) {
             if (c) fputc(',', out);
-            put_csv(out, cols[c].name, strlen(cols[c].name));
+            put_csv(out, e->cols[c].name, strlen(e->cols[c].name));
         }
         fputc('\n', out);
     } else if (fmt == CP_QUERY_JSON) {
         fputc('[', out);
     }
-    (void)tmp;
+    return CP_OK;
 }
 
-/* One row of the chunk in the streamed formats (CSV, JSON). */
-static void print_row(FILE *out, cp_query_format fmt, const out_col *cols, idx_t n,
-                      duckdb_data_chunk ch, idx_t i, int first, cp_buf *tmp)
+/* The row whose values are in e->v and e->len (v NULL: SQL NULL). */
+static int emit_row(emitter *e)
 {
-    char buf[64];
-    if (fmt == CP_QUERY_JSON) fputs(first ? "{" : ",\n {", out);
-    for (idx_t c = 0; c < n; c++) {
-        const char *v;
-        size_t len = value_at(&cols[c], duckdb_data_chunk_get_vector(ch, c), i, buf, &v);
-        if (fmt == CP_QUERY_CSV) {
+    FILE *out = e->out;
+    int first = e->printed++ == 0;
+    if (e->fmt == CP_QUERY_TABLE) {
+        for (idx_t c = 0; c < e->shown; c++)
+            if (table_keep(&e->t, e->v[c], e->len[c], c)) return CP_ENOMEM;
+        return CP_OK;
+    }
+    if (e->fmt == CP_QUERY_JSON) fputs(first ? "{" : ",\n {", out);
+    for (idx_t c = 0; c < e->n; c++) {
+        if (e->fmt == CP_QUERY_CSV) {
             if (c) fputc(',', out);
-            put_csv(out, v, len);
+            put_csv(out, e->v[c], e->len[c]);
         } else {
-            cp_buf_reset(tmp);
-            cp_buf_append_json_str(tmp, cols[c].name, strlen(cols[c].name));
-            fprintf(out, "%s%.*s:", c ? "," : "", (int)tmp->len, tmp->ptr);
-            put_json(out, &cols[c], v, len, tmp);
+            cp_buf_reset(&e->tmp);
+            cp_buf_append_json_str(&e->tmp, e->cols[c].name, strlen(e->cols[c].name));
+            fprintf(out, "%s%.*s:", c ? "," : "", (int)e->tmp.len, e->tmp.ptr);
+            put_json(out, &e->cols[c], e->v[c], e->len[c], &e->tmp);
         }
     }
-    fputs(fmt == CP_QUERY_CSV ? "\n" : "}", out);
+    fputs(e->fmt == CP_QUERY_CSV ? "\n" : "}", out);
+    return ferror(out) ? CP_EIO : CP_OK; /* the caller's bound */
+}
+
+static void emit_end(emitter *e, int rc)
+{
+    if (rc == CP_OK && e->fmt == CP_QUERY_TABLE)
+        table_print(&e->t, e->cols, e->shown, (idx_t)e->printed, e->out);
+    if (rc == CP_OK && e->fmt == CP_QUERY_JSON) fputs("]\n", e->out);
+    cp_buf_free(&e->tmp);
+    cp_buf_free(&e->t.text);
+    cp_buf_free(&e->t.cells);
+    cp_free(e->cols);
+    cp_free(e->bufs);
+    cp_free(e->v);
+    cp_free(e->len);
 }
 
 int store_stream_out(duckdb_result *r, const cp_query_args *a, int64_t deadline_ms, FILE *out,
                      char *err, size_t errlen)
 {
-    idx_t n = duckdb_column_count(r), shown = n < MAX_SHOWN_COLS ? n : MAX_SHOWN_COLS;
-    out_col *cols = cp_calloc(n ? n : 1, sizeof(*cols));
-    if (!cols) return CP_ENOMEM;
-    for (idx_t c = 0; c < n; c++) {
-        cols[c].type = duckdb_column_type(r, c);
-        cols[c].name = duckdb_column_name(r, c);
-        if (cols[c].type == DUCKDB_TYPE_DECIMAL) {
-            duckdb_logical_type lt = duckdb_column_logical_type(r, c);
-            cols[c].scale = duckdb_decimal_scale(lt);
-            cols[c].storage = duckdb_decimal_internal_type(lt);
-            duckdb_destroy_logical_type(&lt);
-        }
-    }
-    cp_buf tmp;
-    table_rows t;
-    memset(&t, 0, sizeof(t));
-    cp_buf_init(&tmp);
-    cp_buf_init(&t.text);
-    cp_buf_init(&t.cells);
-    header(out, a->format, cols, n, &tmp);
-    int64_t limit = a->max_rows > 0 ? a->max_rows : INT64_MAX, rows = 0, printed = 0;
-    int rc = CP_OK;
+    emitter e;
+    int rc = emit_begin(&e, r, a->format, out);
+    int64_t limit = a->max_rows > 0 ? a->max_rows : INT64_MAX, rows = 0;
     duckdb_data_chunk ch;
-    char buf[64];
     while (rc == CP_OK && (ch = duckdb_fetch_chunk(*r))) {
         idx_t size = duckdb_data_chunk_get_size(ch);
-        for (idx_t i = 0; i < size && printed < limit && rc == CP_OK; i++, printed++) {
-            if (a->format != CP_QUERY_TABLE) {
-                print_row(out, a->format, cols, n, ch, i, printed == 0, &tmp);
-                if (ferror(out)) rc = CP_EIO; /* the caller's bound */
-                continue;
-            }
-            for (idx_t c = 0; c < shown && rc == CP_OK; c++) {
-                const char *v;
-                size_t len = value_at(&cols[c], duckdb_data_chunk_get_vector(ch, c), i, buf, &v);
-                rc = table_keep(&t, v, len, c);
-            }
+        for (idx_t i = 0; i < size && e.printed < limit && rc == CP_OK; i++) {
+            for (idx_t c = 0; c < e.n; c++)
+                e.len[c] = value_at(&e.cols[c], duckdb_data_chunk_get_vector(ch, c), i, e.bufs[c],
+                                    &e.v[c]);
+            rc = emit_row(&e);
         }
         rows += (int64_t)size;
         duckdb_destroy_data_chunk(&ch);
-        if (printed >= limit && !a->total_rows) break; /* nobody wants the count */
+        if (e.printed >= limit && !a->total_rows) break; /* nobody wants the count */
         if (deadline_ms && cp_now_ms() > deadline_ms) {
-            if (printed < limit && rc == CP_OK) {
+            if (e.printed < limit && rc == CP_OK) {
                 snprintf(err, errlen, "the query ran longer than %d ms and was stopped",
                          a->timeout_ms);
                 rc = CP_ETIMEOUT;
@@ -364,15 +396,54 @@ int store_stream_out(duckdb_result *r, const cp_query_args *a, int64_t deadline_
             break; /* past the limit: the count so far */
         }
     }
-    if (rc == CP_OK && a->format == CP_QUERY_TABLE) table_print(&t, cols, shown, printed, out);
-    if (rc == CP_OK && a->format == CP_QUERY_JSON) fputs("]\n", out);
+    emit_end(&e, rc);
     if (a->total_rows) *a->total_rows = rows;
     if (rc == CP_ENOMEM) snprintf(err, errlen, "out of memory");
     if (rc == CP_EIO) snprintf(err, errlen, "the answer could not be written");
-    cp_buf_free(&tmp);
-    cp_buf_free(&t.text);
-    cp_buf_free(&t.cells);
-    cp_free(cols);
+    return rc;
+}
+
+/* A cell of a materialised result as text (free with duckdb_free), NULL for SQL NULL.
+ * DuckDB's value API has no text for some types; TIMESTAMPTZ is written as RFC 3339 UTC. */
+static char *cell(duckdb_result *r, idx_t c, idx_t i)
+{
+    char *v = duckdb_value_varchar(r, c, i);
+    if (v || duckdb_value_is_null(r, c, i)) return v;
+    char tmp[40];
+    if (duckdb_column_type(r, c) == DUCKDB_TYPE_TIMESTAMP_TZ) {
+        const int64_t *micros = duckdb_column_data(r, c); /* since the epoch, UTC */
+        int64_t us = micros ? micros[i] : 0;
+        int64_t ms = us >= 0 ? us / 1000 : -((-us + 999) / 1000);
+        tmp[cp_time_format(ms, tmp)] = 0;
+    } else {
+        snprintf(tmp, sizeof(tmp), "?");
+    }
+    size_t n = strlen(tmp);
+    char *out = duckdb_malloc(n + 1);
+    if (out) memcpy(out, tmp, n + 1);
+    return out;
+}
+
+int store_print_materialized(duckdb_result *r, const cp_query_args *a, FILE *out, char *err,
+                             size_t errlen)
+{
+    emitter e;
+    int rc = emit_begin(&e, r, a->format, out);
+    idx_t rows = duckdb_row_count(r);
+    if (a->total_rows) *a->total_rows = (int64_t)rows;
+    if (a->max_rows > 0 && rows > (idx_t)a->max_rows) rows = (idx_t)a->max_rows;
+    for (idx_t i = 0; i < rows && rc == CP_OK; i++) {
+        for (idx_t c = 0; c < e.n; c++) {
+            char *v = cell(r, c, i);
+            e.v[c] = v;
+            e.len[c] = v ? strlen(v) : 0;
+        }
+        rc = emit_row(&e);
+        for (idx_t c = 0; c < e.n; c++) duckdb_free((void *)e.v[c]);
+    }
+    emit_end(&e, rc);
+    if (rc == CP_ENOMEM) snprintf(err, errlen, "out of memory");
+    if (rc == CP_EIO) snprintf(err, errlen, "the answer could not be written");
     return rc;
 }
 

@@ -8,6 +8,7 @@
 #include "clickpulse/time.h"
 #include "schema.sql.h"
 
+#include <ctype.h>
 #include <duckdb.h>
 #include <math.h>
 #include <pthread.h>
@@ -866,126 +867,7 @@ int cp_store_scan_dead_letters(cp_store *s, int64_t since_ms,
     return scan_rows(s, sql, 3, dead_row, &(dead_scan){fn, ud});
 }
 
-/* ---- query output ---- */
-
-static int is_number_type(duckdb_type t)
-{
-    switch (t) {
-    case DUCKDB_TYPE_TINYINT:
-    case DUCKDB_TYPE_SMALLINT:
-    case DUCKDB_TYPE_INTEGER:
-    case DUCKDB_TYPE_BIGINT:
-    case DUCKDB_TYPE_UTINYINT:
-    case DUCKDB_TYPE_USMALLINT:
-    case DUCKDB_TYPE_UINTEGER:
-    case DUCKDB_TYPE_UBIGINT:
-    case DUCKDB_TYPE_HUGEINT:
-    case DUCKDB_TYPE_UHUGEINT:
-    case DUCKDB_TYPE_FLOAT:
-    case DUCKDB_TYPE_DOUBLE:
-    case DUCKDB_TYPE_DECIMAL:
-    case DUCKDB_TYPE_BOOLEAN:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-/* A cell as text (free with duckdb_free), NULL for SQL NULL. DuckDB's value API has
- * no text for some types; TIMESTAMPTZ is written as RFC 3339 UTC. */
-static char *cell(duckdb_result *r, idx_t c, idx_t i)
-{
-    char *v = duckdb_value_varchar(r, c, i);
-    if (v || duckdb_value_is_null(r, c, i)) return v;
-    char tmp[40];
-    if (duckdb_column_type(r, c) == DUCKDB_TYPE_TIMESTAMP_TZ) {
-        const int64_t *micros = duckdb_column_data(r, c); /* since the epoch, UTC */
-        int64_t us = micros ? micros[i] : 0;
-        int64_t ms = us >= 0 ? us / 1000 : -((-us + 999) / 1000);
-        tmp[cp_time_format(ms, tmp)] = 0;
-    } else {
-        snprintf(tmp, sizeof(tmp), "?");
-    }
-    size_t n = strlen(tmp);
-    char *out = duckdb_malloc(n + 1);
-    if (out) memcpy(out, tmp, n + 1);
-    return out;
-}
-
-static void print_csv_field(FILE *out, const char *v)
-{
-    if (!v) return;
-    if (!strpbrk(v, ",\"\n\r")) {
-        fputs(v, out);
-        return;
-    }
-    fputc('"', out);
-    for (; *v; v++) {
-        if (*v == '"') fputc('"', out);
-        fputc(*v, out);
-    }
-    fputc('"', out);
-}
-
-static void print_json_value(FILE *out, const char *v, duckdb_type t, cp_buf *tmp)
-{
-    if (!v) {
-        fputs("null", out);
-    } else if (is_number_type(t) && strcmp(v, "nan") && strcmp(v, "inf") && strcmp(v, "-inf")) {
-        fputs(v, out);
-    } else {
-        cp_buf_reset(tmp);
-        cp_buf_append_json_str(tmp, v, strlen(v));
-        fwrite(tmp->ptr, 1, tmp->len, out);
-    }
-}
-
-static size_t display_width(const char *s)
-{
-    size_t w = 0;
-    for (; s && *s; s++) w += ((unsigned char)*s & 0xC0) != 0x80;
-    return w;
-}
-
-static void print_table(duckdb_result *r, idx_t rows, idx_t cols, FILE *out)
-{
-    size_t width[64] = {0};
-    idx_t shown = cols < 64 ? cols : 64;
-    for (idx_t c = 0; c < shown; c++) width[c] = display_width(duckdb_column_name(r, c));
-    for (idx_t i = 0; i < rows; i++)
-        for (idx_t c = 0; c < shown; c++) {
-            char *v = cell(r, c, i);
-            size_t w = v ? display_width(v) : 4;
-            if (w > width[c]) width[c] = w > 60 ? 60 : w;
-            duckdb_free(v);
-        }
-    for (idx_t c = 0; c < shown; c++) {
-        const char *name = duckdb_column_name(r, c);
-        fprintf(out, "%s%s%*s", c ? " | " : "", name, (int)(width[c] - display_width(name)), "");
-    }
-    fputc('\n', out);
-    for (idx_t c = 0; c < shown; c++) {
-        fputs(c ? "-+-" : "", out);
-        for (size_t k = 0; k < width[c]; k++) fputc('-', out);
-    }
-    fputc('\n', out);
-    for (idx_t i = 0; i < rows; i++) {
-        for (idx_t c = 0; c < shown; c++) {
-            char *v = cell(r, c, i);
-            const char *t = v ? v : "NULL";
-            int right = is_number_type(duckdb_column_type(r, c));
-            size_t w = display_width(t), pad = w < width[c] ? width[c] - w : 0;
-            fputs(c ? " | " : "", out);
-            if (right)
-                fprintf(out, "%*s%s", (int)pad, "", t);
-            else
-                fprintf(out, "%s%*s", t, (int)pad, "");
-            duckdb_free(v);
-        }
-        fputc('\n', out);
-    }
-    fprintf(out, "(%llu row%s)\n", (unsigned long long)rows, rows == 1 ? "" : "s");
-}
+/* ---- queries ---- */
 
 /* A statement the read-only API refuses, refused before DuckDB binds anything (binding may
  * create files): more than one, or not a read. */
@@ -1007,53 +889,6 @@ static int refuse_unless_read(duckdb_connection con, const char *sql, char *err,
         return CP_EINVAL;
     }
     return CP_OK;
-}
-
-/* A materialized result printed in the asked format, at most a->max_rows rows. */
-static void print_result(duckdb_result *r, const cp_query_args *a, FILE *out)
-{
-    int64_t max_rows = a->max_rows;
-    cp_query_format fmt = a->format;
-    idx_t rows = duckdb_row_count(r), cols = duckdb_column_count(r);
-    if (a->total_rows) *a->total_rows = (int64_t)rows;
-    if (max_rows > 0 && rows > (idx_t)max_rows) rows = (idx_t)max_rows;
-    cp_buf tmp;
-    cp_buf_init(&tmp);
-    if (fmt == CP_QUERY_TABLE) {
-        print_table(r, rows, cols, out);
-    } else if (fmt == CP_QUERY_CSV) {
-        for (idx_t c = 0; c < cols; c++) {
-            if (c) fputc(',', out);
-            print_csv_field(out, duckdb_column_name(r, c));
-        }
-        fputc('\n', out);
-        for (idx_t i = 0; i < rows; i++) {
-            for (idx_t c = 0; c < cols; c++) {
-                char *v = cell(r, c, i);
-                if (c) fputc(',', out);
-                print_csv_field(out, v);
-                duckdb_free(v);
-            }
-            fputc('\n', out);
-        }
-    } else {
-        fputc('[', out);
-        for (idx_t i = 0; i < rows; i++) {
-            fputs(i ? ",\n {" : "{", out);
-            for (idx_t c = 0; c < cols; c++) {
-                char *v = cell(r, c, i);
-                const char *name = duckdb_column_name(r, c);
-                cp_buf_reset(&tmp);
-                cp_buf_append_json_str(&tmp, name, strlen(name));
-                fprintf(out, "%s%.*s:", c ? "," : "", (int)tmp.len, tmp.ptr);
-                print_json_value(out, v, duckdb_column_type(r, c), &tmp);
-                duckdb_free(v);
-            }
-            fputc('}', out);
-        }
-        fputs("]\n", out);
-    }
-    cp_buf_free(&tmp);
 }
 
 static int query_on(duckdb_connection con, const char *sql, const cp_query_args *a, FILE *out,
@@ -1200,6 +1035,58 @@ static int execute_within(duckdb_connection con, duckdb_prepared_statement st, i
     return rc;
 }
 
+/* 1 when every column of st's result is of a type query_out.c streams. */
+static int streamable(duckdb_prepared_statement st)
+{
+    for (idx_t c = 0; c < duckdb_prepared_statement_column_count(st); c++)
+        if (!store_stream_supported(duckdb_prepared_statement_column_type(st, c))) return 0;
+    return 1;
+}
+
+/* A SELECT whose result has lists, structs, maps, …: the same statement with those columns
+ * cast to VARCHAR (DuckDB's text of them), so that it streams — its memory bounded like any
+ * other's. Replaces *st when that prepares and streams; else *st is kept (materialised). */
+static void stream_as_text(duckdb_connection con, const char *sql, duckdb_prepared_statement *st)
+{
+    size_t n = strlen(sql);
+    const char *semi = strrchr(sql, ';'), *p = semi ? semi + 1 : NULL;
+    while (p && *p) { /* after the last ';' only blanks and comments: the statement ends there */
+        if (isspace((unsigned char)*p)) {
+            p++;
+        } else if (p[0] == '-' && p[1] == '-') {
+            p += strcspn(p, "\n");
+        } else if (p[0] == '/' && p[1] == '*' && strstr(p + 2, "*/")) {
+            p = strstr(p + 2, "*/") + 2;
+        } else {
+            p = NULL;
+        }
+    }
+    if (p) n = (size_t)(semi - sql);
+    cp_buf q; /* columns by position: names may repeat or need quoting */
+    cp_buf_init(&q);
+    cp_buf_append_str(&q, "SELECT ");
+    for (idx_t c = 0; c < duckdb_prepared_statement_column_count(*st); c++) {
+        const char *name = duckdb_prepared_statement_column_name(*st, c);
+        cp_buf_appendf(&q, "%s#%llu%s AS \"", c ? ", " : "", (unsigned long long)c + 1,
+                       store_stream_supported(duckdb_prepared_statement_column_type(*st, c))
+                           ? ""
+                           : "::VARCHAR");
+        for (const char *ch = name; ch && *ch; ch++)
+            cp_buf_appendf(&q, *ch == '"' ? "\"\"" : "%c", *ch);
+        cp_buf_append_str(&q, "\"");
+    }
+    cp_buf_appendf(&q, " FROM (\n%.*s\n)", (int)n, sql);
+    duckdb_prepared_statement text;
+    if (q.ptr && duckdb_prepare(con, q.ptr, &text) != DuckDBError && streamable(text) &&
+        duckdb_nparams(text) == duckdb_nparams(*st)) {
+        duckdb_destroy_prepare(st);
+        *st = text;
+    } else {
+        duckdb_destroy_prepare(&text);
+    }
+    cp_buf_free(&q);
+}
+
 static int query_on(duckdb_connection con, const char *sql, const cp_query_args *a, FILE *out,
                     char *err, size_t errlen, int read_only)
 {
@@ -1213,6 +1100,7 @@ static int query_on(duckdb_connection con, const char *sql, const cp_query_args 
         return CP_EDB;
     }
     duckdb_statement_type type = duckdb_prepared_statement_type(st);
+    if (type == DUCKDB_STATEMENT_TYPE_SELECT && !streamable(st)) stream_as_text(con, sql, &st);
     if (read_only && type != DUCKDB_STATEMENT_TYPE_SELECT &&
         type != DUCKDB_STATEMENT_TYPE_EXPLAIN) {
         snprintf(err, errlen,
@@ -1237,9 +1125,7 @@ static int query_on(duckdb_connection con, const char *sql, const cp_query_args 
         }
     }
     /* streamed when query_out.c writes every column's type: memory stays bounded */
-    int streaming = 1;
-    for (idx_t c = 0; c < duckdb_prepared_statement_column_count(st); c++)
-        streaming &= store_stream_supported(duckdb_prepared_statement_column_type(st, c));
+    int streaming = streamable(st);
     int64_t deadline = a->timeout_ms > 0 ? cp_now_ms() + a->timeout_ms : 0;
     int rc = execute_within(con, st, a->timeout_ms, streaming, &r, err, errlen);
     duckdb_destroy_prepare(&st);
@@ -1250,9 +1136,9 @@ static int query_on(duckdb_connection con, const char *sql, const cp_query_args 
         duckdb_destroy_result(&r);
         return rc;
     }
-    print_result(&r, a, out);
+    rc = store_print_materialized(&r, a, out, err, errlen);
     duckdb_destroy_result(&r);
-    return CP_OK;
+    return rc;
 }
 
 int cp_store_scalar(cp_store *s, const char *sql, int64_t *out, bool *is_null)

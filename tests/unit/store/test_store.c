@@ -123,6 +123,26 @@ static void test_query_formats(void)
     CHECK_STR(run_query(s, "SELECT 1 AS one", CP_QUERY_CSV, 1), "one\n1\n");
     CHECK_STR(run_query(s, "SELECT TIMESTAMPTZ '2026-10-01 12:34:56.789+02' AS t", CP_QUERY_CSV, 0),
               "t\n2026-10-01T10:34:56.789Z\n");
+    /* a list or a struct: streamed as DuckDB's text of it, the other columns as they are */
+    const char *nested =
+        "SELECT * FROM (VALUES ([1, 2], {'k': 'a,b'}, NULL::INT, 1.5::DECIMAL(3,1), "
+        "TIMESTAMPTZ '2026-10-01 12:00:00+00'), ([3], NULL, 7, -2.0, NULL)) "
+        "t(l, st, n, d, t)";
+    CHECK_STR(
+        run_query(s, nested, CP_QUERY_CSV, 0),
+        "l,st,n,d,t\n\"[1, 2]\",\"{'k': 'a,b'}\",,1.5,2026-10-01T12:00:00.000Z\n[3],,7,-2.0,\n");
+    CHECK_STR(run_query(s, nested, CP_QUERY_JSON, 0),
+              "[{\"l\":\"[1, 2]\",\"st\":\"{'k': 'a,b'}\",\"n\":null,\"d\":1.5,"
+              "\"t\":\"2026-10-01T12:00:00.000Z\"},\n {\"l\":\"[3]\",\"st\":null,\"n\":7,"
+              "\"d\":-2.0,\"t\":null}]\n");
+    CHECK_STR(run_query(s, nested, CP_QUERY_TABLE, 0),
+              "l      | st           | n    | d    | t                       \n"
+              "-------+--------------+------+------+-------------------------\n"
+              "[1, 2] | {'k': 'a,b'} | NULL |  1.5 | 2026-10-01T12:00:00.000Z\n"
+              "[3]    | NULL         |    7 | -2.0 | NULL                    \n(2 rows)\n");
+    CHECK_STR(
+        run_query(s, "SELECT [1] AS \"a\"\"b\", {'x': [2]} AS a; -- the end", CP_QUERY_CSV, 1),
+        "\"a\"\"b\",a\n[1],{'x': [2]}\n");
     CHECK_STR(run_query(s, "DELETE FROM events", CP_QUERY_CSV, 1),
               "ERROR only read-only statements (SELECT, WITH ..., EXPLAIN) are allowed here");
     CHECK(strncmp(run_query(s, "SELEC 1", CP_QUERY_CSV, 0), "ERROR Parser Error", 18) == 0);
