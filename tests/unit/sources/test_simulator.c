@@ -758,16 +758,33 @@ static void test_messy_adds_to_standard(void)
 }
 
 /* Every case is there, as often as truth.json's "cases" says, read from the lines alone. */
-static void test_messy_cases(void)
-{
+/* One messy run shared by the tests of its cases (running the simulator is the costly part):
+ * long enough for far re-deliveries 60,001 lines apart. */
+static struct {
     cp_sim_params p;
     capture c;
-    messy_params(&p, 21, 1500, 14);
-    run(&p, &c);
+    line_ref *l;
     size_t n;
-    line_ref *l = split_lines(&c.events, &n);
-    CHECK(n > 80000); /* long enough for far re-deliveries 60,001 lines apart */
-    /* every variant of every case is there, several times */
+    repeats rep;
+} messy;
+
+static void messy_once(void)
+{
+    if (messy.l) return;
+    messy_params(&messy.p, 21, 1500, 14);
+    run(&messy.p, &messy.c);
+    messy.l = split_lines(&messy.c.events, &messy.n);
+    CHECK(messy.n > 80000);
+    find_repeats(messy.l, messy.n, 60001, &messy.rep);
+}
+
+static const char *const oc = "\"event\":\"Order Completed\"";
+
+/* Every variant of every messy case is there, several times. */
+static void test_messy_counts(void)
+{
+    messy_once();
+    capture c = messy.c;
     const char *cases = strstr(c.truth.ptr, "\"cases\":{"),
                *end = cases ? strstr(cases, "\n  },\n") : NULL;
     CHECK(cases && end);
@@ -781,8 +798,16 @@ static void test_messy_cases(void)
         }
     }
     CHECK(counted >= 50);
+}
 
-    /* 1–3, 12: gaps, sessions over 24 hours and across midnight, bot paces */
+/* Gaps at the session timeout, sessions over 24 hours and across midnight, bot paces. */
+static void test_messy_timing(void)
+{
+    messy_once();
+    capture c = messy.c;
+    cp_sim_params p = messy.p;
+    line_ref *l = messy.l;
+    size_t n = messy.n;
     timing t;
     messy_timing(l, n, p.session_timeout_ms, &t);
     CHECK_INT(t.gaps[1], cases_num(&c, "session_gaps", "exactly_timeout"));
@@ -799,22 +824,36 @@ static void test_messy_cases(void)
                                          "14_pages_gaps_1000ms",
                                          "20_pages_gaps_1000ms_and_a_product_view"};
     for (int i = 0; i < 7; i++) CHECK_INT(t.paces[i], cases_num(&c, "bot_pace", paces[i]));
+}
 
-    /* 4: lines without receivedAt or sentAt (bad-timestamp lines have none either) */
+/* Lines without receivedAt or sentAt, skewed clocks. */
+static void test_messy_timestamps(void)
+{
+    messy_once();
+    capture c = messy.c;
+    line_ref *l = messy.l;
+    size_t n = messy.n;
+    repeats rep = messy.rep;
     uint64_t no_recv = 0, no_sent = 0;
     for (size_t i = 0; i < n; i++) {
         if (!l[i].n || l[i].p[l[i].n - 1] != '}' || has(l[i], "2026-13-45")) continue;
         no_recv += !has(l[i], "\"receivedAt\"");
         no_sent += !has(l[i], "\"sentAt\"");
     }
-    repeats rep;
-    find_repeats(l, n, 60001, &rep);
     CHECK_INT(no_recv,
               cases_num(&c, "planted", "without_received_at") + rep.far_without_received_at);
     CHECK_INT(no_sent, cases_num(&c, "planted", "without_sent_at"));
     CHECK(cases_num(&c, "clock_skew", "skewed_devices") > 50);
+}
 
-    /* 10, 13: far re-deliveries byte for byte, and messages without messageId twice */
+/* Far re-deliveries byte for byte, messages without messageId sent twice or reordered. */
+static void test_messy_redeliveries(void)
+{
+    messy_once();
+    capture c = messy.c;
+    line_ref *l = messy.l;
+    size_t n = messy.n;
+    repeats rep = messy.rep;
     CHECK_INT(rep.far, cases_num(&c, "far_redeliveries", "with_received_at") +
                            cases_num(&c, "far_redeliveries", "without_received_at"));
     CHECK_INT(rep.far_without_received_at,
@@ -846,9 +885,15 @@ static void test_messy_cases(void)
     }
     CHECK_INT(reordered, cases_num(&c, "bad_messages", "no_message_id_field_order"));
     CHECK_INT(matched, reordered);
+}
 
-    /* 5, 6, 8: amounts as written in Order Completed */
-    const char *oc = "\"event\":\"Order Completed\"";
+/* Amounts as written in Order Completed: strings, mixed and exponent forms, edges, currencies. */
+static void test_messy_amounts(void)
+{
+    messy_once();
+    capture c = messy.c;
+    line_ref *l = messy.l;
+    size_t n = messy.n;
     CHECK_INT(count_lines(l, n, oc, "\"revenue\":\""),
               cases_num(&c, "number_forms", "orders_as_strings") +
                   cases_num(&c, "number_forms", "orders_mixed_forms") +
@@ -895,8 +940,15 @@ static void test_messy_cases(void)
             const char *rev = memmem(l[i].p, l[i].n, "\"revenue\":", 10);
             CHECK(rev && (len = strspn(rev + 10, "0123456789")) > 0 && rev[10 + len] == ',');
         }
+}
 
-    /* 7, 9, 11: refunds of earlier orders, orders twice, anonymous orders identified later */
+/* Refunds of earlier orders, orders sent twice, anonymous orders identified later. */
+static void test_messy_orders(void)
+{
+    messy_once();
+    capture c = messy.c;
+    line_ref *l = messy.l;
+    size_t n = messy.n;
     size_t cap = 1 << 16;
     uint64_t *orders = calloc(cap, sizeof(uint64_t)), *first_id = calloc(cap, sizeof(uint64_t));
     uint8_t *twice = calloc(cap, 1);
@@ -947,8 +999,16 @@ static void test_messy_cases(void)
     free(first_id);
     free(twice);
     free(anon_orders);
+}
 
-    /* 12: user agents only planted devices have, one device each */
+/* User agents only planted devices have, one device each. */
+static void test_messy_agents(void)
+{
+    messy_once();
+    capture c = messy.c;
+    line_ref *l = messy.l;
+    size_t n = messy.n;
+    size_t cap = 1 << 16;
     static const struct {
         const char *ua, *name;
     } agents[] = {{"\"userAgent\":\"Scrapy/2.11", "scrapy"},
@@ -963,8 +1023,12 @@ static void test_messy_cases(void)
         CHECK_INT(distinct, cases_num(&c, "bot_agents", agents[a].name));
         free(devices);
     }
-    free(l);
-    free_capture(&c);
+}
+
+static void test_messy_end(void)
+{
+    free(messy.l);
+    free_capture(&messy.c);
 }
 
 /* An output too short for 60,001 lines: the far re-deliveries come at its end, from its
@@ -999,7 +1063,14 @@ int main(void)
     RUN(test_truth_batches);
     RUN(test_personas);
     RUN(test_messy_adds_to_standard);
-    RUN(test_messy_cases);
+    RUN(test_messy_counts);
+    RUN(test_messy_timing);
+    RUN(test_messy_timestamps);
+    RUN(test_messy_redeliveries);
+    RUN(test_messy_amounts);
+    RUN(test_messy_orders);
+    RUN(test_messy_agents);
+    RUN(test_messy_end);
     RUN(test_messy_far_in_short_output);
     TEST_END();
 }
