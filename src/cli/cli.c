@@ -104,8 +104,11 @@ static int load_config(const cli_cmd *cmd, cp_config *cfg, const char *path, pen
     int rc = apply_sets(cmd, cfg, sets, n);
     if (rc == CLI_OK) {
         cp_log_configure((cp_log_level)cfg->logging_level, (cp_log_format)cfg->logging_format, 2);
-        cp_thread_set_background_nice((int)cfg->background_nice);
-        cp_thread_set_background_idle(cfg->background_idle);
+        /* background work yields to the daemon's servers; in any other command it is the
+         * work the command waits for, at the command's own priority */
+        bool daemon = strcmp(cmd->name, "run") == 0;
+        cp_thread_set_background_nice(daemon ? (int)cfg->background_nice : 0);
+        cp_thread_set_background_idle(daemon && cfg->background_idle);
     }
     return rc;
 }

@@ -111,9 +111,10 @@ static const cp_conf_entry table[] = {
      .offset = F(background_nice),
      .min = 0,
      .max = 19,
-     .help = "How much lower the CPU priority (nice) of background work is -- the silver "
-             "writer, jobs and sinks -- than the collector's: on busy cores acknowledgements "
-             "come first and silver catches up from the log after (0: the same)."},
+     .help = "How much lower the CPU priority (nice) of the daemon's background work is -- "
+             "the silver writer, jobs and sinks -- than the collector's: on busy cores "
+             "acknowledgements come first and silver catches up from the log after (0: the "
+             "same). Other commands run it at their own priority."},
     {.key = "background.idle",
      .type = CP_CONF_BOOL,
      .def = "true",

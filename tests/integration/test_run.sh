@@ -14,6 +14,7 @@ check() { if "${@:2}"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail
 api_auth() { echo "Authorization: Bearer $(cat "$1/dashboard.token")"; }
 q() { "$bin" query --set data_dir="$tmp/data" --format csv "$1" | tail -n +2; }
 wait_for() { for _ in $(seq 300); do if eval "$1"; then return 0; fi; sleep 0.1; done; return 1; }
+nice_of() { ps -L -o ni=,comm= -p "$1" | awk -v t="$2" '{n = $1; $1 = ""; sub(/^ /, "")} $0 == t {print n}'; }
 
 "$bin" simulate --customers 1500 --days 3 --seed 9 --out "$tmp/sim" --quiet
 total=$(wc -l < "$tmp/sim/events.jsonl")
@@ -23,6 +24,10 @@ head -n $(( total / 2 )) "$tmp/sim/events.jsonl" > "$tmp/follow.jsonl"
 pid=$!
 check "health answers" wait_for "curl -sf http://127.0.0.1:$port/health | grep -q '\"status\":\"ok\"'"
 check "pid file" test -f "$tmp/data/clickpulse.pid"
+# the daemon's background work yields to its servers: silver's writer background.nice (10) lower
+base=$(ps -o ni= -p $pid | tr -d ' ')
+check "the daemon's silver writer at background.nice ($(nice_of $pid 'silver writer') = $base + 10)" \
+  wait_for "[ \"\$(nice_of $pid 'silver writer')\" = $((base + 10)) ]"
 check "first half ingested" wait_for "[ \"\$(q 'SELECT count(*) > 0 FROM events')\" = true ]"
 tail -n +$(( total / 2 + 1 )) "$tmp/sim/events.jsonl" >> "$tmp/follow.jsonl"
 events=$(python3 -c "import json;print(json.load(open('$tmp/sim/truth.json'))['totals']['events'])")
@@ -37,6 +42,18 @@ check "clean exit" wait $pid
 pid=
 check "pid file removed" test ! -f "$tmp/data/clickpulse.pid"
 check "silver = truth" python3 "$here/silver_vs_truth.py" "$bin" "$tmp/data" "$tmp/sim/truth.json"
+
+# Any other command waits for its silver writer: it runs at the command's own priority.
+mkfifo "$tmp/fifo"
+"$bin" ingest --quiet --set data_dir="$tmp/d2" - < "$tmp/fifo" &
+ingest=$!
+exec 3> "$tmp/fifo"
+check "ingest's silver writer is there" wait_for "[ -n \"\$(nice_of $ingest 'silver writer')\" ]"
+check "  at the command's nice, not background.nice ($(nice_of $ingest 'silver writer'))" \
+  test "$(nice_of $ingest 'silver writer')" = "$(ps -o ni= -p $ingest | tr -d ' ')"
+head -100 "$tmp/sim/events.jsonl" >&3
+exec 3>&-
+check "  and ingests" wait $ingest
 
 # A dashboard token guards the API.
 "$bin" run --set data_dir="$tmp/data" --set dashboard.listen=127.0.0.1:$port --set dashboard.token=s3cret \
