@@ -411,7 +411,7 @@ static bool over(const cp_pipeline *p, const silver_writer *w, const silver_batc
 
 void writer_held(silver_writer *w, uint64_t *events, uint64_t *bytes)
 {
-    pthread_mutex_lock(&w->mu);
+    lock_writer(w); /* a scrape does not wait long for a writer taken off its core */
     *events = w->queued_events;
     *bytes = w->queued_bytes + w->spilled_bytes;
     pthread_mutex_unlock(&w->mu);
