@@ -354,7 +354,7 @@ static const cp_conf_entry table[] = {
      .type = CP_CONF_SIZE,
      .def = "256MB",
      .offset = F(pipeline_live_memory),
-     .min = 1048576,
+     .min = 65536,
      .max = 1099511627776.0,
      .help = "Memory of the live view's keys (top pages, products, referrers, countries of 25 "
              "hours of minutes) and live sessions; past it new keys count as \"other\" and new "

@@ -18,7 +18,7 @@ sanitizer_mb=0
 [ -n "${ASAN_OPTIONS:-}" ] && sanitizer_mb=512
 "$bin" run --set data_dir="$tmp/data" --set collector.listen=127.0.0.1:$port \
   --set dashboard.listen=127.0.0.1:$api --set collector.write_keys=k --set collector.max_backlog=5000 \
-  --set store.memory_limit=256MB --set pipeline.dedup_memory=4MB --set pipeline.live_memory=1MB \
+  --set store.memory_limit=256MB --set pipeline.dedup_memory=4MB --set pipeline.live_memory=64KB \
   --set pipeline.queue_memory=64MB --set collector.max_connections=128 \
   --set dashboard.max_connections=16 --set dashboard.query_max_bytes=8MB \
   --set jobs.models.schedule= --set jobs.sessions.schedule= \
@@ -68,11 +68,11 @@ echo "peak resident memory: $((peak / 1024)) MB, the settings' bound $((bound >>
 check "memory stayed within the settings' bound (peak $((peak / 1024)) MB of $((bound >> 20)) + $sanitizer_mb MB, $(wc -l < "$tmp/rss") samples)" \
   test "$peak" -le $(( bound / 1024 + sanitizer_mb * 1024 ))
 check "  the bound as docs/security.md sums it" test "$bound" = "$(python3 "$here/overload/bound.py" \
-  256MB 64MB 4MB 1MB 128 500KB 16 8MB "$(nproc)")"
+  256MB 64MB 4MB 64KB 128 500KB 16 8MB "$(nproc)")"
 live=$(metric clickpulse_live_bytes) untracked=$(metric clickpulse_live_untracked_total)
 queue=$(sort -n "$tmp/queue" | tail -1)
 echo "live view: $live bytes, $untracked events of users with no room for their session"
-check "the live view's keys and sessions within pipeline.live_memory ($live bytes)" test "$live" -le 1048576
+check "the live view's keys and sessions within pipeline.live_memory ($live bytes)" test "$live" -le 65536
 check "  past it: users counted without a live session ($untracked events)" test "$untracked" -gt 0
 check "the events held for silver within pipeline.queue_memory, a quarter more for spilled batches, and a batch (at most $queue bytes, $(wc -l < "$tmp/queue") samples)" \
   test "$queue" -le $(( (80 << 20) + (2 << 20) ))
