@@ -1073,6 +1073,7 @@ static void stream_as_text(duckdb_connection con, const char *sql, duckdb_prepar
                            : "::VARCHAR");
         for (const char *ch = name; ch && *ch; ch++)
             cp_buf_appendf(&q, *ch == '"' ? "\"\"" : "%c", *ch);
+        duckdb_free((void *)name); /* the caller's copy */
         cp_buf_append_str(&q, "\"");
     }
     cp_buf_appendf(&q, " FROM (\n%.*s\n)", (int)n, sql);
