@@ -119,9 +119,10 @@ check "slow-loris cut off" grep -q '^cut after' "$tmp/loris"
 "$bin" simulate --customers 400 --days 2 --seed 3 --out "$tmp/sim" --quiet
 check "simulate --http" "$bin" simulate --customers 400 --days 2 --seed 3 --http $url --write-key wk_sim --quiet
 read -r events dups bad revenue < <(python3 -c "import json;t=json.load(open('$tmp/sim/truth.json'))['totals'];print(t['events'],t['duplicates'],t['rejected'],'%.2f'%t['revenue'])")
-sim_events() { q "SELECT count(*), count(DISTINCT message_id) FROM events WHERE source='sim'" 2> /dev/null; }
-for _ in $(seq 300); do [ "$(sim_events)" = "$events,$events" ] && break; sleep 0.2; done # silver may lag on busy cores
-check "sim events" test "$(sim_events)" = "$events,$events"
+sim_whole() { # silver may lag on busy cores: waited for, with a deadline
+  [ "$(q "SELECT count(*), count(DISTINCT message_id) FROM events WHERE source='sim'" 2> /dev/null)" = "$events,$events" ]
+}
+check "sim events" wait_for 60 sim_whole
 check "sim duplicates" test "$(q "SELECT count(*) FROM duplicates WHERE source='sim'")" = "$dups"
 check "sim bad lines" test "$(q "SELECT count(*) FROM dead_letters WHERE source='sim'")" = "$bad"
 check "sim revenue" test "$(q "SELECT sum(o.revenue) FROM orders o JOIN events e USING (\"offset\") WHERE e.source='sim'")" = "$revenue"
