@@ -66,8 +66,10 @@ int cli_daemon_post(const cp_config *cfg, const char *path, const char *form, cp
 /* What a person's erasure removed, as the JSON object the API answers. */
 struct cp_forget_stats;
 void cli_forget_json(const struct cp_forget_stats *st, cp_buf *out);
+/* Runs sql through the running daemon's API (*handled = 1), waiting up to wait_ms for
+ * silver to catch up (-1: the daemon's default); *handled = 0 when no daemon runs. */
 int cli_query_daemon(const cp_config *cfg, const char *sql, const char *format, long max_rows,
-                     int *handled);
+                     long wait_ms, int *handled);
 
 /* The built-in jobs (jobs_builtin.c) on a pipeline whose uses are serialised by lock. */
 typedef struct cli_jobs_ctx {

@@ -22,7 +22,7 @@ static int history(const cli_cmd *cmd, const cp_config *cfg, const char *name)
         cli_error(cmd->name, "no job is named %s", name);
         return CLI_USAGE;
     }
-    int handled = 0, rc = cli_query_daemon(cfg, sql, "table", 0, &handled);
+    int handled = 0, rc = cli_query_daemon(cfg, sql, "table", 0, -1, &handled);
     if (handled) return rc;
     char path[4096], err[1024];
     snprintf(path, sizeof(path), "%s/clickpulse.duckdb", cfg->data_dir);

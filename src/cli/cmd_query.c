@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_FORMAT, OPT_MAX_ROWS };
+enum { OPT_FORMAT, OPT_MAX_ROWS, OPT_WAIT };
 
 static const cli_opt opts[] = {
     {.name = "format",
@@ -21,6 +21,11 @@ static const cli_opt opts[] = {
      .metavar = "N",
      .id = OPT_MAX_ROWS,
      .help = "Print at most N rows (default: all)."},
+    {.name = "wait",
+     .metavar = "MS",
+     .id = OPT_WAIT,
+     .help = "With a running daemon: wait up to MS milliseconds (0-60000, default 2000) for\n"
+             "silver to hold every event acknowledged before the query."},
     {0},
 };
 
@@ -47,7 +52,17 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
         cli_error(cmd->name, "unknown format '%s' (expected table, csv or json)", format);
         return CLI_USAGE;
     }
-    int handled = 0, rc = cli_query_daemon(cfg, argv[0], format, max_rows, &handled);
+    long wait_ms = -1;
+    if (args->flags[OPT_WAIT]) {
+        char *end;
+        wait_ms = strtol(args->flags[OPT_WAIT], &end, 10);
+        if (end == args->flags[OPT_WAIT] || *end || wait_ms < 0 || wait_ms > 60000) {
+            cli_error(cmd->name, "--wait: expected milliseconds from 0 to 60000, got '%s'",
+                      args->flags[OPT_WAIT]);
+            return CLI_USAGE;
+        }
+    }
+    int handled = 0, rc = cli_query_daemon(cfg, argv[0], format, max_rows, wait_ms, &handled);
     if (handled) return rc;
     snprintf(path, sizeof(path), "%s/clickpulse.duckdb", cfg->data_dir);
     cp_store *s;
@@ -68,11 +83,12 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
 const cli_cmd cli_cmd_query = {
     .name = "query",
     .summary = "Run SQL on the silver and gold tables.",
-    .usage = "clickpulse query \"SQL\" [--format table|csv|json] [--max-rows N]",
+    .usage = "clickpulse query \"SQL\" [--format table|csv|json] [--max-rows N] [--wait MS]",
     .details = "With 'clickpulse run' active on the same data directory the query goes\n"
                "through its API (read-only statements only) and sees every event the daemon\n"
-               "acknowledged before it (it waits up to 2 s for silver to catch up, and says\n"
-               "so when it could not); otherwise the database file is opened read-only.",
+               "acknowledged before it (it waits up to 2 s, or --wait MS, for silver to catch\n"
+               "up, and says so when it could not); otherwise the database file is opened\n"
+               "read-only.",
     .opts = opts,
     .run = run,
 };

@@ -100,7 +100,7 @@ static size_t header_in(char *p, size_t size, size_t n, void *ud)
 }
 
 int cli_query_daemon(const cp_config *cfg, const char *sql, const char *format, long max_rows,
-                     int *handled)
+                     long wait_ms, int *handled)
 {
     char addr[256], url[512];
     *handled = 0;
@@ -110,7 +110,8 @@ int cli_query_daemon(const cp_config *cfg, const char *sql, const char *format, 
     if (!c) return CLI_FAILURE;
     /* no max_rows: the daemon's own limit (dashboard.query_max_rows) */
     int n = snprintf(url, sizeof(url), "http://%s/api/v1/query?format=%s", addr, format);
-    if (max_rows > 0) snprintf(url + n, sizeof(url) - (size_t)n, "&max_rows=%ld", max_rows);
+    if (max_rows > 0) n += snprintf(url + n, sizeof(url) - (size_t)n, "&max_rows=%ld", max_rows);
+    if (wait_ms >= 0) snprintf(url + n, sizeof(url) - (size_t)n, "&wait_ms=%ld", wait_ms);
     struct curl_slist *h = with_token(cfg, NULL);
     h = curl_slist_append(h, "Content-Type: text/plain");
     curl_easy_setopt(c, CURLOPT_URL, url);

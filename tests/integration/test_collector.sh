@@ -14,7 +14,7 @@ trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 pass=0; fail=0
 check() { if "${@:2}"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
 api_auth() { echo "Authorization: Bearer $(cat "$1/dashboard.token")"; }
-q() { "$bin" query --set data_dir="$tmp/data" --set dashboard.listen=127.0.0.1:$api --format csv "$1" | tail -n +2; }
+q() { "$bin" query --wait 60000 --set data_dir="$tmp/data" --set dashboard.listen=127.0.0.1:$api --format csv "$1" | tail -n +2; }
 code() { curl -s -o "$tmp/body" -w '%{http_code}' "$@"; }
 url=http://127.0.0.1:$port
 

@@ -70,7 +70,7 @@ health() { curl -s http://127.0.0.1:$port/health; }
 fill() { dd if=/dev/zero of="$1/filler" bs=64k 2> /dev/null || true; }
 silver_matches() {
   sort -u "$tmp/acked" > "$tmp/want"
-  "$bin" query --set data_dir="$data" --set dashboard.listen=127.0.0.1:$api --format csv \
+  "$bin" query --wait 60000 --set data_dir="$data" --set dashboard.listen=127.0.0.1:$api --format csv \
     "SELECT message_id FROM events ORDER BY 1" | tail -n +2 | sort > "$tmp/got"
   cmp -s "$tmp/want" "$tmp/got"
 }

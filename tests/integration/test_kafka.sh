@@ -34,7 +34,7 @@ start() { # start NAME PORT
   wait_up "http://127.0.0.1:$2/health" "${pid[$1]}" && wait_up "http://127.0.0.1:$(($2 + 1))/health" "${pid[$1]}" ||
     { cat "$tmp/$1.log" >&2; return 1; }
 }
-q() { "$bin" query --set data_dir="$tmp/$1" --set dashboard.listen=127.0.0.1:$((${port[$1]} + 1)) --format csv "$2" | tail -n +2; }
+q() { "$bin" query --wait 60000 --set data_dir="$tmp/$1" --set dashboard.listen=127.0.0.1:$((${port[$1]} + 1)) --format csv "$2" | tail -n +2; }
 partitions() { curl -s http://127.0.0.1:${port[$1]}/metrics | grep -c '^clickpulse_kafka_consumer_lag{' || true; }
 lag() { curl -s http://127.0.0.1:${port[$1]}/metrics | awk '/^clickpulse_kafka_consumer_lag\{/ {s += $2} END {print s + 0}'; }
 events() { q "$1" "SELECT count(*) FROM events"; }

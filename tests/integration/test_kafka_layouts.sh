@@ -33,7 +33,7 @@ p purchases '{"order_id":"o-1","customer_id":"cus_1","total_amount":"64.90"}'
   --set kafka.topics=web,customers=customers,purchases=purchases --set logging.level=error 2>"$tmp/run.log" &
 daemon=$!
 pids+=($!)
-q() { "$bin" query --set data_dir="$tmp/data" --set dashboard.listen=127.0.0.1:$((port + 1)) --format csv "$1" | tail -n +2; }
+q() { "$bin" query --wait 60000 --set data_dir="$tmp/data" --set dashboard.listen=127.0.0.1:$((port + 1)) --format csv "$1" | tail -n +2; }
 all_in() { [ "$(q "SELECT count(*) FROM events" 2>/dev/null) $(q "SELECT count(*) FROM dead_letters" 2>/dev/null)" = "5 1" ]; }
 for _ in $(seq 100); do all_in && break; sleep 0.2; done
 check "five events and one dead letter" all_in

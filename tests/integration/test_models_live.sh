@@ -9,7 +9,7 @@ port=$(free_ports 20)
 pid=; sim=
 at_exit() { [ -n "$pid" ] && kill -9 $pid 2>/dev/null; [ -n "$sim" ] && kill $sim 2>/dev/null; true; }
 api=http://127.0.0.1:$((port + 1))
-q() { "$bin" query --format csv "$1" --set data_dir="$tmp/data" --set dashboard.listen=127.0.0.1:$((port + 1)) | tail -1; }
+q() { "$bin" query --wait 60000 --format csv "$1" --set data_dir="$tmp/data" --set dashboard.listen=127.0.0.1:$((port + 1)) | tail -1; }
 # Runs a job in the daemon and waits for its run to be recorded as ok.
 run_job() {
   local before; before=$(q "SELECT count(*) FROM job_runs WHERE job = '$1' AND status = 'ok'")

@@ -93,7 +93,7 @@ raised=$(metric clickpulse_silver_writer_raised_total)
 check "silver's writer left the idle class under the load ($raised times)" test "$raised" -ge 1
 for _ in $(seq 100); do [ "$(metric clickpulse_silver_writer_idle)" = 1 ] && break; sleep 0.1; done
 check "  and is back in it, caught up" test "$(metric clickpulse_silver_writer_idle)" = 1
-q() { "$bin" query --set data_dir="$tmp/data" --set dashboard.listen=127.0.0.1:$api --format csv "$1" | tail -1; }
+q() { "$bin" query --wait 60000 --set data_dir="$tmp/data" --set dashboard.listen=127.0.0.1:$api --format csv "$1" | tail -1; }
 whole=$(q "SELECT count(*) || ' ' || min(n) || ' ' || max(n) FROM (SELECT count(*) AS n FROM events
   GROUP BY split_part(message_id, '-', 1), split_part(message_id, '-', 2))")
 read -r requests fewest most <<< "$whole"

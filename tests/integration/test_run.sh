@@ -12,7 +12,7 @@ trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 pass=0; fail=0
 check() { if "${@:2}"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
 api_auth() { echo "Authorization: Bearer $(cat "$1/dashboard.token")"; }
-q() { "$bin" query --set data_dir="$tmp/data" --format csv "$1" | tail -n +2; }
+q() { "$bin" query --wait 60000 --set data_dir="$tmp/data" --format csv "$1" | tail -n +2; }
 wait_for() { for _ in $(seq 300); do if eval "$1"; then return 0; fi; sleep 0.1; done; return 1; }
 # "NICE POLICY" of process $1's thread named $2 (/proc: the nice value whatever the scheduling
 # class; policy 0 the normal one, 5 the idle class)
@@ -72,6 +72,10 @@ check "health without token" wait_for "curl -sf http://127.0.0.1:$port/health >/
 check "401 without token" test "$(curl -s -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:$port/api/v1/query -d 'SELECT 1')" = 401
 check "token opens it" test "$(curl -s -H 'Authorization: Bearer s3cret' -X POST "http://127.0.0.1:$port/api/v1/query?format=csv" -d 'SELECT 41+1 AS x')" = "$(printf 'x\n42')"
 check "query uses the configured token" test "$("$bin" query --set data_dir="$tmp/data" --set dashboard.token=s3cret --format csv 'SELECT 7 AS y' | tail -1)" = 7
+check "query --wait 0 answers at once" test "$("$bin" query --wait 0 --set data_dir="$tmp/data" --set dashboard.token=s3cret --format csv 'SELECT 8 AS y' | tail -1)" = 8
+rc=0; "$bin" query --wait 60001 --set data_dir="$tmp/data" --set dashboard.token=s3cret 'SELECT 1' 2> "$tmp/wait.err" || rc=$?
+check "query --wait beyond 60 s: a usage error that says the range" grep -q "^clickpulse query: --wait: expected milliseconds from 0 to 60000, got '60001'" "$tmp/wait.err"
+check "query --wait beyond 60 s: exit status 2" test $rc = 2
 kill -TERM $pid; wait $pid || true; pid=
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

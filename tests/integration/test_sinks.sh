@@ -21,7 +21,7 @@ common=(--set data_dir="$data"
   --set "sinks.postgres.dsn=host=127.0.0.1 port=$pgp user=postgres dbname=postgres"
   --set sinks.clickhouse.url=http://127.0.0.1:$chp/
   --set "sinks.influx.url=http://127.0.0.1:$ifp/write?db=shop")
-q() { "$bin" query --format csv "$1" --set data_dir="$data" --set dashboard.listen=127.0.0.1:$((base + 1)) 2>/dev/null | tail -1; }
+q() { "$bin" query --wait 60000 --format csv "$1" --set data_dir="$data" --set dashboard.listen=127.0.0.1:$((base + 1)) 2>/dev/null | tail -1; }
 metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 pg_count() { psql_at "$tmp" $pgp "SELECT count(*) FROM clickpulse.$1" 2>/dev/null || echo -1; }
 ch_count() { ch_at $chp "SELECT count() FROM clickpulse.$1" 2>/dev/null || echo -1; }
@@ -86,7 +86,7 @@ still=$(kill -0 $sim 2>/dev/null && echo yes || echo no)
 check "the stream was still running across the restart" test "$still" = yes
 kill $sim; wait $sim 2>/dev/null || true; sim=
 # refunds of six orders, in full and in part, through the collector
-"$bin" query --format json --set data_dir="$data" --set dashboard.listen=127.0.0.1:$((base + 1)) \
+"$bin" query --wait 60000 --format json --set data_dir="$data" --set dashboard.listen=127.0.0.1:$((base + 1)) \
   "SELECT order_id, user_id, CAST(revenue AS VARCHAR) AS revenue FROM orders ORDER BY order_id LIMIT 6" |
   python3 -c '
 import json, sys
