@@ -35,7 +35,7 @@ async function until (what, fn, ms = 20000) {
 }
 const token = { Authorization: 'Bearer t0k' }
 async function sql (text) {
-  const r = await fetch(`${base}/api/v1/query?format=json&wait_ms=2000`, { method: 'POST', body: text, headers: token })
+  const r = await fetch(`${base}/api/v1/query?format=json&wait_ms=60000`, { method: 'POST', body: text, headers: token })
   if (!r.ok) throw new Error(await r.text())
   return r.json()
 }

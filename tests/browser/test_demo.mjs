@@ -55,7 +55,7 @@ async function up (p, deadline) {
   })
 }
 async function sql (text, token) {
-  const r = await fetch(`${base}/api/v1/query?format=json&wait_ms=5000`, { method: 'POST', body: text, headers: { Authorization: `Bearer ${token}` } })
+  const r = await fetch(`${base}/api/v1/query?format=json&wait_ms=60000`, { method: 'POST', body: text, headers: { Authorization: `Bearer ${token}` } })
   if (!r.ok) throw new Error(await r.text())
   return r.json()
 }

@@ -14,7 +14,7 @@ at_exit() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
 wait_up "$col/health" "$pid"
 auth=$(api_auth "$tmp/data")
 code() { curl -s -o "$tmp/body" -w '%{http_code}' "$@"; }
-q() { curl -s -H "$auth" --data-binary "$1" "$api/api/v1/query?format=csv" | tail -n +2; }
+q() { curl -s -H "$auth" --data-binary "$1" "$api/api/v1/query?format=csv&wait_ms=60000" | tail -n +2; }
 
 # --- rejected events are answered as such ---
 check "a single event from 2099: 400" test "$(code -u wk: -d '{"event":"Future","userId":"u-f","messageId":"f1","timestamp":"2099-01-01T00:00:00Z"}' "$col/v1/track")" = 400
