@@ -138,6 +138,7 @@ typedef struct cp_config {
     double simulator_malformed_rate;
     double simulator_bot_rate;
     double simulator_signup_rate;
+    double simulator_large_properties;
     int simulator_profile; /* cp_sim_profile: 0 standard, 1 messy */
 
     /* Where each value came from, indexed like the table; detail is "file:line" or the variable. */

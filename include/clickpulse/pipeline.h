@@ -147,7 +147,13 @@ cp_store *cp_pipeline_store(cp_pipeline *p);
 struct cp_live *cp_pipeline_live(cp_pipeline *p);
 const char *cp_pipeline_error(const cp_pipeline *p);
 
-/* Enrichment helpers, exposed for tests. */
+/* Enrichment helpers, exposed for tests. What a user agent may say: every value the
+ * parser gives (silver stores each column as an ENUM of them). */
+#define CP_UA_DEVICES(X) X("unknown") X("bot") X("tablet") X("mobile") X("desktop")
+#define CP_UA_BROWSERS(X)                                                                          \
+    X("Headless Chrome")                                                                           \
+    X("Edge") X("Samsung Internet") X("Firefox") X("Chrome") X("Safari") X("bot") X("other")
+#define CP_UA_OSES(X) X("iOS") X("Android") X("Windows") X("macOS") X("Linux") X("other")
 typedef struct cp_ua_info {
     const char *device_type; /* desktop, mobile, tablet, bot */
     const char *browser, *os;

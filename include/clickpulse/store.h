@@ -244,6 +244,12 @@ int cp_store_exec_param(cp_store *s, const char *sql, const char *param, int64_t
 /* Runs sql and reads the first column of its first row as an integer; *is_null is set
  * when there is no row or the value is NULL. */
 int cp_store_scalar(cp_store *s, const char *sql, int64_t *out, bool *is_null);
+/* Makes table.column an ENUM of names (in that order), followed by any other value it
+ * holds, so none is lost; nothing changes when it is that already. Appended rows name its
+ * values as text (cp_store_add_event). */
+int cp_store_enum_column(cp_store *s, const char *table, const char *column,
+                         const char *const *names, size_t n);
+
 /* The reporting currency and the exchange rates (from the CSV file rates_csv — date,
  * currency, rate: one unit of the currency in the reporting one, from that date on — or the
  * built-in table when it is NULL or empty), replacing what the store had. Errors: CP_EINVAL

@@ -117,6 +117,10 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
         rc = CLI_FAILURE;
     }
     int64_t t2 = cp_mono_ns(); /* in silver */
+    /* the sources are done: the derived tables' refresh may have every core, unless
+     * store.threads says otherwise */
+    if (rc == CLI_OK && cfg->store_threads == 0)
+        cp_store_set_threads(cp_pipeline_store(p), sysconf(_SC_NPROCESSORS_ONLN));
     if (rc == CLI_OK && cp_pipeline_refresh_sessions(p)) {
         cli_error(cmd->name, "refreshing sessions: %s", cp_pipeline_error(p));
         rc = CLI_FAILURE;

@@ -97,6 +97,10 @@ void silver_rates_free(silver_ctx *s);
 int silver_write(silver_ctx *s, const cp_event *ev, int64_t offset, uint64_t msg_hash,
                  uint64_t delivery_hash, cp_slice source, bool late);
 
+/* Silver's columns of a few names (the call type, the kind, what the user agent says) as
+ * ENUMs of them: a byte a row instead of a string. */
+int silver_enums(cp_store *s);
+
 /* Hashes used for dedup. */
 uint64_t hash_message(cp_slice message_id);
 uint64_t hash_delivery(cp_slice source, cp_slice at);

@@ -237,6 +237,9 @@ static int open_parts(cp_pipeline *p, const cp_config *c, char *err, size_t errl
     } else if (rc == CP_OK && cp_store_set_threads(p->store, c->store_threads)) {
         snprintf(err, errlen, "store.threads: %s", cp_store_error(p->store));
         rc = CP_EDB;
+    } else if (rc == CP_OK && silver_enums(p->store)) {
+        snprintf(err, errlen, "silver's columns of names: %s", cp_store_error(p->store));
+        rc = CP_EDB;
     } else if (rc == CP_OK) {
         rc = cp_store_set_currency(p->store, c->currency_reporting, c->currency_rates, err, errlen);
     }

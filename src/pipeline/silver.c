@@ -325,6 +325,32 @@ int silver_write(silver_ctx *s, const cp_event *ev, int64_t offset, uint64_t msg
     return rc;
 }
 
+#define NAME_OF_TYPE(id, name)       name,
+#define NAME_OF_KIND(id, name, spec) name,
+#define NAME(name)                   name,
+static const char *const types[] = {CP_EVENT_TYPES(NAME_OF_TYPE)};
+static const char *const kinds[] = {CP_EVENT_KINDS(NAME_OF_KIND)};
+static const char *const devices[] = {CP_UA_DEVICES(NAME)};
+static const char *const browsers[] = {CP_UA_BROWSERS(NAME)};
+static const char *const oses[] = {CP_UA_OSES(NAME)};
+
+int silver_enums(cp_store *s)
+{
+    static const struct {
+        const char *column;
+        const char *const *names;
+        size_t n;
+    } cols[] = {{"type", types, sizeof(types) / sizeof(*types)},
+                {"kind", kinds, sizeof(kinds) / sizeof(*kinds)},
+                {"device_type", devices, sizeof(devices) / sizeof(*devices)},
+                {"browser", browsers, sizeof(browsers) / sizeof(*browsers)},
+                {"os", oses, sizeof(oses) / sizeof(*oses)}};
+    int rc = CP_OK;
+    for (size_t i = 0; i < sizeof(cols) / sizeof(*cols) && rc == CP_OK; i++)
+        rc = cp_store_enum_column(s, "events", cols[i].column, cols[i].names, cols[i].n);
+    return rc;
+}
+
 static bool is_poison(const poison_set *ps, int64_t offset)
 {
     for (size_t i = 0; i < ps->n; i++)

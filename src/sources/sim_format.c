@@ -468,6 +468,29 @@ static void times(out *o, const sim_ev *e, int64_t skew)
     ts_cached(o, e->recv_ms, &dc);
 }
 
+/* For large_rate of the events with properties: a "note" of 1 to 20 KB of words, the
+ * same for the same event whatever else changes (drawn from its own hash). */
+static void large_note(out *o, const cp_sim_params *p, const sim_ev *e)
+{
+    static const char *const words[] = {"gift",  "wrap",    "please", "deliver", "after",
+                                        "six",   "morning", "door",   "code",    "blue",
+                                        "house", "corner",  "thank",  "you",     "again"};
+    uint64_t h = sim_hash(p->seed, 40, (uint64_t)e->recv_ms, e->seq);
+    if (p->large_rate <= 0 || sim_hash_unit(h) >= p->large_rate || o->p[-1] != '}') return;
+    size_t want = 1024 + sim_mix(h) % (SIM_MAX_NOTE_BYTES - 1024 - 16);
+    o->p--; /* into the properties object */
+    LIT(o, ",\"note\":\"");
+    char *start = o->p;
+    for (uint64_t k = 0; (size_t)(o->p - start) < want; k++) {
+        const char *w = words[sim_hash(p->seed, 41, h, k) % (sizeof(words) / sizeof(*words))];
+        size_t n = strlen(w);
+        if (k) *o->p++ = ' ';
+        memcpy(o->p, w, n);
+        o->p += n;
+    }
+    LIT(o, "\"}");
+}
+
 size_t sim_format_event(const cp_sim_params *p, const sim_catalog *cat, const sim_day *d,
                         const sim_ev *e, int in_batch, char *buf)
 {
@@ -480,7 +503,9 @@ size_t sim_format_event(const cp_sim_params *p, const sim_catalog *cat, const si
     const sim_customer c = *cp;
     type_and_name(&o, e);
     identity(&o, p, e, 0);
+    char *props = o.p;
     properties(&o, p, cat, d, e, path, path_len);
+    if (o.p != props) large_note(&o, p, e);
     if (e->kind == CP_KIND_IDENTIFY) traits(&o, p, d, e);
     context(&o, p, cat, e, &c, path, path_len, in_batch);
     times(&o, e, skew_ms(e, &c));

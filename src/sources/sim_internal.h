@@ -307,7 +307,8 @@ int sim_bots_day(const cp_sim_params *p, sim_day *d);
 sim_ev *sim_day_push(sim_day *d);
 
 /* Wire formats (sim_format.c). buf must have SIM_MAX_EVENT_BYTES free. */
-#define SIM_MAX_EVENT_BYTES 4096
+#define SIM_MAX_EVENT_BYTES (4096 + SIM_MAX_NOTE_BYTES)
+#define SIM_MAX_NOTE_BYTES  20480
 size_t sim_format_event(const cp_sim_params *p, const sim_catalog *cat, const sim_day *d,
                         const sim_ev *e, int in_batch, char *buf);
 /* The planted bad line derived from e (e->broken says how). */

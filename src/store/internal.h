@@ -27,4 +27,36 @@ int store_print_materialized(duckdb_result *r, const cp_query_args *a, FILE *out
  * statement, since binding some (EXPORT DATABASE, COPY) already creates directories. */
 int store_reads_only(const char *sql);
 
+/* Rows appended a data chunk at a time (rows.c). */
+typedef struct row_enum row_enum;
+typedef struct row_vec {
+    duckdb_vector vec;
+    void *data;
+    uint64_t *valid;
+} row_vec;
+typedef struct row_chunk {
+    duckdb_data_chunk chunk;
+    idx_t rows, cap, ncols;
+    row_vec *vec;
+    duckdb_type *types;
+    row_enum *enums; /* the names of ENUM columns */
+} row_chunk;
+/* A chunk of the appender's table's columns: CP_ETYPE when a DECIMAL column is not one of
+ * cents in an int64 or an ENUM has over 255 names. */
+int row_chunk_open(row_chunk *c, duckdb_appender a);
+void row_chunk_free(row_chunk *c);
+/* Ends the row the row_* calls wrote (every column, each once): a full chunk goes to a. */
+int row_chunk_end(row_chunk *c, duckdb_appender a);
+/* Appends the rows gathered so far to a (CP_EDB: a's error says why). */
+int row_chunk_flush(row_chunk *c, duckdb_appender a);
+/* Text (NULL when v.ptr is NULL); into an ENUM column, CP_ERANGE when not one of its names. */
+int row_text(row_chunk *c, idx_t col, cp_slice v);
+void row_i64(row_chunk *c, idx_t col, int64_t v);
+void row_u64(row_chunk *c, idx_t col, uint64_t v);
+void row_bool(row_chunk *c, idx_t col, bool v);
+void row_time(row_chunk *c, idx_t col, int64_t ms);
+void row_date(row_chunk *c, idx_t col, int64_t ms);
+/* An amount into a DECIMAL(18,2) column, NULL when not present. */
+void row_money(row_chunk *c, idx_t col, bool present, cp_money v);
+
 #endif

@@ -249,8 +249,9 @@ static int table_keep(table_rows *t, const char *v, size_t n, idx_t c)
 
 static void table_print(table_rows *t, const out_col *cols, idx_t shown, idx_t rows, FILE *out)
 {
-    for (idx_t c = 0; c < shown; c++) {
+    for (idx_t c = 0; c < shown; c++) { /* a column is as wide as its name, at least */
         size_t w = width_of(cols[c].name, strlen(cols[c].name));
+        if (w > t->width[c]) t->width[c] = w;
         fprintf(out, "%s%s%*s", c ? " | " : "", cols[c].name,
                 (int)(t->width[c] > w ? t->width[c] - w : 0), "");
     }

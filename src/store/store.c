@@ -8,6 +8,7 @@
 #include "clickpulse/time.h"
 #include "schema.sql.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <duckdb.h>
 #include <math.h>
@@ -40,6 +41,7 @@ struct cp_store {
     pthread_mutex_t api_mu;
     duckdb_appender app[APP__COUNT];
     duckdb_appender sessions;
+    row_chunk events; /* silver's events, a chunk at a time */
     int in_batch;
     int borrowed; /* the database belongs to another cp_store (cp_store_session) */
     /* Set by cp_store_interrupt until cp_store_resume: no statement starts (DuckDB forgets
@@ -121,6 +123,72 @@ static int migrate_money(cp_store *s)
         if (n && exec(s, sql)) return CP_EDB;
     }
     return CP_OK;
+}
+
+static void quote_into(cp_buf *b, const char *v, size_t n)
+{
+    cp_buf_append_char(b, '\'');
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] == '\'') cp_buf_append_char(b, '\'');
+        cp_buf_append_char(b, v[i]);
+    }
+    cp_buf_append_char(b, '\'');
+}
+
+static int read_text(void *ud, const cp_slice *cols, size_t n)
+{
+    cp_buf *b = ud;
+    (void)n;
+    if (!cols[0].ptr) return CP_OK;
+    if (b->len) cp_buf_append_str(b, ", ");
+    quote_into(b, cols[0].ptr, cols[0].len);
+    return CP_OK;
+}
+
+int cp_store_enum_column(cp_store *s, const char *table, const char *column,
+                         const char *const *names, size_t n)
+{
+    cp_buf want, other, sql;
+    cp_buf_init(&want);
+    cp_buf_init(&other);
+    cp_buf_init(&sql);
+    cp_buf_append_str(&want, "ENUM(");
+    for (size_t i = 0; i < n; i++) {
+        if (i) cp_buf_append_str(&want, ", ");
+        quote_into(&want, names[i], strlen(names[i]));
+    }
+    /* the values it holds that are not among names, kept after them */
+    cp_buf_appendf(&sql,
+                   "SELECT DISTINCT CAST(%s AS VARCHAR) AS v FROM %s WHERE v NOT IN (%.*s) "
+                   "ORDER BY 1",
+                   column, table, (int)(want.len - 5), want.ptr + 5);
+    char err[sizeof(s->error)] = "out of memory";
+    int rc =
+        sql.ptr ? cp_store_read_rows(s, sql.ptr, read_text, &other, err, sizeof(err)) : CP_ENOMEM;
+    if (rc) memcpy(s->error, err, sizeof(err));
+    if (rc == CP_OK && other.len) cp_buf_appendf(&want, ", %.*s", (int)other.len, other.ptr);
+    cp_buf_append_char(&want, ')');
+    int64_t same = 0;
+    bool null;
+    cp_buf_reset(&sql);
+    if (rc == CP_OK) {
+        cp_buf_appendf(&sql,
+                       "SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'main' AND "
+                       "table_name = '%s' AND column_name = '%s' AND data_type = ",
+                       table, column);
+        quote_into(&sql, want.ptr, want.len);
+        rc = want.ptr && sql.ptr ? cp_store_scalar(s, sql.ptr, &same, &null) : CP_ENOMEM;
+    }
+    if (rc == CP_OK && !same) {
+        cp_buf_reset(&sql);
+        cp_buf_appendf(&sql, "ALTER TABLE %s ALTER %s TYPE %.*s USING CAST(%s AS VARCHAR)", table,
+                       column, (int)want.len, want.ptr, column);
+        rc = sql.ptr ? exec(s, sql.ptr) : CP_ENOMEM;
+    }
+    cp_buf_free(&want);
+    cp_buf_free(&other);
+    cp_buf_free(&sql);
+    return rc;
 }
 
 int cp_store_open(const char *path, bool read_only, cp_store **out, char *err, size_t errlen)
@@ -231,6 +299,12 @@ int cp_store_begin(cp_store *s)
             return CP_EDB;
         }
     }
+    int rc = row_chunk_open(&s->events, s->app[APP_EVENTS]);
+    if (rc) {
+        fail(s, "events", rc == CP_ETYPE ? "a column of a type silver does not write" : "memory");
+        cp_store_rollback(s);
+        return CP_EDB;
+    }
     s->in_batch = 1;
     return CP_OK;
 }
@@ -238,6 +312,9 @@ int cp_store_begin(cp_store *s)
 static int close_appenders(cp_store *s)
 {
     int rc = CP_OK;
+    if (s->app[APP_EVENTS] && row_chunk_flush(&s->events, s->app[APP_EVENTS]))
+        rc = fail(s, "events", duckdb_appender_error(s->app[APP_EVENTS]));
+    row_chunk_free(&s->events);
     for (int i = 0; i < APP__COUNT; i++) {
         if (!s->app[i]) continue;
         if (rc == CP_OK && duckdb_appender_flush(s->app[i]) == DuckDBError)
@@ -260,6 +337,7 @@ int cp_store_commit(cp_store *s)
 
 void cp_store_rollback(cp_store *s)
 {
+    row_chunk_free(&s->events);
     for (int i = 0; i < APP__COUNT; i++) {
         if (s->app[i]) duckdb_appender_destroy(&s->app[i]);
         s->app[i] = NULL;
@@ -316,31 +394,46 @@ static int end_row(cp_store *s, int which)
 
 int cp_store_add_event(cp_store *s, const cp_silver_event *e)
 {
-    duckdb_appender a = s->app[APP_EVENTS];
-    duckdb_append_int64(a, e->offset);
-    duckdb_append_uint64(a, e->msg_hash);
-    duckdb_append_uint64(a, e->delivery_hash);
+    enum { EVENTS_COLUMNS = 38 };
+    row_chunk *c = &s->events;
+    idx_t k = 0;
+    int rc = CP_OK;
+    if (c->ncols != EVENTS_COLUMNS)
+        return fail(s, "events", "the table has other columns than silver writes");
+    row_i64(c, k++, e->offset);
+    row_u64(c, k++, e->msg_hash);
+    row_u64(c, k++, e->delivery_hash);
     const cp_slice head[] = {e->message_id, e->type,         e->kind,     e->event_name,
                              e->user_id,    e->anonymous_id, e->identity, e->session_id};
-    for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++) put_text(a, head[i]);
-    put_time(a, e->event_time_ms);
-    put_time(a, e->received_at_ms);
-    put_date(a, e->event_time_ms);
+    cp_slice bad = CP_SLICE_NULL;
+    idx_t bad_col = 0;
+    for (size_t i = 0; i < sizeof(head) / sizeof(head[0]) && rc == CP_OK; i++)
+        if ((rc = row_text(c, k++, head[i]))) bad = head[i], bad_col = k;
+    row_time(c, k++, e->event_time_ms);
+    row_time(c, k++, e->received_at_ms);
+    row_date(c, k++, e->event_time_ms);
     const cp_slice mid[] = {
         e->source,     e->page_url,     e->page_path,   e->page_referrer, e->utm_source,
         e->utm_medium, e->utm_campaign, e->utm_term,    e->utm_content,   e->country,
         e->locale,     e->ip,           e->device_type, e->browser,       e->os};
-    for (size_t i = 0; i < sizeof(mid) / sizeof(mid[0]); i++) put_text(a, mid[i]);
-    duckdb_append_bool(a, e->is_bot);
-    duckdb_append_bool(a, e->late);
-    put_text(a, e->email);
-    put_text(a, e->email_domain);
-    put_text(a, e->name);
-    put_text(a, e->order_id);
-    put_money(a, e->has_revenue, e->revenue);
-    put_text(a, e->currency);
-    put_text(a, e->properties);
-    return end_row(s, APP_EVENTS);
+    for (size_t i = 0; i < sizeof(mid) / sizeof(mid[0]) && rc == CP_OK; i++)
+        if ((rc = row_text(c, k++, mid[i]))) bad = mid[i], bad_col = k;
+    if (rc) { /* the column's number, from 1 */
+        char why[200];
+        snprintf(why, sizeof(why), "'%.*s' is not one of column %llu's names",
+                 (int)(bad.len > 64 ? 64 : bad.len), bad.ptr, (unsigned long long)bad_col);
+        return fail(s, "events", why);
+    }
+    row_bool(c, k++, e->is_bot);
+    row_bool(c, k++, e->late);
+    const cp_slice person[] = {e->email, e->email_domain, e->name, e->order_id};
+    for (size_t i = 0; i < sizeof(person) / sizeof(person[0]); i++) row_text(c, k++, person[i]);
+    row_money(c, k++, e->has_revenue, e->revenue);
+    row_text(c, k++, e->currency);
+    row_text(c, k++, e->properties);
+    if (row_chunk_end(c, s->app[APP_EVENTS]))
+        return fail(s, "events", duckdb_appender_error(s->app[APP_EVENTS]));
+    return CP_OK;
 }
 
 /* An orders row, or a refunds row (which has no total: its amount is in revenue). */
@@ -600,10 +693,12 @@ int cp_store_add_rt_top(cp_store *s, const cp_rt_top *r)
 typedef struct col {
     void *data;
     uint64_t *valid;
+    duckdb_type type;
 } col;
 
 static cp_slice str_at(col c, idx_t row)
 {
+    assert(c.type == DUCKDB_TYPE_VARCHAR); /* an ENUM or a number read as text: CAST it */
     if (c.valid && !duckdb_validity_row_is_valid(c.valid, row)) return CP_SLICE_NULL;
     duckdb_string_t *v = &((duckdb_string_t *)c.data)[row];
     return (cp_slice){duckdb_string_t_data(v), duckdb_string_t_length(*v)};
@@ -615,6 +710,9 @@ static void get_cols(duckdb_data_chunk ch, col *cols, idx_t n)
         duckdb_vector v = duckdb_data_chunk_get_vector(ch, i);
         cols[i].data = duckdb_vector_get_data(v);
         cols[i].valid = duckdb_vector_get_validity(v);
+        duckdb_logical_type t = duckdb_vector_get_column_type(v);
+        cols[i].type = duckdb_get_type_id(t);
+        duckdb_destroy_logical_type(&t);
     }
 }
 
@@ -756,9 +854,10 @@ int cp_store_scan_for_sessions(cp_store *s, int64_t since,
                  " WHERE identity IN (SELECT identity FROM events WHERE \"offset\" > %lld)",
                  (long long)since);
     snprintf(sql, sizeof(sql),
-             "SELECT identity, user_id, session_id, kind, page_path, utm_source, utm_medium, "
-             "utm_campaign, country, device_type, epoch_ms(event_time), \"offset\", is_bot FROM "
-             "events%s ORDER BY identity, event_time, \"offset\"",
+             "SELECT identity, user_id, session_id, CAST(kind AS VARCHAR), page_path, utm_source, "
+             "utm_medium, utm_campaign, country, CAST(device_type AS VARCHAR), "
+             "epoch_ms(event_time), \"offset\", is_bot FROM events%s ORDER BY identity, "
+             "event_time, \"offset\"",
              only);
     return scan_rows(s, sql, 13, session_row, &(session_scan){fn, ud});
 }

@@ -3,6 +3,7 @@
  * crash between the log and silver; replay. */
 #include "clickpulse/bronze.h"
 #include "clickpulse/error.h"
+#include "clickpulse/fs.h"
 #include "clickpulse/log.h"
 #include "clickpulse/pipeline.h"
 #include "feed.h"
@@ -217,6 +218,54 @@ static void test_refresh_under_stream(void)
     cp_event_decoder_free(d);
 }
 
+/* A database from before silver's columns of names were ENUMs: opening it makes them
+ * ENUMs of every name the engine gives, keeping the values it held. */
+static void test_columns_of_names(void)
+{
+    char path[300], err[512], set[200];
+    snprintf(path, sizeof(path), "%s/names", dir);
+    CHECK_INT(cp_mkdirs(path), CP_OK);
+    snprintf(path, sizeof(path), "%s/names/clickpulse.duckdb", dir);
+    cp_store *s;
+    CHECK_INT(cp_store_open(path, false, &s, err, sizeof(err)), CP_OK);
+    CHECK_INT(cp_store_exec(s,
+                            "INSERT INTO events (\"offset\", type, kind, device_type, browser, os) "
+                            "VALUES (0, 'page', 'page', 'mobile', 'Firefox', 'Android'), (1, "
+                            "'track', 'a_kind_of_old', 'desktop', 'Netscape', 'BeOS')",
+                            err, sizeof(err)),
+              CP_OK);
+    cp_store_close(s);
+    snprintf(set, sizeof(set), "data_dir=%s/names", dir);
+    CHECK_INT(cp_config_set_arg(&cfg, set, err, sizeof(err)), CP_OK);
+    open_pipeline();
+    CHECK_INT(q("SELECT count(*) FROM duckdb_columns() WHERE table_name = 'events' AND data_type "
+                "LIKE 'ENUM(%'"),
+              5);
+    CHECK_INT(q("SELECT count(*) FROM duckdb_columns() WHERE table_name = 'events' AND "
+                "column_name = 'kind' AND data_type LIKE 'ENUM(''page'', ''screen'', %"
+                "''signed_up'', ''custom'', ''a_kind_of_old'')'"),
+              1);
+    CHECK_INT(q("SELECT count(*) FROM events WHERE kind = 'a_kind_of_old' AND browser = "
+                "'Netscape' AND os = 'BeOS' AND device_type = 'desktop' AND type = 'track'"),
+              1);
+    CHECK_INT(q("SELECT count(*) FROM events WHERE kind = 'page' AND browser = 'Firefox'"), 1);
+    cp_decode_options o;
+    cp_decode_options_default(&o);
+    o.received_at_ms = 1790856600000LL;
+    cp_event_decoder *d = cp_event_decoder_new(&o, (cp_decode_sink){NULL, on_event, on_reject});
+    submit(d, EV("n1", "2026-10-01T10:00:00Z"), "p0");
+    CHECK_INT(cp_pipeline_flush(pl, "t", 1), CP_OK);
+    CHECK_INT(cp_pipeline_sync(pl), CP_OK);
+    CHECK_INT(q("SELECT count(*) FROM events WHERE message_id = 'n1' AND kind = 'page' AND "
+                "type = 'page' AND device_type = 'unknown' AND browser = 'other' AND os = "
+                "'other'"),
+              1);
+    cp_pipeline_close(pl);
+    cp_event_decoder_free(d);
+    snprintf(set, sizeof(set), "data_dir=%s", dir);
+    CHECK_INT(cp_config_set_arg(&cfg, set, err, sizeof(err)), CP_OK);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof(dir), "/tmp/cp_test_pipeline_%d", (int)getpid());
@@ -227,6 +276,7 @@ int main(void)
     cp_config_set_arg(&cfg, "store.memory_limit=256MB", err, sizeof(err));
     RUN(test_batches_recovery_replay);
     RUN(test_refresh_under_stream);
+    RUN(test_columns_of_names);
     char cmd[200];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     if (system(cmd) != 0) return 1;

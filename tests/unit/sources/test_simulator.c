@@ -108,6 +108,53 @@ static void test_deterministic(void)
     free_capture(&c);
 }
 
+/* large_rate: that share of the events with properties carry a note of 1 to 20 KB in them;
+ * without it every line is as it was, and the ground truth is the same. */
+static void test_large_properties(void)
+{
+    cp_sim_params p;
+    capture a, b;
+    params(&p, 7, CP_SIM_JSONL);
+    p.customers = 500;
+    run(&p, &a);
+    p.large_rate = 0.02;
+    run(&p, &b);
+    CHECK(cp_slice_eq(cp_buf_slice(&a.truth), cp_buf_slice(&b.truth)));
+    const char *x = a.events.ptr, *y = b.events.ptr, *xe = x + a.events.len, *ye = y + b.events.len;
+    size_t lines = 0, with_props = 0, notes = 0, shortest = SIZE_MAX, longest = 0, other = 0;
+    while (x < xe && y < ye) {
+        const char *xn = memchr(x, '\n', (size_t)(xe - x)), *yn = memchr(y, '\n', (size_t)(ye - y));
+        CHECK(xn && yn);
+        if (!xn || !yn) break;
+        lines++;
+        with_props += memmem(x, (size_t)(xn - x), "\"properties\":{", 14) != NULL;
+        const char *note = memmem(y, (size_t)(yn - y), ",\"note\":\"", 9);
+        if (note) {
+            const char *end = memchr(note + 9, '"', (size_t)(yn - note - 9));
+            size_t len = end ? (size_t)(end - note - 9) : 0;
+            notes++;
+            shortest = len < shortest ? len : shortest;
+            longest = len > longest ? len : longest;
+            /* the line without its note is the line as it was */
+            other += !end || (size_t)(note - y) + (size_t)(yn - end - 1) != (size_t)(xn - x) ||
+                     memcmp(x, y, (size_t)(note - y)) != 0 ||
+                     memcmp(x + (note - y), end + 1, (size_t)(yn - end - 1)) != 0;
+        } else {
+            other += xn - x != yn - y || memcmp(x, y, (size_t)(xn - x)) != 0;
+        }
+        x = xn + 1, y = yn + 1;
+    }
+    CHECK(x == xe && y == ye);
+    CHECK_INT(other, 0);
+    CHECK(lines > 10000);
+    /* 2 %, within three standard deviations of the draw (here 192 of 9,993) */
+    CHECK(notes > (size_t)((double)with_props * 0.015) &&
+          notes < (size_t)((double)with_props * 0.025));
+    CHECK(shortest >= 1024 && longest <= 20480 && longest > 15000);
+    free_capture(&a);
+    free_capture(&b);
+}
+
 /* signup_rate: the share of customers.csv's sign-up dates inside the window. */
 static void test_signup_rate(void)
 {
@@ -1059,6 +1106,7 @@ int main(void)
     RUN(test_standard_unchanged);
     RUN(test_deterministic);
     RUN(test_signup_rate);
+    RUN(test_large_properties);
     RUN(test_truth_jsonl);
     RUN(test_truth_batches);
     RUN(test_personas);

@@ -121,6 +121,12 @@ static void test_query_formats(void)
         "n  | s        | z    | d    \n---+----------+------+------\n 1 | a,b      | NULL |  2.50\n"
         "22 | say \"hi\" | x    | 10.00\n(2 rows)\n");
     CHECK_STR(run_query(s, "SELECT 1 AS one", CP_QUERY_CSV, 1), "one\n1\n");
+    /* a column as wide as its name when its values are narrower; an ENUM as its name */
+    CHECK_STR(
+        run_query(s, "SELECT 'a'::ENUM('a', 'bb') AS longname, 7 AS count", CP_QUERY_TABLE, 0),
+        "longname | count\n---------+------\na        |     7\n(1 row)\n");
+    CHECK_STR(run_query(s, "SELECT 'bb'::ENUM('a', 'bb') AS e", CP_QUERY_JSON, 0),
+              "[{\"e\":\"bb\"}]\n");
     CHECK_STR(run_query(s, "SELECT TIMESTAMPTZ '2026-10-01 12:34:56.789+02' AS t", CP_QUERY_CSV, 0),
               "t\n2026-10-01T10:34:56.789Z\n");
     /* a list or a struct: streamed as DuckDB's text of it, the other columns as they are */
