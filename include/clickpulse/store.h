@@ -126,9 +126,16 @@ int cp_store_scan_for_sessions(cp_store *s, int64_t since,
                                int (*fn)(void *ud, const cp_session_event *e), void *ud);
 /* Opens the transaction of a sessions refresh: every session when since < 0, else the
  * sessions of the identities with events past offset `since` (the scan then hands over
- * only those identities' events). */
+ * only those identities' events); CP_SESSIONS_TODO: those of cp_store_sessions_todo's
+ * identities; CP_SESSIONS_NONE: none (rows are only added). */
+#define CP_SESSIONS_TODO (-2)
+#define CP_SESSIONS_NONE INT64_MAX
 int cp_store_sessions_begin(cp_store *s, int64_t since);
 int cp_store_add_session(cp_store *s, const cp_session_row *r);
+/* The identities whose sessions CP_SESSIONS_TODO names (committed); n = 0 forgets them. */
+int cp_store_sessions_todo(cp_store *s, const cp_slice *ids, size_t n);
+/* A session row added with the batch's rows (between cp_store_begin and the commit). */
+int cp_store_add_batch_session(cp_store *s, const cp_session_row *r);
 int cp_store_sessions_end(cp_store *s, bool commit); /* commits, or rolls back */
 
 /* Dedup state for the window: every (msg_hash, delivery_hash, received_at) of events

@@ -86,6 +86,7 @@ typedef struct silver_ctx {
     struct silver_rate *rates;
     size_t n_rates, cap_rates;
     char reporting[4];
+    struct sess_track *track; /* sessions kept as events are written, when set */
 } silver_ctx;
 /* The rates from the store (after cp_store_set_currency). */
 int silver_rates_load(silver_ctx *s);
@@ -94,6 +95,8 @@ int silver_rates_load(silver_ctx *s);
 int silver_orders_load(silver_ctx *s);
 void silver_orders_free(silver_ctx *s);
 void silver_rates_free(silver_ctx *s);
+/* What the sessions' rules read of a silver row. */
+cp_session_event session_event_of(const cp_silver_event *r);
 int silver_write(silver_ctx *s, const cp_event *ev, int64_t offset, uint64_t msg_hash,
                  uint64_t delivery_hash, cp_slice source, bool late);
 
@@ -110,7 +113,46 @@ static inline uint64_t reject_key(uint64_t delivery)
     return delivery ^ 0x9e3779b97f4a7c15ull;
 }
 
-/* Sessions (sessions.c). */
+/* Sessions (sessions.c): one identity's current session as the rules build it, from its
+ * events in event-time order (then by offset). */
+#define SESS_FIELDS 9
+typedef struct sess_state {
+    int open;
+    int64_t start_ms, last_ms, last_page_ms;
+    int64_t events, pageviews;
+    bool ua_bot, product_view, cart, checkout, purchase, other_kinds;
+    int64_t *gaps; /* between page views, kept while the session has nothing else */
+    size_t n_gaps, cap_gaps;
+    cp_buf text; /* the text fields, one after another */
+    uint32_t off[SESS_FIELDS], len[SESS_FIELDS];
+} sess_state;
+/* Adds e: a session it does not belong to is closed first (emit gets its row). */
+int sess_add(sess_state *b, int64_t timeout_ms, const cp_session_event *e,
+             int (*emit)(void *ud, const cp_session_row *r), void *ud);
+/* The open session, if any, to emit, and closed. */
+int sess_close(sess_state *b, int (*emit)(void *ud, const cp_session_row *r), void *ud);
+void sess_state_free(sess_state *b);
+/* The memory its text and gaps hold. */
+size_t sess_state_bytes(const sess_state *b);
+/* Recomputes the sessions of every identity (since < 0) or of those with events past offset
+ * since (or CP_SESSIONS_TODO's), each from all its events. */
 int sessions_refresh(cp_store *s, int64_t timeout_ms, int64_t since);
+
+/* Sessions kept by the silver writer as it writes (session_track.c), for an ingest or a
+ * replay into an empty silver; max_bytes bounds its memory (past it, it gives up). */
+typedef struct sess_track sess_track;
+sess_track *sess_track_new(int64_t timeout_ms, size_t max_bytes);
+void sess_track_free(sess_track *t);
+/* e, just written to silver in the open batch: a session it ends is added to the batch. */
+int sess_track_add(sess_track *t, cp_store *s, const cp_session_event *e);
+/* Gives up (a batch rolled back): the end recomputes every session. */
+void sess_track_abandon(sess_track *t);
+bool sess_track_active(const sess_track *t);
+size_t sess_track_bytes(const sess_track *t);
+/* The identities set aside so far (their sessions are recomputed at the end). */
+size_t sess_track_aside(const sess_track *t);
+/* Writes the open sessions and recomputes those of the identities set aside, then gives
+ * up (later refreshes recompute what changes); CP_EAGAIN when it had given up already. */
+int sess_track_finish(sess_track *t, cp_store *s);
 
 #endif

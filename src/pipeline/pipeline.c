@@ -384,10 +384,30 @@ int cp_pipeline_refresh_derived(cp_pipeline *p, char *err, size_t errlen)
     if (rc == CP_OK && !found) since = -1;
     if (rc == CP_OK && none) upto = -1;
     if (rc == CP_OK && (!found || upto > since)) {
-        rc = sessions_refresh(p->store, p->session_timeout_ms, since);
+        /* the sessions kept as silver was written, else recomputed */
+        rc = sess_track_finish(p->silver.track, p->store);
+        if (rc == CP_EAGAIN) rc = sessions_refresh(p->store, p->session_timeout_ms, since);
         if (rc == CP_OK) rc = cp_store_refresh_derived(p->store, since, upto);
     }
+    sess_track_free(p->silver.track);
+    p->silver.track = NULL;
     if (rc) snprintf(err, errlen, "store: %s", cp_store_error(p->store));
+    writer_release(p);
+    return rc;
+}
+
+int cp_pipeline_track_sessions(cp_pipeline *p)
+{
+    int rc = writer_hold(p);
+    if (rc) return rc;
+    int64_t rows = -1;
+    bool none;
+    rc = cp_store_scalar(p->store,
+                         "SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM sessions)",
+                         &rows, &none);
+    if (rc == CP_OK && rows == 0 && !p->silver.track &&
+        !(p->silver.track = sess_track_new(p->session_timeout_ms, p->sessions_memory)))
+        rc = CP_ENOMEM;
     writer_release(p);
     return rc;
 }

@@ -18,31 +18,49 @@
 #define MAX_SESSION_MS (24 * CP_MS_PER_HOUR)
 #define BOT_MIN_PAGES  15
 #define BOT_MEDIAN_GAP 2500
+#define NONE           UINT32_MAX /* a field's length when it is NULL */
 
-enum { F_IDENTITY, F_USER, F_SID, F_LANDING, F_SRC, F_MED, F_CAMP, F_COUNTRY, F_DEVICE, F__COUNT };
+enum { F_IDENTITY, F_USER, F_SID, F_LANDING, F_SRC, F_MED, F_CAMP, F_COUNTRY, F_DEVICE };
 
-typedef struct builder {
-    cp_store *store;
-    int64_t timeout_ms;
-    int open;
-    cp_buf f[F__COUNT]; /* owned copies of the session's text fields */
-    int64_t start_ms, last_ms, last_page_ms;
-    int64_t events, pageviews;
-    bool ua_bot, product_view, cart, checkout, purchase, other_kinds;
-    int64_t *gaps;
-    size_t n_gaps, cap_gaps;
-    int rc;
-} builder;
-
-static int set(cp_buf *b, cp_slice v)
+/* Field i's text, or CP_SLICE_NULL. */
+static cp_slice get(const sess_state *b, int i)
 {
-    cp_buf_reset(b);
-    return v.ptr ? cp_buf_append(b, v.ptr, v.len ? v.len : 0) : CP_OK;
+    return b->len[i] == NONE || !b->len[i] ? CP_SLICE_NULL
+                                           : (cp_slice){b->text.ptr + b->off[i], b->len[i]};
 }
 
-static cp_slice get(const cp_buf *b)
+/* Sets field i (NULL when v.ptr is NULL): the fields are copied into a new text. */
+static int set(sess_state *b, int i, cp_slice v)
 {
-    return b->ptr && b->len ? cp_buf_slice(b) : CP_SLICE_NULL;
+    cp_buf t;
+    cp_buf_init(&t);
+    uint32_t off[SESS_FIELDS], len[SESS_FIELDS];
+    for (int k = 0; k < SESS_FIELDS; k++) {
+        cp_slice f = k == i ? v : b->len[k] == NONE ? CP_SLICE_NULL : get(b, k);
+        off[k] = (uint32_t)t.len;
+        len[k] = f.ptr ? (uint32_t)f.len : NONE;
+        if (f.len && cp_buf_append(&t, f.ptr, f.len)) {
+            cp_buf_free(&t);
+            return CP_ENOMEM;
+        }
+    }
+    cp_buf_free(&b->text);
+    b->text = t;
+    memcpy(b->off, off, sizeof(off));
+    memcpy(b->len, len, sizeof(len));
+    return CP_OK;
+}
+
+void sess_state_free(sess_state *b)
+{
+    cp_buf_free(&b->text);
+    cp_free(b->gaps);
+    memset(b, 0, sizeof(*b));
+}
+
+size_t sess_state_bytes(const sess_state *b)
+{
+    return b->text.cap + b->cap_gaps * sizeof(int64_t);
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -51,7 +69,7 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static bool behaves_like_bot(builder *b)
+static bool behaves_like_bot(sess_state *b)
 {
     if (b->pageviews < BOT_MIN_PAGES || b->other_kinds || b->n_gaps == 0) return false;
     qsort(b->gaps, b->n_gaps, sizeof(int64_t), cmp_i64);
@@ -60,28 +78,27 @@ static bool behaves_like_bot(builder *b)
     return b->gaps[n / 2 - 1] + b->gaps[n / 2] < 2 * BOT_MEDIAN_GAP; /* the middles' mean */
 }
 
-static int close_session(builder *b)
+int sess_close(sess_state *b, int (*emit)(void *ud, const cp_session_row *r), void *ud)
 {
     if (!b->open) return CP_OK;
     char id[20];
-    cp_slice sid = get(&b->f[F_SID]);
+    cp_slice sid = get(b, F_SID), who = get(b, F_IDENTITY);
     if (!sid.len) {
-        uint64_t h =
-            XXH3_64bits_withSeed(b->f[F_IDENTITY].ptr, b->f[F_IDENTITY].len, (uint64_t)b->start_ms);
+        uint64_t h = XXH3_64bits_withSeed(who.ptr, who.len, (uint64_t)b->start_ms);
         id[0] = 's';
         id[1] = '_';
         for (int i = 0; i < 16; i++) id[2 + i] = "0123456789abcdef"[(h >> (60 - 4 * i)) & 15];
         sid = (cp_slice){id, 18};
     }
     cp_session_row r = {.session_id = sid,
-                        .identity = get(&b->f[F_IDENTITY]),
-                        .user_id = get(&b->f[F_USER]),
-                        .utm_source = get(&b->f[F_SRC]),
-                        .utm_medium = get(&b->f[F_MED]),
-                        .utm_campaign = get(&b->f[F_CAMP]),
-                        .country = get(&b->f[F_COUNTRY]),
-                        .device_type = get(&b->f[F_DEVICE]),
-                        .landing_path = get(&b->f[F_LANDING]),
+                        .identity = who,
+                        .user_id = get(b, F_USER),
+                        .utm_source = get(b, F_SRC),
+                        .utm_medium = get(b, F_MED),
+                        .utm_campaign = get(b, F_CAMP),
+                        .country = get(b, F_COUNTRY),
+                        .device_type = get(b, F_DEVICE),
+                        .landing_path = get(b, F_LANDING),
                         .start_ms = b->start_ms,
                         .end_ms = b->last_ms,
                         .events = b->events,
@@ -92,16 +109,26 @@ static int close_session(builder *b)
                         .checkout = b->checkout,
                         .purchase = b->purchase};
     b->open = 0;
-    return cp_store_add_session(b->store, &r);
+    return emit(ud, &r);
 }
 
-static int open_session(builder *b, const cp_session_event *e)
+static int open_session(sess_state *b, const cp_session_event *e)
 {
-    const cp_slice v[F__COUNT] = {e->identity,     e->user_id,    e->session_id,
-                                  e->page_path,    e->utm_source, e->utm_medium,
-                                  e->utm_campaign, e->country,    e->device_type};
-    for (int i = 0; i < F__COUNT; i++)
-        if (set(&b->f[i], v[i])) return CP_ENOMEM;
+    const cp_slice v[SESS_FIELDS] = {e->identity,     e->user_id,    e->session_id,
+                                     e->page_path,    e->utm_source, e->utm_medium,
+                                     e->utm_campaign, e->country,    e->device_type};
+    cp_buf t;
+    cp_buf_init(&t);
+    for (int i = 0; i < SESS_FIELDS; i++) {
+        b->off[i] = (uint32_t)t.len;
+        b->len[i] = v[i].ptr ? (uint32_t)v[i].len : NONE;
+        if (v[i].len && cp_buf_append(&t, v[i].ptr, v[i].len)) {
+            cp_buf_free(&t);
+            return CP_ENOMEM;
+        }
+    }
+    cp_buf_free(&b->text);
+    b->text = t;
     b->open = 1;
     b->start_ms = b->last_ms = e->time_ms;
     b->last_page_ms = INT64_MIN;
@@ -111,37 +138,44 @@ static int open_session(builder *b, const cp_session_event *e)
     return CP_OK;
 }
 
-static bool starts_new(const builder *b, const cp_session_event *e)
+/* Whether e (of the session's identity) starts a new session. */
+static bool starts_new(const sess_state *b, int64_t timeout_ms, const cp_session_event *e)
 {
-    if (!b->open || !cp_slice_eq(e->identity, cp_buf_slice(&b->f[F_IDENTITY]))) return true;
-    if (e->time_ms - b->last_ms > b->timeout_ms || e->time_ms - b->start_ms >= MAX_SESSION_MS)
+    if (!b->open) return true;
+    if (e->time_ms - b->last_ms > timeout_ms || e->time_ms - b->start_ms >= MAX_SESSION_MS)
         return true;
-    /* another client id than the session's; a session without one adopts it (on_event) */
-    return e->session_id.len && b->f[F_SID].len &&
-           !cp_slice_eq(e->session_id, cp_buf_slice(&b->f[F_SID]));
+    /* another client id than the session's; a session without one adopts it (sess_add) */
+    cp_slice sid = get(b, F_SID);
+    return e->session_id.len && sid.len && !cp_slice_eq(e->session_id, sid);
 }
 
-static int push_gap(builder *b, int64_t gap)
+static int push_gap(sess_state *b, int64_t gap)
 {
     if (cp_grow((void **)&b->gaps, &b->cap_gaps, b->n_gaps + 1, sizeof(int64_t))) return CP_ENOMEM;
     b->gaps[b->n_gaps++] = gap;
     return CP_OK;
 }
 
-static int on_event(void *ud, const cp_session_event *e)
+int sess_add(sess_state *b, int64_t timeout_ms, const cp_session_event *e,
+             int (*emit)(void *ud, const cp_session_row *r), void *ud)
 {
-    builder *b = ud;
     int rc;
-    if (starts_new(b, e) && ((rc = close_session(b)) || (rc = open_session(b, e)))) return rc;
+    if (starts_new(b, timeout_ms, e) &&
+        ((rc = sess_close(b, emit, ud)) || (rc = open_session(b, e))))
+        return rc;
     b->events++;
     b->last_ms = e->time_ms;
     b->ua_bot |= e->is_bot;
-    if (e->user_id.len && (rc = set(&b->f[F_USER], e->user_id))) return rc;
+    if (e->user_id.len && !cp_slice_eq(e->user_id, get(b, F_USER)) &&
+        (rc = set(b, F_USER, e->user_id)))
+        return rc;
     /* a session without a client id takes the first one it sees */
-    if (e->session_id.len && !b->f[F_SID].len && (rc = set(&b->f[F_SID], e->session_id))) return rc;
+    if (e->session_id.len && !get(b, F_SID).len && (rc = set(b, F_SID, e->session_id))) return rc;
     if (cp_slice_eq_lit(e->kind, "page")) {
         b->pageviews++;
-        if (b->last_page_ms != INT64_MIN && (rc = push_gap(b, e->time_ms - b->last_page_ms)))
+        /* the gaps matter to the bot rule only while the session has nothing but pages */
+        if (!b->other_kinds && b->last_page_ms != INT64_MIN &&
+            (rc = push_gap(b, e->time_ms - b->last_page_ms)))
             return rc;
         b->last_page_ms = e->time_ms;
     } else if (cp_slice_eq_lit(e->kind, "product_viewed")) {
@@ -153,22 +187,47 @@ static int on_event(void *ud, const cp_session_event *e)
     } else if (cp_slice_eq_lit(e->kind, "order_completed")) {
         b->purchase = true;
     }
-    if (!cp_slice_eq_lit(e->kind, "page")) b->other_kinds = true;
+    if (!cp_slice_eq_lit(e->kind, "page") && !b->other_kinds) {
+        b->other_kinds = true;
+        cp_free(b->gaps); /* no longer needed */
+        b->gaps = NULL;
+        b->n_gaps = b->cap_gaps = 0;
+    }
     return CP_OK;
+}
+
+typedef struct builder {
+    cp_store *store;
+    int64_t timeout_ms;
+    sess_state st;
+} builder;
+
+static int add_row(void *ud, const cp_session_row *r)
+{
+    return cp_store_add_session(ud, r);
+}
+
+static int on_event(void *ud, const cp_session_event *e)
+{
+    builder *b = ud;
+    /* another identity: its sessions start afresh */
+    if (b->st.open && !cp_slice_eq(e->identity, get(&b->st, F_IDENTITY))) {
+        int rc = sess_close(&b->st, add_row, b->store);
+        if (rc) return rc;
+    }
+    return sess_add(&b->st, b->timeout_ms, e, add_row, b->store);
 }
 
 int sessions_refresh(cp_store *s, int64_t timeout_ms, int64_t since)
 {
     builder b = {.store = s, .timeout_ms = timeout_ms};
-    for (int i = 0; i < F__COUNT; i++) cp_buf_init(&b.f[i]);
     int rc = cp_store_sessions_begin(s, since);
     if (rc == CP_OK) {
         rc = cp_store_scan_for_sessions(s, since, on_event, &b);
-        if (rc == CP_OK) rc = close_session(&b);
+        if (rc == CP_OK) rc = sess_close(&b.st, add_row, s);
         int end = cp_store_sessions_end(s, rc == CP_OK);
         if (rc == CP_OK) rc = end;
     }
-    for (int i = 0; i < F__COUNT; i++) cp_buf_free(&b.f[i]);
-    cp_free(b.gaps);
+    sess_state_free(&b.st);
     return rc;
 }

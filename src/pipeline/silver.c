@@ -252,6 +252,23 @@ static int write_order(silver_ctx *s, const cp_event *ev, int64_t offset, cp_sli
     return rc;
 }
 
+cp_session_event session_event_of(const cp_silver_event *r)
+{
+    return (cp_session_event){.identity = r->identity,
+                              .user_id = r->user_id,
+                              .session_id = r->session_id,
+                              .kind = r->kind,
+                              .page_path = r->page_path,
+                              .utm_source = r->utm_source,
+                              .utm_medium = r->utm_medium,
+                              .utm_campaign = r->utm_campaign,
+                              .country = r->country,
+                              .device_type = r->device_type,
+                              .time_ms = r->event_time_ms,
+                              .offset = r->offset,
+                              .is_bot = r->is_bot};
+}
+
 int silver_write(silver_ctx *s, const cp_event *ev, int64_t offset, uint64_t msg_hash,
                  uint64_t delivery_hash, cp_slice source, bool late)
 {
@@ -302,6 +319,10 @@ int silver_write(silver_ctx *s, const cp_event *ev, int64_t offset, uint64_t msg
     if (fresh < 0) return CP_ENOMEM;
     int64_t rate = fresh ? rate_of(s, ev->currency, ev->time_ms) : 0;
     int rc = cp_store_add_event(s->store, &r);
+    if (rc == CP_OK && s->track) {
+        cp_session_event se = session_event_of(&r);
+        rc = sess_track_add(s->track, s->store, &se);
+    }
     if (s->live)
         cp_live_add(s->live,
                     &(cp_live_event){.kind = ev->kind,

@@ -236,6 +236,7 @@ static int write_transaction(cp_pipeline *p, silver_batch **taken, int *result)
         rc = finish_batches(p, taken, done);
     else if (open)
         cp_store_rollback(p->store);
+    if (rc) sess_track_abandon(p->silver.track); /* it saw rows that were rolled back */
     pthread_mutex_lock(&w->mu);
     *result = rc;
     return done;

@@ -27,11 +27,12 @@ enum {
     APP_DUPS,
     APP_RT,
     APP_RT_TOP,
+    APP_SESSIONS,
     APP__COUNT
 };
-static const char *const app_tables[APP__COUNT] = {"events",    "orders",       "order_items",
-                                                   "refunds",   "dead_letters", "duplicates",
-                                                   "rt_minute", "rt_minute_top"};
+static const char *const app_tables[APP__COUNT] = {"events",    "orders",        "order_items",
+                                                   "refunds",   "dead_letters",  "duplicates",
+                                                   "rt_minute", "rt_minute_top", "sessions"};
 
 struct cp_store {
     duckdb_database db;
@@ -741,16 +742,45 @@ static int stream(cp_store *s, const char *sql, duckdb_result *r)
     return rc;
 }
 
+/* The condition naming the identities a sessions refresh from `since` is about. */
+static void sessions_of(int64_t since, char *out, size_t cap)
+{
+    if (since == CP_SESSIONS_TODO)
+        snprintf(out, cap, "identity IN (SELECT identity FROM sessions_todo)");
+    else
+        snprintf(out, cap, "identity IN (SELECT identity FROM events WHERE \"offset\" > %lld)",
+                 (long long)since);
+}
+
+int cp_store_sessions_todo(cp_store *s, const cp_slice *ids, size_t n)
+{
+    if (!n) return exec(s, "DROP TABLE IF EXISTS sessions_todo");
+    if (exec(s, "CREATE OR REPLACE TABLE sessions_todo (identity VARCHAR)")) return CP_EDB;
+    duckdb_appender a;
+    if (duckdb_appender_create(s->con, NULL, "sessions_todo", &a) == DuckDBError)
+        return fail(s, "appender", "sessions_todo");
+    int rc = CP_OK;
+    for (size_t i = 0; i < n && rc == CP_OK; i++) {
+        put_text(a, ids[i]);
+        if (duckdb_appender_end_row(a) == DuckDBError)
+            rc = fail(s, "sessions_todo", duckdb_appender_error(a));
+    }
+    if (rc == CP_OK && duckdb_appender_flush(a) == DuckDBError)
+        rc = fail(s, "sessions_todo", duckdb_appender_error(a));
+    duckdb_appender_destroy(&a);
+    return rc;
+}
+
 int cp_store_sessions_begin(cp_store *s, int64_t since)
 {
-    char sql[512];
-    if (since < 0)
+    char sql[512], which[160];
+    sessions_of(since, which, sizeof(which));
+    if (since == CP_SESSIONS_NONE)
+        snprintf(sql, sizeof(sql), "BEGIN TRANSACTION");
+    else if (since < 0 && since != CP_SESSIONS_TODO)
         snprintf(sql, sizeof(sql), "BEGIN TRANSACTION; DELETE FROM sessions");
     else
-        snprintf(sql, sizeof(sql),
-                 "BEGIN TRANSACTION; DELETE FROM sessions WHERE identity IN (SELECT identity FROM "
-                 "events WHERE \"offset\" > %lld)",
-                 (long long)since);
+        snprintf(sql, sizeof(sql), "BEGIN TRANSACTION; DELETE FROM sessions WHERE %s", which);
     if (exec(s, sql)) { /* the transaction may have begun: not left open, aborted */
         rollback(s);
         return CP_EDB;
@@ -762,9 +792,8 @@ int cp_store_sessions_begin(cp_store *s, int64_t since)
     return CP_OK;
 }
 
-int cp_store_add_session(cp_store *s, const cp_session_row *r)
+static int add_session_row(cp_store *s, duckdb_appender a, const cp_session_row *r)
 {
-    duckdb_appender a = s->sessions;
     put_text(a, r->session_id);
     put_text(a, r->identity);
     put_text(a, r->user_id);
@@ -788,6 +817,16 @@ int cp_store_add_session(cp_store *s, const cp_session_row *r)
     if (duckdb_appender_end_row(a) == DuckDBError)
         return fail(s, "sessions", duckdb_appender_error(a));
     return CP_OK;
+}
+
+int cp_store_add_session(cp_store *s, const cp_session_row *r)
+{
+    return add_session_row(s, s->sessions, r);
+}
+
+int cp_store_add_batch_session(cp_store *s, const cp_session_row *r)
+{
+    return add_session_row(s, s->app[APP_SESSIONS], r);
 }
 
 int cp_store_sessions_end(cp_store *s, bool commit)
@@ -848,11 +887,10 @@ static int session_row(void *ctx, const col *c, idx_t i)
 int cp_store_scan_for_sessions(cp_store *s, int64_t since,
                                int (*fn)(void *ud, const cp_session_event *e), void *ud)
 {
-    char only[128] = "", sql[640];
-    if (since >= 0) /* the scan's own connection: the same events, committed */
-        snprintf(only, sizeof(only),
-                 " WHERE identity IN (SELECT identity FROM events WHERE \"offset\" > %lld)",
-                 (long long)since);
+    char only[180] = "", which[160], sql[700];
+    sessions_of(since, which, sizeof(which));
+    if (since >= 0 || since == CP_SESSIONS_TODO) /* the scan's own connection: committed rows */
+        snprintf(only, sizeof(only), " WHERE %s", which);
     snprintf(sql, sizeof(sql),
              "SELECT identity, user_id, session_id, CAST(kind AS VARCHAR), page_path, utm_source, "
              "utm_medium, utm_campaign, country, CAST(device_type AS VARCHAR), "
