@@ -64,7 +64,7 @@ typedef struct cp_config {
     int64_t store_memory_limit;
     int64_t pipeline_dedup_memory;
     int64_t pipeline_live_memory;
-    int64_t pipeline_sessions_memory;
+    int64_t pipeline_derived_memory;
     int64_t pipeline_queue_memory;
     int64_t store_threads;
     int64_t background_nice;

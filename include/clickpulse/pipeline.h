@@ -112,11 +112,11 @@ int cp_pipeline_cursor(cp_pipeline *p, const char *cursor_name, int64_t *cursor,
 int cp_pipeline_refresh_derived(cp_pipeline *p, char *err, size_t errlen);
 /* The same, for single-threaded callers: the error is cp_pipeline_error's. */
 int cp_pipeline_refresh_sessions(cp_pipeline *p);
-/* Into an empty silver (no events, no sessions): the silver writer keeps the sessions as it
- * writes, each identity's open one in memory (pipeline.sessions_memory), and the next
- * refresh writes what is open and recomputes only the identities whose events came out of
- * order; the table is the one a recomputation gives. Nothing happens otherwise. */
-int cp_pipeline_track_sessions(cp_pipeline *p);
+/* Into an empty silver (no events, no sessions): the silver writer keeps the sessions, the
+ * customers and the identity map as it writes (in pipeline.derived_memory), and the next
+ * refresh writes them and recomputes only the sessions of identities whose events came out
+ * of order; the tables are the ones a recomputation gives. Nothing happens otherwise. */
+int cp_pipeline_track_derived(cp_pipeline *p);
 /* Applies the log's retention (log.retention_bytes, log.retention) at now_ms; returns the
  * number of segments removed or a negative error. */
 int cp_pipeline_retain(cp_pipeline *p, int64_t now_ms);

@@ -38,8 +38,8 @@ typedef struct cp_sim_params {
     int64_t batch_size;
     double rate; /* events per second; 0 = as fast as possible */
     double duplicate_rate, late_rate, skew_rate, malformed_rate, bot_rate;
-    double signup_rate;          /* share of customers who sign up during the window */
-    double large_rate; /* share of events whose properties carry a note of 1-20 KB of text */
+    double signup_rate; /* share of customers who sign up during the window */
+    double large_rate;  /* share of events whose properties carry a note of 1-20 KB of text */
     int64_t allowed_lateness_ms; /* for the ground truth's late count */
     int64_t session_timeout_ms;  /* sessions are generated to be recovered by this rule */
     /* Customers who change: shift_rate of those with persona shift_from behave as

@@ -101,6 +101,18 @@ int cp_store_add_duplicate(cp_store *s, const cp_duplicate *d);
  * transaction. */
 #define CP_DERIVED_CHECKPOINT "derived"
 int cp_store_refresh_derived(cp_store *s, int64_t since, int64_t upto);
+/* The identity map and the customers written whole, from rows computed elsewhere: begin
+ * empties both in a transaction; end records `upto` as CP_DERIVED_CHECKPOINT and commits
+ * (or rolls back when commit is false). */
+typedef struct cp_customer_row {
+    cp_slice user_id, email, email_domain, name, country;
+    int64_t first_ms, last_ms, signed_up_ms; /* signed_up_ms INT64_MIN: none */
+    int64_t events, last_offset;
+} cp_customer_row;
+int cp_store_people_begin(cp_store *s);
+int cp_store_add_identity(cp_store *s, cp_slice anonymous_id, cp_slice user_id, int64_t first_ms);
+int cp_store_add_customer(cp_store *s, const cp_customer_row *c);
+int cp_store_people_end(cp_store *s, int64_t upto, bool commit);
 /* Sets a named position (the log offset applied, a source's cursor), in the batch. */
 int cp_store_set_checkpoint(cp_store *s, const char *name, int64_t position);
 /* Reads a position; *found tells whether it exists. */

@@ -88,8 +88,8 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
         cli_error(cmd->name, "%s", err);
         return CLI_FAILURE;
     }
-    /* into an empty silver, the writer keeps the sessions as it goes */
-    if (cp_pipeline_track_sessions(p)) {
+    /* into an empty silver, the writer keeps the derived tables as it goes */
+    if (cp_pipeline_track_derived(p)) {
         cli_error(cmd->name, "%s", cp_pipeline_error(p));
         cp_pipeline_close(p);
         return CLI_FAILURE;

@@ -359,15 +359,15 @@ static const cp_conf_entry table[] = {
      .help = "Memory of the live view's keys (top pages, products, referrers, countries of 25 "
              "hours of minutes) and live sessions; past it new keys count as \"other\" and new "
              "identities are not tracked for live sessions until ended ones are swept."},
-    {.key = "pipeline.sessions_memory",
+    {.key = "pipeline.derived_memory",
      .type = CP_CONF_SIZE,
      .def = "256MB",
-     .offset = F(pipeline_sessions_memory),
+     .offset = F(pipeline_derived_memory),
      .min = 0,
      .max = 1099511627776.0,
-     .help = "Memory 'ingest' and 'replay' into an empty silver may hold each identity's open "
-             "session in, to keep the sessions table as they write (past it, the sessions are "
-             "recomputed from silver at the end)."},
+     .help = "Memory 'ingest' and 'replay' into an empty silver may use to keep the sessions, "
+             "customers and identity map as they write, half for the open sessions and half for "
+             "the people (past it, those tables are recomputed from silver at the end)."},
     {.key = "pipeline.session_timeout",
      .type = CP_CONF_DURATION,
      .def = "30m",

@@ -86,7 +86,8 @@ typedef struct silver_ctx {
     struct silver_rate *rates;
     size_t n_rates, cap_rates;
     char reporting[4];
-    struct sess_track *track; /* sessions kept as events are written, when set */
+    struct sess_track *track;    /* sessions kept as events are written, when set */
+    struct people_track *people; /* customers and the identity map, likewise */
 } silver_ctx;
 /* The rates from the store (after cp_store_set_currency). */
 int silver_rates_load(silver_ctx *s);
@@ -151,6 +152,19 @@ bool sess_track_active(const sess_track *t);
 size_t sess_track_bytes(const sess_track *t);
 /* The identities set aside so far (their sessions are recomputed at the end). */
 size_t sess_track_aside(const sess_track *t);
+
+/* Customers and the identity map kept by the silver writer as it writes (people_track.c),
+ * beside the sessions; max_bytes bounds its memory (past it, it gives up). */
+typedef struct people_track people_track;
+people_track *people_track_new(size_t max_bytes);
+void people_track_free(people_track *t);
+/* e, just written to silver. */
+void people_track_add(people_track *t, const cp_silver_event *e);
+void people_track_abandon(people_track *t);
+bool people_track_active(const people_track *t);
+/* Writes the identity map and the customers whole, with `upto` as the derived checkpoint,
+ * then gives up; CP_EAGAIN when it had given up already. */
+int people_track_finish(people_track *t, cp_store *s, int64_t upto);
 /* Writes the open sessions and recomputes those of the identities set aside, then gives
  * up (later refreshes recompute what changes); CP_EAGAIN when it had given up already. */
 int sess_track_finish(sess_track *t, cp_store *s);

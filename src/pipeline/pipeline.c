@@ -385,18 +385,22 @@ int cp_pipeline_refresh_derived(cp_pipeline *p, char *err, size_t errlen)
     if (rc == CP_OK && none) upto = -1;
     if (rc == CP_OK && (!found || upto > since)) {
         /* the sessions kept as silver was written, else recomputed */
-        rc = sess_track_finish(p->silver.track, p->store);
-        if (rc == CP_EAGAIN) rc = sessions_refresh(p->store, p->session_timeout_ms, since);
-        if (rc == CP_OK) rc = cp_store_refresh_derived(p->store, since, upto);
+        /* given up, or failed: the recomputation (it replaces whatever they wrote) */
+        if (sess_track_finish(p->silver.track, p->store))
+            rc = sessions_refresh(p->store, p->session_timeout_ms, since);
+        if (rc == CP_OK && people_track_finish(p->silver.people, p->store, upto))
+            rc = cp_store_refresh_derived(p->store, since, upto);
     }
     sess_track_free(p->silver.track);
+    people_track_free(p->silver.people);
     p->silver.track = NULL;
+    p->silver.people = NULL;
     if (rc) snprintf(err, errlen, "store: %s", cp_store_error(p->store));
     writer_release(p);
     return rc;
 }
 
-int cp_pipeline_track_sessions(cp_pipeline *p)
+int cp_pipeline_track_derived(cp_pipeline *p)
 {
     int rc = writer_hold(p);
     if (rc) return rc;
@@ -405,9 +409,11 @@ int cp_pipeline_track_sessions(cp_pipeline *p)
     rc = cp_store_scalar(p->store,
                          "SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM sessions)",
                          &rows, &none);
-    if (rc == CP_OK && rows == 0 && !p->silver.track &&
-        !(p->silver.track = sess_track_new(p->session_timeout_ms, p->sessions_memory)))
-        rc = CP_ENOMEM;
+    if (rc == CP_OK && rows == 0 && !p->silver.track) { /* the budget shared half and half */
+        p->silver.track = sess_track_new(p->session_timeout_ms, p->derived_memory / 2);
+        p->silver.people = people_track_new(p->derived_memory / 2);
+        if (!p->silver.track || !p->silver.people) rc = CP_ENOMEM;
+    }
     writer_release(p);
     return rc;
 }

@@ -172,7 +172,7 @@ struct cp_pipeline {
     int64_t store_min_free; /* store.min_free, for the disk of store_dir */
     size_t dedup_memory;    /* pipeline.dedup_memory */
     size_t live_memory;     /* pipeline.live_memory */
-    size_t sessions_memory; /* pipeline.sessions_memory */
+    size_t derived_memory;  /* pipeline.derived_memory */
     size_t queue_memory;    /* pipeline.queue_memory */
     size_t queue_events;    /* pipeline.queue_events: events held in memory for silver */
     size_t idle_backlog;    /* the writer leaves the idle class from this backlog on */

@@ -88,7 +88,10 @@ static int apply_from(cp_pipeline *p, cp_event_decoder *dec, replay_ctx *cx, uin
         rc = commit_replayed(p, batch_from, (int64_t)cp_bronze_next_offset(p->log));
     else if (n)
         cp_store_rollback(p->store);
-    if (rc) sess_track_abandon(p->silver.track); /* it saw rows that were rolled back */
+    if (rc) { /* they saw rows that were rolled back */
+        sess_track_abandon(p->silver.track);
+        people_track_abandon(p->silver.people);
+    }
     cp_bronze_reader_close(r);
     return rc;
 }
@@ -205,7 +208,7 @@ int cp_pipeline_replay(cp_pipeline *p)
     p->max_time = INT64_MIN / 2;
     cp_live_reset(p->live);
     silver_orders_free(&p->silver);
-    rc = cp_pipeline_track_sessions(p); /* silver is empty now */
+    rc = cp_pipeline_track_derived(p); /* silver is empty now */
     if (rc == CP_OK) rc = apply_log(p, cp_bronze_first_offset(p->log));
     if (rc == CP_OK) rc = cp_pipeline_refresh_sessions(p);
     return rc;
@@ -263,7 +266,7 @@ int cp_pipeline_open(const cp_config *c, cp_pipeline **out, char *err, size_t er
     p->dedup_window_ms = c->pipeline_dedup_window_ms;
     p->dedup_memory = (size_t)c->pipeline_dedup_memory;
     p->live_memory = (size_t)c->pipeline_live_memory;
-    p->sessions_memory = (size_t)c->pipeline_sessions_memory;
+    p->derived_memory = (size_t)c->pipeline_derived_memory;
     p->queue_memory = (size_t)c->pipeline_queue_memory;
     p->silver_retention_ms = c->silver_retention_ms;
     p->store_min_free = c->store_min_free;
@@ -309,6 +312,7 @@ void cp_pipeline_close(cp_pipeline *p)
     dedup_free(p->dd);
     cp_live_free(p->live);
     sess_track_free(p->silver.track);
+    people_track_free(p->silver.people);
     silver_orders_free(&p->silver);
     silver_rates_free(&p->silver);
     cp_free(p->poison.offsets);

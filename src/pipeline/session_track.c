@@ -18,8 +18,9 @@
 #include <string.h>
 #include <xxhash.h>
 
-#define REORDER_MS  120000
-#define PEND_FIELDS 9
+#define REORDER_MS    120000
+#define COMPACT_BYTES 8192 /* an identity's waiting text is copied afresh past this */
+#define PEND_FIELDS   9
 
 /* An event waiting to be applied: its fields (user_id, session_id, kind, page_path, the
  * three UTM fields, country, device_type) in its identity's pending text. */
@@ -237,6 +238,28 @@ static int emit_closed(void *ud, const cp_session_row *r)
 
 typedef int (*emit_fn)(void *ud, const cp_session_row *r);
 
+/* The waiting events' text copied afresh, without the applied events' (an identity whose
+ * events never all drain would otherwise keep every event's). */
+static int compact(track_entry *en)
+{
+    cp_buf t;
+    cp_buf_init(&t);
+    for (size_t k = 0; k < en->n_pend; k++)
+        for (int i = 0; i < PEND_FIELDS; i++) {
+            pend_ev *p = &en->pend[k];
+            if (p->len[i] == UINT32_MAX) continue;
+            uint32_t off = (uint32_t)t.len;
+            if (p->len[i] && cp_buf_append(&t, en->pend_text.ptr + p->off[i], p->len[i])) {
+                cp_buf_free(&t);
+                return CP_ENOMEM;
+            }
+            p->off[i] = off;
+        }
+    cp_buf_free(&en->pend_text);
+    en->pend_text = t;
+    return CP_OK;
+}
+
 /* Applies en's waiting events of event time up to upto_ms, in order; emit takes the
  * sessions they end. */
 static int apply_due(sess_track *t, track_entry *en, emit_fn emit, cp_store *store, int64_t upto_ms)
@@ -268,7 +291,14 @@ static int apply_due(sess_track *t, track_entry *en, emit_fn emit, cp_store *sto
     if (k) {
         memmove(en->pend, en->pend + k, (en->n_pend - k) * sizeof(*en->pend));
         en->n_pend -= k;
-        if (!en->n_pend) cp_buf_reset(&en->pend_text);
+        if (!en->n_pend) { /* nothing waits: nothing held */
+            cp_free(en->pend);
+            en->pend = NULL;
+            en->cap_pend = 0;
+            cp_buf_free(&en->pend_text);
+        } else if (en->pend_text.len >= COMPACT_BYTES && compact(en)) {
+            rc = CP_ENOMEM;
+        }
     }
     return rc;
 }

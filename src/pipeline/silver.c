@@ -323,6 +323,7 @@ int silver_write(silver_ctx *s, const cp_event *ev, int64_t offset, uint64_t msg
         cp_session_event se = session_event_of(&r);
         rc = sess_track_add(s->track, s->store, &se);
     }
+    if (rc == CP_OK) people_track_add(s->people, &r);
     if (s->live)
         cp_live_add(s->live,
                     &(cp_live_event){.kind = ev->kind,

@@ -236,7 +236,10 @@ static int write_transaction(cp_pipeline *p, silver_batch **taken, int *result)
         rc = finish_batches(p, taken, done);
     else if (open)
         cp_store_rollback(p->store);
-    if (rc) sess_track_abandon(p->silver.track); /* it saw rows that were rolled back */
+    if (rc) { /* they saw rows that were rolled back */
+        sess_track_abandon(p->silver.track);
+        people_track_abandon(p->silver.people);
+    }
     pthread_mutex_lock(&w->mu);
     *result = rc;
     return done;

@@ -128,6 +128,7 @@ int row_text(row_chunk *c, idx_t col, cp_slice v)
         null_at(c, col);
         return CP_OK;
     }
+    duckdb_validity_set_row_valid(c->vec[col].valid, c->rows); /* a refused row's NULL */
     if (c->types[col] != DUCKDB_TYPE_ENUM) {
         duckdb_vector_assign_string_element_len(c->vec[col].vec, c->rows, v.ptr, v.len);
         return CP_OK;
@@ -168,8 +169,9 @@ void row_date(row_chunk *c, idx_t col, int64_t ms)
 
 void row_money(row_chunk *c, idx_t col, bool present, cp_money v)
 {
-    if (present) /* DECIMAL(18,2): cents in an int64 */
+    if (present) { /* DECIMAL(18,2): cents in an int64 */
+        duckdb_validity_set_row_valid(c->vec[col].valid, c->rows);
         ((int64_t *)c->vec[col].data)[c->rows] = v;
-    else
+    } else
         null_at(c, col);
 }

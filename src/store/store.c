@@ -42,7 +42,8 @@ struct cp_store {
     pthread_mutex_t api_mu;
     duckdb_appender app[APP__COUNT];
     duckdb_appender sessions;
-    row_chunk events; /* silver's events, a chunk at a time */
+    duckdb_appender people[2]; /* identity_map, customers: kept by the writer, written whole */
+    row_chunk events;          /* silver's events, a chunk at a time */
     int in_batch;
     int borrowed; /* the database belongs to another cp_store (cp_store_session) */
     /* Set by cp_store_interrupt until cp_store_resume: no statement starts (DuckDB forgets
@@ -158,6 +159,24 @@ int cp_store_enum_column(cp_store *s, const char *table, const char *column,
         if (i) cp_buf_append_str(&want, ", ");
         quote_into(&want, names[i], strlen(names[i]));
     }
+    /* an ENUM of names already, maybe with other values after them: nothing to do */
+    int64_t done = 0;
+    bool null;
+    cp_buf_appendf(&sql,
+                   "SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'main' AND "
+                   "table_name = '%s' AND column_name = '%s' AND (data_type = ",
+                   table, column);
+    quote_into(&sql, want.ptr, want.len);
+    cp_buf_append_str(&sql, " || ')' OR starts_with(data_type, ");
+    quote_into(&sql, want.ptr, want.len);
+    cp_buf_append_str(&sql, " || ', '))");
+    if (!want.ptr || !sql.ptr || cp_store_scalar(s, sql.ptr, &done, &null) || done) {
+        int rc = !want.ptr || !sql.ptr ? CP_ENOMEM : done ? CP_OK : CP_EDB;
+        cp_buf_free(&want);
+        cp_buf_free(&sql);
+        return rc;
+    }
+    cp_buf_reset(&sql);
     /* the values it holds that are not among names, kept after them */
     cp_buf_appendf(&sql,
                    "SELECT DISTINCT CAST(%s AS VARCHAR) AS v FROM %s WHERE v NOT IN (%.*s) "
@@ -170,7 +189,6 @@ int cp_store_enum_column(cp_store *s, const char *table, const char *column,
     if (rc == CP_OK && other.len) cp_buf_appendf(&want, ", %.*s", (int)other.len, other.ptr);
     cp_buf_append_char(&want, ')');
     int64_t same = 0;
-    bool null;
     cp_buf_reset(&sql);
     if (rc == CP_OK) {
         cp_buf_appendf(&sql,
@@ -410,6 +428,7 @@ int cp_store_add_event(cp_store *s, const cp_silver_event *e)
     idx_t bad_col = 0;
     for (size_t i = 0; i < sizeof(head) / sizeof(head[0]) && rc == CP_OK; i++)
         if ((rc = row_text(c, k++, head[i]))) bad = head[i], bad_col = k;
+    if (rc) goto refused; /* nothing more is written into the row */
     row_time(c, k++, e->event_time_ms);
     row_time(c, k++, e->received_at_ms);
     row_date(c, k++, e->event_time_ms);
@@ -419,6 +438,7 @@ int cp_store_add_event(cp_store *s, const cp_silver_event *e)
         e->locale,     e->ip,           e->device_type, e->browser,       e->os};
     for (size_t i = 0; i < sizeof(mid) / sizeof(mid[0]) && rc == CP_OK; i++)
         if ((rc = row_text(c, k++, mid[i]))) bad = mid[i], bad_col = k;
+refused:
     if (rc) { /* the column's number, from 1 */
         char why[200];
         snprintf(why, sizeof(why), "'%.*s' is not one of column %llu's names",
@@ -564,17 +584,19 @@ int cp_store_refresh_derived(cp_store *s, int64_t since, int64_t upto)
     cp_buf_appendf(&q,
                    "BEGIN TRANSACTION;"
                    "DELETE FROM identity_map WHERE true%s;"
-                   "INSERT INTO identity_map SELECT anonymous_id, arg_min(user_id, event_time), "
+                   "INSERT INTO identity_map SELECT anonymous_id, arg_min(user_id, (event_time, "
+                   "\"offset\")), "
                    "min(event_time) FROM events WHERE anonymous_id IS NOT NULL AND user_id IS NOT "
                    "NULL%s GROUP BY anonymous_id;"
                    "DELETE FROM customers WHERE true%s;"
                    "INSERT INTO customers SELECT c.user_id, c.email, c.email_domain, c.name, "
                    "c.country, least(c.first_seen, l.first_seen), c.last_seen, c.signed_up_at, "
-                   "c.events, c.last_offset FROM (SELECT user_id, arg_max(email, event_time) "
-                   "FILTER (email IS NOT NULL) AS email, arg_max(email_domain, event_time) FILTER "
-                   "(email_domain IS NOT NULL) AS email_domain, arg_max(name, event_time) FILTER "
-                   "(name IS NOT NULL) AS name, arg_max(country, event_time) FILTER (country IS "
-                   "NOT NULL) AS country, min(event_time) AS first_seen, max(event_time) AS "
+                   "c.events, c.last_offset FROM (SELECT user_id, arg_max(email, (event_time, "
+                   "\"offset\")) FILTER (email IS NOT NULL) AS email, arg_max(email_domain, "
+                   "(event_time, \"offset\")) FILTER (email_domain IS NOT NULL) AS email_domain, "
+                   "arg_max(name, (event_time, \"offset\")) FILTER (name IS NOT NULL) AS name, "
+                   "arg_max(country, (event_time, \"offset\")) FILTER (country IS NOT NULL) AS "
+                   "country, min(event_time) AS first_seen, max(event_time) AS "
                    "last_seen, min(event_time) FILTER (kind = 'signed_up') AS signed_up_at, "
                    "count(*) AS events, max(\"offset\") AS last_offset FROM events WHERE user_id "
                    "IS NOT NULL%s GROUP BY user_id) c LEFT JOIN (SELECT m.user_id, "
@@ -586,6 +608,66 @@ int cp_store_refresh_derived(cp_store *s, int64_t since, int64_t upto)
     if (rc == CP_OK) rc = cp_store_set_checkpoint(s, CP_DERIVED_CHECKPOINT, upto);
     if (rc == CP_OK) return exec(s, "COMMIT");
     rollback(s);
+    return rc;
+}
+
+int cp_store_people_begin(cp_store *s)
+{
+    if (exec(s, "BEGIN TRANSACTION; DELETE FROM identity_map; DELETE FROM customers")) {
+        rollback(s);
+        return CP_EDB;
+    }
+    if (duckdb_appender_create(s->con, NULL, "identity_map", &s->people[0]) == DuckDBError ||
+        duckdb_appender_create(s->con, NULL, "customers", &s->people[1]) == DuckDBError) {
+        int rc = fail(s, "appender", "identity_map, customers");
+        cp_store_people_end(s, -1, false);
+        return rc;
+    }
+    return CP_OK;
+}
+
+int cp_store_add_identity(cp_store *s, cp_slice anonymous_id, cp_slice user_id, int64_t first_ms)
+{
+    duckdb_appender a = s->people[0];
+    put_text(a, anonymous_id);
+    put_text(a, user_id);
+    put_time(a, first_ms);
+    return duckdb_appender_end_row(a) == DuckDBError
+               ? fail(s, "identity_map", duckdb_appender_error(a))
+               : CP_OK;
+}
+
+int cp_store_add_customer(cp_store *s, const cp_customer_row *c)
+{
+    duckdb_appender a = s->people[1];
+    const cp_slice text[] = {c->user_id, c->email, c->email_domain, c->name, c->country};
+    for (size_t i = 0; i < sizeof(text) / sizeof(*text); i++) put_text(a, text[i]);
+    put_time(a, c->first_ms);
+    put_time(a, c->last_ms);
+    if (c->signed_up_ms == INT64_MIN)
+        duckdb_append_null(a);
+    else
+        put_time(a, c->signed_up_ms);
+    duckdb_append_int64(a, c->events);
+    duckdb_append_int64(a, c->last_offset);
+    return duckdb_appender_end_row(a) == DuckDBError
+               ? fail(s, "customers", duckdb_appender_error(a))
+               : CP_OK;
+}
+
+int cp_store_people_end(cp_store *s, int64_t upto, bool commit)
+{
+    int rc = commit ? CP_OK : CP_ESTATE;
+    for (int i = 0; i < 2; i++) {
+        if (!s->people[i]) continue;
+        if (rc == CP_OK && duckdb_appender_flush(s->people[i]) == DuckDBError)
+            rc = fail(s, i ? "customers" : "identity_map", duckdb_appender_error(s->people[i]));
+        duckdb_appender_destroy(&s->people[i]);
+        s->people[i] = NULL;
+    }
+    if (rc == CP_OK) rc = cp_store_set_checkpoint(s, CP_DERIVED_CHECKPOINT, upto);
+    if (rc == CP_OK) rc = exec(s, "COMMIT");
+    if (rc != CP_OK) rollback(s);
     return rc;
 }
 
@@ -699,7 +781,8 @@ typedef struct col {
 
 static cp_slice str_at(col c, idx_t row)
 {
-    assert(c.type == DUCKDB_TYPE_VARCHAR); /* an ENUM or a number read as text: CAST it */
+    /* an ENUM or a number read as text: CAST it */
+    assert(c.type == DUCKDB_TYPE_VARCHAR || c.type == DUCKDB_TYPE_BLOB);
     if (c.valid && !duckdb_validity_row_is_valid(c.valid, row)) return CP_SLICE_NULL;
     duckdb_string_t *v = &((duckdb_string_t *)c.data)[row];
     return (cp_slice){duckdb_string_t_data(v), duckdb_string_t_length(*v)};

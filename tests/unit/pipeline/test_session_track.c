@@ -86,12 +86,13 @@ static cp_slice opt(const char *s)
 }
 
 /* Writes the events in batches of `batch`, each event handed to t as silver's writer does. */
-static void write_all(cp_store *s, sess_track *t, const gen_event *ev, size_t n, size_t batch)
+static void write_all(cp_store *s, sess_track *t, const gen_event *ev, size_t n, size_t batch,
+                      size_t base)
 {
     for (size_t i = 0; i < n; i++) {
         if (i % batch == 0) CHECK_INT(cp_store_begin(s), CP_OK);
         const gen_event *g = &ev[i];
-        cp_silver_event e = {.offset = (int64_t)i,
+        cp_silver_event e = {.offset = (int64_t)(base + i),
                              .message_id = CP_SLICE_LIT("m"),
                              .kind = cp_slice_from(g->kind),
                              .user_id = opt(g->user),
@@ -138,7 +139,7 @@ static void same_as_recomputed(size_t n, int people, int late, size_t batch, siz
     CHECK_INT(cp_store_open(":memory:", false, &s, err, sizeof(err)), CP_OK);
     gen_event *ev = generate(n, people, late);
     sess_track *t = sess_track_new(TIMEOUT, 64 << 20);
-    write_all(s, t, ev, n, batch);
+    write_all(s, t, ev, n, batch, 0);
     CHECK(sess_track_active(t));
     *aside = sess_track_aside(t);
     CHECK_INT(sess_track_finish(t, s), CP_OK);
@@ -168,6 +169,37 @@ static void test_equal_to_recomputation(void)
     CHECK(aside > 5);
 }
 
+/* A crawler that never pauses: its waiting events always hold some, but not its past ones —
+ * the tracker's memory stays that of two minutes of its events. */
+static void test_waiting_bounded(void)
+{
+    cp_store *s;
+    char err[256];
+    CHECK_INT(cp_store_open(":memory:", false, &s, err, sizeof(err)), CP_OK);
+    enum { N = 20000 };
+    gen_event *ev = cp_calloc(N, sizeof(*ev));
+    for (size_t i = 0; i < N; i++) {
+        snprintf(ev[i].identity, sizeof(ev[i].identity), "crawler");
+        snprintf(ev[i].path, sizeof(ev[i].path), "/p/%d", (int)(i % 97));
+        ev[i].kind = i == 1 ? "product_viewed" : "page"; /* no bot rule: no gaps kept */
+        ev[i].time_ms = T0 + (int64_t)i * 1000;
+    }
+    sess_track *t = sess_track_new(TIMEOUT, 64 << 20);
+    size_t first = 0, most = 0;
+    for (size_t from = 0; from < N; from += 1000) {
+        write_all(s, t, ev + from, 1000, 1000, from);
+        if (!from) first = sess_track_bytes(t);
+        most = sess_track_bytes(t) > most ? sess_track_bytes(t) : most;
+    }
+    CHECK(first > 0 && most - first < 16 << 10); /* not a byte an event (20,000 of them) */
+    CHECK_INT(sess_track_finish(t, s), CP_OK);
+    CHECK_INT(q(s, "SELECT count(*) FROM sessions"), 1); /* 20,000 s: under 24 hours */
+    CHECK_INT(q(s, "SELECT events FROM sessions"), N);
+    sess_track_free(t);
+    cp_free(ev);
+    cp_store_close(s);
+}
+
 /* Past its memory it gives up: the end recomputes everything. */
 static void test_gives_up(void)
 {
@@ -176,13 +208,13 @@ static void test_gives_up(void)
     CHECK_INT(cp_store_open(":memory:", false, &s, err, sizeof(err)), CP_OK);
     gen_event *ev = generate(5000, 300, 0);
     sess_track *t = sess_track_new(TIMEOUT, 64 << 10);
-    write_all(s, t, ev, 5000, 500);
+    write_all(s, t, ev, 5000, 500, 0);
     CHECK(!sess_track_active(t));
     CHECK_INT(sess_track_finish(t, s), CP_EAGAIN);
     sess_track_free(t);
     /* a rollback: it saw rows that are gone */
     t = sess_track_new(TIMEOUT, 64 << 20);
-    write_all(s, t, ev, 100, 100);
+    write_all(s, t, ev, 100, 100, 0);
     CHECK(sess_track_active(t));
     sess_track_abandon(t);
     CHECK(!sess_track_active(t));
@@ -195,6 +227,7 @@ static void test_gives_up(void)
 int main(void)
 {
     RUN(test_equal_to_recomputation);
+    RUN(test_waiting_bounded);
     RUN(test_gives_up);
     TEST_END();
 }
