@@ -93,7 +93,7 @@ fill "$data/log"
 got=$(send b 60)
 check "with the log's disk full what fits in its reserved space is taken, then nothing: 503s ($got)" then_refused 20
 check "  saying why ($(reasons))" grep -q "No space left on device\|the disk is full" <<< "$(reasons)"
-check "  /health says so" wait_for 60 log_failing
+check "  /health says so (the log)" wait_for 60 log_failing
 check "  and the log" grep -q "append to .* failed" "$tmp/run.log"
 rm -f "$data/log/filler"
 got=$(send c 10)
@@ -105,7 +105,8 @@ check "silver holds exactly what was acknowledged" silver_matches
 fill "$data"
 check "with the database's disk full the pipeline stops taking events: 503s" wait_for 60 db_refusing
 check "  saying why ($(reasons))" grep -q "writing silver: the disk of .* below store.min_free (8 MB)" <<< "$(reasons)"
-check "  /health says so" grep -q '"status":"failing","reason":"events cannot be taken: writing silver: the disk of .* below store.min_free' <<< "$(health)"
+db_failing() { grep -q '"status":"failing","reason":"events cannot be taken: writing silver: the disk of .* below store.min_free' <<< "$(health)"; }
+check "  /health says so (the database)" wait_for 60 db_failing
 check "  and the log, once" test "$(grep -c 'writing silver: .*(retrying)' "$tmp/run.log")" = 1
 rm -f "$data/filler"
 check "space freed: the engine recovers by itself" wait_healthy
