@@ -465,6 +465,13 @@ void cp_kafka_source_free(cp_kafka_source *k)
     cp_free(k);
 }
 
+static int assigned(const cp_kafka_source *k)
+{
+    int n = 0;
+    for (int i = 0; i < k->n_parts; i++) n += k->parts[i].assigned != 0;
+    return n;
+}
+
 void cp_kafka_source_metrics(cp_kafka_source *k, cp_buf *out)
 {
     pthread_mutex_lock(&k->mu);
@@ -478,17 +485,21 @@ void cp_kafka_source_metrics(cp_kafka_source *k, cp_buf *out)
                    "clickpulse_kafka_pauses_total %llu\n"
                    "# TYPE clickpulse_kafka_warmup_messages_total counter\n"
                    "clickpulse_kafka_warmup_messages_total %llu\n"
+                   "# TYPE clickpulse_kafka_partitions_assigned gauge\n"
+                   "clickpulse_kafka_partitions_assigned %d\n"
                    "# TYPE clickpulse_kafka_consumer_lag gauge\n",
                    (unsigned long long)k->messages, (unsigned long long)k->commits,
                    (unsigned long long)k->commit_failures, (unsigned long long)k->pauses,
-                   (unsigned long long)k->warmup);
+                   (unsigned long long)k->warmup, assigned(k));
     for (int i = 0; i < k->n_parts; i++) {
         part *p = &k->parts[i];
         int64_t lo = 0, hi = 0;
+        /* The high watermark is the one of the last fetch: none yet (just assigned), no
+         * lag to tell — a zero would say caught up before a message was read. */
         if (!p->assigned ||
-            rd_kafka_get_watermark_offsets(k->rk, p->topic, p->partition, &lo, &hi) != 0)
+            rd_kafka_get_watermark_offsets(k->rk, p->topic, p->partition, &lo, &hi) != 0 || hi < 0)
             continue;
-        int64_t at = p->next >= 0 ? p->next : p->committed >= 0 ? p->committed : lo;
+        int64_t at = p->next >= 0 ? p->next : p->committed >= 0 ? p->committed : lo > 0 ? lo : 0;
         cp_buf_appendf(out, "clickpulse_kafka_consumer_lag{topic=\"%s\",partition=\"%d\"} %lld\n",
                        p->topic, (int)p->partition, (long long)(hi > at ? hi - at : 0));
     }
