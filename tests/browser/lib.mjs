@@ -1,5 +1,8 @@
 // Shared by the browser tests: free ports, and waiting for a condition with a deadline.
+import { spawn } from 'node:child_process'
+import { mkdirSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { join } from 'node:path'
 
 // Whether PORT on loopback can be listened on now.
 function free (port) {
@@ -10,13 +13,39 @@ function free (port) {
   })
 }
 
-// N consecutive free ports from a random base between 20000 and 32000 (below the kernel's
-// ephemeral range, where brokers and outgoing connections take theirs).
+// Reserves the block of ports at BASE for as long as this process lives: the same lock
+// as the shell tests take (tests/integration/net.sh free_ports), on
+// $TMPDIR/clickpulse-ports/BASE, held by a flock(1) child that exits when our end of its
+// stdin closes. Resolves to the holder, or null when another test holds the block.
+function reserve (base) {
+  const dir = join(process.env.TMPDIR || '/tmp', 'clickpulse-ports')
+  mkdirSync(dir, { recursive: true })
+  return new Promise((resolve) => {
+    const holder = spawn('flock', ['-n', '-E', '75', join(dir, String(base)), 'sh', '-c', 'echo held; exec cat > /dev/null'],
+      { stdio: ['pipe', 'pipe', 'ignore'] })
+    holder.once('exit', () => resolve(null))
+    holder.stdout.once('data', () => {
+      holder.removeAllListeners('exit')
+      holder.stdout.destroy()
+      holder.unref()
+      holder.stdin.unref()
+      resolve(holder)
+    })
+  })
+}
+
+// N (at most 20) consecutive free ports from a random block between 20000 and 32000 (below
+// the kernel's ephemeral range, where brokers and outgoing connections take theirs), the
+// block reserved against every other test until this process exits.
 export async function freePorts (n) {
-  for (let i = 0; i < 200; i++) {
-    const base = 20000 + Math.floor(Math.random() * (12000 - n))
+  if (n > 20) throw new Error('freePorts: at most 20 ports a block')
+  for (let i = 0; i < 400; i++) {
+    const base = 20000 + Math.floor(Math.random() * 600) * 20
+    const holder = await reserve(base)
+    if (!holder) continue
     const ports = Array.from({ length: n }, (_, k) => base + k)
     if ((await Promise.all(ports.map(free))).every(Boolean)) return ports
+    holder.kill()
   }
   throw new Error(`no ${n} free ports from 20000 to 32000`)
 }

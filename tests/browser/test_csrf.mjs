@@ -11,12 +11,13 @@ import { createServer } from 'node:http'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePorts } from './lib.mjs'
 
 const require = createRequire(new URL('../js/package.json', import.meta.url))
 const { chromium } = require('playwright-core')
 const [bin, artifacts] = process.argv.slice(2)
 const dir = mkdtempSync(join(tmpdir(), 'cp-csrf-'))
-const port = 20000 + Math.floor(Math.random() * 12000), base = `http://127.0.0.1:${port + 1}`
+const [port] = await freePorts(3), base = `http://127.0.0.1:${port + 1}`
 const evilHost = `127.0.0.1:${port + 2}`, evil = `http://${evilHost}`
 let pass = 0, fail = 0, daemon = null, browser = null, server = null
 function check (name, ok, detail = '') {

@@ -1,16 +1,26 @@
 # Ports and readiness, sourced by the integration tests.
-# free_ports N: a base port with N free ports from it, below the kernel's ephemeral
-# range (where brokers and outgoing connections take theirs).
+# free_ports N VAR: sets VAR to a base port with N (at most 20) free ports from it, below
+# the kernel's ephemeral range (where brokers and outgoing connections take theirs).
+# The block is reserved, not only seen free: a lock on $TMPDIR/clickpulse-ports/BASE,
+# held through a descriptor of this shell (and of the processes it starts), keeps every
+# other test — of this suite or of another running beside it — off it until they exit.
+# Browser tests take the same locks (tests/browser/lib.mjs).
 free_ports() {
-  local n=$1 low base
+  local n=$1 low base dir=${TMPDIR:-/tmp}/clickpulse-ports fd
+  [ "$n" -le 20 ] || { echo "free_ports: at most 20 ports a block" >&2; return 1; }
   low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)
   [ "$low" -gt 32000 ] && low=32000
-  for _ in $(seq 200); do
-    base=$(( 20000 + RANDOM % (low - 20000 - n) ))
-    if [ -z "$(ss -Htan "sport >= :$base and sport < :$((base + n))")" ]; then
-      echo "$base"
-      return 0
+  mkdir -p "$dir"
+  for _ in $(seq 400); do
+    base=$(( 20000 + RANDOM % ((low - 20000) / 20) * 20 ))
+    exec {fd}> "$dir/$base"
+    if flock -n "$fd"; then
+      if [ -z "$(ss -Htan "sport >= :$base and sport < :$((base + n))")" ]; then
+        printf -v "$2" '%s' "$base"
+        return 0
+      fi
     fi
+    exec {fd}>&-
   done
   echo "no $n free ports from 20000 to $low" >&2
   return 1

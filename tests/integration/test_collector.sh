@@ -8,7 +8,7 @@ source "$(dirname "$0")/net.sh"
 bin=$1
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
-port=$(free_ports 20); api=$(( port + 1 ))
+free_ports 20 port; api=$(( port + 1 ))
 pid=
 trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 pass=0; fail=0

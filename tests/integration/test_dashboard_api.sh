@@ -6,7 +6,7 @@
 # parameters, the SQL statement limits (read-only, rows, time) and the metrics.
 source "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
-port=$(free_ports 20); api=http://127.0.0.1:$((port + 1))
+free_ports 20 port; api=http://127.0.0.1:$((port + 1))
 "$here/dashboard_shop.sh" "$bin" "$tmp/data"
 hash=$(echo 'hunter2' | "$bin" passwd bob | sed 's/^bob: "\(.*\)"$/\1/')
 check "passwd prints a yescrypt hash" test "${hash:0:3}" = '$y$'

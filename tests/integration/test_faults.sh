@@ -18,7 +18,7 @@ mkdir -p "$data"
 mount -t tmpfs -o size=48m tmpfs "$data"
 mkdir -p "$data/log"
 mount -t tmpfs -o size=16m tmpfs "$data/log"
-port=$(free_ports 20); api=$((port + 1))
+free_ports 20 port; api=$((port + 1))
 "$bin" run --set data_dir="$data" --set collector.listen=127.0.0.1:$port --set dashboard.listen=127.0.0.1:$api \
   --set collector.write_keys=k --set dashboard.query_max_rows=10000000 --set log.segment_bytes=1MB --set log.min_free=0 --set store.min_free=8MB \
   2> "$tmp/run.log" &

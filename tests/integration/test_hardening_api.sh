@@ -6,7 +6,7 @@
 # addresses together, with growing waits, while a right password from another address
 # still works until the overall limit.
 source "$(dirname "$0")/lib.sh"
-port=$(free_ports 4); api=http://127.0.0.1:$((port + 1))
+free_ports 4 port; api=http://127.0.0.1:$((port + 1))
 "$bin" run --set data_dir="$tmp/data" --set collector.listen=127.0.0.1:$port \
   --set dashboard.listen=127.0.0.1:$((port + 1)) --set collector.write_keys=wk=web \
   --set dashboard.token=t0k --set dashboard.users=ana=s3cret --set dashboard.query_max_rows=1000 \

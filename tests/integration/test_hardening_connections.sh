@@ -8,7 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 ulimit -n 8192
-port=$(free_ports 4); col=http://127.0.0.1:$port; api=http://127.0.0.1:$((port + 1))
+free_ports 4 port; col=http://127.0.0.1:$port; api=http://127.0.0.1:$((port + 1))
 "$bin" run --set data_dir="$tmp/data" --set collector.listen=127.0.0.1:$port \
   --set dashboard.listen=127.0.0.1:$((port + 1)) --set collector.write_keys=wk=web \
   --set collector.request_timeout=2s --set collector.max_connections=1500 \

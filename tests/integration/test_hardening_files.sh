@@ -5,7 +5,7 @@
 # nothing behind: EXPORT DATABASE and COPY into the exports directory create no directory,
 # and neither do two statements at once.
 source "$(dirname "$0")/lib.sh"
-port=$(free_ports 4); col=http://127.0.0.1:$port; api=http://127.0.0.1:$((port + 1))
+free_ports 4 port; col=http://127.0.0.1:$port; api=http://127.0.0.1:$((port + 1))
 start() {
   "$bin" run --set data_dir="$tmp/data" --set collector.listen=127.0.0.1:$port \
     --set dashboard.listen=127.0.0.1:$((port + 1)) --set collector.write_keys=wk=web \

@@ -5,7 +5,7 @@
 # JSON answers carry X-Content-Type-Options: nosniff, a request followed by a
 # half-close is answered (and its event kept), two Content-Length headers are refused.
 source "$(dirname "$0")/lib.sh"
-port=$(free_ports 4); col=http://127.0.0.1:$port; api=http://127.0.0.1:$((port + 1))
+free_ports 4 port; col=http://127.0.0.1:$port; api=http://127.0.0.1:$((port + 1))
 "$bin" run --set data_dir="$tmp/data" --set collector.listen=127.0.0.1:$port \
   --set dashboard.listen=127.0.0.1:$((port + 1)) --set collector.write_keys=wk=web \
   --set logging.level=error &

@@ -7,7 +7,7 @@ set -euo pipefail
 source "$(dirname "$0")/net.sh"
 bin=$1
 tmp=$(mktemp -d)
-port=$(free_ports 20)
+free_ports 20 port
 pid=
 trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 pass=0; fail=0

@@ -11,7 +11,7 @@ set -euo pipefail
 source "$(dirname "$0")/net.sh"
 bin=$1
 tmp=$(mktemp -d)
-base=$(free_ports 20)
+free_ports 20 base
 pids=()
 trap 'for p in "${pids[@]}"; do kill -9 $p 2>/dev/null || true; done; rm -rf "$tmp"' EXIT
 pass=0; fail=0

@@ -5,7 +5,7 @@
 # incrementally (never a full rebuild), the marts grow with the stream, and once it is
 # stopped one more run leaves them equal to silver and to a full rebuild.
 source "$(dirname "$0")/lib.sh"
-port=$(free_ports 20)
+free_ports 20 port
 pid=; sim=
 at_exit() { [ -n "$pid" ] && kill -9 $pid 2>/dev/null; [ -n "$sim" ] && kill $sim 2>/dev/null; true; }
 api=http://127.0.0.1:$((port + 1))

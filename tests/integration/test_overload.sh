@@ -12,7 +12,7 @@
 # 4 MB, so most messageIds are looked up on disk, with the same exactness.
 source "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
-port=$(free_ports 20); api=$((port + 1))
+free_ports 20 port; api=$((port + 1))
 # under AddressSanitizer (scripts/check-sanitized) its quarantine and shadow memory come on top
 sanitizer_mb=0
 [ -n "${ASAN_OPTIONS:-}" ] && sanitizer_mb=512

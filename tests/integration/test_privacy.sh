@@ -71,7 +71,7 @@ cp_ replay 2> /dev/null
 check "a replay of the log does not bring them back" test "$(q "SELECT count(*) FROM events")/$(q "SELECT count(*) FROM events WHERE user_id = '$u'")" = "$((total - want_events))/0"
 
 # ---- forget, through the daemon ----
-port=$(free_ports 20); api=$((port + 1))
+free_ports 20 port; api=$((port + 1))
 "$bin" run --set data_dir="$data" --set collector.listen=127.0.0.1:$port --set dashboard.listen=127.0.0.1:$api \
   --set collector.write_keys=k --set collector.anonymize_ip=true --set collector.trusted_proxies=127.0.0.1 \
   --set logging.level=error 2> "$tmp/run.log" &

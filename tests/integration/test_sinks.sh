@@ -9,7 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/servers.sh"
 here=$(cd "$(dirname "$0")" && pwd)
-base=$(free_ports 20)
+free_ports 20 base
 port=$base; api=http://127.0.0.1:$((base + 1)); pgp=$((base + 2)); chp=$((base + 3)); ifp=$((base + 5))
 pid=; sim=
 at_exit() {
