@@ -4,7 +4,11 @@
 
 #include "clickpulse/store.h"
 
+#include "clickpulse/str.h"
+
 #include <duckdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 /* 1 when query_out.c writes values of type t (else the result is read materialised). */
@@ -58,5 +62,62 @@ void row_time(row_chunk *c, idx_t col, int64_t ms);
 void row_date(row_chunk *c, idx_t col, int64_t ms);
 /* An amount into a DECIMAL(18,2) column, NULL when not present. */
 void row_money(row_chunk *c, idx_t col, bool present, cp_money v);
+
+/* The store's appenders of a batch (store.c). */
+enum {
+    APP_EVENTS,
+    APP_ORDERS,
+    APP_ITEMS,
+    APP_REFUNDS,
+    APP_DEAD,
+    APP_DUPS,
+    APP_RT,
+    APP_RT_TOP,
+    APP_SESSIONS,
+    APP__COUNT
+};
+struct cp_store {
+    duckdb_database db;
+    duckdb_connection con;
+    duckdb_connection scan; /* a second connection for streaming reads while writing */
+    duckdb_connection api;  /* read-only queries from other threads, under api_mu */
+    pthread_mutex_t api_mu;
+    duckdb_appender app[APP__COUNT];
+    duckdb_appender sessions;
+    duckdb_appender people[2]; /* identity_map, customers: kept by the writer, written whole */
+    row_chunk events;          /* silver's events, a chunk at a time */
+    int in_batch;
+    int borrowed; /* the database belongs to another cp_store (cp_store_session) */
+    /* Set by cp_store_interrupt until cp_store_resume: no statement starts (DuckDB forgets
+     * an interrupt that comes between statements). */
+    atomic_bool interrupted;
+    char error[512];
+    cp_buf scratch;
+};
+
+/* The store's error set to "what: msg"; returns CP_EDB. */
+int store_fail(cp_store *s, const char *what, const char *msg);
+/* CP_EDB (the reason in s) when cp_store_interrupt stopped the store. */
+int store_refused(cp_store *s);
+/* cp_store_exec without an error buffer (the reason in s). */
+int store_exec(cp_store *s, const char *sql);
+/* Ends the connection's transaction, if any, after a failure; the failure's message stays. */
+void store_rollback(cp_store *s);
+/* Values into an appender's row: text (NULL when v.ptr is NULL), a timestamp, its day. */
+void store_put_text(duckdb_appender a, cp_slice v);
+void store_put_time(duckdb_appender a, int64_t ms);
+void store_put_date(duckdb_appender a, int64_t ms);
+
+/* A column of a result's data chunk (derived.c). */
+typedef struct store_col {
+    void *data;
+    uint64_t *valid;
+    duckdb_type type;
+} store_col;
+/* The n first columns of ch. */
+void store_get_cols(duckdb_data_chunk ch, store_col *cols, idx_t n);
+/* Row `row` of a VARCHAR or BLOB column (CP_SLICE_NULL when NULL): other types are CAST in
+ * the query. */
+cp_slice store_str_at(store_col c, idx_t row);
 
 #endif

@@ -18,42 +18,11 @@
 #include <string.h>
 #include <unistd.h>
 
-enum {
-    APP_EVENTS,
-    APP_ORDERS,
-    APP_ITEMS,
-    APP_REFUNDS,
-    APP_DEAD,
-    APP_DUPS,
-    APP_RT,
-    APP_RT_TOP,
-    APP_SESSIONS,
-    APP__COUNT
-};
 static const char *const app_tables[APP__COUNT] = {"events",    "orders",        "order_items",
                                                    "refunds",   "dead_letters",  "duplicates",
                                                    "rt_minute", "rt_minute_top", "sessions"};
 
-struct cp_store {
-    duckdb_database db;
-    duckdb_connection con;
-    duckdb_connection scan; /* a second connection for streaming reads while writing */
-    duckdb_connection api;  /* read-only queries from other threads, under api_mu */
-    pthread_mutex_t api_mu;
-    duckdb_appender app[APP__COUNT];
-    duckdb_appender sessions;
-    duckdb_appender people[2]; /* identity_map, customers: kept by the writer, written whole */
-    row_chunk events;          /* silver's events, a chunk at a time */
-    int in_batch;
-    int borrowed; /* the database belongs to another cp_store (cp_store_session) */
-    /* Set by cp_store_interrupt until cp_store_resume: no statement starts (DuckDB forgets
-     * an interrupt that comes between statements). */
-    atomic_bool interrupted;
-    char error[512];
-    cp_buf scratch;
-};
-
-static int fail(cp_store *s, const char *what, const char *msg)
+int store_fail(cp_store *s, const char *what, const char *msg)
 {
     snprintf(s->error, sizeof(s->error), "%s: %s", what, msg ? msg : "unknown DuckDB error");
     return CP_EDB;
@@ -65,9 +34,9 @@ const char *cp_store_error(const cp_store *s)
 }
 
 /* A statement about to start on an interrupted store: refused, with the reason in s. */
-static int refused(cp_store *s)
+int store_refused(cp_store *s)
 {
-    return atomic_load(&s->interrupted) ? fail(s, "query", "interrupted") : CP_OK;
+    return atomic_load(&s->interrupted) ? store_fail(s, "query", "interrupted") : CP_OK;
 }
 
 /* A ROLLBACK is let through: it undoes the interrupted work rather than adding to it (a
@@ -80,31 +49,31 @@ static bool is_rollback(const char *sql)
 int cp_store_exec(cp_store *s, const char *sql, char *err, size_t errlen)
 {
     duckdb_result r;
-    int rc = is_rollback(sql) ? CP_OK : refused(s);
+    int rc = is_rollback(sql) ? CP_OK : store_refused(s);
     if (rc) {
         if (err) snprintf(err, errlen, "%s", s->error);
         return rc;
     }
     if (duckdb_query(s->con, sql, &r) == DuckDBError) {
-        rc = fail(s, "query", duckdb_result_error(&r));
+        rc = store_fail(s, "query", duckdb_result_error(&r));
         if (err) snprintf(err, errlen, "%s", s->error);
     }
     duckdb_destroy_result(&r);
     return rc;
 }
 
-static int exec(cp_store *s, const char *sql)
+int store_exec(cp_store *s, const char *sql)
 {
     return cp_store_exec(s, sql, NULL, 0);
 }
 
 /* Ends the connection's transaction, if any, after a failure: the failure's message stays
  * (a ROLLBACK with nothing begun fails too). */
-static void rollback(cp_store *s)
+void store_rollback(cp_store *s)
 {
     char why[sizeof(s->error)];
     memcpy(why, s->error, sizeof(why));
-    exec(s, "ROLLBACK");
+    store_exec(s, "ROLLBACK");
     memcpy(s->error, why, sizeof(why));
 }
 
@@ -122,7 +91,7 @@ static int migrate_money(cp_store *s)
                  tables[i]);
         if (cp_store_scalar(s, sql, &n, &null)) return CP_EDB;
         snprintf(sql, sizeof(sql), "ALTER TABLE %s ALTER revenue TYPE DECIMAL(38,2)", tables[i]);
-        if (n && exec(s, sql)) return CP_EDB;
+        if (n && store_exec(s, sql)) return CP_EDB;
     }
     return CP_OK;
 }
@@ -202,7 +171,7 @@ int cp_store_enum_column(cp_store *s, const char *table, const char *column,
         cp_buf_reset(&sql);
         cp_buf_appendf(&sql, "ALTER TABLE %s ALTER %s TYPE %.*s USING CAST(%s AS VARCHAR)", table,
                        column, (int)want.len, want.ptr, column);
-        rc = sql.ptr ? exec(s, sql.ptr) : CP_ENOMEM;
+        rc = sql.ptr ? store_exec(s, sql.ptr) : CP_ENOMEM;
     }
     cp_buf_free(&want);
     cp_buf_free(&other);
@@ -231,8 +200,8 @@ int cp_store_open(const char *path, bool read_only, cp_store **out, char *err, s
     duckdb_destroy_config(&cfg);
     if (duckdb_connect(s->db, &s->con) == DuckDBError) goto fail;
     /* Checkpoint in large steps: appends arrive in big batches. */
-    if (!read_only && (exec(s, cp_schema_sql) || migrate_money(s) ||
-                       exec(s, "SET wal_autocheckpoint = '256MB'"))) {
+    if (!read_only && (store_exec(s, cp_schema_sql) || migrate_money(s) ||
+                       store_exec(s, "SET wal_autocheckpoint = '256MB'"))) {
         snprintf(err, errlen, "%s", s->error);
         cp_store_close(s);
         return CP_EDB;
@@ -293,7 +262,7 @@ int cp_store_set_memory_limit(cp_store *s, int64_t bytes)
 {
     char sql[96];
     snprintf(sql, sizeof(sql), "SET memory_limit = '%lldMB'", (long long)(bytes >> 20));
-    return exec(s, sql);
+    return store_exec(s, sql);
 }
 
 int cp_store_set_threads(cp_store *s, int64_t n)
@@ -304,23 +273,24 @@ int cp_store_set_threads(cp_store *s, int64_t n)
              (long long)(n > 0       ? n
                          : cores > 1 ? cores / 2
                                      : 1));
-    return exec(s, sql);
+    return store_exec(s, sql);
 }
 
 int cp_store_begin(cp_store *s)
 {
     if (s->in_batch) return CP_ESTATE;
-    if (exec(s, "BEGIN TRANSACTION")) return CP_EDB;
+    if (store_exec(s, "BEGIN TRANSACTION")) return CP_EDB;
     for (int i = 0; i < APP__COUNT; i++) {
         if (duckdb_appender_create(s->con, NULL, app_tables[i], &s->app[i]) == DuckDBError) {
-            fail(s, "appender", app_tables[i]);
+            store_fail(s, "appender", app_tables[i]);
             cp_store_rollback(s);
             return CP_EDB;
         }
     }
     int rc = row_chunk_open(&s->events, s->app[APP_EVENTS]);
     if (rc) {
-        fail(s, "events", rc == CP_ETYPE ? "a column of a type silver does not write" : "memory");
+        store_fail(s, "events",
+                   rc == CP_ETYPE ? "a column of a type silver does not write" : "memory");
         cp_store_rollback(s);
         return CP_EDB;
     }
@@ -332,12 +302,12 @@ static int close_appenders(cp_store *s)
 {
     int rc = CP_OK;
     if (s->app[APP_EVENTS] && row_chunk_flush(&s->events, s->app[APP_EVENTS]))
-        rc = fail(s, "events", duckdb_appender_error(s->app[APP_EVENTS]));
+        rc = store_fail(s, "events", duckdb_appender_error(s->app[APP_EVENTS]));
     row_chunk_free(&s->events);
     for (int i = 0; i < APP__COUNT; i++) {
         if (!s->app[i]) continue;
         if (rc == CP_OK && duckdb_appender_flush(s->app[i]) == DuckDBError)
-            rc = fail(s, app_tables[i], duckdb_appender_error(s->app[i]));
+            rc = store_fail(s, app_tables[i], duckdb_appender_error(s->app[i]));
         duckdb_appender_destroy(&s->app[i]);
         s->app[i] = NULL;
     }
@@ -348,8 +318,8 @@ int cp_store_commit(cp_store *s)
 {
     if (!s->in_batch) return CP_ESTATE;
     int rc = close_appenders(s);
-    if (rc == CP_OK) rc = exec(s, "COMMIT");
-    if (rc != CP_OK) rollback(s); /* a failed COMMIT has rolled back already */
+    if (rc == CP_OK) rc = store_exec(s, "COMMIT");
+    if (rc != CP_OK) store_rollback(s); /* a failed COMMIT has rolled back already */
     s->in_batch = 0;
     return rc;
 }
@@ -361,13 +331,13 @@ void cp_store_rollback(cp_store *s)
         if (s->app[i]) duckdb_appender_destroy(&s->app[i]);
         s->app[i] = NULL;
     }
-    rollback(s);
+    store_rollback(s);
     s->in_batch = 0;
 }
 
 /* ---- appending values ---- */
 
-static void put_text(duckdb_appender a, cp_slice v)
+void store_put_text(duckdb_appender a, cp_slice v)
 {
     if (!v.ptr)
         duckdb_append_null(a);
@@ -375,7 +345,7 @@ static void put_text(duckdb_appender a, cp_slice v)
         duckdb_append_varchar_length(a, v.ptr, v.len);
 }
 
-static void put_time(duckdb_appender a, int64_t ms)
+void store_put_time(duckdb_appender a, int64_t ms)
 {
     duckdb_append_timestamp(a, (duckdb_timestamp){ms * 1000});
 }
@@ -399,7 +369,7 @@ static void put_money(duckdb_appender a, bool present, cp_money v)
     put_money_w(a, present, v, 18);
 }
 
-static void put_date(duckdb_appender a, int64_t ms)
+void store_put_date(duckdb_appender a, int64_t ms)
 {
     duckdb_append_date(a, (duckdb_date){(int32_t)cp_day_of(ms)});
 }
@@ -407,7 +377,7 @@ static void put_date(duckdb_appender a, int64_t ms)
 static int end_row(cp_store *s, int which)
 {
     if (duckdb_appender_end_row(s->app[which]) == DuckDBError)
-        return fail(s, app_tables[which], duckdb_appender_error(s->app[which]));
+        return store_fail(s, app_tables[which], duckdb_appender_error(s->app[which]));
     return CP_OK;
 }
 
@@ -418,7 +388,7 @@ int cp_store_add_event(cp_store *s, const cp_silver_event *e)
     idx_t k = 0;
     int rc = CP_OK;
     if (c->ncols != EVENTS_COLUMNS)
-        return fail(s, "events", "the table has other columns than silver writes");
+        return store_fail(s, "events", "the table has other columns than silver writes");
     row_i64(c, k++, e->offset);
     row_u64(c, k++, e->msg_hash);
     row_u64(c, k++, e->delivery_hash);
@@ -443,7 +413,7 @@ refused:
         char why[200];
         snprintf(why, sizeof(why), "'%.*s' is not one of column %llu's names",
                  (int)(bad.len > 64 ? 64 : bad.len), bad.ptr, (unsigned long long)bad_col);
-        return fail(s, "events", why);
+        return store_fail(s, "events", why);
     }
     row_bool(c, k++, e->is_bot);
     row_bool(c, k++, e->late);
@@ -453,7 +423,7 @@ refused:
     row_text(c, k++, e->currency);
     row_text(c, k++, e->properties);
     if (row_chunk_end(c, s->app[APP_EVENTS]))
-        return fail(s, "events", duckdb_appender_error(s->app[APP_EVENTS]));
+        return store_fail(s, "events", duckdb_appender_error(s->app[APP_EVENTS]));
     return CP_OK;
 }
 
@@ -462,16 +432,16 @@ static int add_order_row(cp_store *s, int which, const cp_silver_order *o)
 {
     duckdb_appender a = s->app[which];
     duckdb_append_int64(a, o->offset);
-    put_text(a, o->order_id);
-    put_text(a, o->message_id);
-    put_text(a, o->user_id);
-    put_text(a, o->anonymous_id);
-    put_time(a, o->event_time_ms);
-    put_date(a, o->event_time_ms);
+    store_put_text(a, o->order_id);
+    store_put_text(a, o->message_id);
+    store_put_text(a, o->user_id);
+    store_put_text(a, o->anonymous_id);
+    store_put_time(a, o->event_time_ms);
+    store_put_date(a, o->event_time_ms);
     put_money(a, true, o->revenue);
     if (which == APP_ORDERS) put_money(a, o->has_total, o->total);
-    put_text(a, o->currency);
-    put_text(a, o->country);
+    store_put_text(a, o->currency);
+    store_put_text(a, o->country);
     duckdb_append_int32(a, o->items);
     duckdb_append_int64(a, o->units);
     return end_row(s, which);
@@ -491,12 +461,12 @@ int cp_store_add_item(cp_store *s, const cp_silver_item *i)
 {
     duckdb_appender a = s->app[APP_ITEMS];
     duckdb_append_int64(a, i->offset);
-    put_text(a, i->order_id);
+    store_put_text(a, i->order_id);
     duckdb_append_int32(a, i->line);
-    put_text(a, i->product_id);
-    put_text(a, i->sku);
-    put_text(a, i->name);
-    put_text(a, i->category);
+    store_put_text(a, i->product_id);
+    store_put_text(a, i->sku);
+    store_put_text(a, i->name);
+    store_put_text(a, i->category);
     put_money(a, i->has_price, i->price);
     duckdb_append_int64(a, i->quantity);
     return end_row(s, APP_ITEMS);
@@ -536,11 +506,11 @@ static cp_slice valid_text(cp_store *s, cp_slice v)
 int cp_store_add_dead_letter(cp_store *s, const cp_dead_letter *d)
 {
     duckdb_appender a = s->app[APP_DEAD];
-    put_time(a, d->received_at_ms);
-    put_text(a, d->source);
-    put_text(a, d->at);
-    put_text(a, d->reason);
-    put_text(a, valid_text(s, d->detail));
+    store_put_time(a, d->received_at_ms);
+    store_put_text(a, d->source);
+    store_put_text(a, d->at);
+    store_put_text(a, d->reason);
+    store_put_text(a, valid_text(s, d->detail));
     duckdb_append_blob(a, d->raw.ptr ? d->raw.ptr : "", d->raw.len);
     if (d->line)
         duckdb_append_int64(a, d->line);
@@ -552,125 +522,14 @@ int cp_store_add_dead_letter(cp_store *s, const cp_dead_letter *d)
 int cp_store_add_duplicate(cp_store *s, const cp_duplicate *d)
 {
     duckdb_appender a = s->app[APP_DUPS];
-    put_text(a, d->message_id);
-    put_time(a, d->received_at_ms);
-    put_text(a, d->source);
-    put_text(a, d->at);
+    store_put_text(a, d->message_id);
+    store_put_time(a, d->received_at_ms);
+    store_put_text(a, d->source);
+    store_put_text(a, d->at);
     return end_row(s, APP_DUPS);
 }
 
-/* ---- derived tables, checkpoints ---- */
-
-/* The rows of the people whose events came after `since` (all of them when since < 0):
- * the anonymous ids and users named by those events (and the users those anonymous ids
- * are linked to), rebuilt from every event of theirs. A customer's first_seen counts the
- * anonymous browsing of the devices linked to them. */
-int cp_store_refresh_derived(cp_store *s, int64_t since, int64_t upto)
-{
-    char anon[160] = "", users[400] = "", linked[410] = "";
-    if (since >= 0) {
-        snprintf(anon, sizeof(anon),
-                 " AND anonymous_id IN (SELECT anonymous_id FROM events WHERE \"offset\" > %lld)",
-                 (long long)since);
-        snprintf(users, sizeof(users),
-                 " AND user_id IN (SELECT user_id FROM events WHERE \"offset\" > %lld UNION "
-                 "SELECT user_id FROM identity_map WHERE anonymous_id IN (SELECT anonymous_id "
-                 "FROM events WHERE \"offset\" > %lld))",
-                 (long long)since, (long long)since);
-        snprintf(linked, sizeof(linked), " AND m.%s", users + 5); /* "m.user_id IN (…)" */
-    }
-    cp_buf q;
-    cp_buf_init(&q);
-    cp_buf_appendf(&q,
-                   "BEGIN TRANSACTION;"
-                   "DELETE FROM identity_map WHERE true%s;"
-                   "INSERT INTO identity_map SELECT anonymous_id, arg_min(user_id, (event_time, "
-                   "\"offset\")), "
-                   "min(event_time) FROM events WHERE anonymous_id IS NOT NULL AND user_id IS NOT "
-                   "NULL%s GROUP BY anonymous_id;"
-                   "DELETE FROM customers WHERE true%s;"
-                   "INSERT INTO customers SELECT c.user_id, c.email, c.email_domain, c.name, "
-                   "c.country, least(c.first_seen, l.first_seen), c.last_seen, c.signed_up_at, "
-                   "c.events, c.last_offset FROM (SELECT user_id, arg_max(email, (event_time, "
-                   "\"offset\")) FILTER (email IS NOT NULL) AS email, arg_max(email_domain, "
-                   "(event_time, \"offset\")) FILTER (email_domain IS NOT NULL) AS email_domain, "
-                   "arg_max(name, (event_time, \"offset\")) FILTER (name IS NOT NULL) AS name, "
-                   "arg_max(country, (event_time, \"offset\")) FILTER (country IS NOT NULL) AS "
-                   "country, min(event_time) AS first_seen, max(event_time) AS "
-                   "last_seen, min(event_time) FILTER (kind = 'signed_up') AS signed_up_at, "
-                   "count(*) AS events, max(\"offset\") AS last_offset FROM events WHERE user_id "
-                   "IS NOT NULL%s GROUP BY user_id) c LEFT JOIN (SELECT m.user_id, "
-                   "min(e.event_time) AS first_seen FROM identity_map m JOIN events e ON "
-                   "e.anonymous_id = m.anonymous_id WHERE true%s GROUP BY 1) l USING (user_id);",
-                   anon, anon, users, users, linked);
-    int rc = q.ptr ? exec(s, q.ptr) : CP_ENOMEM;
-    cp_buf_free(&q);
-    if (rc == CP_OK) rc = cp_store_set_checkpoint(s, CP_DERIVED_CHECKPOINT, upto);
-    if (rc == CP_OK) return exec(s, "COMMIT");
-    rollback(s);
-    return rc;
-}
-
-int cp_store_people_begin(cp_store *s)
-{
-    if (exec(s, "BEGIN TRANSACTION; DELETE FROM identity_map; DELETE FROM customers")) {
-        rollback(s);
-        return CP_EDB;
-    }
-    if (duckdb_appender_create(s->con, NULL, "identity_map", &s->people[0]) == DuckDBError ||
-        duckdb_appender_create(s->con, NULL, "customers", &s->people[1]) == DuckDBError) {
-        int rc = fail(s, "appender", "identity_map, customers");
-        cp_store_people_end(s, -1, false);
-        return rc;
-    }
-    return CP_OK;
-}
-
-int cp_store_add_identity(cp_store *s, cp_slice anonymous_id, cp_slice user_id, int64_t first_ms)
-{
-    duckdb_appender a = s->people[0];
-    put_text(a, anonymous_id);
-    put_text(a, user_id);
-    put_time(a, first_ms);
-    return duckdb_appender_end_row(a) == DuckDBError
-               ? fail(s, "identity_map", duckdb_appender_error(a))
-               : CP_OK;
-}
-
-int cp_store_add_customer(cp_store *s, const cp_customer_row *c)
-{
-    duckdb_appender a = s->people[1];
-    const cp_slice text[] = {c->user_id, c->email, c->email_domain, c->name, c->country};
-    for (size_t i = 0; i < sizeof(text) / sizeof(*text); i++) put_text(a, text[i]);
-    put_time(a, c->first_ms);
-    put_time(a, c->last_ms);
-    if (c->signed_up_ms == INT64_MIN)
-        duckdb_append_null(a);
-    else
-        put_time(a, c->signed_up_ms);
-    duckdb_append_int64(a, c->events);
-    duckdb_append_int64(a, c->last_offset);
-    return duckdb_appender_end_row(a) == DuckDBError
-               ? fail(s, "customers", duckdb_appender_error(a))
-               : CP_OK;
-}
-
-int cp_store_people_end(cp_store *s, int64_t upto, bool commit)
-{
-    int rc = commit ? CP_OK : CP_ESTATE;
-    for (int i = 0; i < 2; i++) {
-        if (!s->people[i]) continue;
-        if (rc == CP_OK && duckdb_appender_flush(s->people[i]) == DuckDBError)
-            rc = fail(s, i ? "customers" : "identity_map", duckdb_appender_error(s->people[i]));
-        duckdb_appender_destroy(&s->people[i]);
-        s->people[i] = NULL;
-    }
-    if (rc == CP_OK) rc = cp_store_set_checkpoint(s, CP_DERIVED_CHECKPOINT, upto);
-    if (rc == CP_OK) rc = exec(s, "COMMIT");
-    if (rc != CP_OK) rollback(s);
-    return rc;
-}
-
+/* ---- checkpoints ---- */
 int cp_store_set_checkpoint(cp_store *s, const char *name, int64_t position)
 {
     duckdb_prepared_statement st;
@@ -678,7 +537,7 @@ int cp_store_set_checkpoint(cp_store *s, const char *name, int64_t position)
                        "INSERT INTO checkpoints VALUES ($1, $2, now()) ON CONFLICT (name) DO "
                        "UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
                        &st) == DuckDBError) {
-        int rc = fail(s, "checkpoint", duckdb_prepare_error(st));
+        int rc = store_fail(s, "checkpoint", duckdb_prepare_error(st));
         duckdb_destroy_prepare(&st);
         return rc;
     }
@@ -686,7 +545,7 @@ int cp_store_set_checkpoint(cp_store *s, const char *name, int64_t position)
     duckdb_bind_varchar(st, 1, name);
     duckdb_bind_int64(st, 2, position);
     int rc = duckdb_execute_prepared(st, &r) == DuckDBError
-                 ? fail(s, "checkpoint", duckdb_result_error(&r))
+                 ? store_fail(s, "checkpoint", duckdb_result_error(&r))
                  : CP_OK;
     duckdb_destroy_result(&r);
     duckdb_destroy_prepare(&st);
@@ -700,14 +559,14 @@ int cp_store_get_checkpoint(cp_store *s, const char *name, int64_t *position, bo
     *found = false;
     if (duckdb_prepare(s->con, "SELECT position FROM checkpoints WHERE name = $1", &st) ==
         DuckDBError) {
-        int rc = fail(s, "checkpoint", duckdb_prepare_error(st));
+        int rc = store_fail(s, "checkpoint", duckdb_prepare_error(st));
         duckdb_destroy_prepare(&st);
         return rc;
     }
     duckdb_bind_varchar(st, 1, name);
     int rc = CP_OK;
     if (duckdb_execute_prepared(st, &r) == DuckDBError) {
-        rc = fail(s, "checkpoint", duckdb_result_error(&r));
+        rc = store_fail(s, "checkpoint", duckdb_result_error(&r));
     } else if (duckdb_row_count(&r) > 0) {
         *position = duckdb_value_int64(&r, 0, 0);
         *found = true;
@@ -719,12 +578,13 @@ int cp_store_get_checkpoint(cp_store *s, const char *name, int64_t *position, bo
 
 int cp_store_reset_silver(cp_store *s)
 {
-    return exec(s, "DELETE FROM events; DELETE FROM orders; DELETE FROM order_items; "
-                   "DELETE FROM refunds; "
-                   "DELETE FROM identity_map; DELETE FROM customers; DELETE FROM sessions; "
-                   "DELETE FROM rt_minute; DELETE FROM rt_minute_top; "
-                   "DELETE FROM dead_letters WHERE reason = 'store_error'; "
-                   "DELETE FROM checkpoints WHERE name IN ('log', '" CP_DERIVED_CHECKPOINT "');");
+    return store_exec(s, "DELETE FROM events; DELETE FROM orders; DELETE FROM order_items; "
+                         "DELETE FROM refunds; "
+                         "DELETE FROM identity_map; DELETE FROM customers; DELETE FROM sessions; "
+                         "DELETE FROM rt_minute; DELETE FROM rt_minute_top; "
+                         "DELETE FROM dead_letters WHERE reason = 'store_error'; "
+                         "DELETE FROM checkpoints WHERE name IN ('log', '" CP_DERIVED_CHECKPOINT
+                         "');");
 }
 
 /* ---- real-time rollups ---- */
@@ -739,7 +599,7 @@ int cp_store_rt_delete(cp_store *s, const int64_t *minutes_ms, size_t n)
             cp_buf_appendf(b, "%smake_timestamp(%lld)", i ? "," : "",
                            (long long)minutes_ms[i] * 1000);
         if (cp_buf_append_str(b, ")")) return CP_ENOMEM;
-        if (exec(s, b->ptr)) return CP_EDB;
+        if (store_exec(s, b->ptr)) return CP_EDB;
     }
     return CP_OK;
 }
@@ -747,7 +607,7 @@ int cp_store_rt_delete(cp_store *s, const int64_t *minutes_ms, size_t n)
 int cp_store_add_rt_minute(cp_store *s, const cp_rt_minute *r)
 {
     duckdb_appender a = s->app[APP_RT];
-    put_time(a, r->minute_ms);
+    store_put_time(a, r->minute_ms);
     const int64_t v[] = {r->events,   r->pageviews, r->visitors,
                          r->sessions, r->converted, r->orders};
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) duckdb_append_int64(a, v[i]);
@@ -755,336 +615,20 @@ int cp_store_add_rt_minute(cp_store *s, const cp_rt_minute *r)
     duckdb_append_int64(a, r->bots);
     for (int i = 0; i < 5; i++) duckdb_append_int64(a, r->funnel[i]);
     duckdb_append_blob(a, r->hll.ptr ? r->hll.ptr : "", r->hll.len);
-    put_time(a, cp_now_ms());
+    store_put_time(a, cp_now_ms());
     return end_row(s, APP_RT);
 }
 
 int cp_store_add_rt_top(cp_store *s, const cp_rt_top *r)
 {
     duckdb_appender a = s->app[APP_RT_TOP];
-    put_time(a, r->minute_ms);
+    store_put_time(a, r->minute_ms);
     duckdb_append_varchar(a, r->dim);
-    put_text(a, r->key);
+    store_put_text(a, r->key);
     duckdb_append_int64(a, r->n);
     duckdb_append_int64(a, r->orders);
     put_money_w(a, true, r->revenue, 38);
     return end_row(s, APP_RT_TOP);
-}
-
-/* ---- reading results in chunks ---- */
-
-typedef struct col {
-    void *data;
-    uint64_t *valid;
-    duckdb_type type;
-} col;
-
-static cp_slice str_at(col c, idx_t row)
-{
-    /* an ENUM or a number read as text: CAST it */
-    assert(c.type == DUCKDB_TYPE_VARCHAR || c.type == DUCKDB_TYPE_BLOB);
-    if (c.valid && !duckdb_validity_row_is_valid(c.valid, row)) return CP_SLICE_NULL;
-    duckdb_string_t *v = &((duckdb_string_t *)c.data)[row];
-    return (cp_slice){duckdb_string_t_data(v), duckdb_string_t_length(*v)};
-}
-
-static void get_cols(duckdb_data_chunk ch, col *cols, idx_t n)
-{
-    for (idx_t i = 0; i < n; i++) {
-        duckdb_vector v = duckdb_data_chunk_get_vector(ch, i);
-        cols[i].data = duckdb_vector_get_data(v);
-        cols[i].valid = duckdb_vector_get_validity(v);
-        duckdb_logical_type t = duckdb_vector_get_column_type(v);
-        cols[i].type = duckdb_get_type_id(t);
-        duckdb_destroy_logical_type(&t);
-    }
-}
-
-/* Runs sql on the scan connection as a streaming result (chunks, bounded memory). */
-static int stream(cp_store *s, const char *sql, duckdb_result *r)
-{
-    duckdb_prepared_statement st;
-    duckdb_pending_result pending;
-    if (refused(s)) return CP_EDB;
-    if (!s->scan && duckdb_connect(s->db, &s->scan) == DuckDBError)
-        return fail(s, "scan", "connect");
-    if (duckdb_prepare(s->scan, sql, &st) == DuckDBError) {
-        int rc = fail(s, "scan", duckdb_prepare_error(st));
-        duckdb_destroy_prepare(&st);
-        return rc;
-    }
-    int rc = CP_OK;
-    if (duckdb_pending_prepared_streaming(st, &pending) == DuckDBError) {
-        rc = fail(s, "scan", duckdb_pending_error(pending));
-    } else if (duckdb_execute_pending(pending, r) == DuckDBError) {
-        rc = fail(s, "scan", duckdb_result_error(r));
-        duckdb_destroy_result(r);
-    }
-    duckdb_destroy_pending(&pending);
-    duckdb_destroy_prepare(&st);
-    return rc;
-}
-
-/* The condition naming the identities a sessions refresh from `since` is about. */
-static void sessions_of(int64_t since, char *out, size_t cap)
-{
-    if (since == CP_SESSIONS_TODO)
-        snprintf(out, cap, "identity IN (SELECT identity FROM sessions_todo)");
-    else
-        snprintf(out, cap, "identity IN (SELECT identity FROM events WHERE \"offset\" > %lld)",
-                 (long long)since);
-}
-
-int cp_store_sessions_todo(cp_store *s, const cp_slice *ids, size_t n)
-{
-    if (!n) return exec(s, "DROP TABLE IF EXISTS sessions_todo");
-    if (exec(s, "CREATE OR REPLACE TABLE sessions_todo (identity VARCHAR)")) return CP_EDB;
-    duckdb_appender a;
-    if (duckdb_appender_create(s->con, NULL, "sessions_todo", &a) == DuckDBError)
-        return fail(s, "appender", "sessions_todo");
-    int rc = CP_OK;
-    for (size_t i = 0; i < n && rc == CP_OK; i++) {
-        put_text(a, ids[i]);
-        if (duckdb_appender_end_row(a) == DuckDBError)
-            rc = fail(s, "sessions_todo", duckdb_appender_error(a));
-    }
-    if (rc == CP_OK && duckdb_appender_flush(a) == DuckDBError)
-        rc = fail(s, "sessions_todo", duckdb_appender_error(a));
-    duckdb_appender_destroy(&a);
-    return rc;
-}
-
-int cp_store_sessions_begin(cp_store *s, int64_t since)
-{
-    char sql[512], which[160];
-    sessions_of(since, which, sizeof(which));
-    if (since == CP_SESSIONS_NONE)
-        snprintf(sql, sizeof(sql), "BEGIN TRANSACTION");
-    else if (since < 0 && since != CP_SESSIONS_TODO)
-        snprintf(sql, sizeof(sql), "BEGIN TRANSACTION; DELETE FROM sessions");
-    else
-        snprintf(sql, sizeof(sql), "BEGIN TRANSACTION; DELETE FROM sessions WHERE %s", which);
-    if (exec(s, sql)) { /* the transaction may have begun: not left open, aborted */
-        rollback(s);
-        return CP_EDB;
-    }
-    if (duckdb_appender_create(s->con, NULL, "sessions", &s->sessions) == DuckDBError) {
-        rollback(s);
-        return fail(s, "appender", "sessions");
-    }
-    return CP_OK;
-}
-
-static int add_session_row(cp_store *s, duckdb_appender a, const cp_session_row *r)
-{
-    put_text(a, r->session_id);
-    put_text(a, r->identity);
-    put_text(a, r->user_id);
-    put_time(a, r->start_ms);
-    put_time(a, r->end_ms);
-    put_date(a, r->start_ms);
-    duckdb_append_double(a, (double)(r->end_ms - r->start_ms) / 1000.0);
-    duckdb_append_int64(a, r->events);
-    duckdb_append_int64(a, r->pageviews);
-    duckdb_append_bool(a, r->is_bot);
-    duckdb_append_bool(a, r->product_view);
-    duckdb_append_bool(a, r->cart);
-    duckdb_append_bool(a, r->checkout);
-    duckdb_append_bool(a, r->purchase);
-    put_text(a, r->landing_path);
-    put_text(a, r->utm_source);
-    put_text(a, r->utm_medium);
-    put_text(a, r->utm_campaign);
-    put_text(a, r->country);
-    put_text(a, r->device_type);
-    if (duckdb_appender_end_row(a) == DuckDBError)
-        return fail(s, "sessions", duckdb_appender_error(a));
-    return CP_OK;
-}
-
-int cp_store_add_session(cp_store *s, const cp_session_row *r)
-{
-    return add_session_row(s, s->sessions, r);
-}
-
-int cp_store_add_batch_session(cp_store *s, const cp_session_row *r)
-{
-    return add_session_row(s, s->app[APP_SESSIONS], r);
-}
-
-int cp_store_sessions_end(cp_store *s, bool commit)
-{
-    int rc = commit ? CP_OK : CP_ESTATE; /* not to commit: rolled back */
-    if (rc == CP_OK && duckdb_appender_flush(s->sessions) == DuckDBError)
-        rc = fail(s, "sessions", duckdb_appender_error(s->sessions));
-    duckdb_appender_destroy(&s->sessions);
-    s->sessions = NULL;
-    if (rc == CP_OK) rc = exec(s, "COMMIT");
-    if (rc != CP_OK) rollback(s);
-    return rc;
-}
-
-/* Streams sql's rows (ncols columns, at most 16) to fn one by one; fn's error stops it. */
-typedef int (*row_fn)(void *ctx, const col *c, idx_t row);
-static int scan_rows(cp_store *s, const char *sql, idx_t ncols, row_fn fn, void *ctx)
-{
-    duckdb_result r;
-    int rc = stream(s, sql, &r);
-    if (rc) return rc;
-    duckdb_data_chunk ch;
-    while (rc == CP_OK && (ch = duckdb_stream_fetch_chunk(r))) {
-        col c[16];
-        get_cols(ch, c, ncols);
-        idx_t n = duckdb_data_chunk_get_size(ch);
-        for (idx_t i = 0; i < n && rc == CP_OK; i++) rc = fn(ctx, c, i);
-        duckdb_destroy_data_chunk(&ch);
-    }
-    duckdb_destroy_result(&r);
-    return rc;
-}
-
-typedef struct session_scan {
-    int (*fn)(void *ud, const cp_session_event *e);
-    void *ud;
-} session_scan;
-
-static int session_row(void *ctx, const col *c, idx_t i)
-{
-    session_scan *x = ctx;
-    cp_session_event e = {.identity = str_at(c[0], i),
-                          .user_id = str_at(c[1], i),
-                          .session_id = str_at(c[2], i),
-                          .kind = str_at(c[3], i),
-                          .page_path = str_at(c[4], i),
-                          .utm_source = str_at(c[5], i),
-                          .utm_medium = str_at(c[6], i),
-                          .utm_campaign = str_at(c[7], i),
-                          .country = str_at(c[8], i),
-                          .device_type = str_at(c[9], i),
-                          .time_ms = ((int64_t *)c[10].data)[i],
-                          .offset = ((int64_t *)c[11].data)[i],
-                          .is_bot = ((bool *)c[12].data)[i]};
-    return x->fn(x->ud, &e);
-}
-
-int cp_store_scan_for_sessions(cp_store *s, int64_t since,
-                               int (*fn)(void *ud, const cp_session_event *e), void *ud)
-{
-    char only[180] = "", which[160], sql[700];
-    sessions_of(since, which, sizeof(which));
-    if (since >= 0 || since == CP_SESSIONS_TODO) /* the scan's own connection: committed rows */
-        snprintf(only, sizeof(only), " WHERE %s", which);
-    snprintf(sql, sizeof(sql),
-             "SELECT identity, user_id, session_id, CAST(kind AS VARCHAR), page_path, utm_source, "
-             "utm_medium, utm_campaign, country, CAST(device_type AS VARCHAR), "
-             "epoch_ms(event_time), \"offset\", is_bot FROM events%s ORDER BY identity, "
-             "event_time, \"offset\"",
-             only);
-    return scan_rows(s, sql, 13, session_row, &(session_scan){fn, ud});
-}
-
-typedef struct hash_scan {
-    int (*fn)(void *ud, uint64_t msg, uint64_t delivery, int64_t recv_ms);
-    void *ud;
-} hash_scan;
-
-static int hash_row(void *ctx, const col *c, idx_t i)
-{
-    hash_scan *h = ctx;
-    return h->fn(h->ud, ((uint64_t *)c[0].data)[i], ((uint64_t *)c[1].data)[i],
-                 ((int64_t *)c[2].data)[i]);
-}
-
-int cp_store_scan_hashes(cp_store *s, int64_t since_ms, int64_t until_ms,
-                         int (*fn)(void *ud, uint64_t msg, uint64_t delivery, int64_t recv_ms),
-                         void *ud)
-{
-    char sql[320];
-    snprintf(sql, sizeof(sql),
-             "SELECT msg_hash, delivery_hash, epoch_ms(received_at) FROM events WHERE received_at "
-             ">= make_timestamp(%lld) AND received_at < make_timestamp(%lld) "
-             "ORDER BY \"offset\" DESC",
-             (long long)since_ms * 1000,
-             (long long)(until_ms > INT64_MAX / 1000 ? INT64_MAX / 1000 : until_ms) * 1000);
-    return scan_rows(s, sql, 3, hash_row, &(hash_scan){fn, ud});
-}
-
-typedef struct rt_scan {
-    int (*minute)(void *ud, const cp_rt_minute *r);
-    int (*top)(void *ud, const cp_rt_top *r);
-    void *ud;
-} rt_scan;
-
-static int rt_minute_row(void *ctx, const col *c, idx_t i)
-{
-    rt_scan *x = ctx;
-    cp_rt_minute m = {.minute_ms = ((int64_t *)c[0].data)[i]};
-    int64_t *v[] = {&m.events, &m.pageviews, &m.visitors, &m.sessions, &m.converted, &m.orders};
-    for (int k = 0; k < 6; k++) *v[k] = ((int64_t *)c[1 + k].data)[i];
-    m.revenue = ((int64_t *)c[7].data)[i];
-    m.bots = ((int64_t *)c[8].data)[i];
-    for (int k = 0; k < 5; k++) m.funnel[k] = ((int64_t *)c[9 + k].data)[i];
-    m.hll = str_at(c[14], i);
-    return x->minute(x->ud, &m);
-}
-
-static int rt_top_row(void *ctx, const col *c, idx_t i)
-{
-    rt_scan *x = ctx;
-    char dim[32];
-    cp_slice d = str_at(c[1], i);
-    snprintf(dim, sizeof(dim), "%.*s", (int)d.len, d.ptr ? d.ptr : "");
-    cp_rt_top t = {.minute_ms = ((int64_t *)c[0].data)[i],
-                   .dim = dim,
-                   .key = str_at(c[2], i),
-                   .n = ((int64_t *)c[3].data)[i],
-                   .orders = ((int64_t *)c[4].data)[i],
-                   .revenue = ((int64_t *)c[5].data)[i]};
-    return x->top(x->ud, &t);
-}
-
-int cp_store_scan_rt(cp_store *s, int64_t since_ms, int (*minute)(void *ud, const cp_rt_minute *r),
-                     int (*top)(void *ud, const cp_rt_top *r), void *ud)
-{
-    char sql[512];
-    rt_scan x = {minute, top, ud};
-    snprintf(sql, sizeof(sql),
-             "SELECT epoch_ms(minute), events, pageviews, visitors, sessions, converted, orders, "
-             "CAST(round(revenue * 100) AS BIGINT), bots, funnel_page, funnel_product, "
-             "funnel_cart, funnel_checkout, "
-             "funnel_order, visitors_hll FROM rt_minute WHERE minute >= make_timestamp(%lld)",
-             (long long)since_ms * 1000);
-    int rc = scan_rows(s, sql, 15, rt_minute_row, &x);
-    if (rc) return rc;
-    snprintf(sql, sizeof(sql),
-             "SELECT epoch_ms(minute), dim, key, n, orders, CAST(round(revenue * 100) AS BIGINT) "
-             "FROM rt_minute_top "
-             "WHERE minute >= make_timestamp(%lld)",
-             (long long)since_ms * 1000);
-    return scan_rows(s, sql, 6, rt_top_row, &x);
-}
-
-typedef struct dead_scan {
-    int (*fn)(void *ud, cp_slice source, cp_slice at, int64_t recv_ms);
-    void *ud;
-} dead_scan;
-
-static int dead_row(void *ctx, const col *c, idx_t i)
-{
-    dead_scan *x = ctx;
-    return x->fn(x->ud, str_at(c[0], i), str_at(c[1], i), ((int64_t *)c[2].data)[i]);
-}
-
-int cp_store_scan_dead_letters(cp_store *s, int64_t since_ms,
-                               int (*fn)(void *ud, cp_slice source, cp_slice at, int64_t recv_ms),
-                               void *ud)
-{
-    char sql[256];
-    snprintf(sql, sizeof(sql),
-             "SELECT source, delivery, epoch_ms(received_at) FROM dead_letters WHERE received_at "
-             ">= make_timestamp(%lld)",
-             (long long)since_ms * 1000);
-    return scan_rows(s, sql, 3, dead_row, &(dead_scan){fn, ud});
 }
 
 /* ---- queries ---- */
@@ -1180,7 +724,7 @@ int cp_store_read_rows(cp_store *s, const char *sql,
                        size_t errlen)
 {
     enum { MAX_COLS = 64 };
-    if (refused(s)) return snprintf(err, errlen, "%s", s->error), CP_EDB;
+    if (store_refused(s)) return snprintf(err, errlen, "%s", s->error), CP_EDB;
     pthread_mutex_lock(&s->api_mu);
     duckdb_result r;
     int rc = CP_OK, have = 0;
@@ -1202,12 +746,12 @@ int cp_store_read_rows(cp_store *s, const char *sql,
         }
     duckdb_data_chunk ch;
     while (rc == CP_OK && (ch = duckdb_fetch_chunk(r))) {
-        col c[MAX_COLS];
+        store_col c[MAX_COLS];
         cp_slice v[MAX_COLS];
-        get_cols(ch, c, n);
+        store_get_cols(ch, c, n);
         idx_t rows = duckdb_data_chunk_get_size(ch);
         for (idx_t i = 0; i < rows && rc == CP_OK; i++) {
-            for (idx_t k = 0; k < n; k++) v[k] = str_at(c[k], i);
+            for (idx_t k = 0; k < n; k++) v[k] = store_str_at(c[k], i);
             rc = fn(ud, v, (size_t)n);
         }
         duckdb_destroy_data_chunk(&ch);
@@ -1366,9 +910,9 @@ int cp_store_scalar(cp_store *s, const char *sql, int64_t *out, bool *is_null)
 {
     duckdb_result r;
     *is_null = true;
-    if (refused(s)) return CP_EDB;
+    if (store_refused(s)) return CP_EDB;
     if (duckdb_query(s->con, sql, &r) == DuckDBError) {
-        int rc = fail(s, "query", duckdb_result_error(&r));
+        int rc = store_fail(s, "query", duckdb_result_error(&r));
         duckdb_destroy_result(&r);
         return rc;
     }
@@ -1437,7 +981,7 @@ int cp_store_read_numeric(cp_store *s, const char *sql, const char *param,
 {
     enum { MAX_COLS = 32 };
     duckdb_result r;
-    int rc = refused(s);
+    int rc = store_refused(s);
     if (rc) return snprintf(err, errlen, "%s", s->error), rc;
     if ((rc = query_param(s->con, sql, param, &r, err, errlen))) return rc;
     idx_t n = duckdb_column_count(&r);
@@ -1450,16 +994,16 @@ int cp_store_read_numeric(cp_store *s, const char *sql, const char *param,
         }
     duckdb_data_chunk ch;
     while (rc == CP_OK && (ch = duckdb_fetch_chunk(r))) {
-        col c[MAX_COLS];
+        store_col c[MAX_COLS];
         double v[MAX_COLS];
-        get_cols(ch, c, n);
+        store_get_cols(ch, c, n);
         idx_t rows = duckdb_data_chunk_get_size(ch);
         for (idx_t i = 0; i < rows && rc == CP_OK; i++) {
             for (idx_t k = 1; k < n; k++)
                 v[k - 1] = c[k].valid && !duckdb_validity_row_is_valid(c[k].valid, i)
                                ? NAN
                                : ((const double *)c[k].data)[i];
-            rc = fn(ud, str_at(c[0], i), v, (size_t)n - 1);
+            rc = fn(ud, store_str_at(c[0], i), v, (size_t)n - 1);
         }
         duckdb_destroy_data_chunk(&ch);
     }
@@ -1484,7 +1028,7 @@ int cp_store_appender_open(cp_store *s, const char *table, cp_store_appender **o
     if (!ap) return CP_ENOMEM;
     ap->s = s;
     if (duckdb_appender_create(s->con, NULL, table, &ap->a) == DuckDBError) {
-        int rc = fail(s, "appender", duckdb_appender_error(ap->a));
+        int rc = store_fail(s, "appender", duckdb_appender_error(ap->a));
         duckdb_appender_destroy(&ap->a);
         cp_free(ap);
         return rc;
@@ -1528,7 +1072,8 @@ int cp_store_append_end(cp_store_appender *ap)
 {
     if (ap->failed || duckdb_appender_end_row(ap->a) == DuckDBError) {
         const char *why = duckdb_appender_error(ap->a);
-        return fail(ap->s, "append", ap->failed && !why ? "a value does not fit its column" : why);
+        return store_fail(ap->s, "append",
+                          ap->failed && !why ? "a value does not fit its column" : why);
     }
     return CP_OK;
 }
@@ -1538,7 +1083,7 @@ int cp_store_appender_close(cp_store_appender *ap)
     if (!ap) return CP_OK;
     int rc = CP_OK;
     if (duckdb_appender_flush(ap->a) == DuckDBError)
-        rc = fail(ap->s, "append", duckdb_appender_error(ap->a));
+        rc = store_fail(ap->s, "append", duckdb_appender_error(ap->a));
     duckdb_appender_destroy(&ap->a);
     cp_free(ap);
     return rc;
@@ -1591,7 +1136,7 @@ int cp_store_set_currency(cp_store *s, const char *reporting, const char *rates_
                        builtin_rates, reporting, reporting);
     }
     cp_buf_append_str(&q, " COMMIT;");
-    int rc = q.ptr ? exec(s, q.ptr) : CP_ENOMEM;
+    int rc = q.ptr ? store_exec(s, q.ptr) : CP_ENOMEM;
     cp_buf_free(&q);
     bool null;
     int64_t n = 0;
@@ -1603,7 +1148,7 @@ int cp_store_set_currency(cp_store *s, const char *reporting, const char *rates_
         return CP_EINVAL;
     }
     if (rc) {
-        rollback(s);
+        store_rollback(s);
         snprintf(err, errlen, "currency.rates: %s", s->error);
     }
     return rc;
