@@ -87,7 +87,10 @@ try {
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()) })
   page.on('pageerror', (e) => errors.push(e.message))
   await page.goto(dashboard + '/login?token=live-token&next=/live')
-  await page.waitForFunction(() => window.__clickpulse && window.__clickpulse.updates > 0, null, { timeout: 10000 })
+  // silver's writer hands the events to the live view after the collector's answer: until
+  // a snapshot has counted all eight (render draws each snapshot whole)
+  await page.waitForFunction(() => window.__clickpulse && window.__clickpulse.updates > 0 && window.__clickpulse.last.counted >= 8,
+    null, { timeout: 60000 })
 
   check('status live', await text(page, 'status') === 'live')
   check('page views', await text(page, 'k-pageviews') === '3', await text(page, 'k-pageviews'))

@@ -4,25 +4,26 @@
 # The block is reserved, not only seen free: a lock on $TMPDIR/clickpulse-ports/BASE,
 # held through a descriptor of this shell (and of the processes it starts), keeps every
 # other test — of this suite or of another running beside it — off it until they exit.
-# Browser tests take the same locks (tests/browser/lib.mjs).
+# Browser tests take the same locks (tests/browser/lib.mjs). Its locals are _fp_*, so that
+# VAR can be any other name.
 free_ports() {
-  local n=$1 low base dir=${TMPDIR:-/tmp}/clickpulse-ports fd
-  [ "$n" -le 20 ] || { echo "free_ports: at most 20 ports a block" >&2; return 1; }
-  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)
-  [ "$low" -gt 32000 ] && low=32000
-  mkdir -p "$dir"
+  local _fp_n=$1 _fp_low _fp_base _fp_dir=${TMPDIR:-/tmp}/clickpulse-ports _fp_fd
+  [ "$_fp_n" -le 20 ] || { echo "free_ports: at most 20 ports a block" >&2; return 1; }
+  _fp_low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)
+  [ "$_fp_low" -gt 32000 ] && _fp_low=32000
+  mkdir -p "$_fp_dir"
   for _ in $(seq 400); do
-    base=$(( 20000 + RANDOM % ((low - 20000) / 20) * 20 ))
-    exec {fd}> "$dir/$base"
-    if flock -n "$fd"; then
-      if [ -z "$(ss -Htan "sport >= :$base and sport < :$((base + n))")" ]; then
-        printf -v "$2" '%s' "$base"
+    _fp_base=$(( 20000 + RANDOM % ((_fp_low - 20000) / 20) * 20 ))
+    exec {_fp_fd}> "$_fp_dir/$_fp_base"
+    if flock -n "$_fp_fd"; then
+      if [ -z "$(ss -Htan "sport >= :$_fp_base and sport < :$((_fp_base + _fp_n))")" ]; then
+        printf -v "$2" '%s' "$_fp_base"
         return 0
       fi
     fi
-    exec {fd}>&-
+    exec {_fp_fd}>&-
   done
-  echo "no $n free ports from 20000 to $low" >&2
+  echo "no $_fp_n free ports from 20000 to $_fp_low" >&2
   return 1
 }
 

@@ -45,8 +45,7 @@ import json, sys
 jobs = {j['name']: j for j in json.load(sys.stdin)}
 t = jobs['tests']
 sys.exit(0 if t['last'] and t['last']['status'] == 'ok' and jobs['models']['schedule'] == '* * * * *' and jobs['tests']['after'] == 'models' and jobs['models']['next_run'] else 1)"; }
-for _ in $(seq 300); do done_ && break; sleep 0.1; done
-check "the API shows the run and the schedules" done_
+check "the API shows the run and the schedules" wait_for 60 done_
 check "unknown job: 404 with a reason" test "$(curl -s -o /dev/null -w '%{http_code}' -H "$(api_auth "$tmp/data")" -X POST http://127.0.0.1:$((port + 1))/api/v1/jobs/nope/run)" = 404
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 echo "$pass passed, $fail failed"

@@ -35,8 +35,7 @@ daemon=$!
 pids+=($!)
 q() { "$bin" query --wait 60000 --set data_dir="$tmp/data" --set dashboard.listen=127.0.0.1:$((port + 1)) --format csv "$1" | tail -n +2; }
 all_in() { [ "$(q "SELECT count(*) FROM events" 2>/dev/null) $(q "SELECT count(*) FROM dead_letters" 2>/dev/null)" = "5 1" ]; }
-for _ in $(seq 100); do all_in && break; sleep 0.2; done
-check "five events and one dead letter" all_in
+check "five events and one dead letter" wait_for 60 all_in
 check "events by kind and source" test "$(q "SELECT string_agg(source || ':' || kind, '|' ORDER BY source, kind) FROM events")" = \
   "kafka:customers:identify|kafka:customers:identify|kafka:purchases:order_completed|kafka:purchases:order_completed|kafka:web:page"
 check "profiles: both changes, latest e-mail last" test "$(q "SELECT string_agg(email, '|' ORDER BY \"offset\") FROM events WHERE kind = 'identify'")" = "ava@gmx.de|ava@new.example"
@@ -44,7 +43,9 @@ check "profile country" test "$(q "SELECT count(*) FROM events WHERE kind = 'ide
 check "order o-1: revenue, lines, units" test "$(q "SELECT revenue, items, units, currency FROM orders WHERE order_id = 'o-1'")" = "64.90,2,3,EUR"
 check "order o-1 items" test "$(q "SELECT string_agg(product_id || 'x' || quantity || '@' || price, '|' ORDER BY line) FROM order_items WHERE order_id = 'o-1'")" = "p-1x2@29.95|p-2x1@5.00"
 check "order o-2 from a Debezium row, one flat line" test "$(q "SELECT revenue, units, strftime(event_time, '%Y-%m-%d %H:%M') FROM orders WHERE order_id = 'o-2'")" = "7.50,3,2026-10-03 08:00"
-check "the same order again is a duplicate" test "$(q "SELECT count(*) FROM duplicates WHERE message_id = 'order:o-1'")" = 1
+# the last message of its topic, after the dead letter: all_in does not cover it
+duplicate() { [ "$(q "SELECT count(*) FROM duplicates WHERE message_id = 'order:o-1'")" = 1 ]; }
+check "the same order again is a duplicate" wait_for 60 duplicate
 check "a row without its customer: dead letter with topic, partition, offset" test \
   "$(q "SELECT source, delivery, reason, detail FROM dead_letters")" = "kafka:purchases,0/2,missing_field,purchases row: customer_id: missing"
 kill "$daemon"; wait "$daemon" 2>/dev/null || true

@@ -6,7 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 data=$tmp/data
 cp_() { "$bin" "$@" --set data_dir="$data" --set logging.level=error; }
-q() { cp_ query --format csv "$1" | tail -n +2; }
+q() { cp_ query --wait 60000 --format csv "$1" | tail -n +2; } # (the wait: when the daemon runs)
 
 "$bin" simulate --customers 200 --days 60 --start 2026-01-01 --seed 11 --out "$tmp/sim" \
   --outputs events --quiet

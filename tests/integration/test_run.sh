@@ -31,7 +31,7 @@ head -n $(( total / 2 )) "$tmp/sim/events.jsonl" > "$tmp/follow.jsonl"
   --set sources.files="$tmp/follow.jsonl" --set logging.level=warn 2>"$tmp/run.log" &
 pid=$!
 check "health answers" wait_for "curl -sf http://127.0.0.1:$port/health | grep -q '\"status\":\"ok\"'"
-check "pid file" test -f "$tmp/data/clickpulse.pid"
+check "pid file" wait_for "[ -f '$tmp/data/clickpulse.pid' ]" # written once the API listens
 # the daemon's background work yields to its servers: silver's writer background.nice (10) lower
 # (and in the idle class while it keeps up)
 base=$(ps -o ni= -p $pid | tr -d ' ')
