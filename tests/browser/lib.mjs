@@ -60,3 +60,12 @@ export async function until (deadline, fn, what = 'the condition') {
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
 }
+
+// The deadline of every browser wait that has none of its own (navigations, clicks,
+// waitForFunction, waitForURL): a minute, for busy machines; the condition ends it sooner.
+export const WAIT = 60000
+export function patient (contextOrPage) {
+  contextOrPage.setDefaultTimeout(WAIT)
+  contextOrPage.setDefaultNavigationTimeout(WAIT)
+  return contextOrPage
+}

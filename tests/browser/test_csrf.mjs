@@ -11,7 +11,7 @@ import { createServer } from 'node:http'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePorts } from './lib.mjs'
+import { WAIT, freePorts, patient } from './lib.mjs'
 
 const require = createRequire(new URL('../js/package.json', import.meta.url))
 const { chromium } = require('playwright-core')
@@ -26,7 +26,7 @@ function check (name, ok, detail = '') {
 }
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 // until fn() is true, or fail after ms
-async function until (what, fn, ms = 20000) {
+async function until (what, fn, ms = WAIT) {
   const end = Date.now() + ms
   while (Date.now() < end) {
     try { if (await fn()) return true } catch {}
@@ -86,12 +86,17 @@ try {
   await new Promise((resolve) => server.listen(port + 2, '127.0.0.1', resolve))
 
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] })
-  const context = await browser.newContext()
+  const context = patient(await browser.newContext())
   const page = await context.newPage()
   await page.goto(`${base}/login`)
   await page.fill('#user', 'ana')
   await page.fill('#password', 's3cret')
+  const login = page.waitForResponse((r) => r.url() === `${base}/api/v1/login`)
   await page.click('#with-password button')
+  const loginAnswer = await login
+  // (the body only when it failed: once the page moves on, the browser has let it go)
+  check('the password login answers 200', loginAnswer.status() === 200,
+    loginAnswer.status() === 200 ? '' : `${loginAnswer.status()} ${await loginAnswer.text()}`)
   await page.waitForURL(`${base}/overview`)
   check('logged in', (await context.cookies()).some((c) => c.name === 'cp_session'))
 
@@ -110,7 +115,7 @@ try {
   page.on('response', listen)
   await page.goto(`${evil}/fetch`)
   check('the other origin sent its requests', await page.evaluate(() => window.done) === 'sent')
-  await until('both answers', () => answers.length === 2, 5000)
+  await until('both answers', () => answers.length === 2)
   page.off('response', listen)
   check('cross-site POSTs to jobs and forget: 403', answers.join() === '403,403', answers.join())
   check('  no job run', await jobRuns() === runsBefore)
@@ -133,13 +138,13 @@ try {
 
   // --- login redirects stay on the dashboard ---
   for (const [label, next] of [['%09', `/%09/${evilHost}/landed`], ['%5C', `/%5C${evilHost}/landed`], ['//', `//${evilHost}/landed`]]) {
-    const fresh = await browser.newContext()
+    const fresh = patient(await browser.newContext())
     const p = await fresh.newPage()
     await p.goto(`${base}/login?next=${next}`)
     await p.fill('#user', 'ana')
     await p.fill('#password', 's3cret')
     await p.click('#with-password button')
-    await p.waitForURL((u) => u.pathname !== '/login', { timeout: 10000 })
+    await p.waitForURL((u) => u.pathname !== '/login')
     // (the page may have added its date range to the address by the time it is read)
     const at = (path) => { const u = new URL(p.url()); return u.origin === base && u.pathname === path }
     check(`login form, next=${label}HOST: stays on the dashboard`, at('/overview'), p.url())
@@ -148,7 +153,7 @@ try {
     await fresh.close()
   }
   check('the other origin was never reached', landed.length === 0, landed.join())
-  const fresh = await browser.newContext()
+  const fresh = patient(await browser.newContext())
   const p = await fresh.newPage()
   await p.goto(`${base}/login?token=t0k&next=${encodeURIComponent('/funnel?from=2026-03-01')}`)
   const u = new URL(p.url()) // with the page's own range added to the address, perhaps

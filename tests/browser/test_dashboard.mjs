@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePorts, until } from './lib.mjs'
+import { freePorts, patient, until } from './lib.mjs'
 
 const require = createRequire(new URL('../js/package.json', import.meta.url))
 const { chromium } = require('playwright-core')
@@ -36,7 +36,7 @@ async function loaded (page, name, before) {
   await page.waitForFunction(([name, before]) => {
     const v = window.__clickpulseView
     return v && v.page === name && v.loaded > before && (v.data || name === 'sql' || name === 'live')
-  }, [name, before], { timeout: 20000 })
+  }, [name, before])
 }
 const count = (page) => page.evaluate(() => (window.__clickpulseView || { loaded: 0 }).loaded)
 
@@ -51,7 +51,7 @@ try {
     try { return (await fetch(`${base}/health`)).ok } catch { return false }
   }, 'the daemon answering')
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] })
-  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true })
+  const context = patient(await browser.newContext({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true }))
   const page = await context.newPage()
   const errors = []
   page.on('console', (m) => { if (m.type() === 'error') errors.push(`${m.text()} @ ${m.location().url}`) })
@@ -81,7 +81,7 @@ try {
     const n = await count(page)
     await page.click(`nav a[data-page="${name}"]`)
     await loaded(page, name, n)
-    if (name === 'live') await page.waitForFunction(() => window.__clickpulse && window.__clickpulse.updates > 0, null, { timeout: 10000 })
+    if (name === 'live') await page.waitForFunction(() => window.__clickpulse && window.__clickpulse.updates > 0)
     const view = await page.evaluate(() => ({ error: window.__clickpulseView.error, url: location.href }))
     check(`${name}: no errors`, view.error === null, JSON.stringify(view.error))
     check(`${name}: the URL keeps the range`, name === 'live' || view.url.includes(range), view.url)

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePorts, until } from './lib.mjs'
+import { freePorts, patient, until } from './lib.mjs'
 
 const require = createRequire(new URL('../js/package.json', import.meta.url))
 const { chromium } = require('playwright-core')
@@ -97,7 +97,7 @@ try {
   const token = readFileSync(`${data}/dashboard.token`, 'utf8').trim()
   check('the demo says it backfilled a year', /backfilling a year of a shop/.test(demo.out), demo.out)
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] })
-  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } })
+  const context = patient(await browser.newContext({ viewport: { width: 1400, height: 1000 } }))
   const page = await context.newPage()
   const errors = []
   page.on('pageerror', (e) => errors.push(e.message))

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePorts, until } from './lib.mjs'
+import { freePorts, patient, until } from './lib.mjs'
 
 const require = createRequire(new URL('../js/package.json', import.meta.url))
 const { chromium } = require('playwright-core')
@@ -82,15 +82,14 @@ try {
   ])
 
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] })
-  const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } })
+  const page = patient(await browser.newPage({ viewport: { width: 1400, height: 1100 } }))
   const errors = []
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()) })
   page.on('pageerror', (e) => errors.push(e.message))
   await page.goto(dashboard + '/login?token=live-token&next=/live')
   // silver's writer hands the events to the live view after the collector's answer: until
   // a snapshot has counted all eight (render draws each snapshot whole)
-  await page.waitForFunction(() => window.__clickpulse && window.__clickpulse.updates > 0 && window.__clickpulse.last.counted >= 8,
-    null, { timeout: 60000 })
+  await page.waitForFunction(() => window.__clickpulse && window.__clickpulse.updates > 0 && window.__clickpulse.last.counted >= 8)
 
   check('status live', await text(page, 'status') === 'live')
   check('page views', await text(page, 'k-pageviews') === '3', await text(page, 'k-pageviews'))
@@ -133,7 +132,7 @@ try {
   check('drop shown', /connection lost|no update/.test(await text(page, 'status')))
   check('drop greys the page', await page.evaluate(() => document.getElementById('live').classList.contains('stale')))
   await start()
-  await page.waitForFunction(() => document.getElementById('status').textContent === 'live', null, { timeout: 10000 })
+  await page.waitForFunction(() => document.getElementById('status').textContent === 'live')
   check('live again', !(await page.evaluate(() => document.getElementById('live').classList.contains('stale'))))
   check('figures restored after restart', await waitText(page, 'k-orders', '3', 3000) >= 0 &&
     await text(page, 'k-pageviews') === '4' && await text(page, 'k-revenue') === '100.00', await text(page, 'k-orders'))
