@@ -24,7 +24,10 @@
  * written atomically with its rows) is asked instead, so a redelivered batch never
  * duplicates rows there. */
 typedef struct cp_sink_ops cp_sink_ops;
-extern const cp_sink_ops cp_sink_postgres, cp_sink_clickhouse, cp_sink_influx, cp_sink_kafka;
+extern const cp_sink_ops cp_sink_postgres, cp_sink_clickhouse, cp_sink_influx, cp_sink_kafka,
+    cp_sink_lake;
+/* 1 when name can name an instance in the lake: 1-64 letters, digits and underscores. */
+int cp_lake_instance_ok(const char *name);
 
 typedef struct cp_sink cp_sink;
 /* A sink of the kind ops with its configuration from c, reading through its own
@@ -32,7 +35,9 @@ typedef struct cp_sink cp_sink;
 int cp_sink_new(const cp_sink_ops *ops, cp_store *base, const cp_config *c, cp_sink **out,
                 char *err, size_t errlen);
 /* Every sink the configuration enables (sinks.postgres.dsn, sinks.clickhouse.url,
- * sinks.influx.url, sinks.kafka.brokers), in *out (*n of them; at most 4). */
+ * sinks.influx.url, sinks.kafka.brokers, lake.dir), in *out (*n of them; at most
+ * CP_SINKS_MAX). */
+enum { CP_SINKS_MAX = 5 };
 int cp_sinks_from_config(cp_store *base, const cp_config *c, cp_sink **out, size_t *n, char *err,
                          size_t errlen);
 const char *cp_sink_name(const cp_sink *s);

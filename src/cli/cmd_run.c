@@ -27,8 +27,8 @@
 typedef struct daemon_state {
     cp_config *cfg;
     cp_pipeline *p;
-    cp_kafka_source *kafka; /* when kafka.brokers is set */
-    cp_sink *sinks[4];      /* the configured sinks (sinks.*) */
+    cp_kafka_source *kafka;       /* when kafka.brokers is set */
+    cp_sink *sinks[CP_SINKS_MAX]; /* the configured sinks (sinks.*) */
     size_t n_sinks;
     cp_scheduler *jobs;              /* the built-in jobs */
     cp_collector *_Atomic collector; /* for the API's /api/v1/metrics once it runs */
@@ -317,11 +317,14 @@ static int start_api(daemon_state *d, cp_api **api, char *err, size_t errlen)
     const cp_config *cfg = d->cfg;
     char token[256], sessions[4096], exports[4096];
     if (cli_dashboard_token(cfg, true, token, sizeof(token), err, errlen)) return CLI_FAILURE;
-    /* SQL from the API reads no files: only the exports and the user's models may be touched */
+    /* SQL from the API reads no files: only the exports, the user's models and the lake may
+     * be touched */
     cli_export_dir(cfg, exports, sizeof(exports));
-    const char *dirs[] = {exports, cfg->models_dir};
-    if (cp_store_restrict_files(cp_pipeline_store(d->p), dirs, cfg->models_dir[0] ? 2 : 1, err,
-                                errlen))
+    const char *dirs[3] = {exports};
+    size_t n_dirs = 1;
+    if (cfg->models_dir[0]) dirs[n_dirs++] = cfg->models_dir;
+    if (cfg->lake_dir[0]) dirs[n_dirs++] = cfg->lake_dir;
+    if (cp_store_restrict_files(cp_pipeline_store(d->p), dirs, n_dirs, err, errlen))
         return CLI_FAILURE;
     snprintf(sessions, sizeof(sessions), "%s/dashboard.sessions", cfg->data_dir);
     cp_api_config ac = {.listen = cfg->dashboard_listen,

@@ -36,7 +36,7 @@ static int run(const cli_cmd *cmd, cp_config *cfg, int argc, char **argv, void *
         cli_error(cmd->name, "%s", err);
         return CLI_FAILURE;
     }
-    cp_sink *sinks[4];
+    cp_sink *sinks[CP_SINKS_MAX];
     size_t n = 0;
     if (cp_sinks_from_config(s, cfg, sinks, &n, err, sizeof(err))) {
         cli_error(cmd->name, "%s", err);

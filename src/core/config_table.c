@@ -488,6 +488,19 @@ static const cp_conf_entry table[] = {
      .def = "",
      .offset = F(exports_dir),
      .help = "Parquet export directory; empty means <data_dir>/exports."},
+    {.key = "lake.dir",
+     .type = CP_CONF_STR,
+     .def = "",
+     .offset = F(lake_dir),
+     .help = "A directory shared by every instance (a network file system) where silver is "
+             "published as Parquet, by day, each file named by the instance and the log range it "
+             "holds; empty: none (docs/scale-out.md)."},
+    {.key = "lake.instance",
+     .type = CP_CONF_STR,
+     .def = "",
+     .offset = F(lake_instance),
+     .help = "This instance's name in the lake: letters, digits and underscores, unique among "
+             "the instances and kept with its data directory; empty: the host's name."},
     {.key = "models.dir",
      .type = CP_CONF_STR,
      .def = "",

@@ -4,9 +4,11 @@
 #include "clickpulse/error.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int cp_mkdirs(const char *path)
 {
@@ -19,4 +21,15 @@ int cp_mkdirs(const char *path)
         *p = '/';
     }
     return mkdir(tmp, 0755) == 0 || errno == EEXIST ? CP_OK : CP_EIO;
+}
+
+int cp_write_file_atomic(const char *path, const void *data, size_t len)
+{
+    char tmp[4200];
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) return CP_EIO;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return CP_EIO;
+    int ok = write(fd, data, len) == (ssize_t)len && fdatasync(fd) == 0;
+    ok = close(fd) == 0 && ok;
+    return ok && rename(tmp, path) == 0 ? CP_OK : CP_EIO;
 }

@@ -46,15 +46,10 @@ static int64_t read_cursor(const char *dir)
 
 static int write_cursor(const char *dir, int64_t next)
 {
-    char path[4200], tmp[4300], line[32];
+    char path[4200], line[32];
     snprintf(path, sizeof(path), "%s/_cursor", dir);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     int n = snprintf(line, sizeof(line), "%lld\n", (long long)next);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return CP_EIO;
-    int ok = write(fd, line, (size_t)n) == n && fdatasync(fd) == 0;
-    ok = close(fd) == 0 && ok;
-    return ok && rename(tmp, path) == 0 ? CP_OK : CP_EIO;
+    return cp_write_file_atomic(path, line, (size_t)n);
 }
 
 /* COPY (query) to path, through path.tmp and a rename. */

@@ -126,18 +126,13 @@ static void load_positions(cp_sink *s, sink_stream *st)
 
 static int save_positions(cp_sink *s)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", s->positions);
     cp_buf b;
     cp_buf_init(&b);
     for (size_t i = 0; i < s->n_streams; i++)
         cp_buf_appendf(&b, "%s %lld\n", s->streams[i].source, (long long)s->streams[i].position);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int ok =
-        fd >= 0 && write(fd, b.ptr ? b.ptr : "", b.len) == (ssize_t)b.len && fdatasync(fd) == 0;
-    if (fd >= 0) ok = close(fd) == 0 && ok;
+    int rc = cp_write_file_atomic(s->positions, b.ptr ? b.ptr : "", b.len);
     cp_buf_free(&b);
-    return ok && rename(tmp, s->positions) == 0 ? CP_OK : CP_EIO;
+    return rc;
 }
 
 /* ---- the tables ---- */
@@ -434,7 +429,12 @@ int64_t cp_sink_step(cp_sink *s)
         s->connected = rc == CP_OK;
         for (size_t i = 0; i < s->n_streams; i++) s->streams[i].prepared = false;
     }
-    if (rc == CP_OK && (!s->resolved_ms || cp_now_ms() - s->resolved_ms >= s->replace_ms))
+    if (rc == CP_OK && s->ops->publish) {
+        total = s->ops->publish(s->ctx, s->store, err, sizeof(err));
+        rc = total < 0 ? (int)total : CP_OK;
+    }
+    if (rc == CP_OK && !s->ops->publish &&
+        (!s->resolved_ms || cp_now_ms() - s->resolved_ms >= s->replace_ms))
         rc = resolve(s, err, sizeof(err));
     bool moved = false;
     for (size_t i = 0; rc == CP_OK && i < s->n_streams; i++) {
@@ -630,7 +630,8 @@ int cp_sinks_from_config(cp_store *base, const cp_config *c, cp_sink **out, size
     } kinds[] = {{c->sinks_postgres_dsn, &cp_sink_postgres},
                  {c->sinks_clickhouse_url, &cp_sink_clickhouse},
                  {c->sinks_influx_url, &cp_sink_influx},
-                 {c->sinks_kafka_brokers, &cp_sink_kafka}};
+                 {c->sinks_kafka_brokers, &cp_sink_kafka},
+                 {c->lake_dir, &cp_sink_lake}};
     *n = 0;
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
         if (!kinds[i].setting[0]) continue;
