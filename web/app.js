@@ -301,10 +301,14 @@ function renderSql () {
 const dayOf = (s) => new Date(s + 'T00:00:00Z');
 const iso = (d) => d.toISOString().slice(0, 10);
 const addDays = (s, n) => iso(new Date(dayOf(s).getTime() + n * 86400000));
+// The day presets count back from: the last day with events, except on the Pipeline page,
+// whose figures are the engine's own by the time it received them (today's, even when no
+// event of today has come yet).
+const lastDay = (page) => (page !== 'pipeline' && view.span && view.span.last_day) || iso(new Date());
 function readUrl () {
   const q = new URLSearchParams(location.search), p = {};
   for (const k of ['from', 'to', ...DIMS]) if (q.get(k)) p[k] = q.get(k);
-  const last = (view.span && view.span.last_day) || iso(new Date());
+  const last = lastDay(pageOf(location.pathname));
   if (!p.to) p.to = last;
   if (!p.from) p.from = addDays(p.to, -29);
   return p;
@@ -380,7 +384,7 @@ async function show () {
 function onFilter (e) {
   const p = Object.assign({}, view.params);
   if (e.target.id === 'f-range') {
-    const v = e.target.value, last = (view.span && view.span.last_day) || iso(new Date());
+    const v = e.target.value, last = lastDay(view.page);
     if (!v) return;
     p.to = last;
     p.from = v === 'all' ? ((view.span && view.span.first_day) || last) : addDays(last, 1 - Number(v));

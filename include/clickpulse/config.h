@@ -140,6 +140,7 @@ typedef struct cp_config {
     double simulator_malformed_rate;
     double simulator_bot_rate;
     double simulator_signup_rate;
+    int64_t simulator_utc_offset;
     double simulator_large_properties;
     int simulator_profile; /* cp_sim_profile: 0 standard, 1 messy */
 

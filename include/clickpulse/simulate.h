@@ -39,6 +39,7 @@ typedef struct cp_sim_params {
     double rate; /* events per second; 0 = as fast as possible */
     double duplicate_rate, late_rate, skew_rate, malformed_rate, bot_rate;
     double signup_rate; /* share of customers who sign up during the window */
+    int utc_offset;     /* the customers' local time, hours from UTC (the daily curve's) */
     double large_rate;  /* share of events whose properties carry a note of 1-20 KB of text */
     int64_t allowed_lateness_ms; /* for the ground truth's late count */
     int64_t session_timeout_ms;  /* sessions are generated to be recovered by this rule */

@@ -80,6 +80,11 @@ static const cli_opt opts[] = {
      .key = "simulator.signup_rate",
      .metavar = "X",
      .help = "Share of customers who sign up during the window."},
+    {.name = "utc-offset",
+     .key = "simulator.utc_offset",
+     .metavar = "H",
+     .help = "The customers' local time is UTC+H (-12 to 14): sessions start by the daily curve "
+             "of their local hour."},
     {.name = "profile",
      .key = "simulator.profile",
      .metavar = "standard|messy",

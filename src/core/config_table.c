@@ -717,6 +717,14 @@ static const cp_conf_entry table[] = {
      .max = 1,
      .help = "Share of customers who sign up during the window (the others in the year "
              "before it)."},
+    {.key = "simulator.utc_offset",
+     .type = CP_CONF_INT,
+     .def = "0",
+     .offset = F(simulator_utc_offset),
+     .min = -12,
+     .max = 14,
+     .help = "The customers' local time, hours from UTC: sessions start by the daily curve of "
+             "their local hour (days and midnight stay UTC's)."},
     {.key = "simulator.profile",
      .type = CP_CONF_ENUM,
      .def = "standard",

@@ -355,9 +355,13 @@ static void place(sim_day *d, size_t first, int64_t start)
     for (size_t i = first; i < d->n; i++) d->ev[i].time_ms += start;
 }
 
-static int64_t session_start(sim_rng *r, int64_t day_ms)
+/* A session's start in the UTC day at day_ms: its hour by the daily curve of the customers'
+ * local hour (UTC + utc_offset). */
+static int64_t session_start(sim_rng *r, int64_t day_ms, int utc_offset)
 {
-    int h = pick_weighted(sim_unit(r), hour_weight, sizeof(double), 24);
+    double w[24];
+    for (int k = 0; k < 24; k++) w[k] = hour_weight[((k + utc_offset) % 24 + 24) % 24];
+    int h = pick_weighted(sim_unit(r), w, sizeof(double), 24);
     int64_t min_ms = h == 0 ? 31 * CP_MS_PER_MIN : 0;
     return day_ms + h * CP_MS_PER_HOUR + min_ms +
            (int64_t)sim_below(r, (uint64_t)(CP_MS_PER_HOUR - min_ms));
@@ -378,7 +382,7 @@ int sim_customer_day(const cp_sim_params *p, const sim_catalog *cat, const sim_c
     const persona_params *pp = &personas[persona_on(c, day)];
     while (n < 4 && sim_unit(&r) < pp->p_extra) n++;
     int64_t starts[4];
-    for (int i = 0; i < n; i++) starts[i] = session_start(&r, day_ms);
+    for (int i = 0; i < n; i++) starts[i] = session_start(&r, day_ms, p->utc_offset);
     for (int i = 1; i < n; i++) /* sort the few start times */
         for (int j = i; j > 0 && starts[j] < starts[j - 1]; j--) {
             int64_t t = starts[j];

@@ -81,6 +81,7 @@ void cp_sim_params_from_config(const cp_config *c, cp_sim_params *p)
     p->malformed_rate = c->simulator_malformed_rate;
     p->bot_rate = c->simulator_bot_rate;
     p->signup_rate = c->simulator_signup_rate;
+    p->utc_offset = (int)c->simulator_utc_offset;
     p->large_rate = c->simulator_large_properties;
     p->allowed_lateness_ms = c->pipeline_allowed_lateness_ms;
     p->session_timeout_ms = c->pipeline_session_timeout_ms;

@@ -190,6 +190,45 @@ static void test_signup_rate(void)
     }
 }
 
+/* Share of the events whose "originalTimestamp" falls in the UTC hours [from, from + n)
+ * (mod 24). */
+static double share_in_hours(const capture *c, int from, int n)
+{
+    static const char key[] = "\"originalTimestamp\":\"";
+    long in = 0, all = 0;
+    for (const char *t = c->events.ptr; (t = strstr(t, key)); t += sizeof(key) - 1) {
+        int h = atoi(t + sizeof(key) - 1 + 11);
+        all++;
+        in += ((h - from) % 24 + 24) % 24 < n;
+    }
+    return all ? (double)in / (double)all : 0;
+}
+
+/* Sessions start by the daily curve of the customers' local hour: the evening peak (local
+ * 16:00-22:00, two fifths of the day's sessions) and the night (local 01:00-07:00, under a
+ * twentieth) move with utc_offset. */
+static void test_utc_offset(void)
+{
+    static const int offsets[] = {0, 6, -8};
+    for (size_t k = 0; k < 3; k++) {
+        cp_sim_params p;
+        capture c;
+        params(&p, 12, CP_SIM_JSONL);
+        p.customers = 2000;
+        p.days = 3;
+        p.late_rate = p.skew_rate = p.malformed_rate = 0;
+        p.utc_offset = offsets[k];
+        run(&p, &c);
+        double evening = share_in_hours(&c, 16 - offsets[k], 6);
+        double night = share_in_hours(&c, 1 - offsets[k], 6);
+        if (evening < 0.3 || night > 0.08)
+            fprintf(stderr, "offset %d: evening %.3f night %.3f\n", offsets[k], evening, night);
+        CHECK(evening > 0.3);
+        CHECK(night < 0.08);
+        free_capture(&c);
+    }
+}
+
 /* ---- an independent reading of the output ---- */
 
 typedef struct rec {
@@ -1106,6 +1145,7 @@ int main(void)
     RUN(test_standard_unchanged);
     RUN(test_deterministic);
     RUN(test_signup_rate);
+    RUN(test_utc_offset);
     RUN(test_large_properties);
     RUN(test_truth_jsonl);
     RUN(test_truth_batches);
