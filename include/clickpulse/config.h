@@ -115,6 +115,7 @@ typedef struct cp_config {
     char *currency_rates;
     char *exports_dir;
     char *lake_dir, *lake_instance;
+    int64_t lake_interval_ms;
     char *models_dir;
     int64_t jobs_max_concurrent, jobs_retries, jobs_backoff_ms, jobs_timeout_ms;
     char *jobs_sessions_schedule, *jobs_models_schedule, *jobs_tests_schedule,

@@ -8,7 +8,8 @@ int cp_mkdirs(const char *path);
 
 #include <stddef.h>
 /* Replaces path's content with len bytes of data, whole or not at all: written to
- * path.tmp, synced, renamed over path. Returns 0, or CP_EIO with errno set. */
+ * path.tmp, synced, renamed over path, the directory synced. Returns 0, or CP_EIO with
+ * errno set (path.tmp removed). */
 int cp_write_file_atomic(const char *path, const void *data, size_t len);
 
 #endif

@@ -499,8 +499,14 @@ static const cp_conf_entry table[] = {
      .type = CP_CONF_STR,
      .def = "",
      .offset = F(lake_instance),
-     .help = "This instance's name in the lake: letters, digits and underscores, unique among "
-             "the instances and kept with its data directory; empty: the host's name."},
+     .help = "This instance's name in the lake (needed with lake.dir): letters, digits and "
+             "underscores, unique among the instances and kept with its data directory."},
+    {.key = "lake.interval",
+     .type = CP_CONF_DURATION,
+     .def = "10s",
+     .offset = F(lake_interval_ms),
+     .help = "How often an instance publishes what silver applied since (each step writes a "
+             "file per table and day)."},
     {.key = "models.dir",
      .type = CP_CONF_STR,
      .def = "",

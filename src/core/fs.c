@@ -29,7 +29,25 @@ int cp_write_file_atomic(const char *path, const void *data, size_t len)
     if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) return CP_EIO;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return CP_EIO;
-    int ok = write(fd, data, len) == (ssize_t)len && fdatasync(fd) == 0;
+    ssize_t n = write(fd, data, len);
+    if (n >= 0 && (size_t)n != len) errno = ENOSPC; /* a short write: the disk is full */
+    int ok = n >= 0 && (size_t)n == len && fdatasync(fd) == 0;
     ok = close(fd) == 0 && ok;
-    return ok && rename(tmp, path) == 0 ? CP_OK : CP_EIO;
+    if (!ok || rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        errno = e;
+        return CP_EIO;
+    }
+    /* the rename itself on disk: the directory synced */
+    char dir[4200];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = 0;
+    int d = open(slash ? (dir[0] ? dir : "/") : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (d >= 0) {
+        fsync(d);
+        close(d);
+    }
+    return CP_OK;
 }

@@ -62,9 +62,10 @@ struct cp_sink_ops {
     void (*free)(void *ctx);
     /* A sink that delivers by itself through its connection to the store (the lake): called
      * in place of the tables' batches (tables gives none; map, prepare, begin, row and
-     * commit are not called). Returns what it delivered (0: nothing new) or a negative
-     * error with the reason in err. */
-    int64_t (*publish)(void *ctx, cp_store *store, char *err, size_t errlen);
+     * commit are not called); now: a drain (stopping, or `clickpulse sinks`), not to wait for
+     * the sink's own pace. Returns what it delivered (0: nothing new) or a negative error
+     * with the reason in err. */
+    int64_t (*publish)(void *ctx, cp_store *store, bool now, char *err, size_t errlen);
 };
 
 /* Appends values as one line of PostgreSQL's COPY text format, which is also

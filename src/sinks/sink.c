@@ -41,6 +41,7 @@ struct cp_sink {
     char reason[512];
     pthread_t thread;
     bool started;
+    bool draining; /* in cp_sink_drain: everything pending now */
     atomic_int stop;
 };
 
@@ -430,7 +431,7 @@ int64_t cp_sink_step(cp_sink *s)
         for (size_t i = 0; i < s->n_streams; i++) s->streams[i].prepared = false;
     }
     if (rc == CP_OK && s->ops->publish) {
-        total = s->ops->publish(s->ctx, s->store, err, sizeof(err));
+        total = s->ops->publish(s->ctx, s->store, s->draining, err, sizeof(err));
         rc = total < 0 ? (int)total : CP_OK;
     }
     if (rc == CP_OK && !s->ops->publish &&
@@ -470,7 +471,9 @@ int64_t cp_sink_drain(cp_sink *s)
     int64_t total = 0, n;
     for (size_t i = 0; i < s->n_streams; i++) s->streams[i].checked_ms = 0; /* compare now */
     s->resolved_ms = 0;
+    s->draining = true;
     while ((n = cp_sink_step(s)) > 0) total += n;
+    s->draining = false;
     return n < 0 ? n : total;
 }
 

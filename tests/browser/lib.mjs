@@ -23,6 +23,7 @@ function reserve (base) {
   return new Promise((resolve) => {
     const holder = spawn('flock', ['-n', '-E', '75', join(dir, String(base)), 'sh', '-c', 'echo held; exec cat > /dev/null'],
       { stdio: ['pipe', 'pipe', 'ignore'] })
+    holder.once('error', (e) => { throw new Error(`freePorts needs flock(1) (util-linux): ${e.message}`) })
     holder.once('exit', () => resolve(null))
     holder.stdout.once('data', () => {
       holder.removeAllListeners('exit')
@@ -45,7 +46,7 @@ export async function freePorts (n) {
     if (!holder) continue
     const ports = Array.from({ length: n }, (_, k) => base + k)
     if ((await Promise.all(ports.map(free))).every(Boolean)) return ports
-    holder.kill()
+    holder.stdin.end() // (the lock is its child's: ending its input lets it go)
   }
   throw new Error(`no ${n} free ports from 20000 to 32000`)
 }

@@ -11,7 +11,7 @@ at_exit() { for p in "${pid[@]}"; do kill -9 "$p" 2> /dev/null || true; done; }
 start() { # start NAME PORT
   "$bin" run --set data_dir="$tmp/$1" --set collector.listen=127.0.0.1:$2 \
     --set dashboard.listen=127.0.0.1:$(($2 + 1)) --set sources.files="$tmp/$1.jsonl" \
-    --set lake.dir="$tmp/lake" --set lake.instance="shop_$1" --set sinks.poll=200ms \
+    --set lake.dir="$tmp/lake" --set lake.instance="shop_$1" --set lake.interval=500ms --set sinks.poll=200ms \
     --set logging.level=error 2>> "$tmp/$1.log" &
   pid[$1]=$!
   wait_up "http://127.0.0.1:$(($2 + 1))/health" "${pid[$1]}" || { cat "$tmp/$1.log" >&2; return 1; }
