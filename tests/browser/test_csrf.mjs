@@ -97,7 +97,10 @@ try {
   // (the body only when it failed: once the page moves on, the browser has let it go)
   check('the password login answers 200', loginAnswer.status() === 200,
     loginAnswer.status() === 200 ? '' : `${loginAnswer.status()} ${await loginAnswer.text()}`)
-  await page.waitForURL(`${base}/overview`)
+  // on to the page asked for (by path: the page adds its date range to the address; and
+  // committed is enough — what follows needs the cookie, not the page's charts)
+  await page.waitForURL((u) => u.origin === base && u.pathname === '/overview', { waitUntil: 'commit' })
+    .catch(async (e) => { throw new Error(`${e.message}\n  the page is at ${page.url()}`) })
   check('logged in', (await context.cookies()).some((c) => c.name === 'cp_session'))
 
   // --- a form on another origin, submitted by itself ---
@@ -144,7 +147,7 @@ try {
     await p.fill('#user', 'ana')
     await p.fill('#password', 's3cret')
     await p.click('#with-password button')
-    await p.waitForURL((u) => u.pathname !== '/login')
+    await p.waitForURL((u) => u.pathname !== '/login', { waitUntil: 'commit' })
     // (the page may have added its date range to the address by the time it is read)
     const at = (path) => { const u = new URL(p.url()); return u.origin === base && u.pathname === path }
     check(`login form, next=${label}HOST: stays on the dashboard`, at('/overview'), p.url())
